@@ -1,0 +1,73 @@
+import { Authenticator, countApiTokens, createApiToken } from './auth/service.js';
+import type { Config } from './config.js';
+import { openDatabase, type Database } from './db/client.js';
+import { migrateDatabase } from './db/migrate.js';
+import { EventHub } from './events/hub.js';
+import { startHttpServer, type HttpServer } from './http/server.js';
+import { createLogger, type Logger } from './log.js';
+import { countTeams, createTeam } from './teams/service.js';
+import { findTicket, TICKET_CREATED, TICKET_UPDATED } from './tickets/service.js';
+
+export interface App {
+  config: Config;
+  database: Database;
+  events: EventHub;
+  log: Logger;
+  http: HttpServer;
+  /** Stops accepting work, ends open streams and closes the database. */
+  stop(): Promise<void>;
+}
+
+/** Wires one server instance: database, migrations, event hub, HTTP + WebSocket. */
+export async function startApp(config: Config, options: { log?: Logger } = {}): Promise<App> {
+  const log = options.log ?? createLogger(config.logLevel);
+  const database = await openDatabase(config);
+  try {
+    await migrateDatabase(database, config.databaseUrl);
+    const events = new EventHub(database, log);
+    events.register(TICKET_CREATED, (id) => findTicket(database.db, id));
+    events.register(TICKET_UPDATED, (id) => findTicket(database.db, id));
+    await events.start();
+    const auth = new Authenticator(database.db, config.adminToken);
+    const http = await startHttpServer({ config, database, events, auth, log });
+    let stopping: Promise<void> | null = null;
+    return {
+      config,
+      database,
+      events,
+      log,
+      http,
+      stop: () =>
+        (stopping ??= (async () => {
+          await http.close();
+          await events.stop();
+          await database.close();
+        })()),
+    };
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+}
+
+export interface FirstStart {
+  team: { name: string; address: string | null } | null;
+  adminToken: string | null;
+}
+
+/**
+ * Makes an empty installation demo-ready: a "Customer Care" team, and an admin token when
+ * none exists and none is configured (returned so it can be printed once).
+ */
+export async function prepareFirstStart(app: Pick<App, 'database' | 'config'>): Promise<FirstStart> {
+  const { db } = app.database;
+  const result: FirstStart = { team: null, adminToken: null };
+  if ((await countTeams(db)) === 0) {
+    const team = await createTeam(db, app.config, { name: 'Customer Care' });
+    result.team = { name: team.name, address: team.aliasLocalPart ? `${team.aliasLocalPart}@${team.aliasDomain}` : null };
+  }
+  if (!app.config.adminToken && (await countApiTokens(db)) === 0) {
+    result.adminToken = (await createApiToken(db, { name: 'admin', role: 'ADMIN' })).token;
+  }
+  return result;
+}

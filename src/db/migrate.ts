@@ -1,0 +1,37 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sql } from 'drizzle-orm';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
+import postgres from 'postgres';
+import type { Database } from './client.js';
+
+export const migrationsFolder = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../drizzle');
+
+// Any constant will do; it only has to be the same in every instance.
+const MIGRATION_LOCK_KEY = 7_041_972_001;
+
+/**
+ * Applies pending migrations. On PostgreSQL several instances may start at once, so the
+ * migration runs on one dedicated connection that holds an advisory lock meanwhile.
+ */
+export async function migrateDatabase(database: Database, databaseUrl: string | undefined): Promise<void> {
+  if (database.kind === 'pglite') {
+    await migratePglite(database.db as any, { migrationsFolder });
+    return;
+  }
+  if (!databaseUrl) throw new Error('migrating PostgreSQL needs its URL');
+  const client = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+  try {
+    const db = drizzlePostgres({ client });
+    await db.execute(sql`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`);
+    try {
+      await migratePostgres(db, { migrationsFolder });
+    } finally {
+      await db.execute(sql`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`);
+    }
+  } finally {
+    await client.end({ timeout: 2 });
+  }
+}

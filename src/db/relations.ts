@@ -1,0 +1,31 @@
+import { defineRelations } from 'drizzle-orm';
+import * as schema from './schema.js';
+
+export const relations = defineRelations(schema, (r) => ({
+  teams: {
+    stages: r.many.stages({ from: r.teams.id, to: r.stages.teamId }),
+    tickets: r.many.tickets({ from: r.teams.id, to: r.tickets.teamId }),
+  },
+  stages: {
+    team: r.one.teams({ from: r.stages.teamId, to: r.teams.id, optional: false }),
+  },
+  customers: {
+    tickets: r.many.tickets({ from: r.customers.id, to: r.tickets.customerId }),
+  },
+  tickets: {
+    team: r.one.teams({ from: r.tickets.teamId, to: r.teams.id, optional: false }),
+    stage: r.one.stages({ from: r.tickets.stageId, to: r.stages.id, optional: false }),
+    customer: r.one.customers({ from: r.tickets.customerId, to: r.customers.id }),
+    assignee: r.one.agents({ from: r.tickets.assigneeId, to: r.agents.id }),
+    messages: r.many.ticketMessages({ from: r.tickets.id, to: r.ticketMessages.ticketId }),
+    tags: r.many.tags({
+      from: r.tickets.id.through(r.ticketTags.ticketId),
+      to: r.tags.id.through(r.ticketTags.tagId),
+    }),
+  },
+  ticketMessages: {
+    ticket: r.one.tickets({ from: r.ticketMessages.ticketId, to: r.tickets.id, optional: false }),
+  },
+}));
+
+export type Relations = typeof relations;

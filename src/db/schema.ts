@@ -1,0 +1,4 @@
+// Every table of every capability, for drizzle's relational queries and the migrator.
+export * from '../auth/tables.js';
+export * from '../teams/tables.js';
+export * from '../tickets/tables.js';

@@ -1,0 +1,115 @@
+import SchemaBuilder from '@pothos/core';
+import ComplexityPlugin from '@pothos/plugin-complexity';
+import DrizzlePlugin from '@pothos/plugin-drizzle';
+import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import { getTableConfig } from 'drizzle-orm/pg-core';
+import { getNullableType, GraphQLError, isListType, Kind } from 'graphql';
+import { relations, type Relations } from '../db/relations.js';
+import type { Context } from './context.js';
+
+/**
+ * Every query limit, in one place. Anonymous callers only reach public fields, so they get far
+ * less room. Depth, breadth and complexity are checked by the complexity plugin; aliases and
+ * tokens by the envelop plugin in limits.ts, before execution.
+ */
+export const queryLimits = {
+  authenticated: { depth: 12, breadth: 300, complexity: 5000 },
+  anonymous: { depth: 6, breadth: 60, complexity: 300 },
+  maxAliases: 30,
+  maxTokens: 5000,
+};
+
+export const builder = new SchemaBuilder<{
+  Context: Context;
+  DrizzleRelations: Relations;
+  AuthScopes: { agent: boolean; admin: boolean };
+  DefaultFieldNullability: false;
+  DefaultEdgesNullability: { list: false; items: false };
+  DefaultNodeNullability: false;
+  Scalars: {
+    DateTime: { Input: Date; Output: Date | string };
+    ID: { Input: string; Output: string | number };
+  };
+}>({
+  plugins: [ScopeAuthPlugin, ComplexityPlugin, RelayPlugin, DrizzlePlugin],
+  defaultFieldNullability: false,
+  drizzle: {
+    client: (ctx) => ctx.db,
+    getTableConfig,
+    relations,
+    defaultConnectionSize: 20,
+    maxConnectionSize: 100,
+  },
+  scopeAuth: {
+    authorizeOnSubscribe: true,
+    // Both roles work tickets; only ADMIN configures.
+    authScopes: (ctx) => ({ agent: ctx.viewer !== null, admin: ctx.viewer?.role === 'ADMIN' }),
+    unauthorizedError: (_parent, ctx, info) =>
+      ctx.viewer
+        ? new GraphQLError(`Forbidden: ${info.parentType.name}.${info.fieldName} needs the ADMIN role.`, {
+            extensions: { code: 'FORBIDDEN' },
+          })
+        : new GraphQLError(
+            `Authentication required for ${info.parentType.name}.${info.fieldName}: send "Authorization: Bearer <token>".`,
+            { extensions: { code: 'UNAUTHENTICATED' } },
+          ),
+  },
+  complexity: {
+    // A connection's cost grows with the page it asks for; lists under it are that page.
+    fieldComplexity: (args, _ctx, field) => {
+      const page = typeof args.first === 'number' ? args.first : typeof args.last === 'number' ? args.last : null;
+      if (page !== null) return { field: 1, multiplier: Math.max(page, 1) };
+      if (field.name === 'edges' || field.name === 'nodes') return { field: 1, multiplier: 1 };
+      return { field: 1, multiplier: isListType(getNullableType(field.type)) ? 10 : 1 };
+    },
+    limit: (ctx) => (ctx.viewer ? queryLimits.authenticated : queryLimits.anonymous),
+    complexityError: (kind, result) => {
+      const [value, limit] = {
+        Depth: [result.depth, result.maxDepth],
+        Breadth: [result.breadth, result.maxBreadth],
+        Complexity: [result.complexity, result.maxComplexity],
+      }[kind];
+      return new GraphQLError(`Query ${kind.toLowerCase()} ${value} exceeds the limit of ${limit}.`, {
+        extensions: { code: 'QUERY_TOO_COMPLEX' },
+      });
+    },
+  },
+  relay: {
+    clientMutationId: 'omit',
+    cursorType: 'String',
+    nodesOnConnection: { description: 'The nodes of this page, without their cursors.' },
+    nodeTypeOptions: { description: 'An object with a globally unique ID that `node` can refetch.' },
+    pageInfoTypeOptions: { description: 'Where a page of a connection sits in the whole list.' },
+    idFieldOptions: { description: 'Globally unique ID of this object.' },
+    nodeQueryOptions: { description: 'Fetches any object by its global ID.', args: { id: { description: 'A global ID.' } } },
+    nodesQueryOptions: { description: 'Fetches objects by their global IDs.', args: { ids: { description: 'Global IDs.' } } },
+    cursorFieldOptions: { description: 'Opaque cursor of this edge, for `after`.' },
+    nodeFieldOptions: { description: 'The object at this edge.' },
+    edgesFieldOptions: { description: 'The edges of this page, in order.' },
+    pageInfoFieldOptions: { description: 'Where this page sits in the whole list.' },
+    hasNextPageFieldOptions: { description: 'Whether more items follow this page.' },
+    hasPreviousPageFieldOptions: { description: 'Whether items precede this page.' },
+    startCursorFieldOptions: { description: 'Cursor of the first item of this page.' },
+    endCursorFieldOptions: { description: 'Cursor of the last item of this page; pass it as `after` for the next page.' },
+    firstArgOptions: { description: 'Page size: at most 100, 20 when left out.' },
+    lastArgOptions: { description: 'Page size when paging backwards: at most 100.' },
+    afterArgOptions: { description: 'Return items after this cursor.' },
+    beforeArgOptions: { description: 'Return items before this cursor.' },
+  },
+});
+
+builder.scalarType('DateTime', {
+  description: 'A point in time, as an ISO 8601 string in UTC (e.g. 2026-11-21T08:30:00.000Z).',
+  serialize: (value) => new Date(value).toISOString(),
+  parseValue: (value) => {
+    const date = typeof value === 'string' ? new Date(value) : null;
+    if (!date || Number.isNaN(date.getTime())) throw new GraphQLError('DateTime must be an ISO 8601 string.');
+    return date;
+  },
+  parseLiteral: (ast) => {
+    const date = ast.kind === Kind.STRING ? new Date(ast.value) : null;
+    if (!date || Number.isNaN(date.getTime())) throw new GraphQLError('DateTime must be an ISO 8601 string.');
+    return date;
+  },
+});

@@ -1,0 +1,13 @@
+import type { Config } from '../config.js';
+import type { Db } from '../db/client.js';
+import type { EventHub } from '../events/hub.js';
+import type { Viewer } from '../auth/service.js';
+
+/** What every resolver receives, over HTTP, SSE and WebSocket alike. */
+export interface Context {
+  db: Db;
+  config: Config;
+  events: EventHub;
+  /** The authenticated caller, or null for an anonymous one. */
+  viewer: Viewer | null;
+}

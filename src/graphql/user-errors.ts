@@ -1,0 +1,70 @@
+import { decodeGlobalID } from '@pothos/plugin-relay';
+import { UserInputError, type UserErrorShape } from '../errors.js';
+import { builder } from './builder.js';
+
+export const UserError = builder.objectRef<UserErrorShape>('UserError').implement({
+  description: 'An input problem the caller can fix; the mutation changed nothing.',
+  fields: (t) => ({
+    field: t.exposeStringList('field', {
+      nullable: true,
+      description: 'Path to the offending input field, e.g. ["input", "name"]; null when the whole input is at fault.',
+    }),
+    message: t.exposeString('message', { description: 'What is wrong and what to do, in English.' }),
+    code: t.exposeString('code', { description: 'Stable machine-readable code, e.g. REQUIRED, NOT_FOUND, ALIAS_TAKEN.' }),
+  }),
+});
+
+export type WithUserErrors<T> = Partial<T> & { userErrors: UserErrorShape[] };
+
+/**
+ * Runs a mutation's service call. Expected failures become userErrors whose paths start at
+ * the mutation's `input` argument; anything else is thrown and masked by Yoga.
+ */
+export async function withUserErrors<T extends object>(run: () => Promise<T>): Promise<WithUserErrors<T>> {
+  try {
+    return { ...(await run()), userErrors: [] };
+  } catch (error) {
+    if (!(error instanceof UserInputError)) throw error;
+    return {
+      userErrors: error.errors.map((e) => ({ ...e, field: e.field ? ['input', ...e.field] : null })),
+    } as WithUserErrors<T>;
+  }
+}
+
+/** Database id behind a global ID of the given type, or null when it is not one. */
+export function idOf(globalId: string, typename: string): number | null {
+  try {
+    const decoded = decodeGlobalID(globalId);
+    const id = Number(decoded.id);
+    return decoded.typename === typename && Number.isSafeInteger(id) && id > 0 ? id : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Like idOf, but a wrong ID is a userError on the given input field. */
+export function requireIdOf(globalId: string, typename: string, field: string): number {
+  const id = idOf(globalId, typename);
+  if (id === null) {
+    throw new UserInputError([{ field: [field], code: 'INVALID_ID', message: `${field} must be the ID of a ${typename}.` }]);
+  }
+  return id;
+}
+
+/**
+ * Connection type options with a described totalCount. Root connections hand over the count as
+ * a function, called only when the field is selected.
+ */
+export function connectionTypeOptions(description: string): any {
+  return {
+    description,
+    fields: (t: any) => ({
+      totalCount: t.int({
+        description: 'Number of items in the whole list, across all pages.',
+        extensions: { pothosDrizzleTotalCount: true },
+        resolve: (connection: { totalCount: number | (() => Promise<number>) }) =>
+          typeof connection.totalCount === 'function' ? connection.totalCount() : connection.totalCount,
+      }),
+    }),
+  };
+}

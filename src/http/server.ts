@@ -1,0 +1,187 @@
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { createYoga, type YogaInitialContext } from 'graphql-yoga';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import type { Authenticator } from '../auth/service.js';
+import type { Config } from '../config.js';
+import { checkDatabase, type Database } from '../db/client.js';
+import type { EventHub } from '../events/hub.js';
+import type { Context } from '../graphql/context.js';
+import { useQueryLimits } from '../graphql/limits.js';
+import { schema } from '../graphql/schema.js';
+import type { Logger } from '../log.js';
+
+export interface HttpServer {
+  url: string;
+  server: http.Server;
+  close(): Promise<void>;
+}
+
+interface Deps {
+  config: Config;
+  database: Database;
+  events: EventHub;
+  auth: Authenticator;
+  log: Logger;
+}
+
+const GRAPHQL_PATH = '/graphql';
+
+const EXAMPLE_QUERY = `# Welcome to Intake. Send your token as a header (Headers tab below):
+#   { "Authorization": "Bearer <token printed at first start>" }
+
+query Teams {
+  teams {
+    id
+    name
+    emailAlias { address }
+    tickets(first: 10) {
+      totalCount
+      nodes { number title priority stage { name } customer { email } }
+    }
+  }
+}
+`;
+
+export async function startHttpServer({ config, database, events, auth, log }: Deps): Promise<HttpServer> {
+  const yoga = createYoga<Record<string, unknown>, Context>({
+    schema,
+    graphqlEndpoint: GRAPHQL_PATH,
+    landingPage: false,
+    // Internal errors reach clients as "Unexpected error." with no stack or SQL.
+    maskedErrors: { isDev: false },
+    logging: {
+      debug: (...args) => log.debug(String(args[0]), { details: args.slice(1) }),
+      info: (...args) => log.info(String(args[0]), { details: args.slice(1) }),
+      warn: (...args) => log.warn(String(args[0]), { details: args.slice(1) }),
+      error: (...args) => log.error(String(args[0]).slice(0, 1000), { err: args.find((a) => a instanceof Error), details: args.filter((a) => !(a instanceof Error)) }),
+    },
+    graphiql: { title: 'Intake GraphQL', defaultQuery: EXAMPLE_QUERY, subscriptionsProtocol: 'SSE' },
+    plugins: [// A simple (non-preflighted) request must carry a header a browser form cannot send.
+      useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }), useQueryLimits()],
+    context: async (initial: YogaInitialContext & { connectionParams?: Record<string, unknown>; upgradeHeaders?: http.IncomingHttpHeaders }) => {
+      const fromSocket = initial.connectionParams?.Authorization ?? initial.connectionParams?.authorization ?? initial.upgradeHeaders?.authorization;
+      const header = typeof fromSocket === 'string' ? fromSocket : initial.request?.headers.get('authorization');
+      return { db: database.db, config, events, viewer: await auth.fromAuthorization(header) };
+    },
+  });
+
+  const server = http.createServer(async (req, res) => {
+    const started = performance.now();
+    const requestId = typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'].slice(0, 100) : randomUUID();
+    res.setHeader('x-request-id', requestId);
+    res.on('finish', () => {
+      log.info('request', { requestId, method: req.method, path: req.url?.split('?')[0], status: res.statusCode, ms: Math.round(performance.now() - started) });
+    });
+    const path = (req.url ?? '/').split('?')[0];
+    try {
+      if (path === '/healthz') return await health(res);
+      if (path === '/') {
+        res.writeHead(302, { location: GRAPHQL_PATH }).end();
+        return;
+      }
+      if (path === GRAPHQL_PATH) {
+        if (!bodyWithinLimit(req, res, config.maxBodyBytes)) return;
+        await yoga.requestListener(req, res);
+        return;
+      }
+      sendJson(res, 404, { error: 'Not found' });
+    } catch (err) {
+      log.error('request failed', { requestId, err });
+      if (!res.headersSent) sendJson(res, 500, { error: 'Internal error' });
+      else res.destroy();
+    }
+  });
+
+  async function health(res: http.ServerResponse) {
+    try {
+      await checkDatabase(database);
+      sendJson(res, 200, { status: 'ok', database: 'ok' });
+    } catch (err) {
+      log.error('health check failed', { err });
+      sendJson(res, 503, { status: 'unavailable', database: 'unreachable' });
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+
+  const wsServer = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: config.maxWsPayloadBytes });
+  // graphql-ws runs every operation through Yoga's envelop, so auth, limits and masking apply on sockets too.
+  const wsDisposable = useServer(
+    {
+      execute: (args: any) => args.rootValue.execute(args),
+      subscribe: (args: any) => args.rootValue.subscribe(args),
+      onSubscribe: async (ctx, _id, params) => {
+        const { schema: enveloped, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params,
+          connectionParams: ctx.connectionParams,
+          upgradeHeaders: ctx.extra.request.headers,
+        });
+        let document;
+        try {
+          document = parse(params.query);
+        } catch (err) {
+          return [err as any];
+        }
+        const errors = validate(enveloped, document);
+        if (errors.length > 0) return errors;
+        return {
+          schema: enveloped,
+          operationName: params.operationName,
+          document,
+          variableValues: params.variables,
+          contextValue: await contextFactory(),
+          rootValue: { execute, subscribe },
+        };
+      },
+    },
+    wsServer,
+  );
+
+  const address = server.address() as AddressInfo;
+  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+
+  return {
+    url,
+    server,
+    async close() {
+      // Open SSE streams and sockets would keep close() waiting: end them first.
+      for (const client of wsServer.clients) client.close(1001, 'server shutting down');
+      await wsDisposable.dispose();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+/** Bodies must declare their length, and stay within the limit; Node then enforces it while reading. */
+function bodyWithinLimit(req: http.IncomingMessage, res: http.ServerResponse, max: number): boolean {
+  if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return true;
+  const length = Number(req.headers['content-length']);
+  if (req.headers['content-length'] === undefined || !Number.isFinite(length)) {
+    if (req.headers['transfer-encoding'] === undefined) return true;
+    sendJson(res, 411, { errors: [{ message: 'Send a Content-Length header with the request body.' }] });
+    return false;
+  }
+  if (length > max) {
+    sendJson(res, 413, { errors: [{ message: `Request body of ${length} bytes exceeds the limit of ${max} bytes.` }] });
+    req.resume();
+    return false;
+  }
+  return true;
+}
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown) {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(body));
+}

@@ -1,0 +1,125 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { loadConfig } from './config.js';
+
+const SHUTDOWN_DEADLINE_MS = 5000;
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+const usage = `Usage: tsx src/main.ts <command>
+  start                         run the server (migrates first)
+  migrate                       apply database migrations and exit
+  token --name N [--role R]     create an API token (role ADMIN or AGENT) and print it once
+  print-schema                  print the GraphQL schema (SDL)
+  check-schema                  fail when schema.graphql differs from the printed schema`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'start':
+      return start();
+    case 'migrate': {
+      const { openDatabase } = await import('./db/client.js');
+      const { migrateDatabase } = await import('./db/migrate.js');
+      const config = loadConfig();
+      const database = await openDatabase(config);
+      try {
+        await migrateDatabase(database, config.databaseUrl);
+      } finally {
+        await database.close();
+      }
+      console.log(`migrated ${database.kind === 'pglite' ? config.dataDir : 'PostgreSQL'}`);
+      return 0;
+    }
+    case 'token': {
+      const { values } = parseArgs({ args: rest, options: { name: { type: 'string' }, role: { type: 'string', default: 'AGENT' } } });
+      const role = values.role?.toUpperCase();
+      if (!values.name || (role !== 'ADMIN' && role !== 'AGENT')) {
+        console.error(usage);
+        return 2;
+      }
+      const { openDatabase } = await import('./db/client.js');
+      const { migrateDatabase } = await import('./db/migrate.js');
+      const { createApiToken } = await import('./auth/service.js');
+      const config = loadConfig();
+      const database = await openDatabase(config);
+      try {
+        await migrateDatabase(database, config.databaseUrl);
+        const { token } = await createApiToken(database.db, { name: values.name, role });
+        console.log(token);
+      } finally {
+        await database.close();
+      }
+      return 0;
+    }
+    case 'print-schema': {
+      const { printIntakeSchema } = await import('./graphql/schema.js');
+      process.stdout.write(printIntakeSchema());
+      return 0;
+    }
+    case 'check-schema': {
+      const { printIntakeSchema } = await import('./graphql/schema.js');
+      const file = path.join(root, 'schema.graphql');
+      const committed = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+      if (committed === printIntakeSchema()) return 0;
+      console.error('schema.graphql differs from the schema the code prints: run `npm run schema` and commit the result.');
+      return 1;
+    }
+    default:
+      console.error(usage);
+      return command ? 2 : 0;
+  }
+}
+
+async function start(): Promise<number> {
+  const { prepareFirstStart, startApp } = await import('./app.js');
+  const config = loadConfig();
+  const app = await startApp(config);
+  const first = await prepareFirstStart(app);
+  const { listTeams } = await import('./teams/service.js');
+  const teams = await listTeams(app.database.db);
+  const aliases = teams.filter((t) => t.useEmailAlias && t.aliasLocalPart).map((t) => `${t.name} <${t.aliasLocalPart}@${t.aliasDomain}>`);
+  const lines = [
+    '',
+    `  Intake is running (${app.database.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'}).`,
+    `  GraphiQL:     ${config.publicUrl}/graphql`,
+    `  Health:       ${config.publicUrl}/healthz`,
+    ...(first.team ? [`  Demo team:    ${first.team.name} created`] : []),
+    ...(aliases.length ? [`  Team aliases: ${aliases.join(', ')}`] : []),
+    ...(first.adminToken
+      ? [`  Admin token:  ${first.adminToken}`, '                (shown once: keep it; send it as "Authorization: Bearer <token>")']
+      : config.adminToken
+        ? ['  Admin token:  INTAKE_ADMIN_TOKEN from the environment']
+        : []),
+    '',
+  ];
+  process.stderr.write(lines.join('\n') + '\n');
+
+  const shutdown = (signal: string) => {
+    app.log.info('shutting down', { signal });
+    // Whatever hangs, the process is gone within the deadline.
+    setTimeout(() => {
+      app.log.error('shutdown deadline passed, exiting');
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS).unref();
+    app.stop().then(
+      () => process.exit(0),
+      (err) => {
+        app.log.error('shutdown failed', { err });
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  return new Promise<number>(() => {});
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err instanceof Error ? err.stack : err);
+    process.exit(1);
+  },
+);

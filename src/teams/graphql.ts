@@ -1,0 +1,217 @@
+import { builder } from '../graphql/builder.js';
+import { connectionTypeOptions, idOf, requireIdOf, UserError, withUserErrors } from '../graphql/user-errors.js';
+import { eq } from 'drizzle-orm';
+import { TICKET_ORDER } from '../tickets/service.js';
+import { tickets } from '../tickets/tables.js';
+import { createStage, createTeam, reorderStages, updateStage, updateTeam, type StageRow, type TeamRow } from './service.js';
+
+interface EmailAliasShape {
+  localPart: string;
+  domain: string;
+}
+
+export const EmailAlias = builder.objectRef<EmailAliasShape>('EmailAlias').implement({
+  description: "A team's address for incoming mail.",
+  fields: (t) => ({
+    address: t.string({ description: 'The whole address, e.g. customer-care@example.com.', resolve: (a) => `${a.localPart}@${a.domain}` }),
+    localPart: t.exposeString('localPart', { description: 'The part before the @.' }),
+    domain: t.exposeString('domain', { description: 'The mail domain after the @.' }),
+  }),
+});
+
+export const Stage = builder.drizzleNode('stages', {
+  name: 'Stage',
+  description: 'A step of the ticket pipeline of a team, e.g. New or Solved.',
+  id: { column: (s) => s.id },
+  fields: (t) => ({
+    name: t.exposeString('name', { description: 'Name shown to agents.' }),
+    sequence: t.exposeInt('sequence', { description: 'Position in the pipeline, lowest first.' }),
+    closed: t.exposeBoolean('closed', { description: 'Tickets in a closed stage are finished (solved or cancelled).' }),
+    team: t.relation('team', { description: 'The team whose pipeline this is.' }),
+  }),
+});
+
+export const Team = builder.drizzleNode('teams', {
+  name: 'Team',
+  description: 'A group of agents that owns tickets and the channels they arrive through.',
+  id: { column: (team) => team.id },
+  fields: (t) => ({
+    name: t.exposeString('name', { description: 'Display name, e.g. Customer Care.' }),
+    useEmailAlias: t.exposeBoolean('useEmailAlias', { description: 'Whether mail to the team alias creates tickets.' }),
+    useWebsiteForm: t.exposeBoolean('useWebsiteForm', { description: 'Whether the public website form is switched on.' }),
+    useLiveChat: t.exposeBoolean('useLiveChat', { description: 'Whether the live chat channel is switched on.' }),
+    emailAlias: t.field({
+      type: EmailAlias,
+      nullable: true,
+      description: 'Address that receives mail for the team; null while the email channel is off.',
+      resolve: (team) =>
+        team.useEmailAlias && team.aliasLocalPart && team.aliasDomain ? { localPart: team.aliasLocalPart, domain: team.aliasDomain } : null,
+    }),
+    stages: t.relation('stages', {
+      description: 'The pipeline, in order.',
+      query: { orderBy: { sequence: 'asc', id: 'asc' } },
+    }),
+    // A field connection rather than relatedConnection: the plugin's related counts build broken SQL
+    // with drizzle 1.0.0-rc.5, so the count is ours.
+    tickets: t.drizzleConnection(
+      {
+        type: 'tickets',
+        description: "The team's tickets, highest priority first, then newest.",
+        totalCount: (team, _args, ctx) => ctx.db.$count(tickets, eq(tickets.teamId, team.id)),
+        resolve: (query, team, _args, ctx) => ctx.db.query.tickets.findMany(query({ where: { teamId: team.id }, orderBy: TICKET_ORDER })),
+      },
+      connectionTypeOptions("A page of a team's tickets."),
+      { description: 'A ticket in a list.' },
+    ),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the team was created.' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When the team was last changed.' }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  teams: t.drizzleField({
+    type: [Team],
+    description: 'All teams, by name.',
+    resolve: (query, _root, _args, ctx) => ctx.db.query.teams.findMany(query({ orderBy: { name: 'asc', id: 'asc' } })),
+  }),
+  team: t.drizzleField({
+    type: Team,
+    nullable: true,
+    description: 'One team by ID, or null.',
+    args: { id: t.arg.id({ required: true, description: 'Global ID of the team.' }) },
+    resolve: (query, _root, args, ctx) => {
+      const id = idOf(String(args.id), 'Team');
+      return id === null ? null : ctx.db.query.teams.findFirst(query({ where: { id } }));
+    },
+  }),
+}));
+
+const TeamPayload = (name: string, description: string) =>
+  builder.objectRef<{ team?: TeamRow; userErrors: typeof UserError.$inferType[] }>(name).implement({
+    description,
+    fields: (t) => ({
+      team: t.field({ type: Team, nullable: true, description: 'The team, when the mutation succeeded.', resolve: (p) => p.team ?? null }),
+      userErrors: t.field({ type: [UserError], description: 'Why nothing changed; empty on success.', resolve: (p) => p.userErrors }),
+    }),
+  });
+
+const StagePayload = (name: string, description: string) =>
+  builder.objectRef<{ stage?: StageRow; userErrors: typeof UserError.$inferType[] }>(name).implement({
+    description,
+    fields: (t) => ({
+      stage: t.field({ type: Stage, nullable: true, description: 'The stage, when the mutation succeeded.', resolve: (p) => p.stage ?? null }),
+      userErrors: t.field({ type: [UserError], description: 'Why nothing changed; empty on success.', resolve: (p) => p.userErrors }),
+    }),
+  });
+
+const CreateTeamInput = builder.inputType('CreateTeamInput', {
+  description: 'A new team. Its alias is derived from the name unless given.',
+  fields: (t) => ({
+    name: t.string({ required: true, description: 'Display name, at most 120 characters.' }),
+    useEmailAlias: t.boolean({ description: 'Receive mail at the alias (default true).' }),
+    useWebsiteForm: t.boolean({ description: 'Switch the website form on (default false).' }),
+    useLiveChat: t.boolean({ description: 'Switch live chat on (default false).' }),
+    emailAlias: t.string({ description: 'Local part ("support") or whole address on the mail domain; derived from the name when left out.' }),
+  }),
+});
+
+const UpdateTeamInput = builder.inputType('UpdateTeamInput', {
+  description: 'Changes to a team; fields left out stay as they are.',
+  fields: (t) => ({
+    id: t.id({ required: true, description: 'Global ID of the team.' }),
+    name: t.string({ description: 'New display name.' }),
+    useEmailAlias: t.boolean({ description: 'Switch the email channel on or off.' }),
+    useWebsiteForm: t.boolean({ description: 'Switch the website form on or off.' }),
+    useLiveChat: t.boolean({ description: 'Switch live chat on or off.' }),
+    emailAlias: t.string({ description: 'New alias; null or "" restores the one derived from the name.' }),
+  }),
+});
+
+const CreateStageInput = builder.inputType('CreateStageInput', {
+  description: 'A stage added at the end of a team pipeline.',
+  fields: (t) => ({
+    teamId: t.id({ required: true, description: 'Global ID of the team.' }),
+    name: t.string({ required: true, description: 'Name, at most 80 characters.' }),
+    closed: t.boolean({ description: 'Whether tickets in it are finished (default false).' }),
+  }),
+});
+
+const UpdateStageInput = builder.inputType('UpdateStageInput', {
+  description: 'Renames a stage or marks it closed or open.',
+  fields: (t) => ({
+    stageId: t.id({ required: true, description: 'Global ID of the stage.' }),
+    name: t.string({ description: 'New name.' }),
+    closed: t.boolean({ description: 'Whether tickets in it are finished.' }),
+  }),
+});
+
+const ReorderStagesInput = builder.inputType('ReorderStagesInput', {
+  description: 'The new order of all stages of a team.',
+  fields: (t) => ({
+    teamId: t.id({ required: true, description: 'Global ID of the team.' }),
+    stageIds: t.idList({ required: true, description: 'Every stage of the team, each once, in the new order.' }),
+  }),
+});
+
+const ReorderStagesPayload = builder.objectRef<{ stages?: StageRow[]; userErrors: typeof UserError.$inferType[] }>('ReorderStagesPayload').implement({
+  description: 'Result of reorderStages.',
+  fields: (t) => ({
+    stages: t.field({ type: [Stage], nullable: true, description: 'The pipeline in its new order.', resolve: (p) => p.stages ?? null }),
+    userErrors: t.field({ type: [UserError], description: 'Why nothing changed; empty on success.', resolve: (p) => p.userErrors }),
+  }),
+});
+
+const adminOnly = { authScopes: { admin: true } } as const;
+
+builder.mutationFields((t) => ({
+  createTeam: t.field({
+    ...adminOnly,
+    type: TeamPayload('CreateTeamPayload', 'Result of createTeam.'),
+    description: 'Creates a team with its alias and the default stages New, In Progress, Solved and Cancelled. ADMIN only.',
+    args: { input: t.arg({ type: CreateTeamInput, required: true, description: 'The new team.' }) },
+    resolve: (_root, { input }, ctx) => withUserErrors(async () => ({ team: await createTeam(ctx.db, ctx.config, input) })),
+  }),
+  updateTeam: t.field({
+    ...adminOnly,
+    type: TeamPayload('UpdateTeamPayload', 'Result of updateTeam.'),
+    description: 'Renames a team, switches its channels or edits its alias. ADMIN only.',
+    args: { input: t.arg({ type: UpdateTeamInput, required: true, description: 'The changes.' }) },
+    resolve: (_root, { input }, ctx) =>
+      withUserErrors(async () => ({
+        team: await updateTeam(ctx.db, ctx.config, { ...input, id: requireIdOf(String(input.id), 'Team', 'id') }),
+      })),
+  }),
+  createStage: t.field({
+    ...adminOnly,
+    type: StagePayload('CreateStagePayload', 'Result of createStage.'),
+    description: 'Adds a stage at the end of a team pipeline. ADMIN only.',
+    args: { input: t.arg({ type: CreateStageInput, required: true, description: 'The new stage.' }) },
+    resolve: (_root, { input }, ctx) =>
+      withUserErrors(async () => ({
+        stage: await createStage(ctx.db, { ...input, teamId: requireIdOf(String(input.teamId), 'Team', 'teamId') }),
+      })),
+  }),
+  updateStage: t.field({
+    ...adminOnly,
+    type: StagePayload('UpdateStagePayload', 'Result of updateStage.'),
+    description: 'Renames a stage or marks it closed. ADMIN only.',
+    args: { input: t.arg({ type: UpdateStageInput, required: true, description: 'The changes.' }) },
+    resolve: (_root, { input }, ctx) =>
+      withUserErrors(async () => ({
+        stage: await updateStage(ctx.db, { ...input, stageId: requireIdOf(String(input.stageId), 'Stage', 'stageId') }),
+      })),
+  }),
+  reorderStages: t.field({
+    ...adminOnly,
+    type: ReorderStagesPayload,
+    description: 'Puts the stages of a team in a new order. ADMIN only.',
+    args: { input: t.arg({ type: ReorderStagesInput, required: true, description: 'The new order.' }) },
+    resolve: (_root, { input }, ctx) =>
+      withUserErrors(async () => ({
+        stages: await reorderStages(ctx.db, {
+          teamId: requireIdOf(String(input.teamId), 'Team', 'teamId'),
+          stageIds: input.stageIds.map((id) => requireIdOf(String(id), 'Stage', 'stageIds')),
+        }),
+      })),
+  }),
+}));

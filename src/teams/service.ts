@@ -1,0 +1,261 @@
+import { and, asc, eq, max, ne, or, sql } from 'drizzle-orm';
+import type { DbOrTx } from '../db/client.js';
+import { ErrorCollector, fail, isUniqueViolation, requiredText } from '../errors.js';
+import { stages, teams } from './tables.js';
+
+export type TeamRow = typeof teams.$inferSelect;
+export type StageRow = typeof stages.$inferSelect;
+
+/** What the team rules need to know of the installation. */
+export interface MailSettings {
+  mailDomain: string;
+}
+
+export const DEFAULT_STAGES = [
+  { name: 'New', closed: false },
+  { name: 'In Progress', closed: false },
+  { name: 'Solved', closed: true },
+  { name: 'Cancelled', closed: true },
+] as const;
+
+const MAX_NAME = 120;
+const LOCAL_PART = /^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$/;
+
+/** "Service Après-Vente" → "service-apres-vente": lower case, accents removed, spaces to dashes. */
+export function aliasFromName(name: string): string {
+  const slug = name
+    .normalize('NFD')
+    .replace(/\p{M}/gu, '')
+    .toLowerCase()
+    .trim()
+    .replace(/\s+/g, '-')
+    .replace(/[^a-z0-9._-]/g, '')
+    .replace(/([-._])[-._]+/g, '$1')
+    .replace(/^[-._]+|[-._]+$/g, '')
+    .slice(0, 60)
+    .replace(/[-._]+$/g, '');
+  return slug || 'team';
+}
+
+/** The first of base, base-2, base-3 … that no other team uses on the domain. */
+export function firstFreeAlias(base: string, taken: Iterable<string>): string {
+  const used = new Set(taken);
+  if (!used.has(base)) return base;
+  for (let n = 2; ; n++) if (!used.has(`${base}-${n}`)) return `${base}-${n}`;
+}
+
+async function freeAlias(db: DbOrTx, base: string, domain: string, exceptTeamId?: number): Promise<string> {
+  const rows = await db
+    .select({ localPart: teams.aliasLocalPart })
+    .from(teams)
+    .where(
+      and(
+        eq(teams.aliasDomain, domain),
+        or(eq(teams.aliasLocalPart, base), sql`starts_with(${teams.aliasLocalPart}, ${base + '-'})`),
+        exceptTeamId === undefined ? undefined : ne(teams.id, exceptTeamId),
+      ),
+    );
+  return firstFreeAlias(base, rows.map((r) => r.localPart!));
+}
+
+/** Reads "support" or "support@example.com" into an alias on a domain we receive mail for. */
+function parseAlias(errors: ErrorCollector, raw: string, settings: MailSettings): { localPart: string; domain: string } | null {
+  const value = raw.trim().toLowerCase();
+  const at = value.lastIndexOf('@');
+  const localPart = at === -1 ? value : value.slice(0, at);
+  const domain = at === -1 ? settings.mailDomain : value.slice(at + 1);
+  if (!LOCAL_PART.test(localPart)) {
+    errors.add('emailAlias', 'INVALID_ALIAS', 'emailAlias must be 1–64 letters, digits, dots, dashes or underscores, starting and ending with a letter or digit.');
+    return null;
+  }
+  if (domain !== settings.mailDomain) {
+    errors.add('emailAlias', 'UNKNOWN_DOMAIN', `emailAlias must be on ${settings.mailDomain}.`);
+    return null;
+  }
+  return { localPart, domain };
+}
+
+async function assertAliasFree(db: DbOrTx, alias: { localPart: string; domain: string }, exceptTeamId?: number) {
+  const [clash] = await db
+    .select({ id: teams.id })
+    .from(teams)
+    .where(
+      and(
+        eq(teams.aliasDomain, alias.domain),
+        eq(teams.aliasLocalPart, alias.localPart),
+        exceptTeamId === undefined ? undefined : ne(teams.id, exceptTeamId),
+      ),
+    );
+  if (clash) fail('emailAlias', 'ALIAS_TAKEN', `${alias.localPart}@${alias.domain} is already used by another team.`);
+}
+
+/** Two teams racing for one generated alias: the loser simply computes the next free one. */
+async function retryOnAliasClash<T>(run: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (error) {
+      if (attempt >= 5 || !isUniqueViolation(error, 'teams_alias_unique')) throw error;
+    }
+  }
+}
+
+export interface CreateTeamInput {
+  name: string;
+  useEmailAlias?: boolean | null;
+  useWebsiteForm?: boolean | null;
+  useLiveChat?: boolean | null;
+  emailAlias?: string | null;
+}
+
+export async function createTeam(db: DbOrTx, settings: MailSettings, input: CreateTeamInput): Promise<TeamRow> {
+  const errors = new ErrorCollector();
+  const name = requiredText(errors, 'name', input.name, MAX_NAME);
+  const explicitAlias = input.emailAlias ? parseAlias(errors, input.emailAlias, settings) : null;
+  errors.throwIfAny();
+
+  return retryOnAliasClash(() =>
+    db.transaction(async (tx) => {
+      // Every team reserves an alias, even with the channel off, so switching it on needs no choice.
+      let alias = explicitAlias;
+      if (alias) await assertAliasFree(tx, alias);
+      else alias = { localPart: await freeAlias(tx, aliasFromName(name), settings.mailDomain), domain: settings.mailDomain };
+      const [team] = await tx
+        .insert(teams)
+        .values({
+          name,
+          useEmailAlias: input.useEmailAlias ?? true,
+          useWebsiteForm: input.useWebsiteForm ?? false,
+          useLiveChat: input.useLiveChat ?? false,
+          aliasLocalPart: alias.localPart,
+          aliasDomain: alias.domain,
+        })
+        .returning();
+      await tx.insert(stages).values(DEFAULT_STAGES.map((s, i) => ({ teamId: team!.id, name: s.name, closed: s.closed, sequence: i + 1 })));
+      return team!;
+    }),
+  );
+}
+
+export interface UpdateTeamInput {
+  id: number;
+  name?: string | null;
+  useEmailAlias?: boolean | null;
+  useWebsiteForm?: boolean | null;
+  useLiveChat?: boolean | null;
+  /** undefined leaves the alias alone; null or "" clears it (restored from the name while the channel is on). */
+  emailAlias?: string | null;
+}
+
+export async function updateTeam(db: DbOrTx, settings: MailSettings, input: UpdateTeamInput): Promise<TeamRow> {
+  const errors = new ErrorCollector();
+  const name = input.name === undefined || input.name === null ? undefined : requiredText(errors, 'name', input.name, MAX_NAME);
+  const cleared = input.emailAlias !== undefined && (input.emailAlias === null || input.emailAlias.trim() === '');
+  const explicitAlias = input.emailAlias && !cleared ? parseAlias(errors, input.emailAlias, settings) : null;
+  errors.throwIfAny();
+
+  return retryOnAliasClash(() =>
+    db.transaction(async (tx) => {
+      const [current] = await tx.select().from(teams).where(eq(teams.id, input.id)).for('update');
+      if (!current) fail('id', 'NOT_FOUND', 'No team has this id.');
+      const next = {
+        name: name ?? current.name,
+        useEmailAlias: input.useEmailAlias ?? current.useEmailAlias,
+        useWebsiteForm: input.useWebsiteForm ?? current.useWebsiteForm,
+        useLiveChat: input.useLiveChat ?? current.useLiveChat,
+        aliasLocalPart: current.aliasLocalPart,
+        aliasDomain: current.aliasDomain,
+      };
+      if (explicitAlias) {
+        await assertAliasFree(tx, explicitAlias, current.id);
+        next.aliasLocalPart = explicitAlias.localPart;
+        next.aliasDomain = explicitAlias.domain;
+      } else if (cleared || next.aliasLocalPart === null) {
+        if (next.useEmailAlias) {
+          next.aliasLocalPart = await freeAlias(tx, aliasFromName(next.name), settings.mailDomain, current.id);
+          next.aliasDomain = settings.mailDomain;
+        } else {
+          next.aliasLocalPart = null;
+          next.aliasDomain = null;
+        }
+      }
+      const [team] = await tx
+        .update(teams)
+        .set({ ...next, updatedAt: sql`now()` })
+        .where(eq(teams.id, current.id))
+        .returning();
+      return team!;
+    }),
+  );
+}
+
+export async function findTeam(db: DbOrTx, id: number): Promise<TeamRow | undefined> {
+  const [team] = await db.select().from(teams).where(eq(teams.id, id));
+  return team;
+}
+
+export async function countTeams(db: DbOrTx): Promise<number> {
+  return db.$count(teams);
+}
+
+/** New tickets land in the team's first stage by sequence. */
+export async function firstStageOf(db: DbOrTx, teamId: number): Promise<StageRow | undefined> {
+  const [stage] = await db.select().from(stages).where(eq(stages.teamId, teamId)).orderBy(asc(stages.sequence), asc(stages.id)).limit(1);
+  return stage;
+}
+
+export async function findStage(db: DbOrTx, id: number): Promise<StageRow | undefined> {
+  const [stage] = await db.select().from(stages).where(eq(stages.id, id));
+  return stage;
+}
+
+export async function createStage(db: DbOrTx, input: { teamId: number; name: string; closed?: boolean | null }): Promise<StageRow> {
+  const errors = new ErrorCollector();
+  const name = requiredText(errors, 'name', input.name, 80);
+  errors.throwIfAny();
+  return db.transaction(async (tx) => {
+    // Locking the team serialises concurrent additions, so sequences stay distinct.
+    const [team] = await tx.select({ id: teams.id }).from(teams).where(eq(teams.id, input.teamId)).for('update');
+    if (!team) fail('teamId', 'NOT_FOUND', 'No team has this id.');
+    const [last] = await tx.select({ sequence: max(stages.sequence) }).from(stages).where(eq(stages.teamId, team.id));
+    const [stage] = await tx
+      .insert(stages)
+      .values({ teamId: team.id, name, closed: input.closed ?? false, sequence: (last?.sequence ?? 0) + 1 })
+      .returning();
+    return stage!;
+  });
+}
+
+export async function updateStage(db: DbOrTx, input: { stageId: number; name?: string | null; closed?: boolean | null }): Promise<StageRow> {
+  const errors = new ErrorCollector();
+  const name = input.name === undefined || input.name === null ? undefined : requiredText(errors, 'name', input.name, 80);
+  errors.throwIfAny();
+  const [stage] = await db
+    .update(stages)
+    .set({ ...(name === undefined ? {} : { name }), ...(input.closed == null ? {} : { closed: input.closed }) })
+    .where(eq(stages.id, input.stageId))
+    .returning();
+  if (!stage) fail('stageId', 'NOT_FOUND', 'No stage has this id.');
+  return stage;
+}
+
+/** Sets the order of a team's stages; stageIds must list each of them exactly once. */
+export async function reorderStages(db: DbOrTx, input: { teamId: number; stageIds: number[] }): Promise<StageRow[]> {
+  return db.transaction(async (tx) => {
+    const [team] = await tx.select({ id: teams.id }).from(teams).where(eq(teams.id, input.teamId)).for('update');
+    if (!team) fail('teamId', 'NOT_FOUND', 'No team has this id.');
+    const existing = await tx.select({ id: stages.id }).from(stages).where(eq(stages.teamId, team.id));
+    const wanted = new Set(input.stageIds);
+    if (wanted.size !== input.stageIds.length || wanted.size !== existing.length || existing.some((s) => !wanted.has(s.id))) {
+      fail('stageIds', 'INVALID_ORDER', 'stageIds must list every stage of the team exactly once.');
+    }
+    for (const [index, id] of input.stageIds.entries()) {
+      await tx.update(stages).set({ sequence: index + 1 }).where(eq(stages.id, id));
+    }
+    return tx.select().from(stages).where(eq(stages.teamId, team.id)).orderBy(asc(stages.sequence));
+  });
+}
+
+export async function listTeams(db: DbOrTx): Promise<TeamRow[]> {
+  return db.select().from(teams).orderBy(asc(teams.name), asc(teams.id));
+}

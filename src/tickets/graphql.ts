@@ -1,0 +1,338 @@
+import { builder } from '../graphql/builder.js';
+import { connectionTypeOptions, idOf, requireIdOf, UserError, withUserErrors } from '../graphql/user-errors.js';
+import type { TicketMessageRow } from './service.js';
+import {
+  addTicketNote,
+  assignTicket,
+  createTicket,
+  moveTicketToStage,
+  PRIORITIES,
+  setTicketPriority,
+  setTicketTags,
+  TICKET_CREATED,
+  TICKET_ORDER,
+  TICKET_UPDATED,
+  ticketFilterSql,
+  type TicketRow,
+} from './service.js';
+import { ticketMessages, tickets } from './tables.js';
+import { eq } from 'drizzle-orm';
+
+export const TicketPriority = builder.enumType('TicketPriority', {
+  description: 'How urgent a ticket is, shown as 0–3 stars. Lists put the highest first.',
+  values: {
+    LOW: { value: 0, description: 'No star: handle in turn (the default).' },
+    MEDIUM: { value: 1, description: 'One star.' },
+    HIGH: { value: 2, description: 'Two stars.' },
+    URGENT: { value: 3, description: 'Three stars: handle first.' },
+  } as const,
+});
+
+export const TicketChannel = builder.enumType('TicketChannel', {
+  description: 'Where a ticket came from.',
+  values: {
+    EMAIL: { description: 'Mail to a team alias.' },
+    WEBSITE_FORM: { description: 'The public website form.' },
+    LIVE_CHAT: { description: 'A live chat turned into a ticket.' },
+    API: { description: 'Created through this API.' },
+  } as const,
+});
+
+const TicketMessageKind = builder.enumType('TicketMessageKind', {
+  description: 'What a chatter message is.',
+  values: {
+    MESSAGE: { description: 'Part of the conversation with the customer.' },
+    NOTE: { description: 'An internal note between agents; never sent to the customer.' },
+    SYSTEM: { description: 'Written by Intake itself (bounces, automatic changes).' },
+  } as const,
+});
+
+const MessageAuthorKind = builder.enumType('MessageAuthorKind', {
+  description: 'Who wrote a chatter message.',
+  values: {
+    CUSTOMER: { description: 'The customer.' },
+    AGENT: { description: 'An agent or an API client.' },
+    SYSTEM: { description: 'Intake itself.' },
+  } as const,
+});
+
+const MessageAuthor = builder.objectRef<TicketMessageRow>('MessageAuthor').implement({
+  description: 'The author of a chatter message.',
+  fields: (t) => ({
+    kind: t.field({ type: MessageAuthorKind, description: 'Customer, agent or system.', resolve: (m) => m.authorKind }),
+    name: t.string({ nullable: true, description: 'Display name, when known.', resolve: (m) => m.authorName }),
+    email: t.string({ nullable: true, description: 'Mail address, when known.', resolve: (m) => m.authorEmail }),
+  }),
+});
+
+export const Customer = builder.drizzleNode('customers', {
+  name: 'Customer',
+  description: 'Someone who asks for help; one per mail address, whatever its case.',
+  id: { column: (c) => c.id },
+  fields: (t) => ({
+    name: t.exposeString('name', { nullable: true, description: 'Display name, when known.' }),
+    email: t.exposeString('email', { description: 'Mail address as first given.' }),
+  }),
+});
+
+export const Tag = builder.drizzleNode('tags', {
+  name: 'Tag',
+  description: 'A label on tickets.',
+  id: { column: (tag) => tag.id },
+  fields: (t) => ({ name: t.exposeString('name', { description: 'The label.' }) }),
+});
+
+export const TicketMessage = builder.drizzleNode('ticketMessages', {
+  name: 'TicketMessage',
+  description: "One entry of a ticket's chatter: a message, an internal note or a system note.",
+  id: { column: (m) => m.id },
+  fields: (t) => ({
+    kind: t.expose('kind', { type: TicketMessageKind, description: 'Message, note or system note.' }),
+    author: t.field({ type: MessageAuthor, description: 'Who wrote it.', resolve: (m: TicketMessageRow) => m }),
+    bodyText: t.exposeString('bodyText', { description: 'The body as plain text.' }),
+    bodyHtml: t.exposeString('bodyHtml', { description: 'The body as HTML, sanitised: no scripts, handlers or remote resources.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was written.' }),
+  }),
+});
+
+export const Ticket = builder.drizzleNode('tickets', {
+  name: 'Ticket',
+  description: 'A request for help, whatever channel it came through.',
+  id: { column: (ticket) => ticket.id },
+  fields: (t) => ({
+    number: t.exposeInt('number', { description: 'Sequential human number, e.g. 42 for "#42".' }),
+    title: t.exposeString('title', { description: 'Short summary (the mail subject, the form subject …).' }),
+    description: t.exposeString('description', { description: 'What the customer first wrote, as plain text.' }),
+    priority: t.field({ type: TicketPriority, description: 'LOW to URGENT.', resolve: (ticket) => ticket.priority as 0 | 1 | 2 | 3 }),
+    channel: t.expose('channel', { type: TicketChannel, description: 'Where the ticket came from.' }),
+    team: t.relation('team', { description: 'The team that owns the ticket.' }),
+    stage: t.relation('stage', { description: 'Where the ticket is in its team pipeline.' }),
+    customer: t.relation('customer', { nullable: true, description: 'Who asked, when known.' }),
+    assignee: t.relation('assignee', { nullable: true, description: 'The agent working on it, if any.' }),
+    tags: t.relation('tags', { description: 'Labels, by name.', query: { orderBy: { nameKey: 'asc' } } }),
+    messages: t.drizzleConnection(
+      {
+        type: 'ticketMessages',
+        description: 'The chatter, oldest first.',
+        totalCount: (ticket, _args, ctx) => ctx.db.$count(ticketMessages, eq(ticketMessages.ticketId, ticket.id)),
+        resolve: (query, ticket, _args, ctx) => ctx.db.query.ticketMessages.findMany(query({ where: { ticketId: ticket.id }, orderBy: { id: 'asc' } })),
+      },
+      connectionTypeOptions("A page of a ticket's chatter."),
+      { description: 'A chatter entry in a list.' },
+    ),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the ticket was created.' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When the ticket last changed.' }),
+  }),
+});
+
+const TicketFilter = builder.inputType('TicketFilter', {
+  description: 'Narrows a ticket list; all given conditions must hold.',
+  fields: (t) => ({
+    teamId: t.id({ description: 'Only tickets of this team.' }),
+    stageId: t.id({ description: 'Only tickets in this stage.' }),
+    priority: t.field({ type: TicketPriority, description: 'Only tickets of this priority.' }),
+    channel: t.field({ type: TicketChannel, description: 'Only tickets from this channel.' }),
+  }),
+});
+
+/** An ID that names nothing of its type matches nothing, rather than everything. */
+const NO_ROW = -1;
+
+builder.queryFields((t) => ({
+  ticket: t.drizzleField({
+    type: Ticket,
+    nullable: true,
+    description: 'One ticket by ID, or null.',
+    args: { id: t.arg.id({ required: true, description: 'Global ID of the ticket.' }) },
+    resolve: (query, _root, args, ctx) => {
+      const id = idOf(String(args.id), 'Ticket');
+      return id === null ? null : ctx.db.query.tickets.findFirst(query({ where: { id } }));
+    },
+  }),
+  tickets: t.drizzleConnection(
+    {
+      type: 'tickets',
+      description: 'Tickets, highest priority first, then newest first.',
+      args: { filter: t.arg({ type: TicketFilter, description: 'Conditions the tickets must meet.' }) },
+      totalCount: (_root, args, ctx) => ctx.db.$count(tickets, ticketFilterSql(filterOf(args.filter))),
+      resolve: (query, _root, args, ctx) =>
+        ctx.db.query.tickets.findMany(query({ where: filterOf(args.filter), orderBy: TICKET_ORDER })),
+    },
+    connectionTypeOptions('A page of tickets.'),
+    { description: 'A ticket in a list.' },
+  ),
+}));
+
+type FilterArg = { teamId?: string | number | null; stageId?: string | number | null; priority?: number | null; channel?: TicketRow['channel'] | null };
+
+function filterOf(filter: FilterArg | null | undefined) {
+  const where: { teamId?: number; stageId?: number; priority?: number; channel?: TicketRow['channel'] } = {};
+  if (filter?.teamId != null) where.teamId = idOf(String(filter.teamId), 'Team') ?? NO_ROW;
+  if (filter?.stageId != null) where.stageId = idOf(String(filter.stageId), 'Stage') ?? NO_ROW;
+  if (filter?.priority != null) where.priority = filter.priority;
+  if (filter?.channel != null) where.channel = filter.channel;
+  return where;
+}
+
+type Payload = { ticket?: TicketRow; userErrors: typeof UserError.$inferType[] };
+
+const ticketPayload = (name: string) =>
+  builder.objectRef<Payload>(name).implement({
+    description: `Result of ${name[0]!.toLowerCase()}${name.slice(1, -'Payload'.length)}.`,
+    fields: (t) => ({
+      ticket: t.field({ type: Ticket, nullable: true, description: 'The ticket as it is now, when the mutation succeeded.', resolve: (p) => p.ticket ?? null }),
+      userErrors: t.field({ type: [UserError], description: 'Why nothing changed; empty on success.', resolve: (p) => p.userErrors }),
+    }),
+  });
+
+const CreateTicketInput = builder.inputType('CreateTicketInput', {
+  description: 'A ticket created through the API.',
+  fields: (t) => ({
+    teamId: t.id({ required: true, description: 'Global ID of the team that will own it.' }),
+    title: t.string({ required: true, description: 'Short summary, at most 300 characters.' }),
+    description: t.string({ description: 'What the customer wrote; also the first chatter message.' }),
+    priority: t.field({ type: TicketPriority, description: 'Defaults to LOW.' }),
+    customerEmail: t.string({ description: 'The customer, found or created by this address.' }),
+    customerName: t.string({ description: "The customer's name, kept when the customer is new." }),
+  }),
+});
+
+const SetTicketPriorityInput = builder.inputType('SetTicketPriorityInput', {
+  description: 'A new priority for a ticket.',
+  fields: (t) => ({
+    ticketId: t.id({ required: true, description: 'Global ID of the ticket.' }),
+    priority: t.field({ type: TicketPriority, required: true, description: 'The new priority.' }),
+  }),
+});
+
+const MoveTicketToStageInput = builder.inputType('MoveTicketToStageInput', {
+  description: "Moves a ticket within its team's pipeline.",
+  fields: (t) => ({
+    ticketId: t.id({ required: true, description: 'Global ID of the ticket.' }),
+    stageId: t.id({ required: true, description: "Global ID of a stage of the ticket's team." }),
+  }),
+});
+
+const AddTicketNoteInput = builder.inputType('AddTicketNoteInput', {
+  description: 'An internal note on the chatter.',
+  fields: (t) => ({
+    ticketId: t.id({ required: true, description: 'Global ID of the ticket.' }),
+    body: t.string({ required: true, description: 'The note, as plain text.' }),
+  }),
+});
+
+const AssignTicketInput = builder.inputType('AssignTicketInput', {
+  description: 'Gives a ticket to an agent, or takes it back.',
+  fields: (t) => ({
+    ticketId: t.id({ required: true, description: 'Global ID of the ticket.' }),
+    agentId: t.id({ description: 'Global ID of the agent; null to unassign.' }),
+  }),
+});
+
+const SetTicketTagsInput = builder.inputType('SetTicketTagsInput', {
+  description: "Replaces a ticket's tags.",
+  fields: (t) => ({
+    ticketId: t.id({ required: true, description: 'Global ID of the ticket.' }),
+    tags: t.stringList({ required: true, description: 'Tag names; new ones are created.' }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  createTicket: t.field({
+    type: ticketPayload('CreateTicketPayload'),
+    description: 'Creates a ticket in the first stage of a team, on the API channel.',
+    args: { input: t.arg({ type: CreateTicketInput, required: true, description: 'The new ticket.' }) },
+    resolve: (_root, { input }, ctx) =>
+      withUserErrors(async () => ({
+        ticket: await createTicket(ctx.db, {
+          teamId: requireIdOf(String(input.teamId), 'Team', 'teamId'),
+          title: input.title,
+          description: input.description,
+          priority: input.priority,
+          channel: 'API',
+          customer: input.customerEmail == null ? null : { email: input.customerEmail, name: input.customerName },
+        }),
+      })),
+  }),
+  setTicketPriority: t.field({
+    type: ticketPayload('SetTicketPriorityPayload'),
+    description: 'Changes the priority of a ticket.',
+    args: { input: t.arg({ type: SetTicketPriorityInput, required: true, description: 'Ticket and priority.' }) },
+    resolve: (_root, { input }, ctx) =>
+      withUserErrors(async () => ({
+        ticket: await setTicketPriority(ctx.db, { ticketId: requireIdOf(String(input.ticketId), 'Ticket', 'ticketId'), priority: input.priority }),
+      })),
+  }),
+  moveTicketToStage: t.field({
+    type: ticketPayload('MoveTicketToStagePayload'),
+    description: "Moves a ticket to another stage of its team's pipeline.",
+    args: { input: t.arg({ type: MoveTicketToStageInput, required: true, description: 'Ticket and stage.' }) },
+    resolve: (_root, { input }, ctx) =>
+      withUserErrors(async () => ({
+        ticket: await moveTicketToStage(ctx.db, {
+          ticketId: requireIdOf(String(input.ticketId), 'Ticket', 'ticketId'),
+          stageId: requireIdOf(String(input.stageId), 'Stage', 'stageId'),
+        }),
+      })),
+  }),
+  addTicketNote: t.field({
+    type: ticketPayload('AddTicketNotePayload'),
+    description: "Adds an internal note to a ticket's chatter, signed with the caller's token name.",
+    args: { input: t.arg({ type: AddTicketNoteInput, required: true, description: 'Ticket and note.' }) },
+    resolve: (_root, { input }, ctx) =>
+      withUserErrors(async () => ({
+        ticket: await addTicketNote(ctx.db, {
+          ticketId: requireIdOf(String(input.ticketId), 'Ticket', 'ticketId'),
+          body: input.body,
+          author: { name: ctx.viewer!.name, agentId: ctx.viewer!.agentId },
+        }),
+      })),
+  }),
+  assignTicket: t.field({
+    type: ticketPayload('AssignTicketPayload'),
+    description: 'Assigns a ticket to an agent, or unassigns it.',
+    args: { input: t.arg({ type: AssignTicketInput, required: true, description: 'Ticket and agent.' }) },
+    resolve: (_root, { input }, ctx) =>
+      withUserErrors(async () => ({
+        ticket: await assignTicket(ctx.db, {
+          ticketId: requireIdOf(String(input.ticketId), 'Ticket', 'ticketId'),
+          agentId: input.agentId == null ? null : requireIdOf(String(input.agentId), 'Agent', 'agentId'),
+        }),
+      })),
+  }),
+  setTicketTags: t.field({
+    type: ticketPayload('SetTicketTagsPayload'),
+    description: "Replaces a ticket's tags.",
+    args: { input: t.arg({ type: SetTicketTagsInput, required: true, description: 'Ticket and tags.' }) },
+    resolve: (_root, { input }, ctx) =>
+      withUserErrors(async () => ({
+        ticket: await setTicketTags(ctx.db, { ticketId: requireIdOf(String(input.ticketId), 'Ticket', 'ticketId'), tags: input.tags }),
+      })),
+  }),
+}));
+
+/** Subscribers filter on the team named in the event, before any row is loaded. */
+function teamFilter(teamId: string | number | null | undefined) {
+  if (teamId == null) return () => true;
+  const id = idOf(String(teamId), 'Team') ?? NO_ROW;
+  return (event: { teamId: number }) => event.teamId === id;
+}
+
+builder.subscriptionFields((t) => ({
+  ticketCreated: t.field({
+    type: Ticket,
+    description: 'A ticket was created, through any channel.',
+    args: { teamId: t.arg.id({ description: 'Only tickets of this team.' }) },
+    subscribe: (_root, args, ctx) => ctx.events.subscribe<TicketRow>(TICKET_CREATED, teamFilter(args.teamId)),
+    resolve: (ticket) => ticket as TicketRow,
+  }),
+  ticketUpdated: t.field({
+    type: Ticket,
+    description: 'A ticket changed: priority, stage, chatter, assignee or tags.',
+    args: { teamId: t.arg.id({ description: 'Only tickets of this team.' }) },
+    subscribe: (_root, args, ctx) => ctx.events.subscribe<TicketRow>(TICKET_UPDATED, teamFilter(args.teamId)),
+    resolve: (ticket) => ticket as TicketRow,
+  }),
+}));
+
+export { PRIORITIES };

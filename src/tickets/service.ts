@@ -1,0 +1,201 @@
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import { findAgent } from '../auth/service.js';
+import type { DbOrTx } from '../db/client.js';
+import { ErrorCollector, fail, optionalText, requiredText } from '../errors.js';
+import { publishEvent } from '../events/hub.js';
+import { findStage, findTeam, firstStageOf } from '../teams/service.js';
+import { isEmailAddress } from './email-address.js';
+import { sanitizeMessageHtml, textToHtml } from './html.js';
+import { customers, tags, ticketMessages, tickets, ticketTags } from './tables.js';
+
+export type TicketRow = typeof tickets.$inferSelect;
+export type TicketMessageRow = typeof ticketMessages.$inferSelect;
+export type CustomerRow = typeof customers.$inferSelect;
+export type TicketChannel = TicketRow['channel'];
+
+export const PRIORITIES = ['LOW', 'MEDIUM', 'HIGH', 'URGENT'] as const;
+export type PriorityName = (typeof PRIORITIES)[number];
+
+/** Highest priority first, then newest: the order of every ticket list. */
+export const TICKET_ORDER = { priority: 'desc', createdAt: 'desc', id: 'desc' } as const;
+
+export const TICKET_CREATED = 'ticketCreated';
+export const TICKET_UPDATED = 'ticketUpdated';
+
+const MAX_TITLE = 300;
+const MAX_BODY = 200_000;
+
+/** One customer per mailbox: found by address case-insensitively, created on first contact. */
+export async function findOrCreateCustomer(db: DbOrTx, input: { email: string; name?: string | null }): Promise<CustomerRow> {
+  const email = input.email.trim();
+  const name = input.name?.trim() || null;
+  const [customer] = await db
+    .insert(customers)
+    .values({ email, emailKey: email.toLowerCase(), name })
+    .onConflictDoUpdate({ target: customers.emailKey, set: { name: sql`coalesce(${customers.name}, excluded.name)` } })
+    .returning();
+  return customer!;
+}
+
+export interface NewTicket {
+  teamId: number;
+  title: string;
+  description?: string | null;
+  /** The description as sent in HTML (mail); sanitised here. Derived from the text when absent. */
+  descriptionHtml?: string | null;
+  priority?: number | null;
+  channel: TicketChannel;
+  customer?: { email: string; name?: string | null } | null;
+}
+
+/**
+ * The one path by which every channel creates a ticket: team's first stage, customer, first
+ * chatter message and the ticketCreated event, all in one transaction.
+ */
+export async function createTicket(db: DbOrTx, input: NewTicket): Promise<TicketRow> {
+  const errors = new ErrorCollector();
+  const title = requiredText(errors, 'title', input.title, MAX_TITLE);
+  const description = optionalText(errors, 'description', input.description, MAX_BODY).trim();
+  const priority = input.priority ?? 0;
+  if (!Number.isInteger(priority) || priority < 0 || priority > 3) errors.add('priority', 'INVALID_PRIORITY', 'priority must be 0 to 3.');
+  const customerEmail = input.customer?.email.trim();
+  if (customerEmail !== undefined && !isEmailAddress(customerEmail)) {
+    errors.add('customerEmail', 'INVALID_EMAIL', 'customerEmail must be an email address such as jane@example.com.');
+  }
+  if ((input.customer?.name?.length ?? 0) > 200) errors.add('customerName', 'TOO_LONG', 'customerName must be at most 200 characters.');
+  errors.throwIfAny();
+
+  return db.transaction(async (tx) => {
+    const team = await findTeam(tx, input.teamId);
+    if (!team) fail('teamId', 'NOT_FOUND', 'No team has this id.');
+    const stage = await firstStageOf(tx, team.id);
+    if (!stage) fail('teamId', 'NO_STAGE', 'The team has no stage to put tickets in.');
+    const customer = customerEmail ? await findOrCreateCustomer(tx, { email: customerEmail, name: input.customer?.name }) : null;
+    const [ticket] = await tx
+      .insert(tickets)
+      .values({ title, description, priority, channel: input.channel, teamId: team.id, stageId: stage.id, customerId: customer?.id ?? null })
+      .returning();
+    if (description !== '' || input.descriptionHtml) {
+      await tx.insert(ticketMessages).values({
+        ticketId: ticket!.id,
+        kind: 'MESSAGE',
+        authorKind: 'CUSTOMER',
+        authorName: customer?.name ?? null,
+        authorEmail: customer?.email ?? null,
+        customerId: customer?.id ?? null,
+        bodyText: description,
+        bodyHtml: input.descriptionHtml ? sanitizeMessageHtml(input.descriptionHtml) : textToHtml(description),
+      });
+    }
+    await publishEvent(tx, { type: TICKET_CREATED, id: ticket!.id, teamId: team.id });
+    return ticket!;
+  });
+}
+
+export async function findTicket(db: DbOrTx, id: number): Promise<TicketRow | undefined> {
+  const [ticket] = await db.select().from(tickets).where(eq(tickets.id, id));
+  return ticket;
+}
+
+/** Locks a ticket for a change, or fails with NOT_FOUND on the given input field. */
+async function lockTicket(tx: DbOrTx, id: number): Promise<TicketRow> {
+  const [ticket] = await tx.select().from(tickets).where(eq(tickets.id, id)).for('update');
+  if (!ticket) fail('ticketId', 'NOT_FOUND', 'No ticket has this id.');
+  return ticket;
+}
+
+/** Applies a change to one ticket, touches updatedAt and tells subscribers, in one transaction. */
+async function changeTicket(
+  db: DbOrTx,
+  ticketId: number,
+  change: (tx: DbOrTx, ticket: TicketRow) => Promise<Partial<typeof tickets.$inferInsert> | void>,
+): Promise<TicketRow> {
+  return db.transaction(async (tx) => {
+    const current = await lockTicket(tx, ticketId);
+    const values = (await change(tx, current)) ?? {};
+    const [ticket] = await tx
+      .update(tickets)
+      .set({ ...values, updatedAt: sql`now()` })
+      .where(eq(tickets.id, current.id))
+      .returning();
+    await publishEvent(tx, { type: TICKET_UPDATED, id: ticket!.id, teamId: ticket!.teamId });
+    return ticket!;
+  });
+}
+
+export async function setTicketPriority(db: DbOrTx, input: { ticketId: number; priority: number }): Promise<TicketRow> {
+  if (!Number.isInteger(input.priority) || input.priority < 0 || input.priority > 3) {
+    fail('priority', 'INVALID_PRIORITY', 'priority must be 0 to 3.');
+  }
+  return changeTicket(db, input.ticketId, async () => ({ priority: input.priority }));
+}
+
+export async function moveTicketToStage(db: DbOrTx, input: { ticketId: number; stageId: number }): Promise<TicketRow> {
+  return changeTicket(db, input.ticketId, async (tx, ticket) => {
+    const stage = await findStage(tx, input.stageId);
+    if (!stage) fail('stageId', 'NOT_FOUND', 'No stage has this id.');
+    if (stage.teamId !== ticket.teamId) fail('stageId', 'STAGE_OF_OTHER_TEAM', "The stage belongs to another team than the ticket's.");
+    return { stageId: stage.id };
+  });
+}
+
+export interface NoteAuthor {
+  name: string;
+  agentId: number | null;
+}
+
+/** An internal note on the chatter, written by an agent. */
+export async function addTicketNote(db: DbOrTx, input: { ticketId: number; body: string; author: NoteAuthor }): Promise<TicketRow> {
+  const errors = new ErrorCollector();
+  const body = requiredText(errors, 'body', input.body, MAX_BODY);
+  errors.throwIfAny();
+  return changeTicket(db, input.ticketId, async (tx, ticket) => {
+    await tx.insert(ticketMessages).values({
+      ticketId: ticket.id,
+      kind: 'NOTE',
+      authorKind: 'AGENT',
+      authorName: input.author.name,
+      agentId: input.author.agentId,
+      bodyText: body,
+      bodyHtml: textToHtml(body),
+    });
+  });
+}
+
+export async function assignTicket(db: DbOrTx, input: { ticketId: number; agentId: number | null }): Promise<TicketRow> {
+  return changeTicket(db, input.ticketId, async (tx) => {
+    if (input.agentId !== null) {
+      if (!(await findAgent(tx, input.agentId))) fail('agentId', 'NOT_FOUND', 'No agent has this id.');
+    }
+    return { assigneeId: input.agentId };
+  });
+}
+
+/** Replaces a ticket's tags by name, creating tags met for the first time. */
+export async function setTicketTags(db: DbOrTx, input: { ticketId: number; tags: string[] }): Promise<TicketRow> {
+  const errors = new ErrorCollector();
+  const names = [...new Map(input.tags.map((t) => [t.trim().toLowerCase(), t.trim()])).entries()].filter(([key]) => key !== '');
+  if (names.length > 50) errors.add('tags', 'TOO_MANY', 'A ticket takes at most 50 tags.');
+  if (names.some(([, name]) => name.length > 60)) errors.add('tags', 'TOO_LONG', 'A tag is at most 60 characters.');
+  errors.throwIfAny();
+  return changeTicket(db, input.ticketId, async (tx, ticket) => {
+    await tx.delete(ticketTags).where(eq(ticketTags.ticketId, ticket.id));
+    if (names.length === 0) return;
+    await tx
+      .insert(tags)
+      .values(names.map(([nameKey, name]) => ({ name, nameKey })))
+      .onConflictDoNothing({ target: tags.nameKey });
+    const rows = await tx.select({ id: tags.id }).from(tags).where(inArray(tags.nameKey, names.map(([key]) => key)));
+    await tx.insert(ticketTags).values(rows.map((r) => ({ ticketId: ticket.id, tagId: r.id })));
+  });
+}
+
+/** Row count behind a ticket filter, for connections' totalCount. */
+export function ticketFilterSql(filter: { teamId?: number; stageId?: number; priority?: number; channel?: TicketChannel }) {
+  return and(
+    filter.teamId === undefined ? undefined : eq(tickets.teamId, filter.teamId),
+    filter.stageId === undefined ? undefined : eq(tickets.stageId, filter.stageId),
+    filter.priority === undefined ? undefined : eq(tickets.priority, filter.priority),
+    filter.channel === undefined ? undefined : eq(tickets.channel, filter.channel),
+  );
+}

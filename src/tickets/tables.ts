@@ -1,0 +1,97 @@
+import { sql } from 'drizzle-orm';
+import { check, index, integer, pgEnum, pgTable, primaryKey, serial, smallint, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { agents } from '../auth/tables.js';
+import { createdAtColumn, idColumn, updatedAtColumn } from '../db/columns.js';
+import { stages, teams } from '../teams/tables.js';
+
+export const ticketChannel = pgEnum('ticket_channel', ['EMAIL', 'WEBSITE_FORM', 'LIVE_CHAT', 'API']);
+export const messageKind = pgEnum('ticket_message_kind', ['MESSAGE', 'NOTE', 'SYSTEM']);
+export const authorKind = pgEnum('ticket_message_author_kind', ['CUSTOMER', 'AGENT', 'SYSTEM']);
+
+export const customers = pgTable(
+  'customers',
+  {
+    id: idColumn(),
+    name: text('name'),
+    email: text('email').notNull(),
+    // Lower-cased address: one customer per mailbox whatever the case the sender typed.
+    emailKey: text('email_key').notNull(),
+    createdAt: createdAtColumn(),
+  },
+  (t) => [uniqueIndex('customers_email_key_unique').on(t.emailKey)],
+);
+
+export const tags = pgTable(
+  'tags',
+  {
+    id: idColumn(),
+    name: text('name').notNull(),
+    nameKey: text('name_key').notNull(),
+    createdAt: createdAtColumn(),
+  },
+  (t) => [uniqueIndex('tags_name_key_unique').on(t.nameKey)],
+);
+
+export const tickets = pgTable(
+  'tickets',
+  {
+    id: idColumn(),
+    number: serial('number').notNull().unique(),
+    title: text('title').notNull(),
+    description: text('description').notNull().default(''),
+    // 0 LOW, 1 MEDIUM, 2 HIGH, 3 URGENT: stored as a number so ordering is numeric.
+    priority: smallint('priority').notNull().default(0),
+    channel: ticketChannel('channel').notNull(),
+    teamId: integer('team_id')
+      .notNull()
+      .references(() => teams.id),
+    stageId: integer('stage_id')
+      .notNull()
+      .references(() => stages.id),
+    customerId: integer('customer_id').references(() => customers.id),
+    assigneeId: integer('assignee_id').references(() => agents.id, { onDelete: 'set null' }),
+    createdAt: createdAtColumn(),
+    updatedAt: updatedAtColumn(),
+  },
+  (t) => [
+    check('tickets_priority_range', sql`${t.priority} between 0 and 3`),
+    index('tickets_team_order').on(t.teamId, t.priority.desc(), t.createdAt.desc(), t.id.desc()),
+    index('tickets_order').on(t.priority.desc(), t.createdAt.desc(), t.id.desc()),
+    index('tickets_stage').on(t.stageId),
+    index('tickets_customer').on(t.customerId),
+  ],
+);
+
+export const ticketTags = pgTable(
+  'ticket_tags',
+  {
+    ticketId: integer('ticket_id')
+      .notNull()
+      .references(() => tickets.id, { onDelete: 'cascade' }),
+    tagId: integer('tag_id')
+      .notNull()
+      .references(() => tags.id, { onDelete: 'cascade' }),
+  },
+  (t) => [primaryKey({ columns: [t.ticketId, t.tagId] }), index('ticket_tags_tag').on(t.tagId)],
+);
+
+/** The chatter: a ticket's conversation and notes, in order. */
+export const ticketMessages = pgTable(
+  'ticket_messages',
+  {
+    id: idColumn(),
+    ticketId: integer('ticket_id')
+      .notNull()
+      .references(() => tickets.id, { onDelete: 'cascade' }),
+    kind: messageKind('kind').notNull(),
+    authorKind: authorKind('author_kind').notNull(),
+    authorName: text('author_name'),
+    authorEmail: text('author_email'),
+    customerId: integer('customer_id').references(() => customers.id),
+    agentId: integer('agent_id').references(() => agents.id, { onDelete: 'set null' }),
+    bodyText: text('body_text').notNull(),
+    bodyHtml: text('body_html').notNull(),
+    createdAt: createdAtColumn(),
+  },
+  (t) => [index('ticket_messages_ticket').on(t.ticketId, t.id)],
+);
