@@ -174,7 +174,10 @@ export async function assignTicket(db: DbOrTx, input: { ticketId: number; agentI
 /** Replaces a ticket's tags by name, creating tags met for the first time. */
 export async function setTicketTags(db: DbOrTx, input: { ticketId: number; tags: string[] }): Promise<TicketRow> {
   const errors = new ErrorCollector();
-  const names = [...new Map(input.tags.map((t) => [t.trim().toLowerCase(), t.trim()])).entries()].filter(([key]) => key !== '');
+  // Case-insensitive: the first spelling given wins.
+  const byKey = new Map<string, string>();
+  for (const tag of input.tags) if (tag.trim() !== '' && !byKey.has(tag.trim().toLowerCase())) byKey.set(tag.trim().toLowerCase(), tag.trim());
+  const names = [...byKey.entries()];
   if (names.length > 50) errors.add('tags', 'TOO_MANY', 'A ticket takes at most 50 tags.');
   if (names.some(([, name]) => name.length > 60)) errors.add('tags', 'TOO_LONG', 'A tag is at most 60 characters.');
   errors.throwIfAny();

@@ -1,0 +1,32 @@
+import { mkdirSync, rmSync } from 'node:fs';
+import postgres from 'postgres';
+import { openPglite, openPostgres } from '../../src/db/client.js';
+import { migrateDatabase } from '../../src/db/migrate.js';
+import { postgresReachable, realPostgresUrl, suitePostgresUrl, TEMPLATE_DB, templateDataDir, tmpRoot, withDatabase } from './databases.js';
+
+/** Builds the migrated templates every test database is cloned from. */
+export default async function setup() {
+  mkdirSync(tmpRoot, { recursive: true });
+  rmSync(templateDataDir, { recursive: true, force: true });
+  if (!suitePostgresUrl) {
+    const database = await openPglite(templateDataDir);
+    await migrateDatabase(database, undefined);
+    await database.close();
+  }
+  // The PostgreSQL template serves the PostgreSQL suite and the multi-instance tests of both suites.
+  if (suitePostgresUrl || (await postgresReachable())) {
+    const adminUrl = suitePostgresUrl ?? realPostgresUrl;
+    const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+    try {
+      const stale = await admin`select datname from pg_database where datname like 'intake_test_%'`;
+      for (const { datname } of stale) await admin.unsafe(`drop database if exists "${datname}" with (force)`);
+      await admin.unsafe(`create database "${TEMPLATE_DB}"`);
+    } finally {
+      await admin.end({ timeout: 1 });
+    }
+    const templateUrl = withDatabase(adminUrl, TEMPLATE_DB);
+    const database = openPostgres(templateUrl, { max: 1 });
+    await migrateDatabase(database, templateUrl);
+    await database.close();
+  }
+}
