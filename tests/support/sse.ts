@@ -1,0 +1,49 @@
+/** A GraphQL-over-SSE subscription through plain fetch, as a browser or third-party app would open it. */
+export function sseSubscribe(url: string, token: string | null, query: string, variables: Record<string, unknown> = {}) {
+  const controller = new AbortController();
+  const events: any[] = [];
+  let buffer = '';
+  const opened = fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+    signal: controller.signal,
+  });
+  const reading = opened.then(async (res) => {
+    const decoder = new TextDecoder();
+    try {
+      for await (const chunk of res.body as any as AsyncIterable<Uint8Array>) {
+        buffer += decoder.decode(chunk, { stream: true });
+        let end;
+        while ((end = buffer.indexOf('\n\n')) !== -1) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = block
+            .split('\n')
+            .filter((l) => l.startsWith('data:'))
+            .map((l) => l.slice(5).trim())
+            .join('\n');
+          if (data) events.push(JSON.parse(data));
+        }
+      }
+    } catch (err) {
+      if ((err as Error).name !== 'AbortError') throw err;
+    }
+  });
+  return {
+    events,
+    response: opened,
+    async waitFor(count: number, ms = 10_000) {
+      const deadline = Date.now() + ms;
+      while (events.length < count) {
+        if (Date.now() > deadline) throw new Error(`expected ${count} SSE events, got ${events.length}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      return events;
+    },
+    close() {
+      controller.abort();
+      return reading.catch(() => {});
+    },
+  };
+}
