@@ -26,8 +26,8 @@ export function sseSubscribe(url: string, token: string | null, query: string, v
           if (data) events.push(JSON.parse(data));
         }
       }
-    } catch (err) {
-      if ((err as Error).name !== 'AbortError') throw err;
+    } catch {
+      // Aborted by close(), or the server ended the stream: either way the stream is over.
     }
   });
   return {

@@ -1,0 +1,36 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPostgresDatabase, postgresReachable, type TestDatabase } from '../support/databases.js';
+import { ADMIN_TOKEN, freePort, graphqlClient, settle, spawnServer, subscribe, wsClient, type ServerProcess } from '../support/server.js';
+
+// Several instances need a shared PostgreSQL. CI always has one; a newcomer without one is told.
+const available = process.env.CI ? true : await postgresReachable();
+if (!available) console.warn('cross-instance tests skipped: no PostgreSQL at 127.0.0.1:5432 (set TEST_POSTGRES_URL)');
+
+describe.runIf(available)('two server processes, one PostgreSQL', () => {
+  let database: TestDatabase;
+  let a: ServerProcess;
+  let b: ServerProcess;
+
+  beforeAll(async () => {
+    database = await createPostgresDatabase();
+    const env = { ...database.env, INTAKE_ADMIN_TOKEN: ADMIN_TOKEN, MAIL_DOMAIN: 'intake.test' } as Record<string, string>;
+    [a, b] = await Promise.all([spawnServer(env, await freePort()), spawnServer(env, await freePort())]);
+  }, 90_000);
+
+  afterAll(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+    await database?.drop();
+  });
+
+  it('delivers ticketCreated to a subscriber on B for a ticket created through A', async () => {
+    const adminA = graphqlClient(`${a.url}/graphql`, ADMIN_TOKEN);
+    const { createTeam } = await adminA.request<any>(`mutation { createTeam(input: { name: "Shared" }) { team { id } } }`);
+    const socket = wsClient(`${b.url.replace('http', 'ws')}/graphql`, ADMIN_TOKEN);
+    const sub = subscribe(socket, `subscription ($t: ID) { ticketCreated(teamId: $t) { title team { name } } }`, { t: createTeam.team.id });
+    await settle(500);
+    await adminA.request(`mutation ($t: ID!) { createTicket(input: { teamId: $t, title: "from A" }) { ticket { id } } }`, { t: createTeam.team.id });
+    const [event] = await sub.waitFor(1);
+    expect(event.ticketCreated).toEqual({ title: 'from A', team: { name: 'Shared' } });
+    await socket.dispose();
+  });
+});

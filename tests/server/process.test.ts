@@ -1,0 +1,67 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createTestDatabase } from '../support/databases.js';
+import { freePort, graphqlClient, settle, spawnServer, subscribe, wsClient } from '../support/server.js';
+import { sseSubscribe } from '../support/sse.js';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterAll(async () => {
+  for (const cleanup of cleanups) await cleanup();
+});
+
+describe('npm start on an empty embedded database', () => {
+  it('is demo-ready: Customer Care team, GraphiQL URL, alias address and an admin token printed once', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'intake-first-start-'));
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const port = await freePort();
+    const server = await spawnServer({ INTAKE_DATA_DIR: dataDir, DATABASE_URL: '', INTAKE_ADMIN_TOKEN: '', PUBLIC_URL: `http://localhost:${port}` }, port);
+    cleanups.push(async () => void (await server.stop()));
+    const output = server.output();
+    expect(output).toContain(`GraphiQL:     http://localhost:${port}/graphql`);
+    expect(output).toContain('Customer Care <customer-care@localhost>');
+    const token = /Admin token:\s+(intake_\S+)/.exec(output)?.[1];
+    expect(token).toBeDefined();
+
+    const data = await graphqlClient(`${server.url}/graphql`, token!).request<any>(`{ viewer { role } teams { name emailAlias { address } stages { name } } }`);
+    expect(data.viewer.role).toBe('ADMIN');
+    expect(data.teams).toEqual([{ name: 'Customer Care', emailAlias: { address: 'customer-care@localhost' }, stages: [{ name: 'New' }, { name: 'In Progress' }, { name: 'Solved' }, { name: 'Cancelled' }] }]);
+
+    // A second start on the same data neither duplicates the team nor prints a new token.
+    await server.stop();
+    const again = await spawnServer({ INTAKE_DATA_DIR: dataDir, DATABASE_URL: '', INTAKE_ADMIN_TOKEN: '' }, port);
+    cleanups.push(async () => void (await again.stop()));
+    expect(again.output()).not.toMatch(/Admin token:\s+intake_/);
+    const teams = await graphqlClient(`${again.url}/graphql`, token!).request<any>(`{ teams { name } }`);
+    expect(teams.teams).toHaveLength(1);
+  }, 90_000);
+});
+
+describe('operations', () => {
+  it('answers /healthz and shuts down within 5 s on SIGTERM with open SSE and WebSocket subscribers', async () => {
+    const database = await createTestDatabase();
+    cleanups.push(() => database.drop());
+    const server = await spawnServer({ ...database.env, INTAKE_ADMIN_TOKEN: 'ops-token', LOG_LEVEL: 'info' } as Record<string, string>, await freePort());
+    cleanups.push(async () => void (await server.stop('SIGKILL')));
+    const health = await fetch(`${server.url}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok', database: 'ok' });
+
+    const sse = sseSubscribe(`${server.url}/graphql`, 'ops-token', 'subscription { ticketCreated { id } }');
+    await sse.response;
+    const socket = wsClient(`${server.url.replace('http', 'ws')}/graphql`, 'ops-token');
+    const ws = subscribe(socket, 'subscription { ticketUpdated { id } }');
+    await settle(300);
+
+    const { code, ms } = await server.stop('SIGTERM');
+    expect(code).toBe(0);
+    expect(ms).toBeLessThan(5000);
+    ws.dispose();
+    await sse.close();
+    // Logs are structured: one JSON object per line.
+    const logLines = server.output().split('\n').filter((l) => l.startsWith('{'));
+    expect(logLines.length).toBeGreaterThan(0);
+    for (const line of logLines) expect(JSON.parse(line)).toHaveProperty('level');
+  }, 60_000);
+});
