@@ -55,8 +55,9 @@ export const tickets = pgTable(
   },
   (t) => [
     check('tickets_priority_range', sql`${t.priority} between 0 and 3`),
-    index('tickets_team_order').on(t.teamId, t.priority.desc(), t.createdAt.desc(), t.id.desc()),
-    index('tickets_order').on(t.priority.desc(), t.createdAt.desc(), t.id.desc()),
+    // ORDER BY x DESC means NULLS FIRST: the index must say so to serve the ticket order.
+    index('tickets_team_order').on(t.teamId, t.priority.desc().nullsFirst(), t.createdAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
+    index('tickets_order').on(t.priority.desc().nullsFirst(), t.createdAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
     index('tickets_stage').on(t.stageId),
     index('tickets_customer').on(t.customerId),
   ],

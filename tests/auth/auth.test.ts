@@ -12,7 +12,7 @@ afterAll(async () => {
   await server?.stop();
 });
 
-async function errorsOf(promise: Promise<unknown>): Promise<Array<{ message: string; extensions?: { code?: string } }>> {
+async function errorsOf(promise: Promise<unknown>): Promise<Array<{ message: string; extensions?: Record<string, unknown> }>> {
   try {
     await promise;
   } catch (error) {

@@ -99,8 +99,8 @@ CREATE UNIQUE INDEX "customers_email_key_unique" ON "customers" ("email_key");--
 CREATE UNIQUE INDEX "tags_name_key_unique" ON "tags" ("name_key");--> statement-breakpoint
 CREATE INDEX "ticket_messages_ticket" ON "ticket_messages" ("ticket_id","id");--> statement-breakpoint
 CREATE INDEX "ticket_tags_tag" ON "ticket_tags" ("tag_id");--> statement-breakpoint
-CREATE INDEX "tickets_team_order" ON "tickets" ("team_id","priority" DESC NULLS LAST,"created_at" DESC NULLS LAST,"id" DESC NULLS LAST);--> statement-breakpoint
-CREATE INDEX "tickets_order" ON "tickets" ("priority" DESC NULLS LAST,"created_at" DESC NULLS LAST,"id" DESC NULLS LAST);--> statement-breakpoint
+CREATE INDEX "tickets_team_order" ON "tickets" ("team_id","priority" DESC,"created_at" DESC,"id" DESC);--> statement-breakpoint
+CREATE INDEX "tickets_order" ON "tickets" ("priority" DESC,"created_at" DESC,"id" DESC);--> statement-breakpoint
 CREATE INDEX "tickets_stage" ON "tickets" ("stage_id");--> statement-breakpoint
 CREATE INDEX "tickets_customer" ON "tickets" ("customer_id");--> statement-breakpoint
 ALTER TABLE "api_tokens" ADD CONSTRAINT "api_tokens_agent_id_agents_id_fkey" FOREIGN KEY ("agent_id") REFERENCES "agents"("id") ON DELETE SET NULL;--> statement-breakpoint

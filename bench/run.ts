@@ -1,0 +1,14 @@
+import { benchTicketList } from './tickets-http.js';
+
+// Each benchmark prints JSON lines: one per figure, its baseline from the same run beside it.
+const seconds = Number(process.env.BENCH_SECONDS || 10);
+const only = process.argv[2];
+
+const benches: Record<string, () => Promise<void>> = {
+  'ticket-list': () => benchTicketList(seconds),
+};
+
+for (const [name, bench] of Object.entries(benches)) {
+  if (only && only !== name) continue;
+  await bench();
+}

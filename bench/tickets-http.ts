@@ -1,0 +1,57 @@
+import postgres from 'postgres';
+import { openPostgres } from '../src/db/client.js';
+import { migrateDatabase } from '../src/db/migrate.js';
+import { createTeam } from '../src/teams/service.js';
+import { dropDatabase, freshDatabase, load, report, startProcess, stopProcess } from './support.js';
+
+const DB = 'intake_bench_tickets';
+const TOKEN = 'bench-admin-token';
+const QUERY = `query Top($teamId: ID!) { tickets(filter: { teamId: $teamId }, first: 50) { nodes { id number title priority createdAt stage { name } customer { name email } } } }`;
+
+/** The 50 highest-priority tickets of one team among 10,000, over HTTP: Intake vs node:http + SQL. */
+export async function benchTicketList(seconds: number) {
+  const url = await freshDatabase(DB);
+  const database = openPostgres(url, { max: 2 });
+  await migrateDatabase(database, url);
+  const team = await createTeam(database.db, { mailDomain: 'bench.test' }, { name: 'Bench' });
+  const other = await createTeam(database.db, { mailDomain: 'bench.test' }, { name: 'Other' });
+  await database.close();
+
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  await sql`insert into customers (name, email, email_key) select 'Customer ' || i, 'c' || i || '@example.com', 'c' || i || '@example.com' from generate_series(1, 1000) i`;
+  // 10,000 tickets: 8,000 for the team measured, 2,000 for another; mixed priorities and ages.
+  await sql`
+    insert into tickets (title, description, priority, channel, team_id, stage_id, customer_id, created_at)
+    select 'Ticket ' || i, 'Something broke', (i * 7) % 4, 'EMAIL',
+      case when i % 5 = 0 then ${other.id}::int else ${team.id}::int end,
+      (select id from stages where team_id = case when i % 5 = 0 then ${other.id}::int else ${team.id}::int end order by sequence limit 1),
+      1 + (i % 1000), now() - (i || ' minutes')::interval
+    from generate_series(1, 10000) i`;
+  await sql`analyze`;
+  await sql.end();
+
+  const teamId = Buffer.from(`Team:${team.id}`).toString('base64');
+  const body = JSON.stringify({ query: QUERY, variables: { teamId } });
+  const check = (text: string) => (JSON.parse(text).data?.tickets?.nodes?.length ?? 0) === 50;
+  const run = async (entry: string, args: string[], port: number, path: string) => {
+    const child = await startProcess(entry, args, { DATABASE_URL: url, PORT: String(port), INTAKE_ADMIN_TOKEN: TOKEN }, `http://127.0.0.1:${port}/healthz`);
+    try {
+      const target = { url: `http://127.0.0.1:${port}${path}`, body, headers: { authorization: `Bearer ${TOKEN}` }, connections: 10, check };
+      await load({ ...target, seconds: 2 }); // warm-up: JIT, connection pools, plans
+      return await load({ ...target, seconds });
+    } finally {
+      await stopProcess(child);
+    }
+  };
+  // Same answer from both, checked before measuring.
+  const intake = await run('src/main.ts', ['start'], 4701, '/graphql');
+  const baseline = await run('bench/baseline-server.ts', [], 4702, '/');
+  if (!process.env.BENCH_KEEP) await dropDatabase(DB);
+
+  const base = { bench: 'ticket_list_top50_http_postgres', tickets: 10000, connections: 10, seconds };
+  report({ ...base, figure: 'requests_per_s', intake: intake.rps, baseline: baseline.rps, ratio: round(intake.rps / baseline.rps), target_ratio: 0.6, errors: intake.errors + baseline.errors });
+  report({ ...base, figure: 'latency_p50_ms', intake: intake.p50, baseline: baseline.p50 });
+  report({ ...base, figure: 'latency_p99_ms', intake: intake.p99, baseline: baseline.p99 });
+}
+
+const round = (n: number) => Math.round(n * 100) / 100;
