@@ -38,7 +38,7 @@ export async function dropDatabase(name: string): Promise<void> {
 export async function startProcess(entry: string, args: string[], env: Record<string, string>, healthUrl: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, entry), ...args], {
     cwd: root,
-    env: { ...process.env, LOG_LEVEL: 'error', ...env },
+    env: { ...process.env, LOG_LEVEL: 'error', SMTP_PORT: '0', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const deadline = Date.now() + 60_000;

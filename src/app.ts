@@ -5,6 +5,7 @@ import { migrateDatabase } from './db/migrate.js';
 import { EventHub } from './events/hub.js';
 import { startHttpServer, type HttpServer } from './http/server.js';
 import { createLogger, type Logger } from './log.js';
+import { startSmtpServer, type SmtpListener } from './smtp/server.js';
 import { countTeams, createTeam } from './teams/service.js';
 import { findTicket, TICKET_CREATED, TICKET_UPDATED } from './tickets/service.js';
 
@@ -14,11 +15,12 @@ export interface App {
   events: EventHub;
   log: Logger;
   http: HttpServer;
+  smtp: SmtpListener;
   /** Stops accepting work, ends open streams and closes the database. */
   stop(): Promise<void>;
 }
 
-/** Wires one server instance: database, migrations, event hub, HTTP + WebSocket. */
+/** Wires one server instance: database, migrations, event hub, HTTP + WebSocket, SMTP. */
 export async function startApp(config: Config, options: { log?: Logger } = {}): Promise<App> {
   const log = options.log ?? createLogger(config.logLevel);
   const database = await openDatabase(config);
@@ -30,6 +32,7 @@ export async function startApp(config: Config, options: { log?: Logger } = {}): 
     await events.start();
     const auth = new Authenticator(database.db, config.adminToken);
     const http = await startHttpServer({ config, database, events, auth, log });
+    const smtp = await startSmtpServer({ config, database, log });
     let stopping: Promise<void> | null = null;
     return {
       config,
@@ -37,9 +40,10 @@ export async function startApp(config: Config, options: { log?: Logger } = {}): 
       events,
       log,
       http,
+      smtp,
       stop: () =>
         (stopping ??= (async () => {
-          await http.close();
+          await Promise.all([http.close(), smtp.close()]);
           await events.stop();
           await database.close();
         })()),

@@ -9,6 +9,16 @@ export interface Config {
   smtpHost: string;
   smtpPort: number;
   mailDomain: string;
+  /** Largest mail accepted over SMTP, in bytes (enforced on the data stream). */
+  mailMaxBytes: number;
+  smtpMaxClients: number;
+  /** Idle time after which an SMTP connection is closed. */
+  smtpSocketTimeoutMs: number;
+  smtpTlsKey: string | undefined;
+  smtpTlsCert: string | undefined;
+  /** More new tickets than this from one sender within the window: further mail is quarantined. */
+  mailLoopMaxTickets: number;
+  mailLoopWindowMinutes: number;
   adminToken: string | undefined;
   publicUrl: string;
   /** Largest HTTP request body accepted, in bytes. */
@@ -42,6 +52,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smtpHost: env.SMTP_HOST || '127.0.0.1',
     smtpPort: intFrom(env, 'SMTP_PORT', 2525),
     mailDomain: (env.MAIL_DOMAIN || 'localhost').toLowerCase(),
+    mailMaxBytes: intFrom(env, 'MAIL_MAX_BYTES', 25 * 1024 * 1024),
+    smtpMaxClients: intFrom(env, 'SMTP_MAX_CLIENTS', 100),
+    smtpSocketTimeoutMs: intFrom(env, 'SMTP_SOCKET_TIMEOUT_MS', 60_000),
+    smtpTlsKey: env.SMTP_TLS_KEY || undefined,
+    smtpTlsCert: env.SMTP_TLS_CERT || undefined,
+    mailLoopMaxTickets: intFrom(env, 'MAIL_LOOP_MAX_TICKETS', 20),
+    mailLoopWindowMinutes: intFrom(env, 'MAIL_LOOP_WINDOW_MINUTES', 120),
     adminToken: env.INTAKE_ADMIN_TOKEN || undefined,
     publicUrl: (env.PUBLIC_URL || `http://localhost:${port}`).replace(/\/+$/, ''),
     maxBodyBytes: intFrom(env, 'MAX_BODY_BYTES', 1024 * 1024),

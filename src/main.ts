@@ -85,6 +85,7 @@ async function start(): Promise<number> {
     `  Intake is running (${app.database.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'}).`,
     `  GraphiQL:     ${config.publicUrl}/graphql`,
     `  Health:       ${config.publicUrl}/healthz`,
+    `  SMTP:         ${config.smtpHost}:${app.smtp.port} (mail to the team aliases below becomes tickets)`,
     ...(first.team ? [`  Demo team:    ${first.team.name} created`] : []),
     ...(aliases.length ? [`  Team aliases: ${aliases.join(', ')}`] : []),
     ...(first.adminToken

@@ -9,5 +9,5 @@ export const idColumn = () => integer('id').primaryKey().generatedAlwaysAsIdenti
  */
 export const timestampColumn = (name: string) => timestamp(name, { withTimezone: true, precision: 3 });
 
-export const createdAtColumn = () => timestampColumn('created_at').notNull().defaultNow();
+export const createdAtColumn = (name = 'created_at') => timestampColumn(name).notNull().defaultNow();
 export const updatedAtColumn = () => timestampColumn('updated_at').notNull().defaultNow();

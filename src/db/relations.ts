@@ -25,6 +25,11 @@ export const relations = defineRelations(schema, (r) => ({
   },
   ticketMessages: {
     ticket: r.one.tickets({ from: r.ticketMessages.ticketId, to: r.tickets.id, optional: false }),
+    attachments: r.many.ticketAttachments({ from: r.ticketMessages.id, to: r.ticketAttachments.messageId }),
+  },
+  inboundMails: {
+    team: r.one.teams({ from: r.inboundMails.teamId, to: r.teams.id }),
+    ticket: r.one.tickets({ from: r.inboundMails.ticketId, to: r.tickets.id }),
   },
 }));
 

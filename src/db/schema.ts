@@ -2,3 +2,4 @@
 export * from '../auth/tables.js';
 export * from '../teams/tables.js';
 export * from '../tickets/tables.js';
+export * from '../mail/tables.js';

@@ -5,6 +5,7 @@ import './user-errors.js';
 import '../auth/graphql.js';
 import '../teams/graphql.js';
 import '../tickets/graphql.js';
+import '../mail/graphql.js';
 
 export const schema: GraphQLSchema = builder.toSchema({ sortSchema: true });
 

@@ -12,6 +12,7 @@ import type { EventHub } from '../events/hub.js';
 import type { Context } from '../graphql/context.js';
 import { useQueryLimits } from '../graphql/limits.js';
 import { schema } from '../graphql/schema.js';
+import { findAttachment } from '../tickets/service.js';
 import type { Logger } from '../log.js';
 
 export interface HttpServer {
@@ -83,6 +84,8 @@ export async function startHttpServer({ config, database, events, auth, log }: D
         res.writeHead(302, { location: GRAPHQL_PATH }).end();
         return;
       }
+      const attachment = /^\/attachments\/(\d{1,10})$/.exec(path ?? '');
+      if (attachment && req.method === 'GET') return await downloadAttachment(req, res, Number(attachment[1]));
       if (path === GRAPHQL_PATH) {
         if (!bodyWithinLimit(req, res, config.maxBodyBytes)) return;
         await yoga.requestListener(req, res);
@@ -95,6 +98,23 @@ export async function startHttpServer({ config, database, events, auth, log }: D
       else res.destroy();
     }
   });
+
+  /** Attachments are for agents: the same bearer tokens as the API. */
+  async function downloadAttachment(req: http.IncomingMessage, res: http.ServerResponse, id: number) {
+    const viewer = await auth.fromAuthorization(req.headers.authorization);
+    if (!viewer) return sendJson(res, 401, { error: 'Authentication required: send "Authorization: Bearer <token>".' });
+    const file = await findAttachment(database.db, id);
+    if (!file) return sendJson(res, 404, { error: 'No attachment has this id.' });
+    res.writeHead(200, {
+      // Served as a download, never rendered in our origin: an HTML or SVG attachment cannot run script here.
+      'content-type': file.contentType.replace(/[^\w.+/-]/g, '') || 'application/octet-stream',
+      'content-length': file.data.length,
+      'content-disposition': `attachment; filename*=UTF-8''${encodeURIComponent(file.filename)}`,
+      'x-content-type-options': 'nosniff',
+      'content-security-policy': "default-src 'none'; sandbox",
+    });
+    res.end(file.data);
+  }
 
   async function health(res: http.ServerResponse) {
     try {

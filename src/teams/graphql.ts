@@ -3,12 +3,34 @@ import { connectionTypeOptions, idOf, requireIdOf, UserError, withUserErrors } f
 import { eq } from 'drizzle-orm';
 import { TICKET_ORDER } from '../tickets/service.js';
 import { tickets } from '../tickets/tables.js';
-import { createStage, createTeam, reorderStages, updateStage, updateTeam, type StageRow, type TeamRow } from './service.js';
+import {
+  addMailDomain,
+  createStage,
+  createTeam,
+  DEFAULT_REFUSAL_TEXT,
+  listMailDomains,
+  removeMailDomain,
+  reorderStages,
+  updateStage,
+  updateTeam,
+  type StageRow,
+  type TeamRow,
+} from './service.js';
 
 interface EmailAliasShape {
   localPart: string;
   domain: string;
+  contactPolicy: TeamRow['aliasContactPolicy'];
+  refusalText: string | null;
 }
+
+export const AliasContactPolicy = builder.enumType('AliasContactPolicy', {
+  description: 'Who may open tickets by writing to a team alias.',
+  values: {
+    EVERYONE: { description: 'Anyone (the default).' },
+    KNOWN_CUSTOMERS: { description: 'Only senders who are already customers; others are refused at RCPT TO with 550 5.7.1.' },
+  } as const,
+});
 
 export const EmailAlias = builder.objectRef<EmailAliasShape>('EmailAlias').implement({
   description: "A team's address for incoming mail.",
@@ -16,6 +38,11 @@ export const EmailAlias = builder.objectRef<EmailAliasShape>('EmailAlias').imple
     address: t.string({ description: 'The whole address, e.g. customer-care@example.com.', resolve: (a) => `${a.localPart}@${a.domain}` }),
     localPart: t.exposeString('localPart', { description: 'The part before the @.' }),
     domain: t.exposeString('domain', { description: 'The mail domain after the @.' }),
+    contactPolicy: t.field({ type: AliasContactPolicy, description: 'Who may write to it.', resolve: (a) => a.contactPolicy }),
+    refusalText: t.string({
+      description: 'Text of the 550 reply to senders the contact policy refuses.',
+      resolve: (a) => a.refusalText ?? DEFAULT_REFUSAL_TEXT,
+    }),
   }),
 });
 
@@ -45,7 +72,9 @@ export const Team = builder.drizzleNode('teams', {
       nullable: true,
       description: 'Address that receives mail for the team; null while the email channel is off.',
       resolve: (team) =>
-        team.useEmailAlias && team.aliasLocalPart && team.aliasDomain ? { localPart: team.aliasLocalPart, domain: team.aliasDomain } : null,
+        team.useEmailAlias && team.aliasLocalPart && team.aliasDomain
+          ? { localPart: team.aliasLocalPart, domain: team.aliasDomain, contactPolicy: team.aliasContactPolicy, refusalText: team.aliasRefusalText }
+          : null,
     }),
     stages: t.relation('stages', {
       description: 'The pipeline, in order.',
@@ -124,6 +153,8 @@ const UpdateTeamInput = builder.inputType('UpdateTeamInput', {
     useWebsiteForm: t.boolean({ description: 'Switch the website form on or off.' }),
     useLiveChat: t.boolean({ description: 'Switch live chat on or off.' }),
     emailAlias: t.string({ description: 'New alias; null or "" restores the one derived from the name.' }),
+    emailAliasContactPolicy: t.field({ type: AliasContactPolicy, description: 'Who may write to the alias.' }),
+    emailAliasRefusalText: t.string({ description: 'One line sent with the 550 refusal; null or "" restores the default.' }),
   }),
 });
 
@@ -213,5 +244,43 @@ builder.mutationFields((t) => ({
           stageIds: input.stageIds.map((id) => requireIdOf(String(id), 'Stage', 'stageIds')),
         }),
       })),
+  }),
+}));
+
+const MailDomainInput = builder.inputType('MailDomainInput', {
+  description: 'A domain to receive mail for.',
+  fields: (t) => ({ domain: t.string({ required: true, description: 'Host name, e.g. support.example.com; point its MX at this server.' }) }),
+});
+
+const MailDomainsPayload = builder.objectRef<{ domains?: string[]; userErrors: typeof UserError.$inferType[] }>('MailDomainsPayload').implement({
+  description: 'The mail domains after the change.',
+  fields: (t) => ({
+    domains: t.stringList({ nullable: true, description: 'MAIL_DOMAIN first, then the added ones.', resolve: (p) => p.domains ?? null }),
+    userErrors: t.field({ type: [UserError], description: 'Why nothing changed; empty on success.', resolve: (p) => p.userErrors }),
+  }),
+});
+
+builder.queryField('mailDomains', (t) =>
+  t.stringList({
+    authScopes: { admin: true },
+    description: 'Domains this server receives mail for: MAIL_DOMAIN, then those added with addMailDomain. ADMIN only.',
+    resolve: (_root, _args, ctx) => listMailDomains(ctx.db, ctx.config),
+  }),
+);
+
+builder.mutationFields((t) => ({
+  addMailDomain: t.field({
+    ...adminOnly,
+    type: MailDomainsPayload,
+    description: 'Receives mail for another domain (a custom domain), so aliases can use it. ADMIN only.',
+    args: { input: t.arg({ type: MailDomainInput, required: true, description: 'The domain.' }) },
+    resolve: (_root, { input }, ctx) => withUserErrors(async () => ({ domains: await addMailDomain(ctx.db, ctx.config, input) })),
+  }),
+  removeMailDomain: t.field({
+    ...adminOnly,
+    type: MailDomainsPayload,
+    description: 'Stops receiving mail for an added domain; refused while a team alias uses it. ADMIN only.',
+    args: { input: t.arg({ type: MailDomainInput, required: true, description: 'The domain.' }) },
+    resolve: (_root, { input }, ctx) => withUserErrors(async () => ({ domains: await removeMailDomain(ctx.db, ctx.config, input) })),
   }),
 }));

@@ -1,7 +1,7 @@
 import { and, asc, eq, max, ne, or, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
 import { ErrorCollector, fail, isUniqueViolation, requiredText } from '../errors.js';
-import { stages, teams } from './tables.js';
+import { mailDomains, stages, teams } from './tables.js';
 
 export type TeamRow = typeof teams.$inferSelect;
 export type StageRow = typeof stages.$inferSelect;
@@ -59,7 +59,7 @@ async function freeAlias(db: DbOrTx, base: string, domain: string, exceptTeamId?
 }
 
 /** Reads "support" or "support@example.com" into an alias on a domain we receive mail for. */
-function parseAlias(errors: ErrorCollector, raw: string, settings: MailSettings): { localPart: string; domain: string } | null {
+function parseAlias(errors: ErrorCollector, raw: string, settings: MailSettings, domains: string[]): { localPart: string; domain: string } | null {
   const value = raw.trim().toLowerCase();
   const at = value.lastIndexOf('@');
   const localPart = at === -1 ? value : value.slice(0, at);
@@ -68,8 +68,8 @@ function parseAlias(errors: ErrorCollector, raw: string, settings: MailSettings)
     errors.add('emailAlias', 'INVALID_ALIAS', 'emailAlias must be 1–64 letters, digits, dots, dashes or underscores, starting and ending with a letter or digit.');
     return null;
   }
-  if (domain !== settings.mailDomain) {
-    errors.add('emailAlias', 'UNKNOWN_DOMAIN', `emailAlias must be on ${settings.mailDomain}.`);
+  if (!domains.includes(domain)) {
+    errors.add('emailAlias', 'UNKNOWN_DOMAIN', `emailAlias must be on a mail domain of this server: ${domains.join(', ')}.`);
     return null;
   }
   return { localPart, domain };
@@ -111,7 +111,7 @@ export interface CreateTeamInput {
 export async function createTeam(db: DbOrTx, settings: MailSettings, input: CreateTeamInput): Promise<TeamRow> {
   const errors = new ErrorCollector();
   const name = requiredText(errors, 'name', input.name, MAX_NAME);
-  const explicitAlias = input.emailAlias ? parseAlias(errors, input.emailAlias, settings) : null;
+  const explicitAlias = input.emailAlias ? parseAlias(errors, input.emailAlias, settings, await listMailDomains(db, settings)) : null;
   errors.throwIfAny();
 
   return retryOnAliasClash(() =>
@@ -145,13 +145,25 @@ export interface UpdateTeamInput {
   useLiveChat?: boolean | null;
   /** undefined leaves the alias alone; null or "" clears it (restored from the name while the channel is on). */
   emailAlias?: string | null;
+  emailAliasContactPolicy?: ContactPolicy | null;
+  /** undefined leaves it alone; null or "" restores the default text. */
+  emailAliasRefusalText?: string | null;
 }
+
+export type ContactPolicy = TeamRow['aliasContactPolicy'];
+
+export const DEFAULT_REFUSAL_TEXT = 'This address only accepts mail from known customers.';
 
 export async function updateTeam(db: DbOrTx, settings: MailSettings, input: UpdateTeamInput): Promise<TeamRow> {
   const errors = new ErrorCollector();
   const name = input.name === undefined || input.name === null ? undefined : requiredText(errors, 'name', input.name, MAX_NAME);
   const cleared = input.emailAlias !== undefined && (input.emailAlias === null || input.emailAlias.trim() === '');
-  const explicitAlias = input.emailAlias && !cleared ? parseAlias(errors, input.emailAlias, settings) : null;
+  const explicitAlias = input.emailAlias && !cleared ? parseAlias(errors, input.emailAlias, settings, await listMailDomains(db, settings)) : null;
+  const refusalText = input.emailAliasRefusalText === undefined ? undefined : input.emailAliasRefusalText?.trim() || null;
+  // The text travels in an SMTP reply line: one line, printable, short.
+  if (refusalText && (refusalText.length > 300 || /[\r\n]/.test(refusalText) || !/^[\x20-\x7e]*$/.test(refusalText))) {
+    errors.add('emailAliasRefusalText', 'INVALID_TEXT', 'emailAliasRefusalText must be one line of at most 300 printable ASCII characters.');
+  }
   errors.throwIfAny();
 
   return retryOnAliasClash(() =>
@@ -165,6 +177,8 @@ export async function updateTeam(db: DbOrTx, settings: MailSettings, input: Upda
         useLiveChat: input.useLiveChat ?? current.useLiveChat,
         aliasLocalPart: current.aliasLocalPart,
         aliasDomain: current.aliasDomain,
+        aliasContactPolicy: input.emailAliasContactPolicy ?? current.aliasContactPolicy,
+        aliasRefusalText: refusalText === undefined ? current.aliasRefusalText : refusalText,
       };
       if (explicitAlias) {
         await assertAliasFree(tx, explicitAlias, current.id);
@@ -258,4 +272,54 @@ export async function reorderStages(db: DbOrTx, input: { teamId: number; stageId
 
 export async function listTeams(db: DbOrTx): Promise<TeamRow[]> {
   return db.select().from(teams).orderBy(asc(teams.name), asc(teams.id));
+}
+
+/** MAIL_DOMAIN first, then the domains added through the API. */
+export async function listMailDomains(db: DbOrTx, settings: MailSettings): Promise<string[]> {
+  const rows = await db.select({ domain: mailDomains.domain }).from(mailDomains).orderBy(asc(mailDomains.domain));
+  return [settings.mailDomain, ...rows.map((r) => r.domain).filter((d) => d !== settings.mailDomain)];
+}
+
+const DOMAIN = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+export async function addMailDomain(db: DbOrTx, settings: MailSettings, input: { domain: string }): Promise<string[]> {
+  const domain = input.domain.trim().toLowerCase().replace(/\.$/, '');
+  if (!DOMAIN.test(domain)) fail('domain', 'INVALID_DOMAIN', 'domain must be a host name such as support.example.com.');
+  if (domain !== settings.mailDomain) await db.insert(mailDomains).values({ domain }).onConflictDoNothing();
+  return listMailDomains(db, settings);
+}
+
+export async function removeMailDomain(db: DbOrTx, settings: MailSettings, input: { domain: string }): Promise<string[]> {
+  const domain = input.domain.trim().toLowerCase();
+  if (domain === settings.mailDomain) fail('domain', 'DEFAULT_DOMAIN', 'MAIL_DOMAIN is set by the server configuration and cannot be removed.');
+  const [user] = await db.select({ name: teams.name }).from(teams).where(eq(teams.aliasDomain, domain)).limit(1);
+  if (user) fail('domain', 'DOMAIN_IN_USE', `The team ${user.name} still has an alias on ${domain}: change it first.`);
+  const removed = await db.delete(mailDomains).where(eq(mailDomains.domain, domain)).returning();
+  if (removed.length === 0) fail('domain', 'NOT_FOUND', `${domain} is not a mail domain of this server.`);
+  return listMailDomains(db, settings);
+}
+
+export async function findTeamByAlias(db: DbOrTx, localPart: string, domain: string): Promise<TeamRow | undefined> {
+  const [team] = await db
+    .select()
+    .from(teams)
+    .where(and(eq(teams.aliasDomain, domain.toLowerCase()), eq(teams.aliasLocalPart, localPart.toLowerCase())));
+  return team;
+}
+
+/** Every alias address in use, lower case: mail from one of them is our own, looping back. */
+export async function aliasAddresses(db: DbOrTx): Promise<Set<string>> {
+  const rows = await db.select({ localPart: teams.aliasLocalPart, domain: teams.aliasDomain }).from(teams);
+  return new Set(rows.filter((r) => r.localPart && r.domain).map((r) => `${r.localPart}@${r.domain}`));
+}
+
+/** The team's first stage that is not closed: where a reopened ticket goes. */
+export async function firstOpenStageOf(db: DbOrTx, teamId: number): Promise<StageRow | undefined> {
+  const [stage] = await db
+    .select()
+    .from(stages)
+    .where(and(eq(stages.teamId, teamId), eq(stages.closed, false)))
+    .orderBy(asc(stages.sequence), asc(stages.id))
+    .limit(1);
+  return stage;
 }

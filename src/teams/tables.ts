@@ -1,5 +1,7 @@
-import { boolean, index, integer, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { boolean, index, integer, pgEnum, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { createdAtColumn, idColumn, updatedAtColumn } from '../db/columns.js';
+
+export const aliasContactPolicy = pgEnum('alias_contact_policy', ['EVERYONE', 'KNOWN_CUSTOMERS']);
 
 export const teams = pgTable(
   'teams',
@@ -12,6 +14,9 @@ export const teams = pgTable(
     // The alias is kept while the channel is off, so switching it back on restores the address.
     aliasLocalPart: text('alias_local_part'),
     aliasDomain: text('alias_domain'),
+    aliasContactPolicy: aliasContactPolicy('alias_contact_policy').notNull().default('EVERYONE'),
+    // Sent with the 550 refusal to senders the contact policy turns away; a default when null.
+    aliasRefusalText: text('alias_refusal_text'),
     createdAt: createdAtColumn(),
     updatedAt: updatedAtColumn(),
   },
@@ -31,4 +36,15 @@ export const stages = pgTable(
     createdAt: createdAtColumn(),
   },
   (t) => [index('stages_team_sequence').on(t.teamId, t.sequence)],
+);
+
+/** Domains we receive mail for besides MAIL_DOMAIN (the "custom domains" of the docs). */
+export const mailDomains = pgTable(
+  'mail_domains',
+  {
+    id: idColumn(),
+    domain: text('domain').notNull(),
+    createdAt: createdAtColumn(),
+  },
+  (t) => [uniqueIndex('mail_domains_domain_unique').on(t.domain)],
 );

@@ -82,6 +82,20 @@ export const Tag = builder.drizzleNode('tags', {
   fields: (t) => ({ name: t.exposeString('name', { description: 'The label.' }) }),
 });
 
+export const Attachment = builder.drizzleObject('ticketAttachments', {
+  name: 'Attachment',
+  description: 'A file sent with a chatter message; agents download it from `url` with their bearer token.',
+  // Never load the bytes for the API: they are served by GET /attachments/<id>.
+  select: { columns: { id: true, messageId: true, filename: true, contentType: true, size: true, contentId: true } },
+  fields: (t) => ({
+    filename: t.exposeString('filename', { description: 'File name as sent.' }),
+    contentType: t.exposeString('contentType', { description: 'MIME type, e.g. application/pdf.' }),
+    size: t.exposeInt('size', { description: 'Size in bytes.' }),
+    contentId: t.exposeString('contentId', { nullable: true, description: 'Content-ID of an inline image, referenced from the HTML body as cid:<contentId>.' }),
+    url: t.string({ description: 'Download address (needs an agent token).', resolve: (a, _args, ctx) => `${ctx.config.publicUrl}/attachments/${a.id}` }),
+  }),
+});
+
 export const TicketMessage = builder.drizzleNode('ticketMessages', {
   name: 'TicketMessage',
   description: "One entry of a ticket's chatter: a message, an internal note or a system note.",
@@ -91,6 +105,7 @@ export const TicketMessage = builder.drizzleNode('ticketMessages', {
     author: t.field({ type: MessageAuthor, description: 'Who wrote it.', resolve: (m: TicketMessageRow) => m }),
     bodyText: t.exposeString('bodyText', { description: 'The body as plain text.' }),
     bodyHtml: t.exposeString('bodyHtml', { description: 'The body as HTML, sanitised: no scripts, handlers or remote resources.' }),
+    attachments: t.relation('attachments', { description: 'Files sent with the message, in order.', query: { orderBy: { id: 'asc' } } }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was written.' }),
   }),
 });

@@ -3,10 +3,10 @@ import { findAgent } from '../auth/service.js';
 import type { DbOrTx } from '../db/client.js';
 import { ErrorCollector, fail, optionalText, requiredText } from '../errors.js';
 import { publishEvent } from '../events/hub.js';
-import { findStage, findTeam, firstStageOf } from '../teams/service.js';
+import { findStage, findTeam, firstOpenStageOf, firstStageOf } from '../teams/service.js';
 import { isEmailAddress } from './email-address.js';
 import { sanitizeMessageHtml, textToHtml } from './html.js';
-import { customers, tags, ticketMessages, tickets, ticketTags } from './tables.js';
+import { customers, tags, ticketAttachments, ticketMessages, tickets, ticketTags } from './tables.js';
 
 export type TicketRow = typeof tickets.$inferSelect;
 export type TicketMessageRow = typeof ticketMessages.$inferSelect;
@@ -46,6 +46,29 @@ export interface NewTicket {
   priority?: number | null;
   channel: TicketChannel;
   customer?: { email: string; name?: string | null } | null;
+  /** Files of the first message (mail attachments, form uploads). */
+  attachments?: NewAttachment[];
+}
+
+export interface NewAttachment {
+  filename: string;
+  contentType: string;
+  contentId?: string | null;
+  data: Buffer;
+}
+
+async function storeAttachments(tx: DbOrTx, messageId: number, attachments: NewAttachment[] | undefined) {
+  if (!attachments?.length) return;
+  await tx.insert(ticketAttachments).values(
+    attachments.map((a) => ({
+      messageId,
+      filename: a.filename.slice(0, 255),
+      contentType: a.contentType.slice(0, 255),
+      contentId: a.contentId?.slice(0, 255) ?? null,
+      size: a.data.length,
+      data: a.data,
+    })),
+  );
 }
 
 /**
@@ -75,8 +98,8 @@ export async function createTicket(db: DbOrTx, input: NewTicket): Promise<Ticket
       .insert(tickets)
       .values({ title, description, priority, channel: input.channel, teamId: team.id, stageId: stage.id, customerId: customer?.id ?? null })
       .returning();
-    if (description !== '' || input.descriptionHtml) {
-      await tx.insert(ticketMessages).values({
+    if (description !== '' || input.descriptionHtml || input.attachments?.length) {
+      const [message] = await tx.insert(ticketMessages).values({
         ticketId: ticket!.id,
         kind: 'MESSAGE',
         authorKind: 'CUSTOMER',
@@ -85,11 +108,33 @@ export async function createTicket(db: DbOrTx, input: NewTicket): Promise<Ticket
         customerId: customer?.id ?? null,
         bodyText: description,
         bodyHtml: input.descriptionHtml ? sanitizeMessageHtml(input.descriptionHtml) : textToHtml(description),
-      });
+      }).returning({ id: ticketMessages.id });
+      await storeAttachments(tx, message!.id, input.attachments);
     }
     await publishEvent(tx, { type: TICKET_CREATED, id: ticket!.id, teamId: team.id });
     return ticket!;
   });
+}
+
+export async function findAttachment(db: DbOrTx, id: number) {
+  const [attachment] = await db.select().from(ticketAttachments).where(eq(ticketAttachments.id, id));
+  return attachment;
+}
+
+/** The first chatter message of a ticket (the customer's first words), if any. */
+export async function firstMessageOf(db: DbOrTx, ticketId: number): Promise<TicketMessageRow | undefined> {
+  const [message] = await db.select().from(ticketMessages).where(eq(ticketMessages.ticketId, ticketId)).orderBy(ticketMessages.id).limit(1);
+  return message;
+}
+
+export async function findTicketByNumber(db: DbOrTx, number: number): Promise<TicketRow | undefined> {
+  const [ticket] = await db.select().from(tickets).where(eq(tickets.number, number));
+  return ticket;
+}
+
+export async function findCustomerByEmail(db: DbOrTx, email: string): Promise<CustomerRow | undefined> {
+  const [customer] = await db.select().from(customers).where(eq(customers.emailKey, email.trim().toLowerCase()));
+  return customer;
 }
 
 export async function findTicket(db: DbOrTx, id: number): Promise<TicketRow | undefined> {
@@ -160,6 +205,54 @@ export async function addTicketNote(db: DbOrTx, input: { ticketId: number; body:
       bodyHtml: textToHtml(body),
     });
   });
+}
+
+/**
+ * A customer's message appended to a ticket's conversation (a mail reply). A finished ticket
+ * is reopened: it goes back to the team's first open stage.
+ */
+export async function addCustomerMessage(
+  db: DbOrTx,
+  input: { ticketId: number; customer: { email: string; name?: string | null }; bodyText: string; bodyHtml?: string | null; attachments?: NewAttachment[] },
+): Promise<{ ticket: TicketRow; messageId: number }> {
+  let messageId = 0;
+  const ticket = await changeTicket(db, input.ticketId, async (tx, ticket) => {
+    const customer = await findOrCreateCustomer(tx, input.customer);
+    const [message] = await tx
+      .insert(ticketMessages)
+      .values({
+        ticketId: ticket.id,
+        kind: 'MESSAGE',
+        authorKind: 'CUSTOMER',
+        authorName: customer.name,
+        authorEmail: customer.email,
+        customerId: customer.id,
+        bodyText: input.bodyText.slice(0, MAX_BODY),
+        bodyHtml: input.bodyHtml ? sanitizeMessageHtml(input.bodyHtml) : textToHtml(input.bodyText.slice(0, MAX_BODY)),
+      })
+      .returning({ id: ticketMessages.id });
+    messageId = message!.id;
+    await storeAttachments(tx, messageId, input.attachments);
+    const stage = await findStage(tx, ticket.stageId);
+    if (stage?.closed) {
+      const open = await firstOpenStageOf(tx, ticket.teamId);
+      if (open) return { stageId: open.id };
+    }
+  });
+  return { ticket, messageId };
+}
+
+/** A note written by Intake itself, e.g. a bounce of a mail about the ticket. */
+export async function addSystemNote(db: DbOrTx, input: { ticketId: number; body: string }): Promise<{ ticket: TicketRow; messageId: number }> {
+  let messageId = 0;
+  const ticket = await changeTicket(db, input.ticketId, async (tx, ticket) => {
+    const [message] = await tx
+      .insert(ticketMessages)
+      .values({ ticketId: ticket.id, kind: 'SYSTEM', authorKind: 'SYSTEM', authorName: 'Intake', bodyText: input.body.slice(0, MAX_BODY), bodyHtml: textToHtml(input.body.slice(0, MAX_BODY)) })
+      .returning({ id: ticketMessages.id });
+    messageId = message!.id;
+  });
+  return { ticket, messageId };
 }
 
 export async function assignTicket(db: DbOrTx, input: { ticketId: number; agentId: number | null }): Promise<TicketRow> {

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { check, index, integer, pgEnum, pgTable, primaryKey, serial, smallint, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bytea, check, index, integer, pgEnum, pgTable, primaryKey, serial, smallint, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { agents } from '../auth/tables.js';
 import { createdAtColumn, idColumn, updatedAtColumn } from '../db/columns.js';
 import { stages, teams } from '../teams/tables.js';
@@ -95,4 +95,23 @@ export const ticketMessages = pgTable(
     createdAt: createdAtColumn(),
   },
   (t) => [index('ticket_messages_ticket').on(t.ticketId, t.id)],
+);
+
+/** Files sent with a chatter message (mail attachments, inline images, form uploads). */
+export const ticketAttachments = pgTable(
+  'ticket_attachments',
+  {
+    id: idColumn(),
+    messageId: integer('message_id')
+      .notNull()
+      .references(() => ticketMessages.id, { onDelete: 'cascade' }),
+    filename: text('filename').notNull(),
+    contentType: text('content_type').notNull(),
+    size: integer('size').notNull(),
+    // Inline images are referenced from the HTML body as cid:<contentId>.
+    contentId: text('content_id'),
+    data: bytea('data').notNull(),
+    createdAt: createdAtColumn(),
+  },
+  (t) => [index('ticket_attachments_message').on(t.messageId)],
 );

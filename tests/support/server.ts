@@ -15,6 +15,7 @@ export interface TestServer {
   url: string;
   graphqlUrl: string;
   wsUrl: string;
+  smtpPort: number;
   /** A graphql-request client; admin unless another token is given, anonymous with null. */
   client(token?: string | null): GraphQLClient;
   /** A graphql-ws client over a real socket. */
@@ -29,6 +30,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     ...database.env,
     PORT: '0',
     HOST: '127.0.0.1',
+    SMTP_PORT: '0',
     INTAKE_ADMIN_TOKEN: ADMIN_TOKEN,
     MAIL_DOMAIN,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
@@ -42,6 +44,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     url,
     graphqlUrl: `${url}/graphql`,
     wsUrl: `${url.replace('http', 'ws')}/graphql`,
+    smtpPort: app.smtp.port,
     client: (token = ADMIN_TOKEN) => graphqlClient(`${url}/graphql`, token),
     wsClient: (token = ADMIN_TOKEN) => {
       const client = wsClient(`${url.replace('http', 'ws')}/graphql`, token);
@@ -136,7 +139,7 @@ export async function spawnServer(env: Record<string, string>, port: number): Pr
   let output = '';
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts'), 'start'], {
     cwd: root,
-    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), SMTP_PORT: '0', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.on('data', (d) => (output += d));

@@ -1,0 +1,106 @@
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { SMTPServer, type SMTPServerSession } from 'smtp-server';
+import type { Config } from '../config.js';
+import type { Database } from '../db/client.js';
+import type { Logger } from '../log.js';
+import { checkRecipient, receiveMail } from '../mail/service.js';
+
+export interface SmtpListener {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** An SMTP reply for smtp-server: the code, then the enhanced status code and text. */
+function reply(code: number, message: string): Error {
+  const error = new Error(message) as Error & { responseCode: number };
+  error.responseCode = code;
+  return error;
+}
+
+const TRY_AGAIN = () => reply(451, '4.3.0 Temporary failure on our side, please try again later');
+
+/**
+ * The inbound MX of Intake: no AUTH, STARTTLS only with a configured certificate, recipients
+ * checked at RCPT TO, and 250 only once the mail is committed to the database.
+ */
+export async function startSmtpServer({ config, database, log }: { config: Config; database: Database; log: Logger }): Promise<SmtpListener> {
+  const tls = config.smtpTlsKey && config.smtpTlsCert ? { key: readFileSync(config.smtpTlsKey), cert: readFileSync(config.smtpTlsCert) } : null;
+  // Team of each accepted recipient, per session; read back at DATA for the current envelope.
+  const teamsOf = new WeakMap<SMTPServerSession, Map<string, number>>();
+
+  const server = new SMTPServer({
+    name: new URL(config.publicUrl).hostname,
+    banner: 'Intake ESMTP helpdesk intake ready',
+    authOptional: true,
+    disabledCommands: tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
+    ...(tls ?? {}),
+    size: config.mailMaxBytes,
+    rejectOversized: true,
+    maxClients: config.smtpMaxClients,
+    maxRecipients: 100,
+    maxCommandLength: 4096,
+    socketTimeout: config.smtpSocketTimeoutMs,
+    closeTimeout: 3000,
+    disableReverseLookup: true,
+    logger: false,
+
+    onRcptTo(address, session, callback) {
+      const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address || null : null;
+      checkRecipient(database.db, config, address.address, mailFrom).then(
+        (decision) => {
+          if (!decision.accept) return callback(reply(decision.code, decision.message));
+          let teams = teamsOf.get(session);
+          if (!teams) teamsOf.set(session, (teams = new Map()));
+          teams.set(address.address.toLowerCase(), decision.teamId);
+          callback();
+        },
+        (err) => {
+          log.error('smtp recipient check failed', { sessionId: session.id, err });
+          callback(TRY_AGAIN());
+        },
+      );
+    },
+
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      stream.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        // Past the limit the rest is read and dropped: the sender gets 552, we keep no partial mail.
+        if (size <= config.mailMaxBytes) chunks.push(chunk);
+      });
+      stream.on('error', (err) => {
+        log.warn('smtp data stream failed', { sessionId: session.id, err });
+        callback(TRY_AGAIN());
+      });
+      stream.on('end', () => {
+        if (stream.sizeExceeded) return callback(reply(552, `5.3.4 Message exceeds the maximum size of ${config.mailMaxBytes} bytes`));
+        const teams = teamsOf.get(session) ?? new Map<string, number>();
+        const rcptTo = session.envelope.rcptTo.map((r) => r.address);
+        const teamIds = rcptTo.map((a) => teams.get(a.toLowerCase())).filter((id): id is number => id !== undefined);
+        const envelope = { mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address || null : null, rcptTo, remoteAddress: session.remoteAddress };
+        receiveMail(database.db, config, { raw: Buffer.concat(chunks), envelope, teamIds }).then(
+          (results) => {
+            log.info('mail received', { sessionId: session.id, from: envelope.mailFrom, results });
+            callback(null, '2.0.0 Message accepted');
+          },
+          (err) => {
+            log.error('mail intake failed, sender will retry', { sessionId: session.id, err });
+            callback(TRY_AGAIN());
+          },
+        );
+      });
+    },
+  });
+  server.on('error', (err) => log.warn('smtp connection error', { err }));
+
+  await new Promise<void>((resolve, reject) => {
+    server.server.once('error', reject);
+    server.listen(config.smtpPort, config.smtpHost, () => resolve());
+  });
+  return {
+    port: (server.server.address() as AddressInfo).port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
