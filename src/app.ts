@@ -32,6 +32,7 @@ export async function startApp(config: Config, options: { log?: Logger } = {}): 
     await events.start();
     const auth = new Authenticator(database.db, config.adminToken);
     const http = await startHttpServer({ config, database, events, auth, log });
+    if (!config.publicUrl) config.publicUrl = `http://localhost:${new URL(http.url).port}`;
     const smtp = await startSmtpServer({ config, database, log });
     let stopping: Promise<void> | null = null;
     return {

@@ -60,7 +60,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mailLoopMaxTickets: intFrom(env, 'MAIL_LOOP_MAX_TICKETS', 20),
     mailLoopWindowMinutes: intFrom(env, 'MAIL_LOOP_WINDOW_MINUTES', 120),
     adminToken: env.INTAKE_ADMIN_TOKEN || undefined,
-    publicUrl: (env.PUBLIC_URL || `http://localhost:${port}`).replace(/\/+$/, ''),
+    // Empty until the server listens when not configured: the real port is known only then.
+    publicUrl: (env.PUBLIC_URL || (port === 0 ? '' : `http://localhost:${port}`)).replace(/\/+$/, ''),
     maxBodyBytes: intFrom(env, 'MAX_BODY_BYTES', 1024 * 1024),
     maxWsPayloadBytes: intFrom(env, 'MAX_WS_PAYLOAD_BYTES', 256 * 1024),
     logLevel,

@@ -14,7 +14,7 @@ import type { Context } from './context.js';
  * tokens by the envelop plugin in limits.ts, before execution.
  */
 export const queryLimits = {
-  authenticated: { depth: 12, breadth: 300, complexity: 5000 },
+  authenticated: { depth: 12, breadth: 300, complexity: 20000 },
   anonymous: { depth: 6, breadth: 60, complexity: 300 },
   maxAliases: 30,
   maxTokens: 5000,

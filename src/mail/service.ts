@@ -179,7 +179,7 @@ async function routeInboundMail(tx: DbOrTx, settings: MailSettings, parsed: Pars
   });
   if (!parsed.mail) return kept('QUARANTINED', parsed.parseError ?? 'cannot parse the message');
   const mail = parsed.mail;
-  const text = (mail.text ?? '').slice(0, MAX_TEXT);
+  const text = (mail.text ?? '').trim().slice(0, MAX_TEXT);
   const thread = await threadTarget(tx, parsed, teamId);
 
   const automated = automatedReason(parsed.facts, await aliasAddresses(tx));

@@ -36,7 +36,6 @@ export async function startSmtpServer({ config, database, log }: { config: Confi
     disabledCommands: tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
     ...(tls ?? {}),
     size: config.mailMaxBytes,
-    rejectOversized: true,
     maxClients: config.smtpMaxClients,
     maxRecipients: 100,
     maxCommandLength: 4096,

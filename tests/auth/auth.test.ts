@@ -84,7 +84,7 @@ describe('limits', () => {
     const costly = gql`{ tickets(first: 100) { nodes { messages(first: 100) { nodes { bodyText } } } } }`;
     const [error] = await errorsOf(server.client().request(costly));
     expect(error).toMatchObject({ extensions: { code: 'QUERY_TOO_COMPLEX' } });
-    expect(error!.message).toMatch(/complexity \d+ exceeds the limit of 5000/);
+    expect(error!.message).toMatch(/complexity \d+ exceeds the limit of 20000/);
   });
 
   it('refuses too many aliases and oversized documents', async () => {
