@@ -1,3 +1,4 @@
+import { benchSmtpIntake } from './smtp-intake.js';
 import { benchTicketList } from './tickets-http.js';
 
 // Each benchmark prints JSON lines: one per figure, its baseline from the same run beside it.
@@ -6,6 +7,7 @@ const only = process.argv[2];
 
 const benches: Record<string, () => Promise<void>> = {
   'ticket-list': () => benchTicketList(seconds),
+  'smtp-intake': () => benchSmtpIntake(seconds),
 };
 
 for (const [name, bench] of Object.entries(benches)) {

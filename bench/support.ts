@@ -44,6 +44,7 @@ export async function startProcess(entry: string, args: string[], env: Record<st
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${entry} exited with ${child.exitCode}`);
+    if (!healthUrl) return child; // the caller waits for readiness itself
     try {
       if ((await fetch(healthUrl)).ok) return child;
     } catch {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
-import { sql, type SQL } from 'drizzle-orm';
-import type { PgAsyncDatabase, PgAsyncTransaction } from 'drizzle-orm/pg-core/async';
+import { is, sql, type SQL } from 'drizzle-orm';
+import { PgAsyncTransaction, type PgAsyncDatabase } from 'drizzle-orm/pg-core/async';
 import type { PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
@@ -12,6 +12,15 @@ import { relations, type Relations } from './relations.js';
 export type Db = PgAsyncDatabase<PgQueryResultHKT, Relations>;
 export type Tx = PgAsyncTransaction<PgQueryResultHKT, Relations>;
 export type DbOrTx = Db | Tx;
+
+/**
+ * Runs `work` in a transaction, or in the caller's when it already has one: services compose
+ * (mail intake → createTicket) without a savepoint round trip per call. An error still aborts
+ * the whole outer transaction, so nothing is half-written.
+ */
+export function inTransaction<T>(db: DbOrTx, work: (tx: DbOrTx) => Promise<T>): Promise<T> {
+  return is(db, PgAsyncTransaction) ? work(db) : db.transaction(work);
+}
 
 export interface Database {
   kind: 'pglite' | 'postgres';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { and, count, eq, gt, inArray, isNotNull, ne, sql } from 'drizzle-orm';
 import { simpleParser, type ParsedMail } from 'mailparser';
-import type { DbOrTx } from '../db/client.js';
+import { inTransaction, type DbOrTx } from '../db/client.js';
 import { fail, UserInputError } from '../errors.js';
 import {
   aliasAddresses,
@@ -115,7 +115,7 @@ export async function receiveMail(db: DbOrTx, settings: MailSettings, input: { r
   const results: ReceivedMail[] = [];
   for (const teamId of [...new Set(input.teamIds)]) {
     results.push(
-      await db.transaction(async (tx) => {
+      await inTransaction(db, async (tx) => {
         const [original] = await tx
           .select({ id: inboundMails.id, ticketId: inboundMails.ticketId })
           .from(inboundMails)
@@ -279,7 +279,7 @@ function attachmentsOf(mail: ParsedMail): NewAttachment[] {
 
 /** Runs a kept mail through routing again (after a fix, or to release a quarantined sender). */
 export async function reprocessInboundMail(db: DbOrTx, settings: MailSettings, input: { id: number }): Promise<InboundMailRow> {
-  return db.transaction(async (tx) => {
+  return inTransaction(db, async (tx) => {
     const [row] = await tx.select().from(inboundMails).where(eq(inboundMails.id, input.id)).for('update');
     if (!row) fail('id', 'NOT_FOUND', 'No inbound mail has this id.');
     if (row.status !== 'QUARANTINED' && row.status !== 'IGNORED') fail('id', 'ALREADY_PROCESSED', `Only QUARANTINED or IGNORED mail can be reprocessed; this one is ${row.status}.`);

@@ -1,5 +1,5 @@
 import { and, asc, eq, max, ne, or, sql } from 'drizzle-orm';
-import type { DbOrTx } from '../db/client.js';
+import { inTransaction, type DbOrTx } from '../db/client.js';
 import { ErrorCollector, fail, isUniqueViolation, requiredText } from '../errors.js';
 import { mailDomains, stages, teams } from './tables.js';
 
@@ -115,7 +115,7 @@ export async function createTeam(db: DbOrTx, settings: MailSettings, input: Crea
   errors.throwIfAny();
 
   return retryOnAliasClash(() =>
-    db.transaction(async (tx) => {
+    inTransaction(db, async (tx) => {
       // Every team reserves an alias, even with the channel off, so switching it on needs no choice.
       let alias = explicitAlias;
       if (alias) await assertAliasFree(tx, alias);
@@ -167,7 +167,7 @@ export async function updateTeam(db: DbOrTx, settings: MailSettings, input: Upda
   errors.throwIfAny();
 
   return retryOnAliasClash(() =>
-    db.transaction(async (tx) => {
+    inTransaction(db, async (tx) => {
       const [current] = await tx.select().from(teams).where(eq(teams.id, input.id)).for('update');
       if (!current) fail('id', 'NOT_FOUND', 'No team has this id.');
       const next = {
@@ -227,7 +227,7 @@ export async function createStage(db: DbOrTx, input: { teamId: number; name: str
   const errors = new ErrorCollector();
   const name = requiredText(errors, 'name', input.name, 80);
   errors.throwIfAny();
-  return db.transaction(async (tx) => {
+  return inTransaction(db, async (tx) => {
     // Locking the team serialises concurrent additions, so sequences stay distinct.
     const [team] = await tx.select({ id: teams.id }).from(teams).where(eq(teams.id, input.teamId)).for('update');
     if (!team) fail('teamId', 'NOT_FOUND', 'No team has this id.');
@@ -255,7 +255,7 @@ export async function updateStage(db: DbOrTx, input: { stageId: number; name?: s
 
 /** Sets the order of a team's stages; stageIds must list each of them exactly once. */
 export async function reorderStages(db: DbOrTx, input: { teamId: number; stageIds: number[] }): Promise<StageRow[]> {
-  return db.transaction(async (tx) => {
+  return inTransaction(db, async (tx) => {
     const [team] = await tx.select({ id: teams.id }).from(teams).where(eq(teams.id, input.teamId)).for('update');
     if (!team) fail('teamId', 'NOT_FOUND', 'No team has this id.');
     const existing = await tx.select({ id: stages.id }).from(stages).where(eq(stages.teamId, team.id));

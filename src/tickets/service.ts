@@ -1,6 +1,6 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { findAgent } from '../auth/service.js';
-import type { DbOrTx } from '../db/client.js';
+import { inTransaction, type DbOrTx } from '../db/client.js';
 import { ErrorCollector, fail, optionalText, requiredText } from '../errors.js';
 import { publishEvent } from '../events/hub.js';
 import { findStage, findTeam, firstOpenStageOf, firstStageOf } from '../teams/service.js';
@@ -88,7 +88,7 @@ export async function createTicket(db: DbOrTx, input: NewTicket): Promise<Ticket
   if ((input.customer?.name?.length ?? 0) > 200) errors.add('customerName', 'TOO_LONG', 'customerName must be at most 200 characters.');
   errors.throwIfAny();
 
-  return db.transaction(async (tx) => {
+  return inTransaction(db, async (tx) => {
     const team = await findTeam(tx, input.teamId);
     if (!team) fail('teamId', 'NOT_FOUND', 'No team has this id.');
     const stage = await firstStageOf(tx, team.id);
@@ -155,7 +155,7 @@ async function changeTicket(
   ticketId: number,
   change: (tx: DbOrTx, ticket: TicketRow) => Promise<Partial<typeof tickets.$inferInsert> | void>,
 ): Promise<TicketRow> {
-  return db.transaction(async (tx) => {
+  return inTransaction(db, async (tx) => {
     const current = await lockTicket(tx, ticketId);
     const values = (await change(tx, current)) ?? {};
     const [ticket] = await tx

@@ -1,0 +1,99 @@
+import net from 'node:net';
+import nodemailer from 'nodemailer';
+import { openPostgres } from '../src/db/client.js';
+import { migrateDatabase } from '../src/db/migrate.js';
+import { createTeam } from '../src/teams/service.js';
+import { dropDatabase, freshDatabase, report, startProcess, stopProcess } from './support.js';
+
+const DB = 'intake_bench_smtp';
+const DOMAIN = 'bench.test';
+
+function message(i: number): string {
+  const body = `Hello, this is message ${i}. `.repeat(150).slice(0, 4000);
+  return [
+    `From: Customer ${i % 200} <customer${i % 200}@example.com>`,
+    `To: support@${DOMAIN}`,
+    `Subject: Bench message ${i}`,
+    `Message-ID: <bench-${process.pid}-${Date.now()}-${i}@example.com>`,
+    'Date: Sat, 21 Nov 2026 09:00:00 +0000',
+    'MIME-Version: 1.0',
+    'Content-Type: text/plain; charset=utf-8',
+    '',
+    body,
+    '',
+  ].join('\r\n');
+}
+
+async function waitForPort(port: number) {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const open = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => (s.end(), resolve(true)));
+      s.on('error', () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+/** 10 SMTP connections, each sending its next 4 KB mail as soon as the previous got its reply. */
+async function smtpLoad(port: number, seconds: number) {
+  const connections = 10;
+  const latencies: number[] = [];
+  let errors = 0;
+  let counter = 0;
+  const end = Date.now() + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      const transport = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true, pool: true, maxConnections: 1, maxMessages: Infinity });
+      while (Date.now() < end) {
+        const started = performance.now();
+        try {
+          await transport.sendMail({ envelope: { from: 'sender@example.com', to: `support@${DOMAIN}` }, raw: message(counter++) });
+          latencies.push(performance.now() - started);
+        } catch {
+          errors++;
+        }
+      }
+      transport.close();
+    }),
+  );
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]! * 100) / 100;
+  return { messages: latencies.length, errors, rate: Math.round(latencies.length / seconds), p50: pct(50), p99: pct(99) };
+}
+
+/** SMTP intake on PostgreSQL (commit before 250) vs a sink that parses and stores nothing. */
+export async function benchSmtpIntake(seconds: number) {
+  const url = await freshDatabase(DB);
+  const database = openPostgres(url, { max: 2 });
+  await migrateDatabase(database, url);
+  await createTeam(database.db, { mailDomain: DOMAIN }, { name: 'Support' });
+  await database.close();
+
+  const run = async (entry: string, args: string[], env: Record<string, string>, health: () => Promise<unknown>, port: number) => {
+    const child = await startProcess(entry, args, env, '');
+    try {
+      await health();
+      await smtpLoad(port, 2); // warm-up
+      return await smtpLoad(port, seconds);
+    } finally {
+      await stopProcess(child);
+    }
+  };
+  const intake = await run(
+    'src/main.ts',
+    ['start'],
+    { DATABASE_URL: url, PORT: '4703', SMTP_PORT: '2603', MAIL_DOMAIN: DOMAIN, INTAKE_ADMIN_TOKEN: 'bench', MAIL_LOOP_MAX_TICKETS: '1000000' },
+    () => waitForPort(2603),
+    2603,
+  );
+  const sink = await run('bench/smtp-sink.ts', [], { SMTP_PORT: '2604' }, () => waitForPort(2604), 2604);
+  if (!process.env.BENCH_KEEP) await dropDatabase(DB);
+
+  const base = { bench: 'smtp_intake_4kb_postgres', connections: 10, seconds };
+  report({ ...base, figure: 'messages_per_s', intake: intake.rate, baseline: sink.rate, ratio: Math.round((intake.rate / sink.rate) * 100) / 100, target_ratio: 0.5, errors: intake.errors + sink.errors });
+  report({ ...base, figure: 'latency_p50_ms', intake: intake.p50, baseline: sink.p50 });
+  report({ ...base, figure: 'latency_p99_ms', intake: intake.p99, baseline: sink.p99 });
+}
