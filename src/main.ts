@@ -20,16 +20,9 @@ async function main(argv: string[]): Promise<number> {
     case 'start':
       return start();
     case 'migrate': {
-      const { openDatabase } = await import('./db/client.js');
-      const { migrateDatabase } = await import('./db/migrate.js');
       const config = loadConfig();
-      const database = await openDatabase(config);
-      try {
-        await migrateDatabase(database, config.databaseUrl);
-      } finally {
-        await database.close();
-      }
-      console.log(`migrated ${database.kind === 'pglite' ? config.dataDir : 'PostgreSQL'}`);
+      const kind = await withMigratedDatabase(config, async (database) => database.kind);
+      console.log(`migrated ${kind === 'pglite' ? config.dataDir : 'PostgreSQL'}`);
       return 0;
     }
     case 'token': {
@@ -39,18 +32,9 @@ async function main(argv: string[]): Promise<number> {
         console.error(usage);
         return 2;
       }
-      const { openDatabase } = await import('./db/client.js');
-      const { migrateDatabase } = await import('./db/migrate.js');
       const { createApiToken } = await import('./auth/service.js');
-      const config = loadConfig();
-      const database = await openDatabase(config);
-      try {
-        await migrateDatabase(database, config.databaseUrl);
-        const { token } = await createApiToken(database.db, { name: values.name, role });
-        console.log(token);
-      } finally {
-        await database.close();
-      }
+      const { token } = await withMigratedDatabase(loadConfig(), (database) => createApiToken(database.db, { name: values.name!, role }));
+      console.log(token);
       return 0;
     }
     case 'print-schema': {
@@ -69,6 +53,19 @@ async function main(argv: string[]): Promise<number> {
     default:
       console.error(usage);
       return command ? 2 : 0;
+  }
+}
+
+/** Opens the configured database, brings it up to date, runs `work` and closes it. */
+async function withMigratedDatabase<T>(config: ReturnType<typeof loadConfig>, work: (database: import('./db/client.js').Database) => Promise<T>): Promise<T> {
+  const { openDatabase } = await import('./db/client.js');
+  const { migrateDatabase } = await import('./db/migrate.js');
+  const database = await openDatabase(config);
+  try {
+    await migrateDatabase(database, config.databaseUrl);
+    return await work(database);
+  } finally {
+    await database.close();
   }
 }
 

@@ -1,5 +1,5 @@
 import { builder } from '../graphql/builder.js';
-import { UserError, withUserErrors } from '../graphql/user-errors.js';
+import { payloadType, UserError, withUserErrors } from '../graphql/user-errors.js';
 import { createAgent, createApiToken, type AgentRow, type ApiTokenRow, type Viewer } from './service.js';
 
 const Role = builder.enumType('Role', {
@@ -78,13 +78,7 @@ const CreateAgentInput = builder.inputType('CreateAgentInput', {
   }),
 });
 
-const CreateAgentPayload = builder.objectRef<{ agent?: AgentRow; userErrors: typeof UserError.$inferType[] }>('CreateAgentPayload').implement({
-  description: 'Result of createAgent.',
-  fields: (t) => ({
-    agent: t.field({ type: Agent, nullable: true, description: 'The agent, when created.', resolve: (p) => p.agent ?? null }),
-    userErrors: t.field({ type: [UserError], description: 'Why nothing changed; empty on success.', resolve: (p) => p.userErrors }),
-  }),
-});
+const CreateAgentPayload = payloadType<AgentRow, 'agent'>('CreateAgentPayload', 'Result of createAgent.', 'agent', Agent, 'The agent, when created.');
 
 builder.mutationFields((t) => ({
   createApiToken: t.field({

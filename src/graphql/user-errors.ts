@@ -68,3 +68,18 @@ export function connectionTypeOptions(description: string): any {
     }),
   };
 }
+
+/**
+ * A mutation payload: the changed object (or list) under `field`, null on failure, and the
+ * userErrors that explain the failure.
+ */
+export function payloadType<Shape, const K extends string>(name: string, description: string, field: K, type: any, fieldDescription: string) {
+  return builder.objectRef<{ [P in K]?: Shape } & { userErrors: UserErrorShape[] }>(name).implement({
+    description,
+    fields: (t) =>
+      ({
+        [field]: t.field({ type, nullable: true, description: fieldDescription, resolve: (p: any) => p[field] ?? null }),
+        userErrors: t.field({ type: [UserError], description: 'Why nothing changed; empty on success.', resolve: (p) => p.userErrors }),
+      }) as any,
+  });
+}

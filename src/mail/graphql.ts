@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { builder } from '../graphql/builder.js';
-import { connectionTypeOptions, requireIdOf, UserError, withUserErrors } from '../graphql/user-errors.js';
+import { connectionTypeOptions, payloadType, requireIdOf, withUserErrors } from '../graphql/user-errors.js';
 import { reprocessInboundMail, type InboundMailRow } from './service.js';
 import { inboundMails } from './tables.js';
 
@@ -64,13 +64,13 @@ const ReprocessInboundMailInput = builder.inputType('ReprocessInboundMailInput',
   fields: (t) => ({ id: t.id({ required: true, description: 'Global ID of a QUARANTINED or IGNORED inbound mail.' }) }),
 });
 
-const ReprocessInboundMailPayload = builder.objectRef<{ inboundMail?: InboundMailRow; userErrors: typeof UserError.$inferType[] }>('ReprocessInboundMailPayload').implement({
-  description: 'Result of reprocessInboundMail.',
-  fields: (t) => ({
-    inboundMail: t.field({ type: InboundMail, nullable: true, description: 'The mail with its new outcome.', resolve: (p) => p.inboundMail ?? null }),
-    userErrors: t.field({ type: [UserError], description: 'Why nothing changed; empty on success.', resolve: (p) => p.userErrors }),
-  }),
-});
+const ReprocessInboundMailPayload = payloadType<InboundMailRow, 'inboundMail'>(
+  'ReprocessInboundMailPayload',
+  'Result of reprocessInboundMail.',
+  'inboundMail',
+  InboundMail,
+  'The mail with its new outcome.',
+);
 
 builder.mutationField('reprocessInboundMail', (t) =>
   t.field({

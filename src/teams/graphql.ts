@@ -1,5 +1,5 @@
 import { builder } from '../graphql/builder.js';
-import { connectionTypeOptions, idOf, requireIdOf, UserError, withUserErrors } from '../graphql/user-errors.js';
+import { connectionTypeOptions, idOf, payloadType, requireIdOf, withUserErrors } from '../graphql/user-errors.js';
 import { eq } from 'drizzle-orm';
 import { TICKET_ORDER } from '../tickets/service.js';
 import { tickets } from '../tickets/tables.js';
@@ -116,22 +116,10 @@ builder.queryFields((t) => ({
 }));
 
 const TeamPayload = (name: string, description: string) =>
-  builder.objectRef<{ team?: TeamRow; userErrors: typeof UserError.$inferType[] }>(name).implement({
-    description,
-    fields: (t) => ({
-      team: t.field({ type: Team, nullable: true, description: 'The team, when the mutation succeeded.', resolve: (p) => p.team ?? null }),
-      userErrors: t.field({ type: [UserError], description: 'Why nothing changed; empty on success.', resolve: (p) => p.userErrors }),
-    }),
-  });
+  payloadType<TeamRow, 'team'>(name, description, 'team', Team, 'The team, when the mutation succeeded.');
 
 const StagePayload = (name: string, description: string) =>
-  builder.objectRef<{ stage?: StageRow; userErrors: typeof UserError.$inferType[] }>(name).implement({
-    description,
-    fields: (t) => ({
-      stage: t.field({ type: Stage, nullable: true, description: 'The stage, when the mutation succeeded.', resolve: (p) => p.stage ?? null }),
-      userErrors: t.field({ type: [UserError], description: 'Why nothing changed; empty on success.', resolve: (p) => p.userErrors }),
-    }),
-  });
+  payloadType<StageRow, 'stage'>(name, description, 'stage', Stage, 'The stage, when the mutation succeeded.');
 
 const CreateTeamInput = builder.inputType('CreateTeamInput', {
   description: 'A new team. Its alias is derived from the name unless given.',
@@ -184,13 +172,7 @@ const ReorderStagesInput = builder.inputType('ReorderStagesInput', {
   }),
 });
 
-const ReorderStagesPayload = builder.objectRef<{ stages?: StageRow[]; userErrors: typeof UserError.$inferType[] }>('ReorderStagesPayload').implement({
-  description: 'Result of reorderStages.',
-  fields: (t) => ({
-    stages: t.field({ type: [Stage], nullable: true, description: 'The pipeline in its new order.', resolve: (p) => p.stages ?? null }),
-    userErrors: t.field({ type: [UserError], description: 'Why nothing changed; empty on success.', resolve: (p) => p.userErrors }),
-  }),
-});
+const ReorderStagesPayload = payloadType<StageRow[], 'stages'>('ReorderStagesPayload', 'Result of reorderStages.', 'stages', [Stage], 'The pipeline in its new order.');
 
 const adminOnly = { authScopes: { admin: true } } as const;
 
@@ -252,13 +234,7 @@ const MailDomainInput = builder.inputType('MailDomainInput', {
   fields: (t) => ({ domain: t.string({ required: true, description: 'Host name, e.g. support.example.com; point its MX at this server.' }) }),
 });
 
-const MailDomainsPayload = builder.objectRef<{ domains?: string[]; userErrors: typeof UserError.$inferType[] }>('MailDomainsPayload').implement({
-  description: 'The mail domains after the change.',
-  fields: (t) => ({
-    domains: t.stringList({ nullable: true, description: 'MAIL_DOMAIN first, then the added ones.', resolve: (p) => p.domains ?? null }),
-    userErrors: t.field({ type: [UserError], description: 'Why nothing changed; empty on success.', resolve: (p) => p.userErrors }),
-  }),
-});
+const MailDomainsPayload = payloadType<string[], 'domains'>('MailDomainsPayload', 'The mail domains after the change.', 'domains', ['String'], 'MAIL_DOMAIN first, then the added ones.');
 
 builder.queryField('mailDomains', (t) =>
   t.stringList({

@@ -1,5 +1,5 @@
 import { builder } from '../graphql/builder.js';
-import { connectionTypeOptions, idOf, requireIdOf, UserError, withUserErrors } from '../graphql/user-errors.js';
+import { connectionTypeOptions, idOf, payloadType, requireIdOf, withUserErrors } from '../graphql/user-errors.js';
 import type { TicketMessageRow } from './service.js';
 import {
   addTicketNote,
@@ -189,16 +189,14 @@ function filterOf(filter: FilterArg | null | undefined) {
   return where;
 }
 
-type Payload = { ticket?: TicketRow; userErrors: typeof UserError.$inferType[] };
-
 const ticketPayload = (name: string) =>
-  builder.objectRef<Payload>(name).implement({
-    description: `Result of ${name[0]!.toLowerCase()}${name.slice(1, -'Payload'.length)}.`,
-    fields: (t) => ({
-      ticket: t.field({ type: Ticket, nullable: true, description: 'The ticket as it is now, when the mutation succeeded.', resolve: (p) => p.ticket ?? null }),
-      userErrors: t.field({ type: [UserError], description: 'Why nothing changed; empty on success.', resolve: (p) => p.userErrors }),
-    }),
-  });
+  payloadType<TicketRow, 'ticket'>(
+    name,
+    `Result of ${name[0]!.toLowerCase()}${name.slice(1, -'Payload'.length)}.`,
+    'ticket',
+    Ticket,
+    'The ticket as it is now, when the mutation succeeded.',
+  );
 
 const CreateTicketInput = builder.inputType('CreateTicketInput', {
   description: 'A ticket created through the API.',
