@@ -1,0 +1,155 @@
+/**
+ * Working-time arithmetic over a team calendar: an IANA time zone, any number of working
+ * intervals per weekday, and holidays. Pure functions, so every edge (weekends, holidays,
+ * lunch breaks, daylight-saving changes) is tested table by table.
+ */
+
+export interface WorkingInterval {
+  /** ISO weekday: 1 Monday … 7 Sunday. */
+  weekday: number;
+  /** Local wall-clock times "HH:MM"; end after start ("24:00" ends at midnight). */
+  start: string;
+  end: string;
+}
+
+export interface WorkingCalendar {
+  timezone: string;
+  intervals: WorkingInterval[];
+  /** Local dates "YYYY-MM-DD" on which nobody works. */
+  holidays: string[];
+}
+
+export const DEFAULT_CALENDAR: WorkingCalendar = {
+  timezone: 'UTC',
+  intervals: [1, 2, 3, 4, 5].map((weekday) => ({ weekday, start: '08:00', end: '17:00' })),
+  holidays: [],
+};
+
+const MINUTE = 60_000;
+const DAY = 24 * 60 * MINUTE;
+/** Ten years: a calendar with no working time at all must not loop for ever. */
+const MAX_DAYS = 3660;
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function formatter(timezone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timezone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: timezone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    });
+    formatters.set(timezone, f);
+  }
+  return f;
+}
+
+export function isValidTimezone(timezone: string): boolean {
+  try {
+    formatter(timezone);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+interface LocalParts {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+}
+
+function localParts(instant: number, timezone: string): LocalParts {
+  const parts: Record<string, number> = {};
+  for (const p of formatter(timezone).formatToParts(new Date(instant))) if (p.type !== 'literal') parts[p.type] = Number(p.value);
+  return { year: parts.year!, month: parts.month!, day: parts.day!, hour: parts.hour!, minute: parts.minute!, second: parts.second! };
+}
+
+/** Offset of local time from UTC at an instant, in ms (Brussels in winter: +3 600 000). */
+function offsetAt(instant: number, timezone: string): number {
+  const p = localParts(instant, timezone);
+  return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - Math.floor(instant / 1000) * 1000;
+}
+
+/**
+ * The instant of a local wall-clock time. A time repeated when clocks go back maps to its
+ * first occurrence; a time skipped when they go forward is shifted forward by the gap (02:30 on
+ * a spring-forward night is 03:30), as Temporal's "compatible" disambiguation does.
+ */
+export function instantOfLocal(year: number, month: number, day: number, minutes: number, timezone: string): number {
+  const wall = Date.UTC(year, month - 1, day) + minutes * MINUTE;
+  const before = offsetAt(wall - DAY / 2, timezone);
+  const after = offsetAt(wall + DAY / 2, timezone);
+  const valid = [wall - before, wall - after].filter((t) => t + offsetAt(t, timezone) === wall).sort((a, b) => a - b);
+  return valid[0] ?? wall - before;
+}
+
+function minutesOf(hhmm: string): number {
+  const match = /^(\d{2}):(\d{2})$/.exec(hhmm);
+  if (!match) throw new Error(`invalid time "${hhmm}"`);
+  return Number(match[1]) * 60 + Number(match[2]);
+}
+
+export function isValidTime(hhmm: string, allow24 = false): boolean {
+  const match = /^(\d{2}):(\d{2})$/.exec(hhmm);
+  if (!match) return false;
+  const h = Number(match[1]);
+  const m = Number(match[2]);
+  return m < 60 && (h < 24 || (allow24 && h === 24 && m === 0));
+}
+
+/** The working periods [start, end) of the local day that `dayStart` (local midnight, as a UTC date) names. */
+function periodsOfDay(calendar: WorkingCalendar, y: number, m: number, d: number, holidays: Set<string>): Array<[number, number]> {
+  const date = `${y}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
+  if (holidays.has(date)) return [];
+  const weekday = ((new Date(Date.UTC(y, m - 1, d)).getUTCDay() + 6) % 7) + 1;
+  return calendar.intervals
+    .filter((i) => i.weekday === weekday)
+    .map((i): [number, number] => [instantOfLocal(y, m, d, minutesOf(i.start), calendar.timezone), instantOfLocal(y, m, d, minutesOf(i.end), calendar.timezone)])
+    .filter(([s, e]) => e > s)
+    .sort((a, b) => a[0] - b[0]);
+}
+
+/** Walks the working periods from the local day of `from` onwards. */
+function* periodsFrom(calendar: WorkingCalendar, from: number): Generator<[number, number]> {
+  const holidays = new Set(calendar.holidays);
+  const start = localParts(from, calendar.timezone);
+  let cursor = Date.UTC(start.year, start.month - 1, start.day);
+  for (let i = 0; i < MAX_DAYS; i++, cursor += DAY) {
+    const day = new Date(cursor);
+    for (const period of periodsOfDay(calendar, day.getUTCFullYear(), day.getUTCMonth() + 1, day.getUTCDate(), holidays)) {
+      if (period[1] > from) yield [Math.max(period[0], from), period[1]];
+    }
+  }
+}
+
+/** The instant at which `durationMs` of working time has passed after `from`. */
+export function addWorkingTime(calendar: WorkingCalendar, from: Date, durationMs: number): Date {
+  let remaining = durationMs;
+  if (remaining <= 0) return new Date(from);
+  for (const [start, end] of periodsFrom(calendar, from.getTime())) {
+    // "<=": a deadline that ends exactly at closing time is that closing time, not the next opening.
+    if (remaining <= end - start) return new Date(start + remaining);
+    remaining -= end - start;
+  }
+  throw new Error('the calendar has no working time within ten years');
+}
+
+/** Working time, in ms, between two instants (0 when `to` is not after `from`). */
+export function workingTimeBetween(calendar: WorkingCalendar, from: Date, to: Date): number {
+  let total = 0;
+  if (to <= from) return 0;
+  for (const [start, end] of periodsFrom(calendar, from.getTime())) {
+    if (start >= to.getTime()) break;
+    total += Math.min(end, to.getTime()) - start;
+  }
+  return total;
+}
