@@ -43,6 +43,7 @@ describe('workingTimeBetween', () => {
     ['a whole weekend', brussels, '2026-11-21T00:00:00Z', '2026-11-22T23:00:00Z', 0],
     ['backwards', brussels, '2026-11-23T12:00:00Z', '2026-11-23T10:00:00Z', 0],
     ['the 23-hour spring Sunday', allDay, '2026-03-28T23:00:00Z', '2026-03-29T22:00:00Z', 23],
+    ['the 25-hour autumn Sunday', allDay, '2026-10-24T22:00:00Z', '2026-10-25T23:00:00Z', 25],
   ])('%s', (_case, calendar, from, to, hours) => {
     expect(workingTimeBetween(calendar, new Date(from), new Date(to))).toBe(hours * H);
   });
