@@ -5,6 +5,7 @@ import { migrateDatabase } from './db/migrate.js';
 import { EventHub } from './events/hub.js';
 import { startHttpServer, type HttpServer } from './http/server.js';
 import { createLogger, type Logger } from './log.js';
+import { registerSlaHooks } from './sla/service.js';
 import { startSmtpServer, type SmtpListener } from './smtp/server.js';
 import { countTeams, createTeam } from './teams/service.js';
 import { findTicket, TICKET_CREATED, TICKET_UPDATED } from './tickets/service.js';
@@ -23,6 +24,7 @@ export interface App {
 /** Wires one server instance: database, migrations, event hub, HTTP + WebSocket, SMTP. */
 export async function startApp(config: Config, options: { log?: Logger } = {}): Promise<App> {
   const log = options.log ?? createLogger(config.logLevel);
+  registerSlaHooks();
   const database = await openDatabase(config);
   try {
     await migrateDatabase(database, config.databaseUrl);

@@ -3,3 +3,4 @@ export * from '../auth/tables.js';
 export * from '../teams/tables.js';
 export * from '../tickets/tables.js';
 export * from '../mail/tables.js';
+export * from '../sla/tables.js';

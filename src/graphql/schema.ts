@@ -6,6 +6,7 @@ import '../auth/graphql.js';
 import '../teams/graphql.js';
 import '../tickets/graphql.js';
 import '../mail/graphql.js';
+import '../sla/graphql.js';
 
 export const schema: GraphQLSchema = builder.toSchema({ sortSchema: true });
 

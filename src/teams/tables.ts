@@ -11,6 +11,7 @@ export const teams = pgTable(
     useEmailAlias: boolean('use_email_alias').notNull().default(true),
     useWebsiteForm: boolean('use_website_form').notNull().default(false),
     useLiveChat: boolean('use_live_chat').notNull().default(false),
+    useSla: boolean('use_sla').notNull().default(true),
     // The alias is kept while the channel is off, so switching it back on restores the address.
     aliasLocalPart: text('alias_local_part'),
     aliasDomain: text('alias_domain'),

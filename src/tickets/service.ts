@@ -6,7 +6,7 @@ import { publishEvent } from '../events/hub.js';
 import { findStage, findTeam, firstOpenStageOf, firstStageOf } from '../teams/service.js';
 import { isEmailAddress } from './email-address.js';
 import { sanitizeMessageHtml, textToHtml } from './html.js';
-import { customers, tags, ticketAttachments, ticketMessages, tickets, ticketTags } from './tables.js';
+import { customers, tags, ticketAttachments, ticketMessages, tickets, ticketStageChanges, ticketTags } from './tables.js';
 
 export type TicketRow = typeof tickets.$inferSelect;
 export type TicketMessageRow = typeof ticketMessages.$inferSelect;
@@ -18,6 +18,19 @@ export type PriorityName = (typeof PRIORITIES)[number];
 
 /** Highest priority first, then newest: the order of every ticket list. */
 export const TICKET_ORDER = { priority: 'desc', createdAt: 'desc', id: 'desc' } as const;
+
+/** Keeps derived data (SLA statuses) in step with a ticket, inside the transaction that wrote it. */
+export type TicketWriteHook = (tx: DbOrTx, ticket: TicketRow) => Promise<void>;
+const writeHooks = new Set<TicketWriteHook>();
+
+/** Capabilities that derive data from tickets register here, so tickets need not know them. */
+export function onTicketWrite(hook: TicketWriteHook): void {
+  writeHooks.add(hook);
+}
+
+async function afterTicketWrite(tx: DbOrTx, ticket: TicketRow): Promise<void> {
+  for (const hook of writeHooks) await hook(tx, ticket);
+}
 
 export const TICKET_CREATED = 'ticketCreated';
 export const TICKET_UPDATED = 'ticketUpdated';
@@ -111,6 +124,8 @@ export async function createTicket(db: DbOrTx, input: NewTicket): Promise<Ticket
       }).returning({ id: ticketMessages.id });
       await storeAttachments(tx, message!.id, input.attachments);
     }
+    await tx.insert(ticketStageChanges).values({ ticketId: ticket!.id, stageId: stage.id, enteredAt: ticket!.createdAt });
+    await afterTicketWrite(tx, ticket!);
     await publishEvent(tx, { type: TICKET_CREATED, id: ticket!.id, teamId: team.id });
     return ticket!;
   });
@@ -163,6 +178,8 @@ async function changeTicket(
       .set({ ...values, updatedAt: sql`now()` })
       .where(eq(tickets.id, current.id))
       .returning();
+    if (ticket!.stageId !== current.stageId) await tx.insert(ticketStageChanges).values({ ticketId: ticket!.id, stageId: ticket!.stageId });
+    await afterTicketWrite(tx, ticket!);
     await publishEvent(tx, { type: TICKET_UPDATED, id: ticket!.id, teamId: ticket!.teamId });
     return ticket!;
   });
@@ -284,6 +301,20 @@ export async function setTicketTags(db: DbOrTx, input: { ticketId: number; tags:
     const rows = await tx.select({ id: tags.id }).from(tags).where(inArray(tags.nameKey, names.map(([key]) => key)));
     await tx.insert(ticketTags).values(rows.map((r) => ({ ticketId: ticket.id, tagId: r.id })));
   });
+}
+
+export async function ticketTagIds(db: DbOrTx, ticketId: number): Promise<number[]> {
+  const rows = await db.select({ tagId: ticketTags.tagId }).from(ticketTags).where(eq(ticketTags.ticketId, ticketId));
+  return rows.map((r) => r.tagId);
+}
+
+/** The stages a ticket went through, oldest first, each with when it entered it. */
+export async function stageChangesOf(db: DbOrTx, ticketId: number): Promise<Array<{ stageId: number; enteredAt: Date }>> {
+  return db
+    .select({ stageId: ticketStageChanges.stageId, enteredAt: ticketStageChanges.enteredAt })
+    .from(ticketStageChanges)
+    .where(eq(ticketStageChanges.ticketId, ticketId))
+    .orderBy(ticketStageChanges.id);
 }
 
 /** Row count behind a ticket filter, for connections' totalCount. */

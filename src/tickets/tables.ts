@@ -115,3 +115,19 @@ export const ticketAttachments = pgTable(
   },
   (t) => [index('ticket_attachments_message').on(t.messageId)],
 );
+
+/** When a ticket entered each stage: the clock of SLA policies runs on these periods. */
+export const ticketStageChanges = pgTable(
+  'ticket_stage_changes',
+  {
+    id: idColumn(),
+    ticketId: integer('ticket_id')
+      .notNull()
+      .references(() => tickets.id, { onDelete: 'cascade' }),
+    stageId: integer('stage_id')
+      .notNull()
+      .references(() => stages.id, { onDelete: 'cascade' }),
+    enteredAt: createdAtColumn('entered_at'),
+  },
+  (t) => [index('ticket_stage_changes_ticket').on(t.ticketId, t.id)],
+);

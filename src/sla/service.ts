@@ -1,0 +1,155 @@
+import { and, asc, eq, inArray } from 'drizzle-orm';
+import { inTransaction, type DbOrTx } from '../db/client.js';
+import { ErrorCollector, fail, optionalText, requiredText } from '../errors.js';
+import { findTeam } from '../teams/service.js';
+import { stages } from '../teams/tables.js';
+import { onTicketWrite, stageChangesOf, ticketTagIds, type TicketRow } from '../tickets/service.js';
+import { DEFAULT_CALENDAR, isValidTime, isValidTimezone, type WorkingCalendar, type WorkingInterval } from './calendar.js';
+import { evaluateSla, policyMatches, type StagePeriod } from './policy.js';
+import { slaPolicies, teamCalendars, ticketSlaStatuses } from './tables.js';
+
+export type SlaPolicyRow = typeof slaPolicies.$inferSelect;
+export type TicketSlaStatusRow = typeof ticketSlaStatuses.$inferSelect;
+
+export async function calendarOf(db: DbOrTx, teamId: number): Promise<WorkingCalendar> {
+  const [row] = await db.select().from(teamCalendars).where(eq(teamCalendars.teamId, teamId));
+  return row ? { timezone: row.timezone, intervals: row.intervals, holidays: row.holidays } : DEFAULT_CALENDAR;
+}
+
+export async function setWorkingHours(
+  db: DbOrTx,
+  input: { teamId: number; timezone: string; intervals: WorkingInterval[]; holidays: string[] },
+): Promise<WorkingCalendar> {
+  const errors = new ErrorCollector();
+  if (!isValidTimezone(input.timezone)) errors.add('timezone', 'INVALID_TIMEZONE', 'timezone must be an IANA time zone such as Europe/Brussels.');
+  if (input.intervals.length > 100) errors.add('intervals', 'TOO_MANY', 'At most 100 working intervals.');
+  input.intervals.forEach((i, n) => {
+    if (!Number.isInteger(i.weekday) || i.weekday < 1 || i.weekday > 7) errors.add(['intervals', String(n), 'weekday'], 'INVALID_WEEKDAY', 'weekday must be 1 (Monday) to 7 (Sunday).');
+    if (!isValidTime(i.start) || !isValidTime(i.end, true) || i.end <= i.start) {
+      errors.add(['intervals', String(n)], 'INVALID_INTERVAL', 'start and end must be "HH:MM" with end after start (end may be "24:00").');
+    }
+  });
+  if (input.holidays.length > 1000) errors.add('holidays', 'TOO_MANY', 'At most 1000 holidays.');
+  input.holidays.forEach((d, n) => {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(d) || Number.isNaN(Date.parse(`${d}T00:00:00Z`))) errors.add(['holidays', String(n)], 'INVALID_DATE', 'holidays are dates "YYYY-MM-DD".');
+  });
+  errors.throwIfAny();
+  if (!(await findTeam(db, input.teamId))) fail('teamId', 'NOT_FOUND', 'No team has this id.');
+  const calendar = { timezone: input.timezone, intervals: input.intervals, holidays: [...new Set(input.holidays)].sort() };
+  await db
+    .insert(teamCalendars)
+    .values({ teamId: input.teamId, ...calendar })
+    .onConflictDoUpdate({ target: teamCalendars.teamId, set: { ...calendar, updatedAt: new Date() } });
+  return calendar;
+}
+
+export interface SlaPolicyInput {
+  name?: string | null;
+  description?: string | null;
+  priorities?: number[] | null;
+  tagIds?: number[] | null;
+  customerIds?: number[] | null;
+  targetStageId?: number | null;
+  excludedStageIds?: number[] | null;
+  hours?: number | null;
+  active?: boolean | null;
+}
+
+async function validatePolicy(db: DbOrTx, teamId: number, input: SlaPolicyInput, creating: boolean) {
+  const errors = new ErrorCollector();
+  const values: Partial<typeof slaPolicies.$inferInsert> = {};
+  if (creating || input.name != null) values.name = requiredText(errors, 'name', input.name, 120);
+  if (input.description != null) values.description = optionalText(errors, 'description', input.description, 2000);
+  if (input.hours != null || creating) {
+    if (input.hours == null || !(input.hours > 0) || input.hours > 100_000) errors.add('hours', 'INVALID_HOURS', 'hours must be more than 0 and at most 100000.');
+    else values.hours = input.hours;
+  }
+  if (input.priorities != null) values.priorities = [...new Set(input.priorities)].sort();
+  if (input.tagIds != null) values.tagIds = [...new Set(input.tagIds)];
+  if (input.customerIds != null) values.customerIds = [...new Set(input.customerIds)];
+  if (input.active != null) values.active = input.active;
+  const teamStages = await db.select({ id: stages.id }).from(stages).where(eq(stages.teamId, teamId));
+  const ofTeam = new Set(teamStages.map((s) => s.id));
+  if (input.targetStageId != null) {
+    if (!ofTeam.has(input.targetStageId)) errors.add('targetStageId', 'STAGE_OF_OTHER_TEAM', "targetStageId must be a stage of the policy's team.");
+    else values.targetStageId = input.targetStageId;
+  } else if (creating) errors.add('targetStageId', 'REQUIRED', 'targetStageId is required.');
+  if (input.excludedStageIds != null) {
+    if (input.excludedStageIds.some((id) => !ofTeam.has(id))) errors.add('excludedStageIds', 'STAGE_OF_OTHER_TEAM', "excludedStageIds must be stages of the policy's team.");
+    else values.excludedStageIds = [...new Set(input.excludedStageIds)];
+  }
+  errors.throwIfAny();
+  return values;
+}
+
+export async function createSlaPolicy(db: DbOrTx, input: SlaPolicyInput & { teamId: number }): Promise<SlaPolicyRow> {
+  if (!(await findTeam(db, input.teamId))) fail('teamId', 'NOT_FOUND', 'No team has this id.');
+  const values = await validatePolicy(db, input.teamId, input, true);
+  const [policy] = await db
+    .insert(slaPolicies)
+    .values({ priorities: [], tagIds: [], customerIds: [], excludedStageIds: [], ...values, teamId: input.teamId } as typeof slaPolicies.$inferInsert)
+    .returning();
+  return policy!;
+}
+
+export async function updateSlaPolicy(db: DbOrTx, input: SlaPolicyInput & { id: number }): Promise<SlaPolicyRow> {
+  const [current] = await db.select().from(slaPolicies).where(eq(slaPolicies.id, input.id));
+  if (!current) fail('id', 'NOT_FOUND', 'No SLA policy has this id.');
+  const values = await validatePolicy(db, current.teamId, input, false);
+  const [policy] = await db.update(slaPolicies).set(values).where(eq(slaPolicies.id, current.id)).returning();
+  return policy!;
+}
+
+export async function deleteSlaPolicy(db: DbOrTx, input: { id: number }): Promise<number> {
+  const [deleted] = await db.delete(slaPolicies).where(eq(slaPolicies.id, input.id)).returning({ id: slaPolicies.id });
+  if (!deleted) fail('id', 'NOT_FOUND', 'No SLA policy has this id.');
+  return deleted.id;
+}
+
+/**
+ * Brings a ticket's SLA statuses in line with its team's policies: one per matching policy,
+ * unreached ones recomputed, reached ones kept, unreached ones of policies that no longer
+ * match removed.
+ */
+export async function applySlaPolicies(tx: DbOrTx, ticket: TicketRow, now = new Date()): Promise<void> {
+  const [policies, existing] = await Promise.all([
+    tx.select().from(slaPolicies).where(eq(slaPolicies.teamId, ticket.teamId)),
+    tx.select().from(ticketSlaStatuses).where(eq(ticketSlaStatuses.ticketId, ticket.id)),
+  ]);
+  if (policies.length === 0 && existing.length === 0) return;
+  const team = await findTeam(tx, ticket.teamId);
+  const [tagIds, changes, teamStages, calendar] = await Promise.all([
+    ticketTagIds(tx, ticket.id),
+    stageChangesOf(tx, ticket.id),
+    tx.select({ id: stages.id, sequence: stages.sequence }).from(stages).where(eq(stages.teamId, ticket.teamId)).orderBy(asc(stages.sequence)),
+    calendarOf(tx, ticket.teamId),
+  ]);
+  const sequence = new Map(teamStages.map((s) => [s.id, s.sequence]));
+  const periods: StagePeriod[] = changes.map((c, i) => ({ stageId: c.stageId, since: c.enteredAt, until: changes[i + 1]?.enteredAt ?? null }));
+  const facts = { priority: ticket.priority, tagIds, customerId: ticket.customerId };
+  const byPolicy = new Map(existing.map((s) => [s.policyId, s]));
+  const stale: number[] = [];
+  for (const policy of policies) {
+    const current = byPolicy.get(policy.id);
+    if (!team?.useSla || !policyMatches(policy, facts)) {
+      if (current && !current.reachedAt) stale.push(current.id);
+      continue;
+    }
+    const evaluation = evaluateSla({ policy, calendar, createdAt: ticket.createdAt, periods, sequenceOf: (id) => sequence.get(id) ?? Number.MAX_SAFE_INTEGER, now });
+    if (current?.reachedAt && evaluation.reachedAt) continue; // reached: kept as it was
+    const values = { deadline: evaluation.deadline, reachedAt: evaluation.reachedAt, status: evaluation.status, paused: evaluation.paused };
+    await tx
+      .insert(ticketSlaStatuses)
+      .values({ ticketId: ticket.id, policyId: policy.id, ...values })
+      .onConflictDoUpdate({ target: [ticketSlaStatuses.ticketId, ticketSlaStatuses.policyId], set: values });
+  }
+  if (stale.length) await tx.delete(ticketSlaStatuses).where(and(eq(ticketSlaStatuses.ticketId, ticket.id), inArray(ticketSlaStatuses.id, stale)));
+}
+
+const applyOnWrite = (tx: DbOrTx, ticket: TicketRow) => applySlaPolicies(tx, ticket);
+
+/** Wires SLA into every ticket write; registering twice changes nothing. */
+export function registerSlaHooks(): void {
+  onTicketWrite(applyOnWrite);
+}
+

@@ -1,0 +1,92 @@
+import { gql } from 'graphql-request';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addWorkingTime, DEFAULT_CALENDAR } from '../../src/sla/calendar.js';
+import { createTeam, createTicket } from '../support/fixtures.js';
+import { settle, startTestServer, subscribe, type TestServer } from '../support/server.js';
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+const H = 3_600_000;
+const POLICY = gql`mutation ($input: CreateSlaPolicyInput!) { createSlaPolicy(input: $input) { slaPolicy { id name priorities hours targetStage { name } } userErrors { field code message } } }`;
+const TICKET_SLA = gql`query ($id: ID!) { ticket(id: $id) { createdAt slaDeadline slaFailed slaStatuses { policy { name } deadline reachedAt status paused } } }`;
+
+describe('SLA through the API', () => {
+  it("moves the deadline with the priority, as in the docs' scenario, and tells subscribers", async () => {
+    const team = await createTeam(server, 'Service Level');
+    const solved = team.stages.find((s) => s.name === 'Solved')!.id;
+    const low = await server.client().request<any>(POLICY, { input: { teamId: team.id, name: 'Low: 40 h', priorities: ['LOW'], hours: 40, targetStageId: solved } });
+    expect(low.createSlaPolicy.slaPolicy).toMatchObject({ name: 'Low: 40 h', priorities: ['LOW'], hours: 40, targetStage: { name: 'Solved' } });
+    await server.client().request(POLICY, { input: { teamId: team.id, name: 'Urgent: 4 h', priorities: ['URGENT'], hours: 4, targetStageId: solved } });
+
+    const ticket = await createTicket(server, { teamId: team.id, title: 'Printer down' });
+    const before = (await server.client().request<any>(TICKET_SLA, { id: ticket.id })).ticket;
+    const createdAt = new Date(before.createdAt);
+    const lowDeadline = addWorkingTime(DEFAULT_CALENDAR, createdAt, 40 * H).toISOString();
+    const urgentDeadline = addWorkingTime(DEFAULT_CALENDAR, createdAt, 4 * H).toISOString();
+    expect(before).toMatchObject({ slaDeadline: lowDeadline, slaFailed: false, slaStatuses: [{ policy: { name: 'Low: 40 h' }, deadline: lowDeadline, reachedAt: null, status: 'ONGOING', paused: false }] });
+
+    const sub = subscribe(server.wsClient(), `subscription ($t: ID) { ticketUpdated(teamId: $t) { priority slaDeadline } }`, { t: team.id });
+    await settle();
+    const SET = gql`mutation ($id: ID!, $p: TicketPriority!) { setTicketPriority(input: { ticketId: $id, priority: $p }) { ticket { priority slaDeadline slaStatuses { policy { name } } } } }`;
+    const raised = await server.client().request<any>(SET, { id: ticket.id, p: 'URGENT' });
+    expect(raised.setTicketPriority.ticket).toEqual({ priority: 'URGENT', slaDeadline: urgentDeadline, slaStatuses: [{ policy: { name: 'Urgent: 4 h' } }] });
+    const [event] = await sub.waitFor(1);
+    expect(event.ticketUpdated).toEqual({ priority: 'URGENT', slaDeadline: urgentDeadline });
+
+    const lowered = await server.client().request<any>(SET, { id: ticket.id, p: 'LOW' });
+    expect(lowered.setTicketPriority.ticket.slaDeadline).toBe(lowDeadline);
+    sub.dispose();
+  });
+
+  it('pauses in an excluded stage and marks the target stage REACHED', async () => {
+    const team = await createTeam(server, 'Paused Clock');
+    const stage = (name: string) => team.stages.find((s) => s.name === name)!.id;
+    await server.client().request(POLICY, {
+      input: { teamId: team.id, name: 'All: 8 h', hours: 8, targetStageId: stage('Solved'), excludedStageIds: [stage('In Progress')] },
+    });
+    const ticket = await createTicket(server, { teamId: team.id, title: 'Waiting' });
+    const MOVE = gql`mutation ($id: ID!, $s: ID!) { moveTicketToStage(input: { ticketId: $id, stageId: $s }) { ticket { slaStatuses { status paused reachedAt } } } }`;
+    const paused = await server.client().request<any>(MOVE, { id: ticket.id, s: stage('In Progress') });
+    expect(paused.moveTicketToStage.ticket.slaStatuses).toEqual([{ status: 'ONGOING', paused: true, reachedAt: null }]);
+    const done = await server.client().request<any>(MOVE, { id: ticket.id, s: stage('Solved') });
+    expect(done.moveTicketToStage.ticket.slaStatuses).toEqual([{ status: 'REACHED', paused: false, reachedAt: expect.any(String) }]);
+    const { ticket: read } = await server.client().request<any>(TICKET_SLA, { id: ticket.id });
+    expect(read.slaDeadline).toBeNull();
+  });
+
+  it('validates policies and calendars with field paths', async () => {
+    const team = await createTeam(server, 'SLA Validation');
+    const other = await createTeam(server, 'SLA Other');
+    const bad = await server.client().request<any>(POLICY, { input: { teamId: team.id, name: '', hours: 0, targetStageId: other.stages[0]!.id } });
+    expect(bad.createSlaPolicy.userErrors.map((e: any) => [e.field, e.code])).toEqual(
+      expect.arrayContaining([
+        [['input', 'name'], 'REQUIRED'],
+        [['input', 'hours'], 'INVALID_HOURS'],
+        [['input', 'targetStageId'], 'STAGE_OF_OTHER_TEAM'],
+      ]),
+    );
+    const { setWorkingHours } = await server.client().request<any>(
+      gql`mutation ($input: SetWorkingHoursInput!) { setWorkingHours(input: $input) { workingHours { timezone } userErrors { field code } } }`,
+      { input: { teamId: team.id, timezone: 'Mars/Olympus', intervals: [{ weekday: 8, start: '17:00', end: '08:00' }], holidays: ['2026-13-45'] } },
+    );
+    expect(setWorkingHours.userErrors).toEqual([
+      { field: ['input', 'timezone'], code: 'INVALID_TIMEZONE' },
+      { field: ['input', 'intervals', '0', 'weekday'], code: 'INVALID_WEEKDAY' },
+      { field: ['input', 'intervals', '0'], code: 'INVALID_INTERVAL' },
+      { field: ['input', 'holidays', '0'], code: 'INVALID_DATE' },
+    ]);
+    const ok = await server.client().request<any>(
+      gql`mutation ($input: SetWorkingHoursInput!) { setWorkingHours(input: $input) { workingHours { timezone intervals { weekday start end } holidays } userErrors { code } } }`,
+      { input: { teamId: team.id, timezone: 'Europe/Brussels', intervals: [{ weekday: 1, start: '08:00', end: '12:00' }, { weekday: 1, start: '13:00', end: '17:00' }], holidays: ['2026-12-25'] } },
+    );
+    expect(ok.setWorkingHours.workingHours).toEqual({ timezone: 'Europe/Brussels', intervals: [{ weekday: 1, start: '08:00', end: '12:00' }, { weekday: 1, start: '13:00', end: '17:00' }], holidays: ['2026-12-25'] });
+    const { team: read } = await server.client().request<any>(gql`query ($id: ID!) { team(id: $id) { useSla workingHours { timezone } } }`, { id: team.id });
+    expect(read).toEqual({ useSla: true, workingHours: { timezone: 'Europe/Brussels' } });
+  });
+});
