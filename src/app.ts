@@ -5,7 +5,7 @@ import { migrateDatabase } from './db/migrate.js';
 import { EventHub } from './events/hub.js';
 import { startHttpServer, type HttpServer } from './http/server.js';
 import { createLogger, type Logger } from './log.js';
-import { registerSlaHooks } from './sla/service.js';
+import { registerSlaHooks, startBreachWatch } from './sla/service.js';
 import { startSmtpServer, type SmtpListener } from './smtp/server.js';
 import { countTeams, createTeam } from './teams/service.js';
 import { findTicket, TICKET_CREATED, TICKET_UPDATED } from './tickets/service.js';
@@ -36,6 +36,7 @@ export async function startApp(config: Config, options: { log?: Logger } = {}): 
     const http = await startHttpServer({ config, database, events, auth, log });
     if (!config.publicUrl) config.publicUrl = `http://localhost:${new URL(http.url).port}`;
     const smtp = await startSmtpServer({ config, database, log });
+    const stopBreachWatch = startBreachWatch(database.db, config.slaWatchIntervalMs, (err) => log.error('SLA breach watch failed', { err }));
     let stopping: Promise<void> | null = null;
     return {
       config,
@@ -46,7 +47,7 @@ export async function startApp(config: Config, options: { log?: Logger } = {}): 
       smtp,
       stop: () =>
         (stopping ??= (async () => {
-          await Promise.all([http.close(), smtp.close()]);
+          await Promise.all([http.close(), smtp.close(), stopBreachWatch()]);
           await events.stop();
           await database.close();
         })()),

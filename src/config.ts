@@ -26,6 +26,8 @@ export interface Config {
   /** Largest WebSocket message accepted, in bytes. */
   maxWsPayloadBytes: number;
   logLevel: LogLevel;
+  /** How often overdue SLA deadlines are looked for. */
+  slaWatchIntervalMs: number;
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -65,5 +67,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBodyBytes: intFrom(env, 'MAX_BODY_BYTES', 1024 * 1024),
     maxWsPayloadBytes: intFrom(env, 'MAX_WS_PAYLOAD_BYTES', 256 * 1024),
     logLevel,
+    slaWatchIntervalMs: intFrom(env, 'SLA_WATCH_INTERVAL_MS', 30_000),
   };
 }

@@ -1,9 +1,9 @@
-import { and, asc, eq, inArray } from 'drizzle-orm';
-import { inTransaction, type DbOrTx } from '../db/client.js';
+import { and, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
+import { inTransaction, queryRows, type DbOrTx } from '../db/client.js';
+import { publishEvent } from '../events/hub.js';
 import { ErrorCollector, fail, optionalText, requiredText } from '../errors.js';
-import { findTeam } from '../teams/service.js';
-import { stages } from '../teams/tables.js';
-import { onTicketWrite, stageChangesOf, ticketTagIds, type TicketRow } from '../tickets/service.js';
+import { findTeam, stagesOf } from '../teams/service.js';
+import { findTicket, onTicketWrite, stageChangesOf, TICKET_UPDATED, ticketTagIds, type TicketRow } from '../tickets/service.js';
 import { DEFAULT_CALENDAR, isValidTime, isValidTimezone, type WorkingCalendar, type WorkingInterval } from './calendar.js';
 import { evaluateSla, policyMatches, type StagePeriod } from './policy.js';
 import { slaPolicies, teamCalendars, ticketSlaStatuses } from './tables.js';
@@ -68,7 +68,7 @@ async function validatePolicy(db: DbOrTx, teamId: number, input: SlaPolicyInput,
   if (input.tagIds != null) values.tagIds = [...new Set(input.tagIds)];
   if (input.customerIds != null) values.customerIds = [...new Set(input.customerIds)];
   if (input.active != null) values.active = input.active;
-  const teamStages = await db.select({ id: stages.id }).from(stages).where(eq(stages.teamId, teamId));
+  const teamStages = await stagesOf(db, teamId);
   const ofTeam = new Set(teamStages.map((s) => s.id));
   if (input.targetStageId != null) {
     if (!ofTeam.has(input.targetStageId)) errors.add('targetStageId', 'STAGE_OF_OTHER_TEAM', "targetStageId must be a stage of the policy's team.");
@@ -121,7 +121,7 @@ export async function applySlaPolicies(tx: DbOrTx, ticket: TicketRow, now = new 
   const [tagIds, changes, teamStages, calendar] = await Promise.all([
     ticketTagIds(tx, ticket.id),
     stageChangesOf(tx, ticket.id),
-    tx.select({ id: stages.id, sequence: stages.sequence }).from(stages).where(eq(stages.teamId, ticket.teamId)).orderBy(asc(stages.sequence)),
+    stagesOf(tx, ticket.teamId),
     calendarOf(tx, ticket.teamId),
   ]);
   const sequence = new Map(teamStages.map((s) => [s.id, s.sequence]));
@@ -153,3 +153,53 @@ export function registerSlaHooks(): void {
   onTicketWrite(applyOnWrite);
 }
 
+
+// Any constant will do; it only has to be the same in every instance.
+const BREACH_WATCH_LOCK = 7_041_972_002;
+
+/**
+ * Marks ongoing statuses whose deadline has passed as FAILED and tells subscribers. With
+ * several instances only the one holding the advisory lock does it; the others skip the round.
+ * Returns the tickets that changed.
+ */
+export async function failOverdueSlas(db: DbOrTx, now = new Date(), limit = 500): Promise<Array<{ ticketId: number; teamId: number }>> {
+  return inTransaction(db, async (tx) => {
+    const [lock] = await queryRows<{ locked: boolean }>(tx, sql`select pg_try_advisory_xact_lock(${BREACH_WATCH_LOCK}) as locked`);
+    if (!lock?.locked) return [];
+    const overdue = await tx
+      .update(ticketSlaStatuses)
+      .set({ status: 'FAILED' })
+      .where(
+        inArray(
+          ticketSlaStatuses.id,
+          tx
+            .select({ id: ticketSlaStatuses.id })
+            .from(ticketSlaStatuses)
+            .where(and(eq(ticketSlaStatuses.status, 'ONGOING'), eq(ticketSlaStatuses.paused, false), isNull(ticketSlaStatuses.reachedAt), lt(ticketSlaStatuses.deadline, now)))
+            .limit(limit),
+        ),
+      )
+      .returning({ ticketId: ticketSlaStatuses.ticketId });
+    const changed = new Map<number, number>();
+    for (const { ticketId } of overdue) {
+      if (changed.has(ticketId)) continue;
+      const ticket = await findTicket(tx, ticketId);
+      if (!ticket) continue;
+      changed.set(ticketId, ticket.teamId);
+      await publishEvent(tx, { type: TICKET_UPDATED, id: ticketId, teamId: ticket.teamId });
+    }
+    return [...changed].map(([ticketId, teamId]) => ({ ticketId, teamId }));
+  });
+}
+
+/** Runs failOverdueSlas every `intervalMs` until stopped. */
+export function startBreachWatch(db: DbOrTx, intervalMs: number, onError: (err: unknown) => void): () => Promise<void> {
+  let running: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    running = running.then(() => failOverdueSlas(db)).catch(onError);
+  }, intervalMs);
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
+}

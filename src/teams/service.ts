@@ -323,3 +323,8 @@ export async function firstOpenStageOf(db: DbOrTx, teamId: number): Promise<Stag
     .limit(1);
   return stage;
 }
+
+/** A team's pipeline, in order. */
+export async function stagesOf(db: DbOrTx, teamId: number): Promise<StageRow[]> {
+  return db.select().from(stages).where(eq(stages.teamId, teamId)).orderBy(asc(stages.sequence), asc(stages.id));
+}

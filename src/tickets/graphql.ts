@@ -13,10 +13,11 @@ import {
   TICKET_ORDER,
   TICKET_UPDATED,
   ticketFilterSql,
+  type TicketFilterValues,
   type TicketRow,
 } from './service.js';
 import { ticketMessages, tickets } from './tables.js';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 
 export const TicketPriority = builder.enumType('TicketPriority', {
   description: 'How urgent a ticket is, shown as 0–3 stars. Lists put the highest first.',
@@ -147,6 +148,8 @@ const TicketFilter = builder.inputType('TicketFilter', {
     stageId: t.id({ description: 'Only tickets in this stage.' }),
     priority: t.field({ type: TicketPriority, description: 'Only tickets of this priority.' }),
     channel: t.field({ type: TicketChannel, description: 'Only tickets from this channel.' }),
+    slaFailed: t.boolean({ description: 'true: only tickets with a failed SLA; false: only tickets without one.' }),
+    slaDeadlineBefore: t.field({ type: 'DateTime', description: 'Only tickets with an unreached SLA deadline before this time.' }),
   }),
 });
 
@@ -171,21 +174,30 @@ builder.queryFields((t) => ({
       args: { filter: t.arg({ type: TicketFilter, description: 'Conditions the tickets must meet.' }) },
       totalCount: (_root, args, ctx) => ctx.db.$count(tickets, ticketFilterSql(filterOf(args.filter))),
       resolve: (query, _root, args, ctx) =>
-        ctx.db.query.tickets.findMany(query({ where: filterOf(args.filter), orderBy: TICKET_ORDER })),
+        ctx.db.query.tickets.findMany(query({ where: { RAW: (t) => ticketFilterSql(filterOf(args.filter), t as typeof tickets) ?? sql`true` }, orderBy: TICKET_ORDER })),
     },
     connectionTypeOptions('A page of tickets.'),
     { description: 'A ticket in a list.' },
   ),
 }));
 
-type FilterArg = { teamId?: string | number | null; stageId?: string | number | null; priority?: number | null; channel?: TicketRow['channel'] | null };
+type FilterArg = {
+  teamId?: string | number | null;
+  stageId?: string | number | null;
+  priority?: number | null;
+  channel?: TicketRow['channel'] | null;
+  slaFailed?: boolean | null;
+  slaDeadlineBefore?: Date | null;
+};
 
-function filterOf(filter: FilterArg | null | undefined) {
-  const where: { teamId?: number; stageId?: number; priority?: number; channel?: TicketRow['channel'] } = {};
+function filterOf(filter: FilterArg | null | undefined): TicketFilterValues {
+  const where: TicketFilterValues = {};
   if (filter?.teamId != null) where.teamId = idOf(String(filter.teamId), 'Team') ?? NO_ROW;
   if (filter?.stageId != null) where.stageId = idOf(String(filter.stageId), 'Stage') ?? NO_ROW;
   if (filter?.priority != null) where.priority = filter.priority;
   if (filter?.channel != null) where.channel = filter.channel;
+  if (filter?.slaFailed != null) where.slaFailed = filter.slaFailed;
+  if (filter?.slaDeadlineBefore != null) where.slaDeadlineBefore = filter.slaDeadlineBefore;
   return where;
 }
 

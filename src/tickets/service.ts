@@ -317,12 +317,30 @@ export async function stageChangesOf(db: DbOrTx, ticketId: number): Promise<Arra
     .orderBy(ticketStageChanges.id);
 }
 
-/** Row count behind a ticket filter, for connections' totalCount. */
-export function ticketFilterSql(filter: { teamId?: number; stageId?: number; priority?: number; channel?: TicketChannel }) {
+export interface TicketFilterValues {
+  teamId?: number;
+  stageId?: number;
+  priority?: number;
+  channel?: TicketChannel;
+  slaFailed?: boolean;
+  slaDeadlineBefore?: Date;
+}
+
+/**
+ * The SQL condition of a ticket filter, for the list and its count alike. `table` is the
+ * (aliased) tickets table of the query it goes in.
+ */
+export function ticketFilterSql(filter: TicketFilterValues, table: typeof tickets = tickets) {
+  // SLA statuses are derived data kept by the SLA capability; the filter only reads them.
+  const failed = sql`exists (select 1 from ticket_sla_statuses s where s.ticket_id = ${table.id} and s.status = 'FAILED')`;
   return and(
-    filter.teamId === undefined ? undefined : eq(tickets.teamId, filter.teamId),
-    filter.stageId === undefined ? undefined : eq(tickets.stageId, filter.stageId),
-    filter.priority === undefined ? undefined : eq(tickets.priority, filter.priority),
-    filter.channel === undefined ? undefined : eq(tickets.channel, filter.channel),
+    filter.teamId === undefined ? undefined : eq(table.teamId, filter.teamId),
+    filter.stageId === undefined ? undefined : eq(table.stageId, filter.stageId),
+    filter.priority === undefined ? undefined : eq(table.priority, filter.priority),
+    filter.channel === undefined ? undefined : eq(table.channel, filter.channel),
+    filter.slaFailed === undefined ? undefined : filter.slaFailed ? failed : sql`not ${failed}`,
+    filter.slaDeadlineBefore === undefined
+      ? undefined
+      : sql`exists (select 1 from ticket_sla_statuses s where s.ticket_id = ${table.id} and s.reached_at is null and s.deadline < ${filter.slaDeadlineBefore.toISOString()})`,
   );
 }

@@ -90,3 +90,35 @@ describe('SLA through the API', () => {
     expect(read).toEqual({ useSla: true, workingHours: { timezone: 'Europe/Brussels' } });
   });
 });
+
+describe('the breach watch', () => {
+  it('fails an overdue ticket on its own, publishes it, and the filters find it', async () => {
+    const watched = await startTestServer({ SLA_WATCH_INTERVAL_MS: '200' });
+    try {
+      const team = await createTeam(watched, 'Breach Watch');
+      const solved = team.stages.find((s) => s.name === 'Solved')!.id;
+      // Round the clock, so the deadline passes during the test whatever day it runs.
+      await watched.client().request(gql`mutation ($input: SetWorkingHoursInput!) { setWorkingHours(input: $input) { userErrors { code } } }`, {
+        input: { teamId: team.id, timezone: 'UTC', intervals: [1, 2, 3, 4, 5, 6, 7].map((weekday) => ({ weekday, start: '00:00', end: '24:00' })) },
+      });
+      await watched.client().request(POLICY, { input: { teamId: team.id, name: 'Two seconds', hours: 2 / 3600, targetStageId: solved } });
+      const sub = subscribe(watched.wsClient(), `subscription ($t: ID) { ticketUpdated(teamId: $t) { title slaFailed } }`, { t: team.id });
+      await settle();
+      const late = await createTicket(watched, { teamId: team.id, title: 'Will be late' });
+      const [event] = await sub.waitFor(1, 15_000);
+      expect(event.ticketUpdated).toEqual({ title: 'Will be late', slaFailed: true });
+      const { ticket } = await watched.client().request<any>(TICKET_SLA, { id: late.id });
+      expect(ticket.slaStatuses).toEqual([expect.objectContaining({ status: 'FAILED', reachedAt: null })]);
+
+      const q = gql`query ($f: TicketFilter) { tickets(filter: $f) { totalCount nodes { title } } }`;
+      expect((await watched.client().request<any>(q, { f: { teamId: team.id, slaFailed: true } })).tickets).toEqual({ totalCount: 1, nodes: [{ title: 'Will be late' }] });
+      expect((await watched.client().request<any>(q, { f: { teamId: team.id, slaFailed: false } })).tickets.totalCount).toBe(0);
+      const soon = new Date(Date.now() + 3_600_000).toISOString();
+      expect((await watched.client().request<any>(q, { f: { teamId: team.id, slaDeadlineBefore: soon } })).tickets.nodes).toEqual([{ title: 'Will be late' }]);
+      expect((await watched.client().request<any>(q, { f: { teamId: team.id, slaDeadlineBefore: '2000-01-01T00:00:00Z' } })).tickets.totalCount).toBe(0);
+      sub.dispose();
+    } finally {
+      await watched.stop();
+    }
+  }, 40_000);
+});
