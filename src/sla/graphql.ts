@@ -28,7 +28,8 @@ export const SlaPolicy = builder.drizzleNode('slaPolicies', {
   }),
 });
 
-const SlaStatusType = builder.drizzleObject('ticketSlaStatuses', {
+// Registered for Ticket.slaStatuses, which finds it by table.
+builder.drizzleObject('ticketSlaStatuses', {
   name: 'SlaStatus',
   description: 'Where a ticket stands against one SLA policy.',
   fields: (t) => ({
