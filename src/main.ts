@@ -11,6 +11,7 @@ const usage = `Usage: tsx src/main.ts <command>
   start                         run the server (migrates first)
   migrate                       apply database migrations and exit
   token --name N [--role R]     create an API token (role ADMIN or AGENT) and print it once
+  recompute-sla [--team ID]     recompute SLA deadlines of all tickets (or one team's, by number)
   print-schema                  print the GraphQL schema (SDL)
   check-schema                  fail when schema.graphql differs from the printed schema`;
 
@@ -37,6 +38,16 @@ async function main(argv: string[]): Promise<number> {
       console.log(token);
       return 0;
     }
+    case 'recompute-sla': {
+      const { values } = parseArgs({ args: rest, options: { team: { type: 'string' } } });
+      const { recomputeSlaDeadlines } = await import('./sla/service.js');
+      const started = Date.now();
+      const count = await withMigratedDatabase(loadConfig(), (database) =>
+        recomputeSlaDeadlines(database.db, { teamId: values.team ? Number(values.team) : null, onProgress: progressBar }),
+      );
+      process.stderr.write(`\nrecomputed ${count} tickets in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+      return 0;
+    }
     case 'print-schema': {
       const { printIntakeSchema } = await import('./graphql/schema.js');
       process.stdout.write(printIntakeSchema());
@@ -54,6 +65,14 @@ async function main(argv: string[]): Promise<number> {
       console.error(usage);
       return command ? 2 : 0;
   }
+}
+
+/** A one-line progress bar on stderr: [#########           ] 45% 45000/100000 */
+function progressBar(done: number, total: number) {
+  const width = 30;
+  const filled = total === 0 ? width : Math.round((done / total) * width);
+  const percent = total === 0 ? 100 : Math.floor((done / total) * 100);
+  process.stderr.write(`\r[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${String(percent).padStart(3)}% ${done}/${total}`);
 }
 
 /** Opens the configured database, brings it up to date, runs `work` and closes it. */

@@ -20,6 +20,13 @@ export async function publishEvent(db: DbOrTx, event: IntakeEvent): Promise<void
   await db.execute(sql`select pg_notify(${EVENTS_CHANNEL}, ${JSON.stringify(event)})`);
 }
 
+/** Queues one event per row in a single statement (bulk work). */
+export async function publishEvents(db: DbOrTx, type: string, teamIdById: Map<number, number>): Promise<void> {
+  const payloads = [...teamIdById].map(([id, teamId]) => JSON.stringify({ type, id, teamId }));
+  // One JSON parameter: drizzle would spread a JS array into separate parameters.
+  await db.execute(sql`select pg_notify(${EVENTS_CHANNEL}, p) from json_array_elements_text(${JSON.stringify(payloads)}::json) as p`);
+}
+
 type Loader = (id: number) => Promise<unknown>;
 
 interface Subscriber {

@@ -118,14 +118,31 @@ function periodsOfDay(calendar: WorkingCalendar, y: number, m: number, d: number
     .sort((a, b) => a[0] - b[0]);
 }
 
+/**
+ * The periods of each day depend only on the calendar: they are computed once per calendar
+ * object and day, which makes bulk recomputation over one team's calendar cheap.
+ */
+const dayCache = new WeakMap<WorkingCalendar, { holidays: Set<string>; days: Map<number, Array<[number, number]>> }>();
+
+function periodsOfDayCached(calendar: WorkingCalendar, dayUtc: number): Array<[number, number]> {
+  let cache = dayCache.get(calendar);
+  if (!cache) dayCache.set(calendar, (cache = { holidays: new Set(calendar.holidays), days: new Map() }));
+  let periods = cache.days.get(dayUtc);
+  if (!periods) {
+    const day = new Date(dayUtc);
+    periods = periodsOfDay(calendar, day.getUTCFullYear(), day.getUTCMonth() + 1, day.getUTCDate(), cache.holidays);
+    if (cache.days.size > 20_000) cache.days.clear();
+    cache.days.set(dayUtc, periods);
+  }
+  return periods;
+}
+
 /** Walks the working periods from the local day of `from` onwards. */
 function* periodsFrom(calendar: WorkingCalendar, from: number): Generator<[number, number]> {
-  const holidays = new Set(calendar.holidays);
   const start = localParts(from, calendar.timezone);
   let cursor = Date.UTC(start.year, start.month - 1, start.day);
   for (let i = 0; i < MAX_DAYS; i++, cursor += DAY) {
-    const day = new Date(cursor);
-    for (const period of periodsOfDay(calendar, day.getUTCFullYear(), day.getUTCMonth() + 1, day.getUTCDate(), holidays)) {
+    for (const period of periodsOfDayCached(calendar, cursor)) {
       if (period[1] > from) yield [Math.max(period[0], from), period[1]];
     }
   }

@@ -3,7 +3,7 @@ import { payloadType, requireIdOf, withUserErrors } from '../graphql/user-errors
 import { Team } from '../teams/graphql.js';
 import { Ticket, TicketPriority } from '../tickets/graphql.js';
 import type { WorkingCalendar } from './calendar.js';
-import { calendarOf, createSlaPolicy, deleteSlaPolicy, setWorkingHours, updateSlaPolicy, type SlaPolicyInput, type SlaPolicyRow } from './service.js';
+import { calendarOf, createSlaPolicy, deleteSlaPolicy, recomputeSlaDeadlines, setWorkingHours, updateSlaPolicy, type SlaPolicyInput, type SlaPolicyRow } from './service.js';
 
 const SlaStatusEnum = builder.enumType('SlaState', {
   description: 'Where a ticket stands against one SLA policy.',
@@ -185,3 +185,27 @@ builder.mutationFields((t) => ({
       }),
   }),
 }));
+
+const RecomputeSlaDeadlinesInput = builder.inputType('RecomputeSlaDeadlinesInput', {
+  description: 'Which tickets to recompute; neither field means every ticket.',
+  fields: (t) => ({
+    teamId: t.id({ description: "Only this team's tickets." }),
+    ticketIds: t.idList({ description: 'Only these tickets.' }),
+  }),
+});
+
+builder.mutationField('recomputeSlaDeadlines', (t) =>
+  t.field({
+    ...adminOnly,
+    type: payloadType<number, 'recomputedCount'>('RecomputeSlaDeadlinesPayload', 'Result of recomputeSlaDeadlines.', 'recomputedCount', 'Int', 'How many tickets were recomputed.'),
+    description: 'Recomputes SLA statuses after a policy or calendar change (also `npm run sla:recompute`). ADMIN only.',
+    args: { input: t.arg({ type: RecomputeSlaDeadlinesInput, required: true, description: 'The tickets.' }) },
+    resolve: (_root, { input }, ctx) =>
+      withUserErrors(async () => ({
+        recomputedCount: await recomputeSlaDeadlines(ctx.db, {
+          teamId: input.teamId == null ? null : requireIdOf(String(input.teamId), 'Team', 'teamId'),
+          ticketIds: input.ticketIds?.map((id) => requireIdOf(String(id), 'Ticket', 'ticketIds')) ?? null,
+        }),
+      })),
+  }),
+);

@@ -1,9 +1,20 @@
 import { and, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
 import { inTransaction, queryRows, type DbOrTx } from '../db/client.js';
-import { publishEvent } from '../events/hub.js';
+import { publishEvent, publishEvents } from '../events/hub.js';
 import { ErrorCollector, fail, optionalText, requiredText } from '../errors.js';
 import { findTeam, stagesOf } from '../teams/service.js';
-import { findTicket, onTicketWrite, stageChangesOf, TICKET_UPDATED, ticketTagIds, type TicketRow } from '../tickets/service.js';
+import {
+  countTicketsForSla,
+  findTicket,
+  onTicketWrite,
+  stageChangesByTicket,
+  stageChangesOf,
+  TICKET_UPDATED,
+  tagIdsByTicket,
+  ticketsForSla,
+  ticketTagIds,
+  type TicketRow,
+} from '../tickets/service.js';
 import { DEFAULT_CALENDAR, isValidTime, isValidTimezone, type WorkingCalendar, type WorkingInterval } from './calendar.js';
 import { evaluateSla, policyMatches, type StagePeriod } from './policy.js';
 import { slaPolicies, teamCalendars, ticketSlaStatuses } from './tables.js';
@@ -106,46 +117,142 @@ export async function deleteSlaPolicy(db: DbOrTx, input: { id: number }): Promis
   return deleted.id;
 }
 
+/** What SLA evaluation needs of a team, loaded once per team for bulk work. */
+interface TeamSlaContext {
+  useSla: boolean;
+  policies: SlaPolicyRow[];
+  calendar: WorkingCalendar;
+  sequence: Map<number, number>;
+}
+
+async function teamSlaContext(db: DbOrTx, teamId: number, policies?: SlaPolicyRow[]): Promise<TeamSlaContext> {
+  const [team, teamPolicies, teamStages, calendar] = await Promise.all([
+    findTeam(db, teamId),
+    policies ?? db.select().from(slaPolicies).where(eq(slaPolicies.teamId, teamId)),
+    stagesOf(db, teamId),
+    calendarOf(db, teamId),
+  ]);
+  return { useSla: team?.useSla ?? false, policies: teamPolicies, calendar, sequence: new Map(teamStages.map((s) => [s.id, s.sequence])) };
+}
+
+interface TicketSlaFacts {
+  id: number;
+  priority: number;
+  customerId: number | null;
+  createdAt: Date;
+  tagIds: number[];
+  changes: Array<{ stageId: number; enteredAt: Date }>;
+}
+
+type SlaUpsert = Omit<typeof ticketSlaStatuses.$inferInsert, 'id'>;
+
 /**
- * Brings a ticket's SLA statuses in line with its team's policies: one per matching policy,
- * unreached ones recomputed, reached ones kept, unreached ones of policies that no longer
- * match removed.
+ * The statuses a ticket should have: one per matching policy, unreached ones recomputed,
+ * reached ones kept as they were, unreached ones of policies that no longer match removed.
  */
+function planTicketSla(ctx: TeamSlaContext, ticket: TicketSlaFacts, existing: TicketSlaStatusRow[], now: Date): { upserts: SlaUpsert[]; stale: number[] } {
+  const periods: StagePeriod[] = ticket.changes.map((c, i) => ({ stageId: c.stageId, since: c.enteredAt, until: ticket.changes[i + 1]?.enteredAt ?? null }));
+  const byPolicy = new Map(existing.map((s) => [s.policyId, s]));
+  const upserts: SlaUpsert[] = [];
+  const stale: number[] = [];
+  for (const policy of ctx.policies) {
+    const current = byPolicy.get(policy.id);
+    if (!ctx.useSla || !policyMatches(policy, ticket)) {
+      if (current && !current.reachedAt) stale.push(current.id);
+      continue;
+    }
+    const evaluation = evaluateSla({
+      policy,
+      calendar: ctx.calendar,
+      createdAt: ticket.createdAt,
+      periods,
+      sequenceOf: (id) => ctx.sequence.get(id) ?? Number.MAX_SAFE_INTEGER,
+      now,
+    });
+    if (current?.reachedAt && evaluation.reachedAt) continue;
+    upserts.push({ ticketId: ticket.id, policyId: policy.id, deadline: evaluation.deadline, reachedAt: evaluation.reachedAt, status: evaluation.status, paused: evaluation.paused });
+  }
+  return { upserts, stale };
+}
+
+async function writeSlaPlan(tx: DbOrTx, upserts: SlaUpsert[], stale: number[]): Promise<void> {
+  if (upserts.length) {
+    await tx
+      .insert(ticketSlaStatuses)
+      .values(upserts)
+      .onConflictDoUpdate({
+        target: [ticketSlaStatuses.ticketId, ticketSlaStatuses.policyId],
+        set: { deadline: sql`excluded.deadline`, reachedAt: sql`excluded.reached_at`, status: sql`excluded.status`, paused: sql`excluded.paused` },
+      });
+  }
+  if (stale.length) await tx.delete(ticketSlaStatuses).where(inArray(ticketSlaStatuses.id, stale));
+}
+
+/** Brings one ticket's SLA statuses in line with its team's policies (on every ticket write). */
 export async function applySlaPolicies(tx: DbOrTx, ticket: TicketRow, now = new Date()): Promise<void> {
   const [policies, existing] = await Promise.all([
     tx.select().from(slaPolicies).where(eq(slaPolicies.teamId, ticket.teamId)),
     tx.select().from(ticketSlaStatuses).where(eq(ticketSlaStatuses.ticketId, ticket.id)),
   ]);
   if (policies.length === 0 && existing.length === 0) return;
-  const team = await findTeam(tx, ticket.teamId);
-  const [tagIds, changes, teamStages, calendar] = await Promise.all([
-    ticketTagIds(tx, ticket.id),
-    stageChangesOf(tx, ticket.id),
-    stagesOf(tx, ticket.teamId),
-    calendarOf(tx, ticket.teamId),
-  ]);
-  const sequence = new Map(teamStages.map((s) => [s.id, s.sequence]));
-  const periods: StagePeriod[] = changes.map((c, i) => ({ stageId: c.stageId, since: c.enteredAt, until: changes[i + 1]?.enteredAt ?? null }));
-  const facts = { priority: ticket.priority, tagIds, customerId: ticket.customerId };
-  const byPolicy = new Map(existing.map((s) => [s.policyId, s]));
-  const stale: number[] = [];
-  for (const policy of policies) {
-    const current = byPolicy.get(policy.id);
-    if (!team?.useSla || !policyMatches(policy, facts)) {
-      if (current && !current.reachedAt) stale.push(current.id);
-      continue;
-    }
-    const evaluation = evaluateSla({ policy, calendar, createdAt: ticket.createdAt, periods, sequenceOf: (id) => sequence.get(id) ?? Number.MAX_SAFE_INTEGER, now });
-    if (current?.reachedAt && evaluation.reachedAt) continue; // reached: kept as it was
-    const values = { deadline: evaluation.deadline, reachedAt: evaluation.reachedAt, status: evaluation.status, paused: evaluation.paused };
-    await tx
-      .insert(ticketSlaStatuses)
-      .values({ ticketId: ticket.id, policyId: policy.id, ...values })
-      .onConflictDoUpdate({ target: [ticketSlaStatuses.ticketId, ticketSlaStatuses.policyId], set: values });
-  }
-  if (stale.length) await tx.delete(ticketSlaStatuses).where(and(eq(ticketSlaStatuses.ticketId, ticket.id), inArray(ticketSlaStatuses.id, stale)));
+  const [ctx, tagIds, changes] = await Promise.all([teamSlaContext(tx, ticket.teamId, policies), ticketTagIds(tx, ticket.id), stageChangesOf(tx, ticket.id)]);
+  const plan = planTicketSla(ctx, { ...ticket, tagIds, changes }, existing, now);
+  await writeSlaPlan(tx, plan.upserts, plan.stale);
 }
 
+/**
+ * Recomputes the SLA statuses of many tickets after a policy or calendar change: a team's, the
+ * given ones, or all. Works in batches, each its own transaction, one statement per kind of
+ * row per batch; subscribers hear of the tickets whose statuses changed.
+ */
+export async function recomputeSlaDeadlines(
+  db: DbOrTx,
+  input: { teamId?: number | null; ticketIds?: number[] | null; batchSize?: number; now?: Date; onProgress?: (done: number, total: number) => void },
+): Promise<number> {
+  if (input.teamId != null && !(await findTeam(db, input.teamId))) fail('teamId', 'NOT_FOUND', 'No team has this id.');
+  const scope = { teamId: input.teamId ?? undefined, ticketIds: input.ticketIds ?? undefined };
+  const total = await countTicketsForSla(db, scope);
+  const contexts = new Map<number, Promise<TeamSlaContext>>();
+  const now = input.now ?? new Date();
+  let done = 0;
+  let afterId = 0;
+  input.onProgress?.(0, total);
+  for (;;) {
+    const batch = await ticketsForSla(db, { ...scope, afterId, limit: input.batchSize ?? 2000 });
+    if (batch.length === 0) break;
+    afterId = batch.at(-1)!.id;
+    const ids = batch.map((t) => t.id);
+    await inTransaction(db, async (tx) => {
+      const [tags, changes, existing] = await Promise.all([
+        tagIdsByTicket(tx, ids),
+        stageChangesByTicket(tx, ids),
+        tx.select().from(ticketSlaStatuses).where(inArray(ticketSlaStatuses.ticketId, ids)),
+      ]);
+      const existingByTicket = new Map<number, TicketSlaStatusRow[]>();
+      for (const status of existing) existingByTicket.set(status.ticketId, [...(existingByTicket.get(status.ticketId) ?? []), status]);
+      const upserts: SlaUpsert[] = [];
+      const stale: number[] = [];
+      const changed = new Map<number, number>();
+      for (const ticket of batch) {
+        let ctx = contexts.get(ticket.teamId);
+        // Read through tx: on PGlite a query on db would wait for this very transaction.
+        if (!ctx) contexts.set(ticket.teamId, (ctx = teamSlaContext(tx, ticket.teamId)));
+        const before = existingByTicket.get(ticket.id) ?? [];
+        const plan = planTicketSla(await ctx, { ...ticket, tagIds: tags.get(ticket.id) ?? [], changes: changes.get(ticket.id) ?? [] }, before, now);
+        upserts.push(...plan.upserts);
+        stale.push(...plan.stale);
+        if (plan.stale.length || plan.upserts.some((u) => !before.some((b) => b.policyId === u.policyId && b.status === u.status && b.deadline.getTime() === u.deadline.getTime()))) {
+          changed.set(ticket.id, ticket.teamId);
+        }
+      }
+      await writeSlaPlan(tx, upserts, stale);
+      if (changed.size) await publishEvents(tx, TICKET_UPDATED, changed);
+    });
+    done += batch.length;
+    input.onProgress?.(done, total);
+  }
+  return done;
+}
 const applyOnWrite = (tx: DbOrTx, ticket: TicketRow) => applySlaPolicies(tx, ticket);
 
 /** Wires SLA into every ticket write; registering twice changes nothing. */

@@ -140,6 +140,7 @@ const UpdateTeamInput = builder.inputType('UpdateTeamInput', {
     useEmailAlias: t.boolean({ description: 'Switch the email channel on or off.' }),
     useWebsiteForm: t.boolean({ description: 'Switch the website form on or off.' }),
     useLiveChat: t.boolean({ description: 'Switch live chat on or off.' }),
+    useSla: t.boolean({ description: 'Apply SLA policies to the team tickets (from their next change, or after recomputeSlaDeadlines).' }),
     emailAlias: t.string({ description: 'New alias; null or "" restores the one derived from the name.' }),
     emailAliasContactPolicy: t.field({ type: AliasContactPolicy, description: 'Who may write to the alias.' }),
     emailAliasRefusalText: t.string({ description: 'One line sent with the 550 refusal; null or "" restores the default.' }),

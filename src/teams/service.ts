@@ -143,6 +143,7 @@ export interface UpdateTeamInput {
   useEmailAlias?: boolean | null;
   useWebsiteForm?: boolean | null;
   useLiveChat?: boolean | null;
+  useSla?: boolean | null;
   /** undefined leaves the alias alone; null or "" clears it (restored from the name while the channel is on). */
   emailAlias?: string | null;
   emailAliasContactPolicy?: ContactPolicy | null;
@@ -175,6 +176,7 @@ export async function updateTeam(db: DbOrTx, settings: MailSettings, input: Upda
         useEmailAlias: input.useEmailAlias ?? current.useEmailAlias,
         useWebsiteForm: input.useWebsiteForm ?? current.useWebsiteForm,
         useLiveChat: input.useLiveChat ?? current.useLiveChat,
+        useSla: input.useSla ?? current.useSla,
         aliasLocalPart: current.aliasLocalPart,
         aliasDomain: current.aliasDomain,
         aliasContactPolicy: input.emailAliasContactPolicy ?? current.aliasContactPolicy,

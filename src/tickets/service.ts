@@ -1,4 +1,4 @@
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, sql } from 'drizzle-orm';
 import { findAgent } from '../auth/service.js';
 import { inTransaction, type DbOrTx } from '../db/client.js';
 import { ErrorCollector, fail, optionalText, requiredText } from '../errors.js';
@@ -301,6 +301,55 @@ export async function setTicketTags(db: DbOrTx, input: { ticketId: number; tags:
     const rows = await tx.select({ id: tags.id }).from(tags).where(inArray(tags.nameKey, names.map(([key]) => key)));
     await tx.insert(ticketTags).values(rows.map((r) => ({ ticketId: ticket.id, tagId: r.id })));
   });
+}
+
+/** Scope of bulk work over tickets: one team, given tickets, or all. */
+export interface TicketScope {
+  teamId?: number;
+  ticketIds?: number[];
+}
+
+function scopeSql(scope: TicketScope) {
+  return and(
+    scope.teamId === undefined ? undefined : eq(tickets.teamId, scope.teamId),
+    scope.ticketIds === undefined ? undefined : inArray(tickets.id, scope.ticketIds.length ? scope.ticketIds : [-1]),
+  );
+}
+
+export async function countTicketsForSla(db: DbOrTx, scope: TicketScope): Promise<number> {
+  return db.$count(tickets, scopeSql(scope));
+}
+
+/** A page of tickets in id order, with what SLA evaluation reads. */
+export async function ticketsForSla(db: DbOrTx, scope: TicketScope & { afterId: number; limit: number }) {
+  return db
+    .select({ id: tickets.id, teamId: tickets.teamId, priority: tickets.priority, customerId: tickets.customerId, createdAt: tickets.createdAt })
+    .from(tickets)
+    .where(and(scopeSql(scope), gt(tickets.id, scope.afterId)))
+    .orderBy(asc(tickets.id))
+    .limit(scope.limit);
+}
+
+export async function tagIdsByTicket(db: DbOrTx, ticketIds: number[]): Promise<Map<number, number[]>> {
+  const rows = await db.select().from(ticketTags).where(inArray(ticketTags.ticketId, ticketIds));
+  const map = new Map<number, number[]>();
+  for (const r of rows) map.set(r.ticketId, [...(map.get(r.ticketId) ?? []), r.tagId]);
+  return map;
+}
+
+export async function stageChangesByTicket(db: DbOrTx, ticketIds: number[]): Promise<Map<number, Array<{ stageId: number; enteredAt: Date }>>> {
+  const rows = await db
+    .select({ ticketId: ticketStageChanges.ticketId, stageId: ticketStageChanges.stageId, enteredAt: ticketStageChanges.enteredAt })
+    .from(ticketStageChanges)
+    .where(inArray(ticketStageChanges.ticketId, ticketIds))
+    .orderBy(asc(ticketStageChanges.id));
+  const map = new Map<number, Array<{ stageId: number; enteredAt: Date }>>();
+  for (const r of rows) {
+    let list = map.get(r.ticketId);
+    if (!list) map.set(r.ticketId, (list = []));
+    list.push({ stageId: r.stageId, enteredAt: r.enteredAt });
+  }
+  return map;
 }
 
 export async function ticketTagIds(db: DbOrTx, ticketId: number): Promise<number[]> {

@@ -122,3 +122,36 @@ describe('the breach watch', () => {
     }
   }, 40_000);
 });
+
+describe('bulk recompute', () => {
+  it('applies a new policy and a new calendar to existing tickets, and drops unreached statuses when SLA is switched off', async () => {
+    const team = await createTeam(server, 'Recompute');
+    const solved = team.stages.find((s) => s.name === 'Solved')!.id;
+    const tickets = [];
+    for (let i = 0; i < 5; i++) tickets.push(await createTicket(server, { teamId: team.id, title: `r${i}` }));
+    await server.client().request(POLICY, { input: { teamId: team.id, name: 'All: 2 h', hours: 2, targetStageId: solved } });
+    const DEADLINES = gql`query ($t: ID!) { tickets(filter: { teamId: $t }, first: 10) { nodes { title createdAt slaDeadline } } }`;
+    expect((await server.client().request<any>(DEADLINES, { t: team.id })).tickets.nodes.every((n: any) => n.slaDeadline === null)).toBe(true);
+
+    const RECOMPUTE = gql`mutation ($input: RecomputeSlaDeadlinesInput!) { recomputeSlaDeadlines(input: $input) { recomputedCount userErrors { field code } } }`;
+    expect((await server.client().request<any>(RECOMPUTE, { input: { teamId: team.id } })).recomputeSlaDeadlines).toEqual({ recomputedCount: 5, userErrors: [] });
+    let nodes = (await server.client().request<any>(DEADLINES, { t: team.id })).tickets.nodes;
+    for (const n of nodes) expect(n.slaDeadline).toBe(addWorkingTime(DEFAULT_CALENDAR, new Date(n.createdAt), 2 * H).toISOString());
+
+    const roundTheClock = { timezone: 'Asia/Tokyo', intervals: [1, 2, 3, 4, 5, 6, 7].map((weekday) => ({ weekday, start: '00:00', end: '24:00' })), holidays: [] };
+    await server.client().request(gql`mutation ($input: SetWorkingHoursInput!) { setWorkingHours(input: $input) { userErrors { code } } }`, { input: { teamId: team.id, ...roundTheClock } });
+    const one = await server.client().request<any>(RECOMPUTE, { input: { ticketIds: [tickets[0]!.id] } });
+    expect(one.recomputeSlaDeadlines.recomputedCount).toBe(1);
+    nodes = (await server.client().request<any>(DEADLINES, { t: team.id })).tickets.nodes;
+    const first = nodes.find((n: any) => n.title === 'r0');
+    expect(first.slaDeadline).toBe(new Date(new Date(first.createdAt).getTime() + 2 * H).toISOString());
+
+    await server.client().request(gql`mutation ($id: ID!) { updateTeam(input: { id: $id, useSla: false }) { team { useSla } } }`, { id: team.id });
+    await server.client().request(RECOMPUTE, { input: { teamId: team.id } });
+    nodes = (await server.client().request<any>(DEADLINES, { t: team.id })).tickets.nodes;
+    expect(nodes.every((n: any) => n.slaDeadline === null)).toBe(true);
+
+    const bad = await server.client().request<any>(RECOMPUTE, { input: { teamId: 'nope' } });
+    expect(bad.recomputeSlaDeadlines.userErrors).toEqual([{ field: ['input', 'teamId'], code: 'INVALID_ID' }]);
+  });
+});
