@@ -23,8 +23,9 @@ export async function publishEvent(db: DbOrTx, event: IntakeEvent): Promise<void
 /** Queues one event per row in a single statement (bulk work). */
 export async function publishEvents(db: DbOrTx, type: string, teamIdById: Map<number, number>): Promise<void> {
   const payloads = [...teamIdById].map(([id, teamId]) => JSON.stringify({ type, id, teamId }));
-  // One JSON parameter: drizzle would spread a JS array into separate parameters.
-  await db.execute(sql`select pg_notify(${EVENTS_CHANNEL}, p) from json_array_elements_text(${JSON.stringify(payloads)}::json) as p`);
+  // One text parameter cast to JSON: drizzle spreads JS arrays into separate parameters, and
+  // postgres.js would JSON-encode a parameter it sees typed as json a second time.
+  await db.execute(sql`select pg_notify(${EVENTS_CHANNEL}, p) from json_array_elements_text(${JSON.stringify(payloads)}::text::json) as p`);
 }
 
 type Loader = (id: number) => Promise<unknown>;
