@@ -1,3 +1,4 @@
+import { benchSlaRecompute } from './sla-recompute.js';
 import { benchSmtpIntake } from './smtp-intake.js';
 import { benchTicketList } from './tickets-http.js';
 
@@ -8,6 +9,7 @@ const only = process.argv[2];
 const benches: Record<string, () => Promise<void>> = {
   'ticket-list': () => benchTicketList(seconds),
   'smtp-intake': () => benchSmtpIntake(seconds),
+  'sla-recompute': () => benchSlaRecompute(),
 };
 
 for (const [name, bench] of Object.entries(benches)) {

@@ -137,10 +137,29 @@ function periodsOfDayCached(calendar: WorkingCalendar, dayUtc: number): Array<[n
   return periods;
 }
 
+const QUARTER_HOUR = 15 * MINUTE;
+const localDayCache = new Map<string, number>();
+
+/**
+ * The local date of an instant, as midnight UTC of that date. UTC offsets are multiples of 15
+ * minutes, so local midnights fall on 15-minute UTC boundaries and the answer can be cached per
+ * quarter hour: bulk work formats far fewer dates.
+ */
+function localDayOf(instant: number, timezone: string): number {
+  const key = `${timezone} ${Math.floor(instant / QUARTER_HOUR)}`;
+  let day = localDayCache.get(key);
+  if (day === undefined) {
+    const p = localParts(Math.floor(instant / QUARTER_HOUR) * QUARTER_HOUR, timezone);
+    day = Date.UTC(p.year, p.month - 1, p.day);
+    if (localDayCache.size > 100_000) localDayCache.clear();
+    localDayCache.set(key, day);
+  }
+  return day;
+}
+
 /** Walks the working periods from the local day of `from` onwards. */
 function* periodsFrom(calendar: WorkingCalendar, from: number): Generator<[number, number]> {
-  const start = localParts(from, calendar.timezone);
-  let cursor = Date.UTC(start.year, start.month - 1, start.day);
+  let cursor = localDayOf(from, calendar.timezone);
   for (let i = 0; i < MAX_DAYS; i++, cursor += DAY) {
     for (const period of periodsOfDayCached(calendar, cursor)) {
       if (period[1] > from) yield [Math.max(period[0], from), period[1]];

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, gte, inArray, lte, sql } from 'drizzle-orm';
 import { findAgent } from '../auth/service.js';
 import { inTransaction, type DbOrTx } from '../db/client.js';
 import { ErrorCollector, fail, optionalText, requiredText } from '../errors.js';
@@ -330,18 +330,25 @@ export async function ticketsForSla(db: DbOrTx, scope: TicketScope & { afterId: 
     .limit(scope.limit);
 }
 
+/** Rows of tickets whose ids lie between the first and last of `ticketIds` (given in order). */
+function idRange(column: typeof ticketTags.ticketId | typeof ticketStageChanges.ticketId, ticketIds: number[]) {
+  return and(gte(column, ticketIds[0] ?? 0), lte(column, ticketIds.at(-1) ?? -1));
+}
+
+/** Tag ids per ticket, for a batch of tickets in id order. */
 export async function tagIdsByTicket(db: DbOrTx, ticketIds: number[]): Promise<Map<number, number[]>> {
-  const rows = await db.select().from(ticketTags).where(inArray(ticketTags.ticketId, ticketIds));
+  const rows = await db.select().from(ticketTags).where(idRange(ticketTags.ticketId, ticketIds));
   const map = new Map<number, number[]>();
   for (const r of rows) map.set(r.ticketId, [...(map.get(r.ticketId) ?? []), r.tagId]);
   return map;
 }
 
+/** Stage changes per ticket, oldest first, for a batch of tickets in id order. */
 export async function stageChangesByTicket(db: DbOrTx, ticketIds: number[]): Promise<Map<number, Array<{ stageId: number; enteredAt: Date }>>> {
   const rows = await db
     .select({ ticketId: ticketStageChanges.ticketId, stageId: ticketStageChanges.stageId, enteredAt: ticketStageChanges.enteredAt })
     .from(ticketStageChanges)
-    .where(inArray(ticketStageChanges.ticketId, ticketIds))
+    .where(idRange(ticketStageChanges.ticketId, ticketIds))
     .orderBy(asc(ticketStageChanges.id));
   const map = new Map<number, Array<{ stageId: number; enteredAt: Date }>>();
   for (const r of rows) {
