@@ -155,3 +155,37 @@ describe('bulk recompute', () => {
     expect(bad.recomputeSlaDeadlines.userErrors).toEqual([{ field: ['input', 'teamId'], code: 'INVALID_ID' }]);
   });
 });
+
+describe('policies', () => {
+  it('reads policies back, updates and deletes them, and a late target stage is FAILED', async () => {
+    const team = await createTeam(server, 'Policy CRUD');
+    const solved = team.stages.find((s) => s.name === 'Solved')!.id;
+    await server.client().request(gql`mutation ($input: SetWorkingHoursInput!) { setWorkingHours(input: $input) { userErrors { code } } }`, {
+      input: { teamId: team.id, timezone: 'UTC', intervals: [1, 2, 3, 4, 5, 6, 7].map((weekday) => ({ weekday, start: '00:00', end: '24:00' })) },
+    });
+    const { createSlaPolicy } = await server.client().request<any>(POLICY, { input: { teamId: team.id, name: 'Blink', hours: 1 / 3600, targetStageId: solved, priorities: ['HIGH', 'URGENT'] } });
+    const id = createSlaPolicy.slaPolicy.id;
+    const updated = await server.client().request<any>(
+      gql`mutation ($input: UpdateSlaPolicyInput!) { updateSlaPolicy(input: $input) { slaPolicy { name priorities active } userErrors { code } } }`,
+      { input: { id, name: 'Blink (all)', priorities: [] } },
+    );
+    expect(updated.updateSlaPolicy.slaPolicy).toEqual({ name: 'Blink (all)', priorities: [], active: true });
+    const { team: read } = await server.client().request<any>(gql`query ($id: ID!) { team(id: $id) { slaPolicies { id name hours } } }`, { id: team.id });
+    expect(read.slaPolicies).toEqual([{ id, name: 'Blink (all)', hours: 1 / 3600 }]);
+
+    const ticket = await createTicket(server, { teamId: team.id, title: 'Too slow' });
+    await new Promise((r) => setTimeout(r, 1500));
+    const moved = await server.client().request<any>(
+      gql`mutation ($id: ID!, $s: ID!) { moveTicketToStage(input: { ticketId: $id, stageId: $s }) { ticket { slaFailed slaStatuses { status reachedAt } } } }`,
+      { id: ticket.id, s: solved },
+    );
+    expect(moved.moveTicketToStage.ticket).toEqual({ slaFailed: true, slaStatuses: [{ status: 'FAILED', reachedAt: expect.any(String) }] });
+
+    const deleted = await server.client().request<any>(gql`mutation ($id: ID!) { deleteSlaPolicy(input: { id: $id }) { deletedId userErrors { code } } }`, { id });
+    expect(deleted.deleteSlaPolicy).toEqual({ deletedId: id, userErrors: [] });
+    const after = await server.client().request<any>(gql`query ($id: ID!) { ticket(id: $id) { slaStatuses { status } } }`, { id: ticket.id });
+    expect(after.ticket.slaStatuses).toEqual([]);
+    const again = await server.client().request<any>(gql`mutation ($id: ID!) { deleteSlaPolicy(input: { id: $id }) { deletedId userErrors { field code } } }`, { id });
+    expect(again.deleteSlaPolicy.userErrors).toEqual([{ field: ['input', 'id'], code: 'NOT_FOUND' }]);
+  });
+});
