@@ -29,6 +29,7 @@ export const builder = new SchemaBuilder<{
   DefaultNodeNullability: false;
   Scalars: {
     DateTime: { Input: Date; Output: Date | string };
+    Date: { Input: string; Output: string };
     ID: { Input: string; Output: string | number };
   };
 }>({
@@ -112,4 +113,21 @@ builder.scalarType('DateTime', {
     if (!date || Number.isNaN(date.getTime())) throw new GraphQLError('DateTime must be an ISO 8601 string.');
     return date;
   },
+});
+
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/** A calendar date "YYYY-MM-DD" that exists (2026-02-30 does not). */
+function parseDate(value: unknown): string {
+  const match = typeof value === 'string' ? DATE.exec(value) : null;
+  const date = match ? new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]))) : null;
+  if (!match || !date || date.toISOString().slice(0, 10) !== value) throw new GraphQLError('Date must be a calendar date "YYYY-MM-DD".');
+  return value as string;
+}
+
+builder.scalarType('Date', {
+  description: 'A calendar date without time or zone, "YYYY-MM-DD" (e.g. 2026-12-25).',
+  serialize: (value) => String(value),
+  parseValue: parseDate,
+  parseLiteral: (ast) => parseDate(ast.kind === Kind.STRING ? ast.value : null),
 });

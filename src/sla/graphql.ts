@@ -74,7 +74,7 @@ const WorkingHours = builder.objectRef<WorkingCalendar>('WorkingHours').implemen
   fields: (t) => ({
     timezone: t.exposeString('timezone', { description: 'IANA time zone, e.g. Europe/Brussels.' }),
     intervals: t.field({ type: [WorkingIntervalType], description: 'Working intervals, any number per weekday.', resolve: (c) => c.intervals }),
-    holidays: t.exposeStringList('holidays', { description: 'Dates "YYYY-MM-DD" without working time.' }),
+    holidays: t.field({ type: ['Date'], description: 'Dates without working time.', resolve: (c) => c.holidays }),
   }),
 });
 
@@ -99,7 +99,7 @@ const SetWorkingHoursInput = builder.inputType('SetWorkingHoursInput', {
     teamId: t.id({ required: true, description: 'Global ID of the team.' }),
     timezone: t.string({ required: true, description: 'IANA time zone, e.g. Europe/Brussels.' }),
     intervals: t.field({ type: [WorkingIntervalInput], required: true, description: 'Working intervals, any number per weekday.' }),
-    holidays: t.stringList({ description: 'Dates "YYYY-MM-DD" without working time.' }),
+    holidays: t.field({ type: ['Date'], description: 'Dates without working time.' }),
   }),
 });
 

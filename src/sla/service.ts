@@ -270,7 +270,7 @@ export function registerSlaHooks(): void {
 
 
 // Any constant will do; it only has to be the same in every instance.
-const BREACH_WATCH_LOCK = 7_041_972_002;
+export const BREACH_WATCH_LOCK = 7_041_972_002;
 
 /**
  * Marks ongoing statuses whose deadline has passed as FAILED and tells subscribers. With
