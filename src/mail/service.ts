@@ -292,8 +292,3 @@ export async function reprocessInboundMail(db: DbOrTx, settings: MailSettings, i
   });
 }
 
-export async function findInboundMail(db: DbOrTx, id: number): Promise<InboundMailRow | undefined> {
-  const [row] = await db.select().from(inboundMails).where(eq(inboundMails.id, id));
-  return row;
-}
-

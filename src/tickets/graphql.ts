@@ -6,7 +6,6 @@ import {
   assignTicket,
   createTicket,
   moveTicketToStage,
-  PRIORITIES,
   setTicketPriority,
   setTicketTags,
   TICKET_CREATED,
@@ -360,4 +359,3 @@ builder.subscriptionFields((t) => ({
   }),
 }));
 
-export { PRIORITIES };

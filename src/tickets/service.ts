@@ -13,9 +13,6 @@ export type TicketMessageRow = typeof ticketMessages.$inferSelect;
 export type CustomerRow = typeof customers.$inferSelect;
 export type TicketChannel = TicketRow['channel'];
 
-export const PRIORITIES = ['LOW', 'MEDIUM', 'HIGH', 'URGENT'] as const;
-export type PriorityName = (typeof PRIORITIES)[number];
-
 /** Highest priority first, then newest: the order of every ticket list. */
 export const TICKET_ORDER = { priority: 'desc', createdAt: 'desc', id: 'desc' } as const;
 
@@ -134,12 +131,6 @@ export async function createTicket(db: DbOrTx, input: NewTicket): Promise<Ticket
 export async function findAttachment(db: DbOrTx, id: number) {
   const [attachment] = await db.select().from(ticketAttachments).where(eq(ticketAttachments.id, id));
   return attachment;
-}
-
-/** The first chatter message of a ticket (the customer's first words), if any. */
-export async function firstMessageOf(db: DbOrTx, ticketId: number): Promise<TicketMessageRow | undefined> {
-  const [message] = await db.select().from(ticketMessages).where(eq(ticketMessages.ticketId, ticketId)).orderBy(ticketMessages.id).limit(1);
-  return message;
 }
 
 export async function findTicketByNumber(db: DbOrTx, number: number): Promise<TicketRow | undefined> {
