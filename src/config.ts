@@ -26,6 +26,8 @@ export interface Config {
   /** Largest WebSocket message accepted, in bytes. */
   maxWsPayloadBytes: number;
   logLevel: LogLevel;
+  formRateLimitPerHour: number;
+  formRateLimitPerDay: number;
   /** How often overdue SLA deadlines are looked for. */
   slaWatchIntervalMs: number;
 }
@@ -68,5 +70,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxWsPayloadBytes: intFrom(env, 'MAX_WS_PAYLOAD_BYTES', 256 * 1024),
     logLevel,
     slaWatchIntervalMs: intFrom(env, 'SLA_WATCH_INTERVAL_MS', 30_000),
+    formRateLimitPerHour: intFrom(env, 'FORM_RATE_LIMIT_PER_HOUR', 20),
+    formRateLimitPerDay: intFrom(env, 'FORM_RATE_LIMIT_PER_DAY', 240),
   };
 }

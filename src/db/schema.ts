@@ -4,3 +4,4 @@ export * from '../teams/tables.js';
 export * from '../tickets/tables.js';
 export * from '../mail/tables.js';
 export * from '../sla/tables.js';
+export * from '../webform/tables.js';

@@ -2,6 +2,7 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
 import type { EventHub } from '../events/hub.js';
 import type { Viewer } from '../auth/service.js';
+import type { MessageOrigin } from '../tickets/tables.js';
 
 /** What every resolver receives, over HTTP, SSE and WebSocket alike. */
 export interface Context {
@@ -10,4 +11,6 @@ export interface Context {
   events: EventHub;
   /** The authenticated caller, or null for an anonymous one. */
   viewer: Viewer | null;
+  /** Who is on the other end, as public submissions record it. */
+  client: MessageOrigin;
 }

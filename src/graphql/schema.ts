@@ -7,6 +7,7 @@ import '../teams/graphql.js';
 import '../tickets/graphql.js';
 import '../mail/graphql.js';
 import '../sla/graphql.js';
+import '../webform/graphql.js';
 
 export const schema: GraphQLSchema = builder.toSchema({ sortSchema: true });
 

@@ -12,7 +12,10 @@ import type { EventHub } from '../events/hub.js';
 import type { Context } from '../graphql/context.js';
 import { useQueryLimits } from '../graphql/limits.js';
 import { schema } from '../graphql/schema.js';
-import { findAttachment } from '../tickets/service.js';
+import { UserInputError } from '../errors.js';
+import { findAttachment, type NewAttachment } from '../tickets/service.js';
+import { languageOf, renderFormPage, renderIndexPage, renderSuccessPage } from '../webform/page.js';
+import { publicFormBySlug, publishedForms, submitWebsiteForm } from '../webform/service.js';
 import type { Logger } from '../log.js';
 
 export interface HttpServer {
@@ -63,10 +66,13 @@ export async function startHttpServer({ config, database, events, auth, log }: D
     graphiql: { title: 'Intake GraphQL', defaultQuery: EXAMPLE_QUERY, subscriptionsProtocol: 'SSE' },
     plugins: [// A simple (non-preflighted) request must carry a header a browser form cannot send.
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }), useQueryLimits()],
-    context: async (initial: YogaInitialContext & { connectionParams?: Record<string, unknown>; upgradeHeaders?: http.IncomingHttpHeaders }) => {
+    context: async (
+      initial: YogaInitialContext & { connectionParams?: Record<string, unknown>; upgradeHeaders?: http.IncomingHttpHeaders; req?: http.IncomingMessage },
+    ) => {
       const fromSocket = initial.connectionParams?.Authorization ?? initial.connectionParams?.authorization ?? initial.upgradeHeaders?.authorization;
       const header = typeof fromSocket === 'string' ? fromSocket : initial.request?.headers.get('authorization');
-      return { db: database.db, config, events, viewer: await auth.fromAuthorization(header) };
+      const client = initial.req ? clientOf(initial.req) : { clientAddress: null, userAgent: null, referer: null, language: null };
+      return { db: database.db, config, events, viewer: await auth.fromAuthorization(header), client };
     },
   });
 
@@ -84,6 +90,9 @@ export async function startHttpServer({ config, database, events, auth, log }: D
         res.writeHead(302, { location: GRAPHQL_PATH }).end();
         return;
       }
+      if (path === '/support' || path === '/support/') return await supportIndex(req, res);
+      const support = /^\/support\/([a-z0-9._-]{1,80})$/.exec(path ?? '');
+      if (support) return await supportPage(req, res, support[1]!);
       const attachment = /^\/attachments\/(\d{1,10})$/.exec(path ?? '');
       if (attachment && req.method === 'GET') return await downloadAttachment(req, res, Number(attachment[1]));
       if (path === GRAPHQL_PATH) {
@@ -98,6 +107,39 @@ export async function startHttpServer({ config, database, events, auth, log }: D
       else res.destroy();
     }
   });
+
+  async function supportIndex(req: http.IncomingMessage, res: http.ServerResponse) {
+    const forms = await publishedForms(database.db);
+    sendHtml(res, 200, renderIndexPage(forms.map(({ team, form }) => ({ name: team.name, slug: form.slug, title: form.title })), languageOf(req.headers['accept-language'])));
+  }
+
+  /** The public form page: GET shows it, POST submits it and shows errors beside their fields. */
+  async function supportPage(req: http.IncomingMessage, res: http.ServerResponse, slug: string) {
+    const lang = languageOf(req.headers['accept-language']);
+    const found = await publicFormBySlug(database.db, slug);
+    if (!found) return sendHtml(res, 404, '<!doctype html><title>Not found</title><h1>Not found</h1>');
+    const action = `/support/${found.form.slug}`;
+    if (req.method === 'GET' || req.method === 'HEAD') return sendHtml(res, 200, renderFormPage(found.form, { lang, action }));
+    if (req.method !== 'POST') return sendHtml(res, 405, '<!doctype html><title>Method not allowed</title>');
+    const body = await readBody(req, MAX_FORM_BYTES);
+    if (!body) return sendHtml(res, 413, '<!doctype html><title>Too large</title><h1>The submission is too large.</h1>');
+    const data = await new Request('http://form.local/', { method: 'POST', headers: { 'content-type': req.headers['content-type'] ?? '' }, body: new Uint8Array(body) }).formData().catch(() => null);
+    if (!data) return sendHtml(res, 400, '<!doctype html><title>Bad request</title><h1>The submission could not be read.</h1>');
+    const values: Record<string, string> = {};
+    const files: Record<string, NewAttachment> = {};
+    for (const [key, value] of data.entries()) {
+      if (typeof value === 'string') values[key] = value;
+      else if (value.size > 0) files[key] = { filename: value.name || key, contentType: value.type || 'application/octet-stream', data: Buffer.from(await value.arrayBuffer()) };
+    }
+    try {
+      const { ticketNumber } = await submitWebsiteForm(database.db, config, { teamId: found.team.id, values, files, origin: clientOf(req) });
+      sendHtml(res, 200, renderSuccessPage(found.form, ticketNumber, lang));
+    } catch (error) {
+      if (!(error instanceof UserInputError)) throw error;
+      const problems = error.errors.map((e) => ({ field: e.field ?? [], code: e.code, message: e.message }));
+      sendHtml(res, problems.some((p) => p.code === 'RATE_LIMITED') ? 429 : 422, renderFormPage(found.form, { lang, action, values, problems }));
+    }
+  }
 
   /** Attachments are for agents: the same bearer tokens as the API. */
   async function downloadAttachment(req: http.IncomingMessage, res: http.ServerResponse, id: number) {
@@ -200,6 +242,42 @@ function bodyWithinLimit(req: http.IncomingMessage, res: http.ServerResponse, ma
     return false;
   }
   return true;
+}
+
+/** Who sent a request, as public submissions record it (headers cut to a sane length). */
+export function clientOf(req: http.IncomingMessage) {
+  const header = (name: string) => {
+    const value = req.headers[name];
+    return typeof value === 'string' ? value.slice(0, 500) : null;
+  };
+  return { clientAddress: req.socket.remoteAddress ?? null, userAgent: header('user-agent'), referer: header('referer'), language: header('accept-language') };
+}
+
+const MAX_FORM_BYTES = 12 * 1024 * 1024;
+
+/** The whole request body, or null past `max` bytes. */
+async function readBody(req: http.IncomingMessage, max: number): Promise<Buffer | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > max) {
+      req.resume();
+      return null;
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function sendHtml(res: http.ServerResponse, status: number, html: string) {
+  res.writeHead(status, {
+    'content-type': 'text/html; charset=utf-8',
+    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; form-action 'self'; img-src 'self'",
+    'x-content-type-options': 'nosniff',
+    'x-frame-options': 'DENY',
+  });
+  res.end(html);
 }
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown) {

@@ -15,7 +15,7 @@ import {
   type TicketFilterValues,
   type TicketRow,
 } from './service.js';
-import { ticketMessages, tickets } from './tables.js';
+import { ticketMessages, tickets, type MessageOrigin } from './tables.js';
 import { eq, sql } from 'drizzle-orm';
 
 export const TicketPriority = builder.enumType('TicketPriority', {
@@ -96,6 +96,16 @@ export const Attachment = builder.drizzleObject('ticketAttachments', {
   }),
 });
 
+const MessageOriginType = builder.objectRef<MessageOrigin>('MessageOrigin').implement({
+  description: 'Where a web submission came from.',
+  fields: (t) => ({
+    clientAddress: t.exposeString('clientAddress', { nullable: true, description: 'IP address of the client.' }),
+    userAgent: t.exposeString('userAgent', { nullable: true, description: 'User-Agent header.' }),
+    referer: t.exposeString('referer', { nullable: true, description: 'Referer header: the page the form was on.' }),
+    language: t.exposeString('language', { nullable: true, description: 'Accept-Language header.' }),
+  }),
+});
+
 export const TicketMessage = builder.drizzleNode('ticketMessages', {
   name: 'TicketMessage',
   description: "One entry of a ticket's chatter: a message, an internal note or a system note.",
@@ -105,6 +115,7 @@ export const TicketMessage = builder.drizzleNode('ticketMessages', {
     author: t.field({ type: MessageAuthor, description: 'Who wrote it.', resolve: (m: TicketMessageRow) => m }),
     bodyText: t.exposeString('bodyText', { description: 'The body as plain text.' }),
     bodyHtml: t.exposeString('bodyHtml', { description: 'The body as HTML, sanitised: no scripts, handlers or remote resources.' }),
+    origin: t.field({ type: MessageOriginType, nullable: true, description: 'Where a web submission came from (website form messages).', resolve: (m) => m.origin }),
     attachments: t.relation('attachments', { description: 'Files sent with the message, in order.', query: { orderBy: { id: 'asc' } } }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was written.' }),
   }),

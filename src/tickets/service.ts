@@ -6,7 +6,7 @@ import { publishEvent } from '../events/hub.js';
 import { findStage, findTeam, firstOpenStageOf, firstStageOf } from '../teams/service.js';
 import { isEmailAddress } from './email-address.js';
 import { sanitizeMessageHtml, textToHtml } from './html.js';
-import { customers, tags, ticketAttachments, ticketMessages, tickets, ticketStageChanges, ticketTags } from './tables.js';
+import { customers, tags, ticketAttachments, ticketMessages, tickets, ticketStageChanges, ticketTags, type MessageOrigin } from './tables.js';
 
 export type TicketRow = typeof tickets.$inferSelect;
 export type TicketMessageRow = typeof ticketMessages.$inferSelect;
@@ -58,6 +58,8 @@ export interface NewTicket {
   customer?: { email: string; name?: string | null } | null;
   /** Files of the first message (mail attachments, form uploads). */
   attachments?: NewAttachment[];
+  /** Where a web submission came from, kept on the first message. */
+  origin?: MessageOrigin | null;
 }
 
 export interface NewAttachment {
@@ -118,6 +120,7 @@ export async function createTicket(db: DbOrTx, input: NewTicket): Promise<Ticket
         customerId: customer?.id ?? null,
         bodyText: description,
         bodyHtml: input.descriptionHtml ? sanitizeMessageHtml(input.descriptionHtml) : textToHtml(description),
+        origin: input.origin ?? null,
       }).returning({ id: ticketMessages.id });
       await storeAttachments(tx, message!.id, input.attachments);
     }

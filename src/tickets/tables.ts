@@ -1,8 +1,15 @@
 import { sql } from 'drizzle-orm';
-import { bytea, check, index, integer, pgEnum, pgTable, primaryKey, serial, smallint, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bytea, check, index, integer, jsonb, pgEnum, pgTable, primaryKey, serial, smallint, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { agents } from '../auth/tables.js';
 import { createdAtColumn, idColumn, updatedAtColumn } from '../db/columns.js';
 import { stages, teams } from '../teams/tables.js';
+
+export interface MessageOrigin {
+  clientAddress: string | null;
+  userAgent: string | null;
+  referer: string | null;
+  language: string | null;
+}
 
 export const ticketChannel = pgEnum('ticket_channel', ['EMAIL', 'WEBSITE_FORM', 'LIVE_CHAT', 'API']);
 export const messageKind = pgEnum('ticket_message_kind', ['MESSAGE', 'NOTE', 'SYSTEM']);
@@ -92,6 +99,8 @@ export const ticketMessages = pgTable(
     agentId: integer('agent_id').references(() => agents.id, { onDelete: 'set null' }),
     bodyText: text('body_text').notNull(),
     bodyHtml: text('body_html').notNull(),
+    // Where a web submission came from: client address, user agent, referer, language.
+    origin: jsonb('origin').$type<MessageOrigin>(),
     createdAt: createdAtColumn(),
   },
   (t) => [index('ticket_messages_ticket').on(t.ticketId, t.id)],

@@ -1,0 +1,168 @@
+import { and, eq, ne, sql } from 'drizzle-orm';
+import { inTransaction, type DbOrTx } from '../db/client.js';
+import { fail, UserInputError } from '../errors.js';
+import { aliasFromName, findTeam, firstFreeAlias, type TeamRow } from '../teams/service.js';
+import { createTicket, type NewAttachment } from '../tickets/service.js';
+import type { MessageOrigin } from '../tickets/tables.js';
+import { DEFAULT_FIELDS, describeSubmission, validateFormDefinition, validateSubmission, type FormField } from './form.js';
+import { formRateCounters, websiteForms, type SideBlock } from './tables.js';
+
+export type WebsiteFormRow = typeof websiteForms.$inferSelect;
+
+export interface FormSettings {
+  formRateLimitPerHour: number;
+  formRateLimitPerDay: number;
+}
+
+/** Name of the invisible field bots fill in and people never see. */
+export const HONEYPOT_FIELD = 'website_url';
+
+const defaults = (team: TeamRow) => ({
+  title: `Contact ${team.name}`,
+  intro: '',
+  successMessage: 'Thank you: we received your request and will answer soon.',
+  sideBlocks: [] as SideBlock[],
+  fields: DEFAULT_FIELDS,
+});
+
+/** The team's form, created with the default fields the first time it is asked for. */
+export async function formOf(db: DbOrTx, team: TeamRow): Promise<WebsiteFormRow> {
+  const [existing] = await db.select().from(websiteForms).where(eq(websiteForms.teamId, team.id));
+  if (existing) return existing;
+  return inTransaction(db, async (tx) => {
+    const base = aliasFromName(team.name);
+    const taken = await tx.select({ slug: websiteForms.slug }).from(websiteForms).where(sql`starts_with(${websiteForms.slug}, ${base})`);
+    await tx
+      .insert(websiteForms)
+      .values({ teamId: team.id, slug: firstFreeAlias(base, taken.map((t) => t.slug)), ...defaults(team) })
+      .onConflictDoNothing({ target: websiteForms.teamId });
+    const [row] = await tx.select().from(websiteForms).where(eq(websiteForms.teamId, team.id));
+    return row!;
+  });
+}
+
+async function teamWithForm(db: DbOrTx, teamId: number): Promise<{ team: TeamRow; form: WebsiteFormRow }> {
+  const team = await findTeam(db, teamId);
+  if (!team) fail('teamId', 'NOT_FOUND', 'No team has this id.');
+  return { team, form: await formOf(db, team) };
+}
+
+export interface UpdateWebsiteFormInput {
+  teamId: number;
+  title?: string | null;
+  intro?: string | null;
+  successMessage?: string | null;
+  sideBlocks?: SideBlock[] | null;
+  fields?: FormField[] | null;
+}
+
+/** Changes the form; a new field list replaces the old one as a whole, once it passes every rule. */
+export async function updateWebsiteForm(db: DbOrTx, input: UpdateWebsiteFormInput): Promise<WebsiteFormRow> {
+  const { form } = await teamWithForm(db, input.teamId);
+  const problems = input.fields ? validateFormDefinition(input.fields) : [];
+  const text = (field: string, value: string | null | undefined, max: number, required: boolean) => {
+    if (value == null) return undefined;
+    if ((required && !value.trim()) || value.length > max) problems.push({ field: [field], code: 'INVALID_TEXT', message: `${field} must be ${required ? '1' : '0'}–${max} characters.` });
+    return value.trim();
+  };
+  const values = {
+    title: text('title', input.title, 200, true),
+    intro: text('intro', input.intro, 5000, false),
+    successMessage: text('successMessage', input.successMessage, 2000, true),
+    sideBlocks: input.sideBlocks ?? undefined,
+    fields: input.fields ?? undefined,
+  };
+  if (input.sideBlocks && (input.sideBlocks.length > 10 || input.sideBlocks.some((b) => b.title.length > 200 || b.body.length > 5000))) {
+    problems.push({ field: ['sideBlocks'], code: 'INVALID_TEXT', message: 'At most 10 side blocks, titles up to 200 and bodies up to 5000 characters.' });
+  }
+  if (problems.length) throw new UserInputError(problems);
+  const [row] = await db
+    .update(websiteForms)
+    .set({ ...Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)), updatedAt: new Date() })
+    .where(eq(websiteForms.teamId, form.teamId))
+    .returning();
+  return row!;
+}
+
+export async function setWebsiteFormPublished(db: DbOrTx, input: { teamId: number; published: boolean }): Promise<WebsiteFormRow> {
+  const { form } = await teamWithForm(db, input.teamId);
+  const [row] = await db.update(websiteForms).set({ published: input.published, updatedAt: new Date() }).where(eq(websiteForms.teamId, form.teamId)).returning();
+  return row!;
+}
+
+/** A form customers can reach: published, and its team's website channel on. */
+export async function publicFormBySlug(db: DbOrTx, slug: string): Promise<{ team: TeamRow; form: WebsiteFormRow } | null> {
+  const [form] = await db.select().from(websiteForms).where(and(eq(websiteForms.slug, slug), eq(websiteForms.published, true)));
+  const team = form ? await findTeam(db, form.teamId) : undefined;
+  return form && team?.useWebsiteForm ? { team, form } : null;
+}
+
+export async function publishedForms(db: DbOrTx): Promise<Array<{ team: TeamRow; form: WebsiteFormRow }>> {
+  const forms = await db.select().from(websiteForms).where(and(eq(websiteForms.published, true), ne(websiteForms.slug, '')));
+  const result = [];
+  for (const form of forms) {
+    const team = await findTeam(db, form.teamId);
+    if (team?.useWebsiteForm) result.push({ team, form });
+  }
+  return result.sort((a, b) => a.team.name.localeCompare(b.team.name));
+}
+
+/** Counts one submission in the hour and day windows of a client; true while under both limits. */
+async function withinRateLimit(db: DbOrTx, settings: FormSettings, clientAddress: string | null): Promise<boolean> {
+  const client = clientAddress ?? 'unknown';
+  const bump = async (key: string, window: 'hour' | 'day') => {
+    const [row] = await db
+      .insert(formRateCounters)
+      .values({ clientKey: key, windowStart: sql`date_trunc(${window}, now())`, count: 1 })
+      .onConflictDoUpdate({ target: [formRateCounters.clientKey, formRateCounters.windowStart], set: { count: sql`${formRateCounters.count} + 1` } })
+      .returning({ count: formRateCounters.count });
+    return row!.count;
+  };
+  const hour = await bump(`h:${client}`, 'hour');
+  const day = await bump(`d:${client}`, 'day');
+  return hour <= settings.formRateLimitPerHour && day <= settings.formRateLimitPerDay;
+}
+
+export interface Submission {
+  teamId: number;
+  values: Record<string, string>;
+  files?: Record<string, NewAttachment>;
+  origin: MessageOrigin;
+}
+
+const MAX_FILE_BYTES = 10 * 1024 * 1024;
+const FILE_TYPES = /^(image\/(png|jpeg|gif|webp)|application\/pdf|text\/plain)$/;
+
+/**
+ * A public submission: published form, honeypot, shared rate limit, every field rule on the
+ * server, then the one ticket-creation path. Returns only the ticket number.
+ */
+export async function submitWebsiteForm(db: DbOrTx, settings: FormSettings, input: Submission): Promise<{ ticketNumber: number; successMessage: string }> {
+  const team = await findTeam(db, input.teamId);
+  const [form] = team ? await db.select().from(websiteForms).where(eq(websiteForms.teamId, team.id)) : [];
+  if (!team || !form || !form.published || !team.useWebsiteForm) fail(null, 'FORM_NOT_PUBLISHED', 'This form is not available.');
+  if ((input.values[HONEYPOT_FIELD] ?? '').trim() !== '') fail(null, 'REJECTED', 'The submission was refused.');
+  const { problems, ticket } = validateSubmission(form.fields, input.values);
+  const attachments: NewAttachment[] = [];
+  for (const f of form.fields.filter((f) => f.inputType === 'FILE')) {
+    const file = input.files?.[f.key];
+    if (!file || file.data.length === 0) {
+      if (f.required) problems.push({ field: [f.key], code: 'REQUIRED', message: `${f.label} is required.` });
+    } else if (file.data.length > MAX_FILE_BYTES) problems.push({ field: [f.key], code: 'FILE_TOO_LARGE', message: `${f.label} must be at most 10 MB.` });
+    else if (!FILE_TYPES.test(file.contentType)) problems.push({ field: [f.key], code: 'FILE_TYPE', message: `${f.label} must be an image, a PDF or a text file.` });
+    else attachments.push(file);
+  }
+  if (problems.length || !ticket) throw new UserInputError(problems);
+  if (!(await withinRateLimit(db, settings, input.origin.clientAddress))) fail(null, 'RATE_LIMITED', 'Too many submissions from your address: please try again later.');
+  const created = await createTicket(db, {
+    teamId: team.id,
+    channel: 'WEBSITE_FORM',
+    title: ticket.title,
+    description: describeSubmission(ticket),
+    priority: ticket.priority,
+    customer: { email: ticket.customerEmail, name: ticket.customerName },
+    attachments,
+    origin: input.origin,
+  });
+  return { ticketNumber: created.number, successMessage: form.successMessage };
+}
