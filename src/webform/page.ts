@@ -33,6 +33,7 @@ aside{flex:1 1 220px}
 .field.left,.field.right{display:flex;gap:12px;align-items:baseline}
 .field.right{flex-direction:row-reverse;justify-content:flex-end}
 .field.left label,.field.right label{min-width:140px}
+.field.left>div,.field.right>div{flex:1}
 label{display:block;font-weight:600;margin-bottom:4px}
 .sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
 input,select,textarea{width:100%;padding:8px;border:1px solid #b8bfcc;border-radius:4px;font:inherit;box-sizing:border-box}
