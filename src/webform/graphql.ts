@@ -1,3 +1,4 @@
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import { UserInputError } from '../errors.js';
 import { builder } from '../graphql/builder.js';
 import { idOf, payloadType, requireIdOf, UserError, withUserErrors } from '../graphql/user-errors.js';
@@ -54,6 +55,7 @@ const SideBlockType = builder.objectRef<SideBlock>('FormSideBlock').implement({
 export const WebsiteForm = builder.objectRef<WebsiteFormRow>('WebsiteForm').implement({
   description: "A team's public ticket form.",
   fields: (t) => ({
+    id: t.id({ description: 'Global ID of the form (one per team).', resolve: (f) => encodeGlobalID('WebsiteForm', f.teamId) }),
     published: t.exposeBoolean('published', { description: 'Whether customers can reach it.' }),
     url: t.string({ description: 'Address of the public page.', resolve: (f, _a, ctx) => `${ctx.config.publicUrl}/support/${f.slug}` }),
     title: t.exposeString('title', { description: 'Heading of the page.' }),

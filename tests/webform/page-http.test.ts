@@ -76,3 +76,37 @@ describe('the public form page without JavaScript', () => {
     await server.client().request(gql`mutation ($t: ID!) { publishWebsiteForm(input: { teamId: $t }) { websiteForm { published } } }`, { t: teamId });
   });
 });
+
+describe('file fields', () => {
+  it('takes an attachment through a multipart POST and refuses the wrong type', async () => {
+    const { createTeam } = await server.client().request<any>(gql`mutation { createTeam(input: { name: "Upload Desk", useWebsiteForm: true }) { team { id websiteForm { id fields { key } } } } }`);
+    const t = createTeam.team.id;
+    expect(createTeam.team.websiteForm.id).toEqual(expect.any(String));
+    const fields = [
+      { key: 'email', mapsTo: 'CUSTOMER_EMAIL', inputType: 'EMAIL', label: 'Email', required: true },
+      { key: 'subject', mapsTo: 'TITLE', inputType: 'TEXT', label: 'Subject', required: true },
+      { key: 'screenshot', mapsTo: 'CUSTOM', inputType: 'FILE', label: 'Screenshot', required: true },
+      { key: 'description', mapsTo: 'DESCRIPTION', inputType: 'TEXTAREA', label: 'Description' },
+    ];
+    await server.client().request(gql`mutation ($input: UpdateWebsiteFormInput!) { updateWebsiteForm(input: $input) { userErrors { code } } }`, { input: { teamId: t, fields } });
+    const { publishWebsiteForm } = await server.client().request<any>(gql`mutation ($t: ID!) { publishWebsiteForm(input: { teamId: $t }) { websiteForm { url } } }`, { t });
+    const url = publishWebsiteForm.websiteForm.url;
+    expect(await (await fetch(url)).text()).toContain('enctype="multipart/form-data"');
+
+    const form = (file: Blob, name: string) => {
+      const data = new FormData();
+      data.set('email', 'file@example.com');
+      data.set('subject', 'See attached');
+      data.set('description', 'Screenshot attached.');
+      data.set('screenshot', file, name);
+      return data;
+    };
+    const wrong = await fetch(url, { method: 'POST', body: form(new Blob(['MZ...'], { type: 'application/x-msdownload' }), 'setup.exe') });
+    expect(wrong.status).toBe(422);
+    expect(await wrong.text()).toContain('<p class="error" id="f-screenshot-error">Send an image, a PDF or a text file.</p>');
+    const ok = await fetch(url, { method: 'POST', body: form(new Blob(['%PDF-1.4 shot'], { type: 'application/pdf' }), 'shot.pdf') });
+    expect(ok.status).toBe(200);
+    const { tickets } = await server.client().request<any>(gql`query ($t: ID!) { tickets(filter: { teamId: $t }) { nodes { messages { nodes { attachments { filename contentType size } } } } } }`, { t });
+    expect(tickets.nodes[0].messages.nodes[0].attachments).toEqual([{ filename: 'shot.pdf', contentType: 'application/pdf', size: 13 }]);
+  });
+});
