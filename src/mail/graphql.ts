@@ -43,6 +43,11 @@ export const InboundMail = builder.drizzleNode('inboundMails', {
   }),
 });
 
+const InboundMailConnection = builder.connectionObject(
+  { type: InboundMail, name: 'InboundMailConnection', ...connectionTypeOptions('A page of inbound mail.') },
+  { name: 'InboundMailEdge', description: 'An inbound mail in a list.' },
+);
+
 builder.queryField('inboundMails', (t) =>
   t.drizzleConnection(
     {
@@ -54,8 +59,7 @@ builder.queryField('inboundMails', (t) =>
       resolve: (query, _root, args, ctx) =>
         ctx.db.query.inboundMails.findMany(query({ where: args.status ? { status: args.status } : {}, orderBy: { id: 'desc' } })),
     },
-    connectionTypeOptions('A page of inbound mail.'),
-    { description: 'An inbound mail in a list.' },
+    InboundMailConnection,
   ),
 );
 

@@ -1,8 +1,5 @@
 import { builder } from '../graphql/builder.js';
-import { connectionTypeOptions, idOf, payloadType, requireIdOf, withUserErrors } from '../graphql/user-errors.js';
-import { eq } from 'drizzle-orm';
-import { TICKET_ORDER } from '../tickets/service.js';
-import { tickets } from '../tickets/tables.js';
+import { idOf, payloadType, requireIdOf, withUserErrors } from '../graphql/user-errors.js';
 import {
   addMailDomain,
   createStage,
@@ -51,9 +48,10 @@ export const Stage = builder.drizzleNode('stages', {
   description: 'A step of the ticket pipeline of a team, e.g. New or Solved.',
   id: { column: (s) => s.id },
   fields: (t) => ({
-    name: t.exposeString('name', { description: 'Name shown to agents.' }),
-    sequence: t.exposeInt('sequence', { description: 'Position in the pipeline, lowest first.' }),
-    closed: t.exposeBoolean('closed', { description: 'Tickets in a closed stage are finished (solved or cancelled).' }),
+    // Plain resolvers: every ticket in a list resolves its stage (see Customer in tickets/graphql.ts).
+    name: t.string({ description: 'Name shown to agents.', resolve: (s) => s.name }),
+    sequence: t.int({ description: 'Position in the pipeline, lowest first.', resolve: (s) => s.sequence }),
+    closed: t.boolean({ description: 'Tickets in a closed stage are finished (solved or cancelled).', resolve: (s) => s.closed }),
     team: t.relation('team', { description: 'The team whose pipeline this is.' }),
   }),
 });
@@ -80,18 +78,6 @@ export const Team = builder.drizzleNode('teams', {
       description: 'The pipeline, in order.',
       query: { orderBy: { sequence: 'asc', id: 'asc' } },
     }),
-    // A field connection rather than relatedConnection: the plugin's related counts build broken SQL
-    // with drizzle 1.0.0-rc.5, so the count is ours.
-    tickets: t.drizzleConnection(
-      {
-        type: 'tickets',
-        description: "The team's tickets, highest priority first, then newest.",
-        totalCount: (team, _args, ctx) => ctx.db.$count(tickets, eq(tickets.teamId, team.id)),
-        resolve: (query, team, _args, ctx) => ctx.db.query.tickets.findMany(query({ where: { teamId: team.id }, orderBy: TICKET_ORDER })),
-      },
-      connectionTypeOptions("A page of a team's tickets."),
-      { description: 'A ticket in a list.' },
-    ),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the team was created.' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When the team was last changed.' }),
   }),

@@ -1,5 +1,10 @@
 import { builder } from '../graphql/builder.js';
 import { connectionTypeOptions, idOf, payloadType, requireIdOf, withUserErrors } from '../graphql/user-errors.js';
+import { GraphQLError } from 'graphql';
+import type { Context } from '../graphql/context.js';
+import { UserInputError } from '../errors.js';
+import { findStage } from '../teams/service.js';
+import { Stage, Team } from '../teams/graphql.js';
 import type { TicketMessageRow } from './service.js';
 import {
   addTicketNote,
@@ -9,14 +14,20 @@ import {
   setTicketPriority,
   setTicketTags,
   TICKET_CREATED,
-  TICKET_ORDER,
   TICKET_UPDATED,
-  ticketFilterSql,
+  countTickets,
+  findCustomer,
+  listTickets,
+  LOADED_CUSTOMER,
+  LOADED_STAGE,
+  ticketCursor,
+  type ListedTicket,
   type TicketFilterValues,
+  type TicketPageRequest,
   type TicketRow,
 } from './service.js';
-import { ticketMessages, tickets, type MessageOrigin } from './tables.js';
-import { eq, sql } from 'drizzle-orm';
+import { ticketMessages, type MessageOrigin } from './tables.js';
+import { eq } from 'drizzle-orm';
 
 export const TicketPriority = builder.enumType('TicketPriority', {
   description: 'How urgent a ticket is, shown as 0–3 stars. Lists put the highest first.',
@@ -70,8 +81,10 @@ export const Customer = builder.drizzleNode('customers', {
   description: 'Someone who asks for help; one per mail address, whatever its case.',
   id: { column: (c) => c.id },
   fields: (t) => ({
-    name: t.exposeString('name', { nullable: true, description: 'Display name, when known.' }),
-    email: t.exposeString('email', { description: 'Mail address as first given.' }),
+    // Plain resolvers rather than t.expose*: exposed fields of drizzle objects are wrapped per row,
+    // which costs the hot ticket lists more than the query itself.
+    name: t.string({ nullable: true, description: 'Display name, when known.', resolve: (c) => c.name }),
+    email: t.string({ description: 'Mail address as first given.', resolve: (c) => c.email }),
   }),
 });
 
@@ -126,14 +139,28 @@ export const Ticket = builder.drizzleNode('tickets', {
   description: 'A request for help, whatever channel it came through.',
   id: { column: (ticket) => ticket.id },
   fields: (t) => ({
-    number: t.exposeInt('number', { description: 'Sequential human number, e.g. 42 for "#42".' }),
-    title: t.exposeString('title', { description: 'Short summary (the mail subject, the form subject …).' }),
-    description: t.exposeString('description', { description: 'What the customer first wrote, as plain text.' }),
+    number: t.int({ description: 'Sequential human number, e.g. 42 for "#42".', resolve: (ticket) => ticket.number }),
+    title: t.string({ description: 'Short summary (the mail subject, the form subject …).', resolve: (ticket) => ticket.title }),
+    description: t.string({ description: 'What the customer first wrote, as plain text.', resolve: (ticket) => ticket.description }),
     priority: t.field({ type: TicketPriority, description: 'LOW to URGENT.', resolve: (ticket) => ticket.priority as 0 | 1 | 2 | 3 }),
-    channel: t.expose('channel', { type: TicketChannel, description: 'Where the ticket came from.' }),
+    channel: t.field({ type: TicketChannel, description: 'Where the ticket came from.', resolve: (ticket) => ticket.channel }),
     team: t.relation('team', { description: 'The team that owns the ticket.' }),
-    stage: t.relation('stage', { description: 'Where the ticket is in its team pipeline.' }),
-    customer: t.relation('customer', { nullable: true, description: 'Who asked, when known.' }),
+    // Lists load stage and customer in their one query; a single ticket reads them here.
+    stage: t.field({
+      type: Stage,
+      description: 'Where the ticket is in its team pipeline.',
+      resolve: async (ticket, _args, ctx) => (ticket as ListedTicket)[LOADED_STAGE] ?? (await findStage(ctx.db, ticket.stageId))!,
+    }),
+    customer: t.field({
+      type: Customer,
+      nullable: true,
+      description: 'Who asked, when known.',
+      resolve: (ticket, _args, ctx) => {
+        const loaded = (ticket as ListedTicket)[LOADED_CUSTOMER];
+        if (loaded !== undefined || ticket.customerId === null) return loaded ?? null;
+        return findCustomer(ctx.db, ticket.customerId).then((c) => c ?? null);
+      },
+    }),
     assignee: t.relation('assignee', { nullable: true, description: 'The agent working on it, if any.' }),
     tags: t.relation('tags', { description: 'Labels, by name.', query: { orderBy: { nameKey: 'asc' } } }),
     messages: t.drizzleConnection(
@@ -143,13 +170,48 @@ export const Ticket = builder.drizzleNode('tickets', {
         totalCount: (ticket, _args, ctx) => ctx.db.$count(ticketMessages, eq(ticketMessages.ticketId, ticket.id)),
         resolve: (query, ticket, _args, ctx) => ctx.db.query.ticketMessages.findMany(query({ where: { ticketId: ticket.id }, orderBy: { id: 'asc' } })),
       },
-      connectionTypeOptions("A page of a ticket's chatter."),
-      { description: 'A chatter entry in a list.' },
+      TicketMessageConnection,
     ),
-    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the ticket was created.' }),
-    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When the ticket last changed.' }),
+    createdAt: t.field({ type: 'DateTime', description: 'When the ticket was created.', resolve: (ticket) => ticket.createdAt }),
+    updatedAt: t.field({ type: 'DateTime', description: 'When the ticket last changed.', resolve: (ticket) => ticket.updatedAt }),
   }),
 });
+
+export const TicketConnection = builder.connectionObject(
+  { type: Ticket, name: 'TicketConnection', ...connectionTypeOptions('A page of tickets, highest priority first, then newest.') },
+  { name: 'TicketEdge', description: 'A ticket in a list.' },
+);
+
+const TicketMessageConnection = builder.connectionObject(
+  { type: TicketMessage, name: 'TicketMessageConnection', ...connectionTypeOptions("A page of a ticket's chatter.") },
+  { name: 'TicketMessageEdge', description: 'A chatter entry in a list.' },
+);
+
+/** Resolves a ticket connection through the one-query list of the tickets service. */
+export async function ticketConnection(ctx: { db: Context['db'] }, filter: TicketFilterValues, args: TicketPageRequest) {
+  const page = await listTickets(ctx.db, filter, args);
+  return {
+    edges: page.tickets.map((ticket) => ({ cursor: ticketCursor(ticket), node: ticket })),
+    pageInfo: {
+      hasNextPage: page.hasNextPage,
+      hasPreviousPage: page.hasPreviousPage,
+      startCursor: page.tickets[0] ? ticketCursor(page.tickets[0]) : null,
+      endCursor: page.tickets.at(-1) ? ticketCursor(page.tickets.at(-1)!) : null,
+    },
+    totalCount: () => countTickets(ctx.db, filter),
+  };
+}
+
+builder.drizzleObjectFields(Team, (t) => ({
+  tickets: t.connection(
+    {
+      type: Ticket,
+      description: "The team's tickets, highest priority first, then newest.",
+      resolve: (team, args, ctx) => withCursorErrors(() => ticketConnection(ctx, { teamId: team.id }, args)),
+    },
+    TicketConnection,
+  ),
+}));
 
 const TicketFilter = builder.inputType('TicketFilter', {
   description: 'Narrows a ticket list; all given conditions must hold.',
@@ -177,19 +239,26 @@ builder.queryFields((t) => ({
       return id === null ? null : ctx.db.query.tickets.findFirst(query({ where: { id } }));
     },
   }),
-  tickets: t.drizzleConnection(
+  tickets: t.connection(
     {
-      type: 'tickets',
+      type: Ticket,
       description: 'Tickets, highest priority first, then newest first.',
       args: { filter: t.arg({ type: TicketFilter, description: 'Conditions the tickets must meet.' }) },
-      totalCount: (_root, args, ctx) => ctx.db.$count(tickets, ticketFilterSql(filterOf(args.filter))),
-      resolve: (query, _root, args, ctx) =>
-        ctx.db.query.tickets.findMany(query({ where: { RAW: (t) => ticketFilterSql(filterOf(args.filter), t as typeof tickets) ?? sql`true` }, orderBy: TICKET_ORDER })),
+      resolve: (_root, args, ctx) => withCursorErrors(() => ticketConnection(ctx, filterOf(args.filter), args)),
     },
-    connectionTypeOptions('A page of tickets.'),
-    { description: 'A ticket in a list.' },
+    TicketConnection,
   ),
 }));
+
+/** A cursor this API did not give out is the caller's mistake: a clear GraphQL error, not a masked one. */
+async function withCursorErrors<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof UserInputError) throw new GraphQLError(error.message, { extensions: { code: 'INVALID_CURSOR' } });
+    throw error;
+  }
+}
 
 type FilterArg = {
   teamId?: string | number | null;

@@ -1,9 +1,10 @@
-import { and, asc, eq, gt, gte, inArray, lte, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, inArray, lte, sql } from 'drizzle-orm';
 import { findAgent } from '../auth/service.js';
 import { inTransaction, type DbOrTx } from '../db/client.js';
 import { ErrorCollector, fail, optionalText, requiredText } from '../errors.js';
 import { publishEvent } from '../events/hub.js';
 import { findStage, findTeam, firstOpenStageOf, firstStageOf } from '../teams/service.js';
+import { stages } from '../teams/tables.js';
 import { isEmailAddress } from './email-address.js';
 import { sanitizeMessageHtml, textToHtml } from './html.js';
 import { customers, tags, ticketAttachments, ticketMessages, tickets, ticketStageChanges, ticketTags, type MessageOrigin } from './tables.js';
@@ -139,6 +140,11 @@ export async function findAttachment(db: DbOrTx, id: number) {
 export async function findTicketByNumber(db: DbOrTx, number: number): Promise<TicketRow | undefined> {
   const [ticket] = await db.select().from(tickets).where(eq(tickets.number, number));
   return ticket;
+}
+
+export async function findCustomer(db: DbOrTx, id: number): Promise<CustomerRow | undefined> {
+  const [customer] = await db.select().from(customers).where(eq(customers.id, id));
+  return customer;
 }
 
 export async function findCustomerByEmail(db: DbOrTx, email: string): Promise<CustomerRow | undefined> {
@@ -295,6 +301,67 @@ export async function setTicketTags(db: DbOrTx, input: { ticketId: number; tags:
     const rows = await tx.select({ id: tags.id }).from(tags).where(inArray(tags.nameKey, names.map(([key]) => key)));
     await tx.insert(ticketTags).values(rows.map((r) => ({ ticketId: ticket.id, tagId: r.id })));
   });
+}
+
+/** The stage and customer a list query loaded with a ticket, so resolving them costs nothing. */
+export const LOADED_STAGE = Symbol('loaded stage');
+export const LOADED_CUSTOMER = Symbol('loaded customer');
+export type ListedTicket = TicketRow & { [LOADED_STAGE]?: typeof stages.$inferSelect; [LOADED_CUSTOMER]?: CustomerRow | null };
+
+interface CursorKey {
+  priority: number;
+  createdAt: Date;
+  id: number;
+}
+
+/** Opaque to clients: the ticket's place in the order (priority, creation, id). */
+export function ticketCursor(t: CursorKey): string {
+  return Buffer.from(`t:${t.priority}:${t.createdAt.getTime()}:${t.id}`).toString('base64url');
+}
+
+function parseTicketCursor(cursor: string): CursorKey {
+  const match = /^t:([0-3]):(\d{1,15}):(\d{1,10})$/.exec(Buffer.from(cursor, 'base64url').toString());
+  if (!match) fail('after', 'INVALID_CURSOR', 'The cursor is not one this list gave out.');
+  return { priority: Number(match[1]), createdAt: new Date(Number(match[2])), id: Number(match[3]) };
+}
+
+export interface TicketPageRequest {
+  first?: number | null;
+  after?: string | null;
+  last?: number | null;
+  before?: string | null;
+}
+
+/**
+ * One page of a ticket list, highest priority first, then newest: one query that joins stage and
+ * customer, keyset-paginated on the index order (priority, created_at, id).
+ */
+export async function listTickets(db: DbOrTx, filter: TicketFilterValues, page: TicketPageRequest) {
+  const backward = page.last != null || page.before != null;
+  const size = Math.min(Math.max(page.first ?? page.last ?? 20, 0), 100);
+  const cursor = page.after ? parseTicketCursor(page.after) : page.before ? parseTicketCursor(page.before) : null;
+  const key = sql`(${tickets.priority}, ${tickets.createdAt}, ${tickets.id})`;
+  const position = cursor
+    ? sql`${key} ${backward ? sql`>` : sql`<`} (${cursor.priority}::smallint, ${cursor.createdAt.toISOString()}::timestamptz, ${cursor.id}::int)`
+    : undefined;
+  const direction = backward ? asc : desc;
+  const rows = await db
+    .select({ ticket: tickets, stage: stages, customer: customers })
+    .from(tickets)
+    .innerJoin(stages, eq(stages.id, tickets.stageId))
+    .leftJoin(customers, eq(customers.id, tickets.customerId))
+    .where(and(ticketFilterSql(filter), position))
+    .orderBy(direction(tickets.priority), direction(tickets.createdAt), direction(tickets.id))
+    .limit(size + 1);
+  const more = rows.length > size;
+  const pageRows = rows.slice(0, size);
+  if (backward) pageRows.reverse();
+  const listed: ListedTicket[] = pageRows.map((r) => Object.assign(r.ticket, { [LOADED_STAGE]: r.stage, [LOADED_CUSTOMER]: r.customer }));
+  return { tickets: listed, hasNextPage: backward ? cursor !== null : more, hasPreviousPage: backward ? more : cursor !== null };
+}
+
+export async function countTickets(db: DbOrTx, filter: TicketFilterValues): Promise<number> {
+  return db.$count(tickets, ticketFilterSql(filter));
 }
 
 /** Scope of bulk work over tickets: one team, given tickets, or all. */
