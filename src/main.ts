@@ -4,6 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig } from './config.js';
 
+// graphql-js checks every value against its classes unless told it runs in production.
+process.env.NODE_ENV ??= 'production';
+
 const SHUTDOWN_DEADLINE_MS = 5000;
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 

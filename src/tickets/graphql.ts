@@ -149,7 +149,8 @@ export const Ticket = builder.drizzleNode('tickets', {
     stage: t.field({
       type: Stage,
       description: 'Where the ticket is in its team pipeline.',
-      resolve: async (ticket, _args, ctx) => (ticket as ListedTicket)[LOADED_STAGE] ?? (await findStage(ctx.db, ticket.stageId))!,
+      // Synchronous when loaded: a promise per row would send the whole list down graphql-js's slow path.
+      resolve: (ticket, _args, ctx) => (ticket as ListedTicket)[LOADED_STAGE] ?? findStage(ctx.db, ticket.stageId).then((stage) => stage!),
     }),
     customer: t.field({
       type: Customer,
