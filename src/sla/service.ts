@@ -197,11 +197,10 @@ async function writeSlaPlan(tx: DbOrTx, upserts: SlaUpsert[], stale: number[]): 
 
 /** Brings one ticket's SLA statuses in line with its team's policies (on every ticket write). */
 export async function applySlaPolicies(tx: DbOrTx, ticket: TicketRow, now = new Date()): Promise<void> {
-  const [policies, existing] = await Promise.all([
-    tx.select().from(slaPolicies).where(eq(slaPolicies.teamId, ticket.teamId)),
-    tx.select().from(ticketSlaStatuses).where(eq(ticketSlaStatuses.ticketId, ticket.id)),
-  ]);
-  if (policies.length === 0 && existing.length === 0) return;
+  const policies = await tx.select().from(slaPolicies).where(eq(slaPolicies.teamId, ticket.teamId));
+  // Statuses go with their policies (ON DELETE CASCADE): a team without policies has none to keep.
+  if (policies.length === 0) return;
+  const existing = await tx.select().from(ticketSlaStatuses).where(eq(ticketSlaStatuses.ticketId, ticket.id));
   const [ctx, tagIds, changes] = await Promise.all([teamSlaContext(tx, ticket.teamId, policies), ticketTagIds(tx, ticket.id), stageChangesOf(tx, ticket.id)]);
   const plan = planTicketSla(ctx, { ...ticket, tagIds, changes }, existing, now);
   await writeSlaPlan(tx, plan.upserts, plan.stale);
