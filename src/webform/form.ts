@@ -36,7 +36,8 @@ export interface FormField {
   options: Array<{ value: string; label: string }>;
 }
 
-const field = (f: Partial<FormField> & Pick<FormField, 'key' | 'mapsTo' | 'inputType' | 'label'>): FormField => ({
+/** A field with the defaults of every optional attribute. */
+export const formField = (f: Partial<FormField> & Pick<FormField, 'key' | 'mapsTo' | 'inputType' | 'label'>): FormField => ({
   labelPosition: 'TOP',
   description: null,
   placeholder: null,
@@ -51,11 +52,11 @@ const field = (f: Partial<FormField> & Pick<FormField, 'key' | 'mapsTo' | 'input
 
 /** The form a team gets when it switches the website form on. */
 export const DEFAULT_FIELDS: FormField[] = [
-  field({ key: 'name', mapsTo: 'CUSTOMER_NAME', inputType: 'TEXT', label: 'Your name', required: true }),
-  field({ key: 'email', mapsTo: 'CUSTOMER_EMAIL', inputType: 'EMAIL', label: 'Your email', required: true }),
-  field({ key: 'phone', mapsTo: 'CUSTOMER_PHONE', inputType: 'TEL', label: 'Phone' }),
-  field({ key: 'subject', mapsTo: 'TITLE', inputType: 'TEXT', label: 'Subject', required: true }),
-  field({ key: 'description', mapsTo: 'DESCRIPTION', inputType: 'TEXTAREA', label: 'Description', required: true }),
+  formField({ key: 'name', mapsTo: 'CUSTOMER_NAME', inputType: 'TEXT', label: 'Your name', required: true }),
+  formField({ key: 'email', mapsTo: 'CUSTOMER_EMAIL', inputType: 'EMAIL', label: 'Your email', required: true }),
+  formField({ key: 'phone', mapsTo: 'CUSTOMER_PHONE', inputType: 'TEL', label: 'Phone' }),
+  formField({ key: 'subject', mapsTo: 'TITLE', inputType: 'TEXT', label: 'Subject', required: true }),
+  formField({ key: 'description', mapsTo: 'DESCRIPTION', inputType: 'TEXTAREA', label: 'Description', required: true }),
 ];
 
 export interface FormProblem {

@@ -1,5 +1,6 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { UserInputError } from '../errors.js';
+import type { Context } from '../graphql/context.js';
 import { builder } from '../graphql/builder.js';
 import { idOf, payloadType, requireIdOf, UserError, withUserErrors } from '../graphql/user-errors.js';
 import { Team } from '../teams/graphql.js';
@@ -163,6 +164,17 @@ const SubmitWebsiteFormPayload = builder.objectRef<{ ticketNumber?: number; succ
   }),
 });
 
+/** publishWebsiteForm and unpublishWebsiteForm differ only in the state they set. */
+const setPublished = (t: any, published: boolean, payloadName: string, description: string) =>
+  t.field({
+    authScopes: { admin: true },
+    type: FormPayload(payloadName),
+    description,
+    args: { input: t.arg({ type: TeamFormInput, required: true, description: 'The team.' }) },
+    resolve: (_root: unknown, { input }: { input: { teamId: string | number } }, ctx: Context) =>
+      withUserErrors(async () => ({ websiteForm: await setWebsiteFormPublished(ctx.db, { teamId: requireIdOf(String(input.teamId), 'Team', 'teamId'), published }) })),
+  });
+
 builder.mutationFields((t) => ({
   updateWebsiteForm: t.field({
     authScopes: { admin: true },
@@ -181,22 +193,8 @@ builder.mutationFields((t) => ({
         }),
       })),
   }),
-  publishWebsiteForm: t.field({
-    authScopes: { admin: true },
-    type: FormPayload('PublishWebsiteFormPayload'),
-    description: 'Makes a team form public at its url. ADMIN only.',
-    args: { input: t.arg({ type: TeamFormInput, required: true, description: 'The team.' }) },
-    resolve: (_root, { input }, ctx) =>
-      withUserErrors(async () => ({ websiteForm: await setWebsiteFormPublished(ctx.db, { teamId: requireIdOf(String(input.teamId), 'Team', 'teamId'), published: true }) })),
-  }),
-  unpublishWebsiteForm: t.field({
-    authScopes: { admin: true },
-    type: FormPayload('UnpublishWebsiteFormPayload'),
-    description: 'Takes a team form offline. ADMIN only.',
-    args: { input: t.arg({ type: TeamFormInput, required: true, description: 'The team.' }) },
-    resolve: (_root, { input }, ctx) =>
-      withUserErrors(async () => ({ websiteForm: await setWebsiteFormPublished(ctx.db, { teamId: requireIdOf(String(input.teamId), 'Team', 'teamId'), published: false }) })),
-  }),
+  publishWebsiteForm: setPublished(t, true, 'PublishWebsiteFormPayload', 'Makes a team form public at its url. ADMIN only.'),
+  unpublishWebsiteForm: setPublished(t, false, 'UnpublishWebsiteFormPayload', 'Takes a team form offline. ADMIN only.'),
   submitWebsiteForm: t.field({
     skipTypeScopes: true,
     type: SubmitWebsiteFormPayload,

@@ -1,21 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_FIELDS, describeSubmission, isVisible, validateFormDefinition, validateSubmission, type FormField } from '../../src/webform/form.js';
+import { DEFAULT_FIELDS, describeSubmission, formField, isVisible, validateFormDefinition, validateSubmission, type FormField } from '../../src/webform/form.js';
 
-const f = (over: Partial<FormField> & Pick<FormField, 'key'>): FormField => ({
-  mapsTo: 'CUSTOM',
-  inputType: 'TEXT',
-  label: over.key,
-  labelPosition: 'TOP',
-  description: null,
-  placeholder: null,
-  defaultValue: null,
-  required: false,
-  visibility: 'ALWAYS',
-  condition: null,
-  devices: 'ALL',
-  options: [],
-  ...over,
-});
+const f = (over: Partial<FormField> & Pick<FormField, 'key'>): FormField => formField({ mapsTo: 'CUSTOM', inputType: 'TEXT', label: over.key, ...over });
 
 describe('validateFormDefinition', () => {
   it('accepts the default form', () => {
