@@ -1,4 +1,4 @@
-import { and, eq, ne, sql } from 'drizzle-orm';
+import { and, eq, lt, ne, sql } from 'drizzle-orm';
 import { inTransaction, type DbOrTx } from '../db/client.js';
 import { fail, UserInputError } from '../errors.js';
 import { aliasFromName, findTeam, firstFreeAlias, type TeamRow } from '../teams/service.js';
@@ -120,6 +120,8 @@ async function withinRateLimit(db: DbOrTx, settings: FormSettings, clientAddress
   };
   const hour = await bump(`h:${client}`, 'hour');
   const day = await bump(`d:${client}`, 'day');
+  // Past windows are worth nothing; now and then one submission sweeps them away.
+  if (Math.random() < 0.01) await db.delete(formRateCounters).where(lt(formRateCounters.windowStart, sql`now() - interval '2 days'`));
   return hour <= settings.formRateLimitPerHour && day <= settings.formRateLimitPerDay;
 }
 
