@@ -48,3 +48,40 @@ describe('listener limits', () => {
     second.close();
   });
 });
+
+describe('STARTTLS', () => {
+  it('is offered once a certificate is configured, and upgrades the session', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { mkdtempSync } = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const tls = await import('node:tls');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'intake-tls-'));
+    const key = path.join(dir, 'key.pem');
+    const cert = path.join(dir, 'cert.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost'], { stdio: 'ignore' });
+    const secured = await startTestServer({ SMTP_TLS_KEY: key, SMTP_TLS_CERT: cert });
+    try {
+      const smtp = await smtpDialogue(secured.smtpPort);
+      const ehlo = await smtp.send('EHLO client.example');
+      expect(ehlo).toContain('STARTTLS');
+      expect(ehlo).not.toContain('AUTH');
+      expect(await smtp.send('STARTTLS')).toMatch(/^220 /);
+      smtp.close();
+      // A real TLS handshake on a fresh connection, as a sending server would do.
+      const plain = net.connect(secured.smtpPort, '127.0.0.1');
+      const greeted = new Promise<void>((resolve) => plain.once('data', () => resolve()));
+      await greeted;
+      plain.write('EHLO client.example\r\n');
+      await new Promise<void>((resolve) => plain.once('data', () => resolve()));
+      plain.write('STARTTLS\r\n');
+      await new Promise<void>((resolve) => plain.once('data', () => resolve()));
+      const secure = tls.connect({ socket: plain, rejectUnauthorized: false, servername: 'localhost' });
+      await new Promise<void>((resolve, reject) => secure.once('secureConnect', () => resolve()).once('error', reject));
+      expect(secure.getProtocol()).toMatch(/^TLSv1\.[23]$/);
+      secure.destroy();
+    } finally {
+      await secured.stop();
+    }
+  });
+});
