@@ -8,11 +8,9 @@ import {
   findTicket,
   onTicketWrite,
   stageChangesByTicket,
-  stageChangesOf,
   TICKET_UPDATED,
   tagIdsByTicket,
   ticketsForSla,
-  ticketTagIds,
   type TicketRow,
 } from '../tickets/service.js';
 import { DEFAULT_CALENDAR, isValidTime, isValidTimezone, type WorkingCalendar, type WorkingInterval } from './calendar.js';
@@ -201,8 +199,8 @@ export async function applySlaPolicies(tx: DbOrTx, ticket: TicketRow, now = new 
   // Statuses go with their policies (ON DELETE CASCADE): a team without policies has none to keep.
   if (policies.length === 0) return;
   const existing = await tx.select().from(ticketSlaStatuses).where(eq(ticketSlaStatuses.ticketId, ticket.id));
-  const [ctx, tagIds, changes] = await Promise.all([teamSlaContext(tx, ticket.teamId, policies), ticketTagIds(tx, ticket.id), stageChangesOf(tx, ticket.id)]);
-  const plan = planTicketSla(ctx, { ...ticket, tagIds, changes }, existing, now);
+  const [ctx, tags, changes] = await Promise.all([teamSlaContext(tx, ticket.teamId, policies), tagIdsByTicket(tx, [ticket.id]), stageChangesByTicket(tx, [ticket.id])]);
+  const plan = planTicketSla(ctx, { ...ticket, tagIds: tags.get(ticket.id) ?? [], changes: changes.get(ticket.id) ?? [] }, existing, now);
   await writeSlaPlan(tx, plan.upserts, plan.stale);
 }
 

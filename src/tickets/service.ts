@@ -420,20 +420,6 @@ export async function stageChangesByTicket(db: DbOrTx, ticketIds: number[]): Pro
   return map;
 }
 
-export async function ticketTagIds(db: DbOrTx, ticketId: number): Promise<number[]> {
-  const rows = await db.select({ tagId: ticketTags.tagId }).from(ticketTags).where(eq(ticketTags.ticketId, ticketId));
-  return rows.map((r) => r.tagId);
-}
-
-/** The stages a ticket went through, oldest first, each with when it entered it. */
-export async function stageChangesOf(db: DbOrTx, ticketId: number): Promise<Array<{ stageId: number; enteredAt: Date }>> {
-  return db
-    .select({ stageId: ticketStageChanges.stageId, enteredAt: ticketStageChanges.enteredAt })
-    .from(ticketStageChanges)
-    .where(eq(ticketStageChanges.ticketId, ticketId))
-    .orderBy(ticketStageChanges.id);
-}
-
 export interface TicketFilterValues {
   teamId?: number;
   stageId?: number;

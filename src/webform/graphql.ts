@@ -201,7 +201,6 @@ builder.mutationFields((t) => ({
     description: 'Submits a published website form. Public: needs no token, returns only the ticket number.',
     args: { input: t.arg({ type: SubmitWebsiteFormInput, required: true, description: 'The answers.' }) },
     resolve: async (_root, { input }, ctx) => {
-      if (input.values.length > 100) return { userErrors: [{ field: ['values'], code: 'TOO_MANY', message: 'At most 100 values.' }] };
       const teamId = idOf(String(input.teamId), 'Team');
       try {
         // Field problems name the field key itself, as the page shows them beside the input.

@@ -143,6 +143,7 @@ export async function submitWebsiteForm(db: DbOrTx, settings: FormSettings, inpu
   const team = await findTeam(db, input.teamId);
   const [form] = team ? await db.select().from(websiteForms).where(eq(websiteForms.teamId, team.id)) : [];
   if (!team || !form || !form.published || !team.useWebsiteForm) fail(null, 'FORM_NOT_PUBLISHED', 'This form is not available.');
+  if (Object.keys(input.values).length > 100) fail('values', 'TOO_MANY', 'At most 100 values.');
   if ((input.values[HONEYPOT_FIELD] ?? '').trim() !== '') fail(null, 'REJECTED', 'The submission was refused.');
   const { problems, ticket } = validateSubmission(form.fields, input.values);
   const attachments: NewAttachment[] = [];
