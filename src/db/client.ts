@@ -44,7 +44,7 @@ export function openPostgres(url: string, options: { max?: number } = {}): Datab
     onnotice: () => {},
     connection: { application_name: 'intake' },
   });
-  const db = drizzlePostgres({ client, relations }) as unknown as Db;
+  const db = drizzlePostgres({ client: alwaysPrepared(client), relations }) as unknown as Db;
   return {
     kind: 'postgres',
     db,
@@ -55,6 +55,29 @@ export function openPostgres(url: string, options: { max?: number } = {}): Datab
     },
     close: () => client.end({ timeout: 2 }),
   };
+}
+
+/**
+ * drizzle sends its statements unnamed, and postgres.js then spends a round trip describing each
+ * one before running it, and PostgreSQL parses and plans it every time. Named (prepared)
+ * statements skip all three after their first run on a connection; our SQL is parameterised, so
+ * the number of distinct statements stays bounded by the code.
+ */
+function alwaysPrepared(sql: postgres.Sql): postgres.Sql {
+  return new Proxy(sql, {
+    get(target, property, receiver) {
+      if (property === 'unsafe') {
+        return (query: string, parameters?: any[], options?: postgres.UnsafeQueryOptions) => target.unsafe(query, parameters, { ...options, prepare: true });
+      }
+      if (property === 'begin' || property === 'savepoint') {
+        return (...args: any[]) => {
+          const work = args.pop() as (inner: postgres.Sql) => unknown;
+          return (target as any)[property](...args, (inner: postgres.Sql) => work(alwaysPrepared(inner)));
+        };
+      }
+      return Reflect.get(target, property, receiver);
+    },
+  });
 }
 
 export async function openPglite(dataDir: string): Promise<Database> {
