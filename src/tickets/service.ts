@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, gte, inArray, lte, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, inArray, lte, sql, type Placeholder } from 'drizzle-orm';
 import { findAgent } from '../auth/service.js';
 import { inTransaction, type DbOrTx } from '../db/client.js';
 import { ErrorCollector, fail, optionalText, requiredText } from '../errors.js';
@@ -332,6 +332,28 @@ export interface TicketPageRequest {
   before?: string | null;
 }
 
+function buildTicketList(db: DbOrTx, filter: TicketFilterShape, withCursor: boolean, backward: boolean, limit: number) {
+  const key = sql`(${tickets.priority}, ${tickets.createdAt}, ${tickets.id})`;
+  const bound = sql`(${sql.placeholder('cursorPriority')}::smallint, ${sql.placeholder('cursorCreatedAt')}::timestamptz, ${sql.placeholder('cursorId')}::int)`;
+  const position = withCursor ? sql`${key} ${backward ? sql`>` : sql`<`} ${bound}` : undefined;
+  const direction = backward ? asc : desc;
+  return db
+    .select({ ticket: tickets, stage: stages, customer: customers })
+    .from(tickets)
+    .innerJoin(stages, eq(stages.id, tickets.stageId))
+    .leftJoin(customers, eq(customers.id, tickets.customerId))
+    .where(and(ticketFilterSql(filter), position))
+    .orderBy(direction(tickets.priority), direction(tickets.createdAt), direction(tickets.id))
+    // A literal limit: with LIMIT $n PostgreSQL cannot cost a generic plan and re-plans every call.
+    .limit(sql.raw(String(limit)) as unknown as number)
+    .prepare('ticket_list');
+}
+
+// Lists are the hottest read: each filter shape is built once per database handle (a transaction's
+// entries go with it) and runs as a prepared statement, so neither drizzle nor PostgreSQL plans it
+// again per request.
+const preparedTicketLists = new WeakMap<DbOrTx, Map<string, ReturnType<typeof buildTicketList>>>();
+
 /**
  * One page of a ticket list, highest priority first, then newest: one query that joins stage and
  * customer, keyset-paginated on the index order (priority, created_at, id).
@@ -340,19 +362,18 @@ export async function listTickets(db: DbOrTx, filter: TicketFilterValues, page: 
   const backward = page.last != null || page.before != null;
   const size = Math.min(Math.max(page.first ?? page.last ?? 20, 0), 100);
   const cursor = page.after ? parseTicketCursor(page.after) : page.before ? parseTicketCursor(page.before) : null;
-  const key = sql`(${tickets.priority}, ${tickets.createdAt}, ${tickets.id})`;
-  const position = cursor
-    ? sql`${key} ${backward ? sql`>` : sql`<`} (${cursor.priority}::smallint, ${cursor.createdAt.toISOString()}::timestamptz, ${cursor.id}::int)`
-    : undefined;
-  const direction = backward ? asc : desc;
-  const rows = await db
-    .select({ ticket: tickets, stage: stages, customer: customers })
-    .from(tickets)
-    .innerJoin(stages, eq(stages.id, tickets.stageId))
-    .leftJoin(customers, eq(customers.id, tickets.customerId))
-    .where(and(ticketFilterSql(filter), position))
-    .orderBy(direction(tickets.priority), direction(tickets.createdAt), direction(tickets.id))
-    .limit(size + 1);
+  const shape: TicketFilterShape = { slaFailed: filter.slaFailed };
+  for (const name of FILTER_PARAMETERS) if (filter[name] !== undefined) shape[name] = sql.placeholder(name);
+  const shapeKey = `${Object.keys(shape).join()}:${filter.slaFailed}:${cursor !== null}:${backward}:${size}`;
+  const cache = preparedTicketLists.get(db) ?? preparedTicketLists.set(db, new Map()).get(db)!;
+  const query = cache.get(shapeKey) ?? cache.set(shapeKey, buildTicketList(db, shape, cursor !== null, backward, size + 1)).get(shapeKey)!;
+  const rows = await query.execute({
+    ...filter,
+    slaDeadlineBefore: filter.slaDeadlineBefore?.toISOString(),
+    cursorPriority: cursor?.priority,
+    cursorCreatedAt: cursor?.createdAt.toISOString(),
+    cursorId: cursor?.id,
+  });
   const more = rows.length > size;
   const pageRows = rows.slice(0, size);
   if (backward) pageRows.reverse();
@@ -429,21 +450,28 @@ export interface TicketFilterValues {
   slaDeadlineBefore?: Date;
 }
 
+/** Filter values that a prepared list takes as parameters (slaFailed changes the query's shape). */
+const FILTER_PARAMETERS = ['teamId', 'stageId', 'priority', 'channel', 'slaDeadlineBefore'] as const;
+
+/** A ticket filter whose values may be placeholders of a prepared statement. */
+export type TicketFilterShape = { [K in keyof TicketFilterValues]?: TicketFilterValues[K] | Placeholder };
+
 /**
  * The SQL condition of a ticket filter, for the list and its count alike. `table` is the
  * (aliased) tickets table of the query it goes in.
  */
-export function ticketFilterSql(filter: TicketFilterValues, table: typeof tickets = tickets) {
+export function ticketFilterSql(filter: TicketFilterShape, table: typeof tickets = tickets) {
   // SLA statuses are derived data kept by the SLA capability; the filter only reads them.
   const failed = sql`exists (select 1 from ticket_sla_statuses s where s.ticket_id = ${table.id} and s.status = 'FAILED')`;
+  const deadline = filter.slaDeadlineBefore instanceof Date ? filter.slaDeadlineBefore.toISOString() : filter.slaDeadlineBefore;
   return and(
     filter.teamId === undefined ? undefined : eq(table.teamId, filter.teamId),
     filter.stageId === undefined ? undefined : eq(table.stageId, filter.stageId),
     filter.priority === undefined ? undefined : eq(table.priority, filter.priority),
     filter.channel === undefined ? undefined : eq(table.channel, filter.channel),
     filter.slaFailed === undefined ? undefined : filter.slaFailed ? failed : sql`not ${failed}`,
-    filter.slaDeadlineBefore === undefined
+    deadline === undefined
       ? undefined
-      : sql`exists (select 1 from ticket_sla_statuses s where s.ticket_id = ${table.id} and s.reached_at is null and s.deadline < ${filter.slaDeadlineBefore.toISOString()})`,
+      : sql`exists (select 1 from ticket_sla_statuses s where s.ticket_id = ${table.id} and s.reached_at is null and s.deadline < ${deadline}::timestamptz)`,
   );
 }

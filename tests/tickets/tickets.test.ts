@@ -141,6 +141,35 @@ describe('ordering', () => {
   });
 });
 
+describe('list queries', () => {
+  it('answers each team from the same prepared list shape, with any page size, forwards and backwards', async () => {
+    const a = await createTeam(server, 'Prepared A');
+    const b = await createTeam(server, 'Prepared B');
+    for (const title of ['a1', 'a2', 'a3', 'a4']) await createTicket(server, { teamId: a.id, title });
+    await createTicket(server, { teamId: b.id, title: 'b1', priority: 'HIGH' });
+    const q = gql`query ($teamId: ID!, $first: Int, $last: Int, $before: String) { tickets(filter: { teamId: $teamId }, first: $first, last: $last, before: $before) { nodes { title } pageInfo { hasNextPage hasPreviousPage startCursor } } }`;
+    const titles = (data: any) => data.tickets.nodes.map((n: any) => n.title);
+    // The same statement shape, run again with other values and sizes, answers for those values.
+    expect(titles(await server.client().request(q, { teamId: a.id, first: 2 }))).toEqual(['a4', 'a3']);
+    expect(titles(await server.client().request(q, { teamId: b.id, first: 2 }))).toEqual(['b1']);
+    expect(titles(await server.client().request(q, { teamId: a.id, first: 3 }))).toEqual(['a4', 'a3', 'a2']);
+    // Backwards: the last two, then the two before them, still in list order.
+    const tail: any = await server.client().request(q, { teamId: a.id, last: 2 });
+    expect(titles(tail)).toEqual(['a2', 'a1']);
+    expect(tail.tickets.pageInfo).toMatchObject({ hasNextPage: false, hasPreviousPage: true });
+    const previous: any = await server.client().request(q, { teamId: a.id, last: 2, before: tail.tickets.pageInfo.startCursor });
+    expect(titles(previous)).toEqual(['a4', 'a3']);
+    expect(previous.tickets.pageInfo).toMatchObject({ hasNextPage: true, hasPreviousPage: false });
+  });
+
+  it('reports an invalid query variable with its path and the reason', async () => {
+    const q = gql`query ($filter: TicketFilter) { tickets(filter: $filter, first: 5) { nodes { title } } }`;
+    await expect(server.client().request(q, { filter: { slaDeadlineBefore: 'next tuesday' } })).rejects.toThrow(
+      /Variable "\$filter" got invalid value "next tuesday" at "filter\.slaDeadlineBefore"; DateTime must be an ISO 8601 string\./,
+    );
+  });
+});
+
 describe('working a ticket', () => {
   it('moves between stages of its own team only', async () => {
     const team = await createTeam(server, 'Movers');
