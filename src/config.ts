@@ -30,6 +30,8 @@ export interface Config {
   formRateLimitPerDay: number;
   /** How often overdue SLA deadlines are looked for. */
   slaWatchIntervalMs: number;
+  /** Server processes sharing the HTTP and SMTP ports (PostgreSQL only). */
+  workers: number;
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -72,5 +74,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     slaWatchIntervalMs: intFrom(env, 'SLA_WATCH_INTERVAL_MS', 30_000),
     formRateLimitPerHour: intFrom(env, 'FORM_RATE_LIMIT_PER_HOUR', 20),
     formRateLimitPerDay: intFrom(env, 'FORM_RATE_LIMIT_PER_DAY', 240),
+    workers: Math.max(1, intFrom(env, 'INTAKE_WORKERS', 1)),
   };
 }

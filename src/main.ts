@@ -1,8 +1,12 @@
+import cluster from 'node:cluster';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadConfig } from './config.js';
+import { loadConfig, type Config } from './config.js';
+import type { FirstStart } from './app.js';
+import type { Database } from './db/client.js';
+import type { Logger } from './log.js';
 
 // graphql-js checks every value against its classes unless told it runs in production.
 process.env.NODE_ENV ??= 'production';
@@ -92,19 +96,81 @@ async function withMigratedDatabase<T>(config: ReturnType<typeof loadConfig>, wo
 }
 
 async function start(): Promise<number> {
-  const { prepareFirstStart, startApp } = await import('./app.js');
   const config = loadConfig();
+  if (config.workers > 1) {
+    if (!config.databaseUrl) {
+      console.error('INTAKE_WORKERS above 1 needs DATABASE_URL: the embedded database belongs to a single process.');
+      return 2;
+    }
+    return cluster.isPrimary ? startPrimary(config) : startWorker(config);
+  }
+  const { prepareFirstStart, startApp } = await import('./app.js');
   const app = await startApp(config);
   const first = await prepareFirstStart(app);
+  await printBanner(app.database, config, app.smtp.port, first);
+  stopOnSignal(app.log, () => app.stop());
+  return new Promise<number>(() => {});
+}
+
+/**
+ * Several processes on one machine, each a full instance (HTTP, WebSocket, SMTP, event hub) that
+ * shares the ports through node:cluster: one Node process uses one core, a busy server has more.
+ * Instances already cooperate through PostgreSQL (events, breach-watch lock), so workers need
+ * nothing from each other; the primary prepares the database, starts them and stops them.
+ */
+async function startPrimary(config: Config): Promise<number> {
+  const { createLogger } = await import('./log.js');
+  const log = createLogger(config.logLevel);
+  let stopping = false;
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) return;
+    // A worker that dies is replaced; its open requests are lost, the others carry on.
+    log.error('worker exited, starting another', { pid: worker.process.pid, code, signal });
+    setTimeout(() => cluster.fork(), 1000).unref();
+  });
+  await withMigratedDatabase(config, async (database) => {
+    const { prepareFirstStart } = await import('./app.js');
+    const first = await prepareFirstStart({ database, config });
+    const smtpPort = await new Promise<number>((resolve) => {
+      const ready = new Set<number>();
+      cluster.on('message', (worker, message: { smtpPort?: number; url?: string }) => {
+        if (typeof message?.smtpPort !== 'number') return;
+        if (!config.publicUrl && message.url) config.publicUrl = `http://localhost:${new URL(message.url).port}`;
+        ready.add(worker.id);
+        if (ready.size === config.workers) resolve(message.smtpPort);
+      });
+      for (let i = 0; i < config.workers; i++) cluster.fork();
+    });
+    await printBanner(database, config, smtpPort, first, `${config.workers} worker processes`);
+  });
+  stopOnSignal(log, async () => {
+    stopping = true;
+    const workers = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined && !w.isDead());
+    await Promise.all(workers.map((w) => new Promise((resolve) => (w!.once('exit', resolve), w!.kill('SIGTERM')))));
+  });
+  return new Promise<number>(() => {});
+}
+
+async function startWorker(config: Config): Promise<number> {
+  const { startApp } = await import('./app.js');
+  const app = await startApp(config);
+  process.send?.({ smtpPort: app.smtp.port, url: app.http.url });
+  // The primary forwards stop signals; a Ctrl-C in a terminal reaches every worker as well.
+  stopOnSignal(app.log, () => app.stop());
+  return new Promise<number>(() => {});
+}
+
+async function printBanner(database: Database, config: Config, smtpPort: number, first: FirstStart, processes?: string) {
   const { listTeams } = await import('./teams/service.js');
-  const teams = await listTeams(app.database.db);
+  const teams = await listTeams(database.db);
   const aliases = teams.filter((t) => t.useEmailAlias && t.aliasLocalPart).map((t) => `${t.name} <${t.aliasLocalPart}@${t.aliasDomain}>`);
+  const where = database.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL';
   const lines = [
     '',
-    `  Intake is running (${app.database.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'}).`,
+    `  Intake is running (${where}${processes ? `, ${processes}` : ''}).`,
     `  GraphiQL:     ${config.publicUrl}/graphql`,
     `  Health:       ${config.publicUrl}/healthz`,
-    `  SMTP:         ${config.smtpHost}:${app.smtp.port} (mail to the team aliases below becomes tickets)`,
+    `  SMTP:         ${config.smtpHost}:${smtpPort} (mail to the team aliases below becomes tickets)`,
     ...(first.team ? [`  Demo team:    ${first.team.name} created`] : []),
     ...(aliases.length ? [`  Team aliases: ${aliases.join(', ')}`] : []),
     ...(first.adminToken
@@ -115,25 +181,26 @@ async function start(): Promise<number> {
     '',
   ];
   process.stderr.write(lines.join('\n') + '\n');
+}
 
+/** SIGINT/SIGTERM run `stop`; whatever hangs, the process is gone within the deadline. */
+function stopOnSignal(log: Logger, stop: () => Promise<void>) {
   const shutdown = (signal: string) => {
-    app.log.info('shutting down', { signal });
-    // Whatever hangs, the process is gone within the deadline.
+    log.info('shutting down', { signal });
     setTimeout(() => {
-      app.log.error('shutdown deadline passed, exiting');
+      log.error('shutdown deadline passed, exiting');
       process.exit(1);
     }, SHUTDOWN_DEADLINE_MS).unref();
-    app.stop().then(
+    stop().then(
       () => process.exit(0),
       (err) => {
-        app.log.error('shutdown failed', { err });
+        log.error('shutdown failed', { err });
         process.exit(1);
       },
     );
   };
   process.once('SIGINT', () => shutdown('SIGINT'));
   process.once('SIGTERM', () => shutdown('SIGTERM'));
-  return new Promise<number>(() => {});
 }
 
 main(process.argv.slice(2)).then(
