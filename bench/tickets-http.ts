@@ -2,7 +2,7 @@ import postgres from 'postgres';
 import { openPostgres } from '../src/db/client.js';
 import { migrateDatabase } from '../src/db/migrate.js';
 import { createTeam } from '../src/teams/service.js';
-import { dropDatabase, freshDatabase, load, report, startProcess, stopProcess } from './support.js';
+import { dropDatabase, freshDatabase, load, report, startProcess, stopProcess, type LoadResult } from './support.js';
 
 const DB = 'intake_bench_tickets';
 const TOKEN = 'bench-admin-token';
@@ -33,8 +33,8 @@ export async function benchTicketList(seconds: number) {
   const teamId = Buffer.from(`Team:${team.id}`).toString('base64');
   const body = JSON.stringify({ query: QUERY, variables: { teamId } });
   const check = (text: string) => (JSON.parse(text).data?.tickets?.nodes?.length ?? 0) === 50;
-  const run = async (entry: string, args: string[], port: number, path: string) => {
-    const child = await startProcess(entry, args, { DATABASE_URL: url, PORT: String(port), INTAKE_ADMIN_TOKEN: TOKEN }, `http://127.0.0.1:${port}/healthz`);
+  const run = async (entry: string, args: string[], port: number, path: string, env: Record<string, string> = {}) => {
+    const child = await startProcess(entry, args, { DATABASE_URL: url, PORT: String(port), INTAKE_ADMIN_TOKEN: TOKEN, ...env }, `http://127.0.0.1:${port}/healthz`);
     try {
       const target = { url: `http://127.0.0.1:${port}${path}`, body, headers: { authorization: `Bearer ${TOKEN}` }, connections: 10, check };
       await load({ ...target, seconds: 2 }); // warm-up: JIT, connection pools, plans
@@ -45,13 +45,19 @@ export async function benchTicketList(seconds: number) {
   };
   // Same answer from both, checked before measuring.
   const intake = await run('src/main.ts', ['start'], 4701, '/graphql');
+  // The same server as two worker processes (INTAKE_WORKERS=2): one Node process uses one core.
+  const intakeWorkers = await run('src/main.ts', ['start'], 4703, '/graphql', { INTAKE_WORKERS: '2' });
   const baseline = await run('bench/baseline-server.ts', [], 4702, '/');
   if (!process.env.BENCH_KEEP) await dropDatabase(DB);
 
   const base = { bench: 'ticket_list_top50_http_postgres', tickets: 10000, connections: 10, seconds };
-  report({ ...base, figure: 'requests_per_s', intake: intake.rps, baseline: baseline.rps, ratio: round(intake.rps / baseline.rps), target_ratio: 0.6, errors: intake.errors + baseline.errors });
-  report({ ...base, figure: 'latency_p50_ms', intake: intake.p50, baseline: baseline.p50 });
-  report({ ...base, figure: 'latency_p99_ms', intake: intake.p99, baseline: baseline.p99 });
+  const reportRun = (labels: Record<string, unknown>, run: LoadResult, errors: number) => {
+    report({ ...base, ...labels, figure: 'requests_per_s', intake: run.rps, baseline: baseline.rps, ratio: round(run.rps / baseline.rps), target_ratio: 0.6, errors });
+    report({ ...base, ...labels, figure: 'latency_p50_ms', intake: run.p50, baseline: baseline.p50 });
+    report({ ...base, ...labels, figure: 'latency_p99_ms', intake: run.p99, baseline: baseline.p99 });
+  };
+  reportRun({}, intake, intake.errors + baseline.errors);
+  reportRun({ intake_workers: 2 }, intakeWorkers, intakeWorkers.errors);
 }
 
 const round = (n: number) => Math.round(n * 100) / 100;
