@@ -40,7 +40,7 @@ async function waitForPort(port: number) {
 type SmtpLoadResult = Awaited<ReturnType<typeof smtpLoad>>;
 
 /** 10 SMTP connections, each sending its next 4 KB mail as soon as the previous got its reply. */
-async function smtpLoad(port: number, seconds: number) {
+export async function smtpLoad(port: number, seconds: number) {
   const connections = 10;
   const latencies: number[] = [];
   let errors = 0;

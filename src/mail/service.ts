@@ -14,11 +14,13 @@ import { isEmailAddress } from '../tickets/email-address.js';
 import {
   addCustomerMessage,
   addSystemNote,
-  createTicket,
+  createTickets,
   findCustomerByEmail,
-  findTicketByNumber,
+  validateNewTicket,
   type NewAttachment,
+  type NewTicket,
 } from '../tickets/service.js';
+import { customers, tickets } from '../tickets/tables.js';
 import { automatedReason, isBounce, normaliseMessageId, referencedMessageIds, subjectTicketNumber, type MailFacts } from './classify.js';
 import { inboundMails } from './tables.js';
 
@@ -47,9 +49,8 @@ export async function checkRecipient(db: DbOrTx, settings: MailSettings, address
   const at = address.lastIndexOf('@');
   const localPart = address.slice(0, at).toLowerCase();
   const domain = address.slice(at + 1).toLowerCase();
-  if (at < 1 || !(await listMailDomains(db, settings)).includes(domain)) {
-    return { accept: false, code: 550, message: `5.7.1 <${address}>: relaying denied, we only receive mail for our own domains` };
-  }
+  const ours = at >= 1 && (domain === settings.mailDomain || (await listMailDomains(db, settings)).includes(domain));
+  if (!ours) return { accept: false, code: 550, message: `5.7.1 <${address}>: relaying denied, we only receive mail for our own domains` };
   const team = await findTeamByAlias(db, localPart, domain);
   if (!team || !team.useEmailAlias) return { accept: false, code: 550, message: `5.1.1 <${address}>: no such mailbox` };
   // Bounces come with an empty sender and must reach us whatever the policy.
@@ -66,7 +67,8 @@ export interface ReceivedMail {
   reason: string | null;
 }
 
-interface Parsed {
+/** What routing needs of a mail, read once when it arrives (outside any transaction). */
+export interface Parsed {
   mail: ParsedMail | null;
   parseError: string | null;
   facts: MailFacts;
@@ -74,6 +76,8 @@ interface Parsed {
   messageKey: string;
   subject: string | null;
   from: { email: string; name: string | null } | null;
+  /** Message ids it answers (In-Reply-To, then References newest first). */
+  references: string[];
 }
 
 async function parseMail(raw: Buffer, envelope: Envelope): Promise<Parsed> {
@@ -102,36 +106,73 @@ async function parseMail(raw: Buffer, envelope: Envelope): Promise<Parsed> {
     messageKey: messageId ?? `sha256:${createHash('sha256').update(raw).digest('hex')}`,
     subject: mail?.subject?.trim() || null,
     from,
+    references: referencedMessageIds(headers.get('in-reply-to'), headers.get('references')),
   };
 }
 
+export interface IncomingMail {
+  raw: Buffer;
+  envelope: Envelope;
+  /** The teams of the accepted recipients. */
+  teamIds: number[];
+}
+
+export type ParsedIncomingMail = IncomingMail & { parsed: Parsed };
+
+/** Parses a mail before it joins a transaction: parsing is the CPU-heavy part and needs no lock. */
+export async function parseIncomingMail(input: IncomingMail): Promise<ParsedIncomingMail> {
+  return { ...input, parsed: await parseMail(input.raw, input.envelope) };
+}
+
 /**
- * DATA: stores the raw mail with its envelope and turns it into a ticket, a reply, a system
- * note or a kept record, one transaction per receiving team. When this resolves, everything
- * is committed and the listener may answer 250; when it throws, nothing was and it answers 451.
+ * DATA: stores each raw mail with its envelope and turns it into a ticket, a reply, a system
+ * note or a kept record for each receiving team, all mails in one transaction with one
+ * statement per kind of row. When this resolves, everything is committed and the listener may
+ * answer 250; when it throws, nothing was and it answers 451. The mails must not depend on each
+ * other (MailIntakeQueue sees to it): none shares a message key or a sender with another, and
+ * none answers another.
  */
-export async function receiveMail(db: DbOrTx, settings: MailSettings, input: { raw: Buffer; envelope: Envelope; teamIds: number[] }): Promise<ReceivedMail[]> {
-  const parsed = await parseMail(input.raw, input.envelope);
-  const results: ReceivedMail[] = [];
-  for (const teamId of [...new Set(input.teamIds)]) {
-    results.push(
-      await inTransaction(db, async (tx) => {
-        const [original] = await tx
-          .select({ id: inboundMails.id, ticketId: inboundMails.ticketId })
-          .from(inboundMails)
-          .where(and(eq(inboundMails.teamId, teamId), eq(inboundMails.messageKey, parsed.messageKey), ne(inboundMails.status, 'DUPLICATE')));
-        if (original) {
-          // The sender retried after a lost 250: acknowledge, record the attempt, store nothing twice.
-          await tx.insert(inboundMails).values(recordOf(parsed, input, teamId, { status: 'DUPLICATE', reason: `duplicate of inbound mail ${original.id}`, ticketId: original.ticketId, raw: null }));
-          return { teamId, status: 'DUPLICATE' as const, ticketId: original.ticketId, reason: null };
-        }
-        const outcome = await routeInboundMail(tx, settings, parsed, teamId, { checkLoop: true });
-        await tx.insert(inboundMails).values(recordOf(parsed, input, teamId, { ...outcome, raw: input.raw }));
-        return { teamId, status: outcome.status, ticketId: outcome.ticketId, reason: outcome.reason };
-      }),
+export async function receiveMails(db: DbOrTx, settings: MailSettings, mails: ParsedIncomingMail[]): Promise<ReceivedMail[][]> {
+  const units = mails.flatMap((mail, index) => [...new Set(mail.teamIds)].map((teamId) => ({ index, mail, teamId })));
+  if (units.length === 0) return mails.map(() => []);
+  return inTransaction(db, async (tx) => {
+    // Independent lookups go out together: postgres.js pipelines them into one round trip.
+    const [originals, facts] = await Promise.all([
+      tx
+        .select({ id: inboundMails.id, ticketId: inboundMails.ticketId, teamId: inboundMails.teamId, messageKey: inboundMails.messageKey })
+        .from(inboundMails)
+        .where(
+          and(
+            inArray(inboundMails.teamId, [...new Set(units.map((u) => u.teamId))]),
+            inArray(inboundMails.messageKey, [...new Set(units.map((u) => u.mail.parsed.messageKey))]),
+            ne(inboundMails.status, 'DUPLICATE'),
+          ),
+        ),
+      routingFacts(tx, settings, units.map((unit) => ({ parsed: unit.mail.parsed, teamId: unit.teamId })), { checkLoop: true }),
+    ]);
+    const originalOf = (unit: (typeof units)[number]) => originals.find((o) => o.teamId === unit.teamId && o.messageKey === unit.mail.parsed.messageKey);
+    const fresh = units.filter((unit) => !originalOf(unit));
+    const outcomes = await routeInboundMails(
+      tx,
+      settings,
+      fresh.map((unit) => ({ parsed: unit.mail.parsed, teamId: unit.teamId, thread: facts.threads[units.indexOf(unit)]! })),
+      facts,
     );
-  }
-  return results;
+
+    const results = units.map((unit) => {
+      const original = originalOf(unit);
+      if (original) {
+        // The sender retried after a lost 250: acknowledge, record the attempt, store nothing twice.
+        const record = recordOf(unit.mail.parsed, unit.mail, unit.teamId, { status: 'DUPLICATE', reason: `duplicate of inbound mail ${original.id}`, ticketId: original.ticketId, raw: null });
+        return { unit, record, result: { teamId: unit.teamId, status: 'DUPLICATE' as const, ticketId: original.ticketId, reason: null } };
+      }
+      const outcome = outcomes[fresh.indexOf(unit)]!;
+      const record = recordOf(unit.mail.parsed, unit.mail, unit.teamId, { ...outcome, raw: unit.mail.raw });
+      return { unit, record, result: { teamId: unit.teamId, status: outcome.status, ticketId: outcome.ticketId, reason: outcome.reason } };
+    });
+    await tx.insert(inboundMails).values(results.map((r) => r.record));
+    return mails.map((_, index) => results.filter((r) => r.unit.index === index).map((r) => r.result));
+  });
 }
 
 function recordOf(
@@ -168,104 +209,176 @@ interface Outcome {
 const MAX_TITLE = 300;
 const MAX_TEXT = 200_000;
 
-/** Decides what one team does with a parsed mail, and does it inside the caller's transaction. */
-async function routeInboundMail(tx: DbOrTx, settings: MailSettings, parsed: Parsed, teamId: number, options: { checkLoop: boolean }): Promise<Outcome> {
-  const kept = (status: InboundMailStatus, reason: string, ticketId: number | null = null, ticketMessageId: number | null = null): Outcome => ({
-    status,
-    reason,
-    ticketId,
-    ticketMessageId,
-    createdTicket: false,
-  });
-  if (!parsed.mail) return kept('QUARANTINED', parsed.parseError ?? 'cannot parse the message');
-  const mail = parsed.mail;
-  const text = (mail.text ?? '').trim().slice(0, MAX_TEXT);
-  const thread = await threadTarget(tx, parsed, teamId);
+const kept = (status: InboundMailStatus, reason: string, ticketId: number | null = null, ticketMessageId: number | null = null): Outcome => ({
+  status,
+  reason,
+  ticketId,
+  ticketMessageId,
+  createdTicket: false,
+});
 
-  const automated = automatedReason(parsed.facts, await aliasAddresses(tx));
-  if (automated) {
-    if (!thread) return kept('IGNORED', automated);
-    const kind = isBounce(parsed.facts) ? 'Delivery failure report' : 'Automatic reply';
-    const note = await addSystemNote(tx, {
-      ticketId: thread,
-      body: `${kind} from ${parsed.from?.email ?? 'an unknown sender'}: ${parsed.subject ?? '(no subject)'}\n\n${text.slice(0, 4000)}`,
-    });
-    return kept('IGNORED', automated, thread, note.messageId);
-  }
+interface RoutingFacts {
+  /** Per unit: the ticket the mail answers, or null. */
+  threads: Array<number | null>;
+  ownAddresses: Set<string>;
+  /** New tickets per sender within the loop window; empty when the loop guard is off. */
+  recentTickets: Map<string, number>;
+}
 
-  try {
-    if (thread) {
-      if (!parsed.from) return kept('QUARANTINED', 'a reply without a usable sender address');
+/** What routing reads from the database, for all the mails at once. */
+async function routingFacts(tx: DbOrTx, settings: MailSettings, units: Array<{ parsed: Parsed; teamId: number }>, options: { checkLoop: boolean }): Promise<RoutingFacts> {
+  const senders = units.map((u) => u.parsed.facts.fromAddress).filter((a): a is string => a !== null);
+  const [threads, ownAddresses, recentTickets] = await Promise.all([
+    threadTargets(tx, units),
+    aliasAddresses(tx),
+    options.checkLoop && senders.length ? recentTicketCounts(tx, senders, settings.mailLoopWindowMinutes) : new Map<string, number>(),
+  ]);
+  return { threads, ownAddresses, recentTickets };
+}
+
+/**
+ * Decides what each team does with its parsed mail, and does it inside the caller's
+ * transaction. New tickets take one statement per kind of row for all the mails; replies and
+ * notes (the rarer outcomes) are written one by one.
+ */
+async function routeInboundMails(tx: DbOrTx, settings: MailSettings, units: Array<{ parsed: Parsed; teamId: number; thread: number | null }>, facts: RoutingFacts): Promise<Outcome[]> {
+  const outcomes: Outcome[] = [];
+  const newTickets: number[] = [];
+
+  for (const [i, { parsed }] of units.entries()) {
+    if (!parsed.mail) {
+      outcomes[i] = kept('QUARANTINED', parsed.parseError ?? 'cannot parse the message');
+      continue;
+    }
+    const text = bodyText(parsed.mail);
+    const thread = units[i]!.thread;
+    const automated = automatedReason(parsed.facts, facts.ownAddresses);
+    if (automated) {
+      if (!thread) {
+        outcomes[i] = kept('IGNORED', automated);
+        continue;
+      }
+      const kind = isBounce(parsed.facts) ? 'Delivery failure report' : 'Automatic reply';
+      const note = await addSystemNote(tx, {
+        ticketId: thread,
+        body: `${kind} from ${parsed.from?.email ?? 'an unknown sender'}: ${parsed.subject ?? '(no subject)'}\n\n${text.slice(0, 4000)}`,
+      });
+      outcomes[i] = kept('IGNORED', automated, thread, note.messageId);
+    } else if (thread) {
+      if (!parsed.from) {
+        outcomes[i] = kept('QUARANTINED', 'a reply without a usable sender address');
+        continue;
+      }
       const reply = await addCustomerMessage(tx, {
         ticketId: thread,
         customer: parsed.from,
         bodyText: text,
-        bodyHtml: mail.html || null,
-        attachments: attachmentsOf(mail),
+        bodyHtml: parsed.mail.html || null,
+        attachments: attachmentsOf(parsed.mail),
       });
-      return { status: 'PROCESSED', reason: null, ticketId: thread, ticketMessageId: reply.messageId, createdTicket: false };
+      outcomes[i] = { status: 'PROCESSED', reason: null, ticketId: thread, ticketMessageId: reply.messageId, createdTicket: false };
+    } else {
+      newTickets.push(i);
     }
-    if (options.checkLoop && parsed.facts.fromAddress && (await recentTicketCount(tx, parsed.facts.fromAddress, settings.mailLoopWindowMinutes)) >= settings.mailLoopMaxTickets) {
-      return kept('QUARANTINED', `more than ${settings.mailLoopMaxTickets} new tickets from ${parsed.facts.fromAddress} within ${settings.mailLoopWindowMinutes} minutes: possible mail loop`);
+  }
+
+  const creating: Array<{ i: number; input: NewTicket }> = [];
+  for (const i of newTickets) {
+    const { parsed, teamId } = units[i]!;
+    const sender = parsed.facts.fromAddress;
+    if (sender && (facts.recentTickets.get(sender) ?? 0) >= settings.mailLoopMaxTickets) {
+      outcomes[i] = kept('QUARANTINED', `more than ${settings.mailLoopMaxTickets} new tickets from ${sender} within ${settings.mailLoopWindowMinutes} minutes: possible mail loop`);
+      continue;
     }
-    const ticket = await createTicket(tx, {
+    const mail = parsed.mail!;
+    const input: NewTicket = {
       teamId,
       channel: 'EMAIL',
       title: (parsed.subject ?? '(no subject)').slice(0, MAX_TITLE),
-      description: text,
+      description: bodyText(mail),
       descriptionHtml: mail.html || null,
       customer: parsed.from,
       attachments: attachmentsOf(mail),
-    });
-    return { status: 'PROCESSED', reason: null, ticketId: ticket.id, ticketMessageId: null, createdTicket: true };
-  } catch (err) {
-    // Input the ticket rules refuse (checked before anything is written): kept for a person to look at.
-    if (err instanceof UserInputError) return kept('QUARANTINED', `refused by ticket rules: ${err.message}`.slice(0, 500));
-    throw err;
+    };
+    // Input the ticket rules refuse: kept for a person to look at.
+    const refusals = validateNewTicket(input).errors;
+    if (refusals.length) outcomes[i] = kept('QUARANTINED', `refused by ticket rules: ${refusals.map((e) => e.message).join(' ')}`.slice(0, 500));
+    else creating.push({ i, input });
   }
+  const created = await createTickets(
+    tx,
+    creating.map((c) => c.input),
+  ).catch((err: unknown) => {
+    // A team that cannot take tickets (no stage left): a lone mail is kept for a person to look at;
+    // in a batch the error fails the batch, and the queue tries each mail on its own.
+    if (err instanceof UserInputError && creating.length === 1) {
+      outcomes[creating[0]!.i] = kept('QUARANTINED', `refused by ticket rules: ${err.message}`.slice(0, 500));
+      creating.length = 0;
+      return [];
+    }
+    throw err;
+  });
+  creating.forEach(({ i }, n) => (outcomes[i] = { status: 'PROCESSED', reason: null, ticketId: created[n]!.id, ticketMessageId: null, createdTicket: true }));
+  return outcomes;
+}
+
+function bodyText(mail: ParsedMail): string {
+  return (mail.text ?? '').trim().slice(0, MAX_TEXT);
 }
 
 /**
- * The ticket a mail answers: a stored message it names in In-Reply-To/References; else a
+ * The ticket each mail answers: a stored message it names in In-Reply-To/References; else a
  * "[#n]" subject tag, but only from that ticket's own customer.
  */
-async function threadTarget(tx: DbOrTx, parsed: Parsed, teamId: number): Promise<number | null> {
-  const mail = parsed.mail!;
-  const header = (name: string) => parsed.facts.headers.get(name);
-  const ids = referencedMessageIds(header('in-reply-to'), header('references'));
-  if (ids.length > 0) {
-    const rows = await tx
-      .select({ messageId: inboundMails.messageId, ticketId: inboundMails.ticketId })
-      .from(inboundMails)
-      .where(and(eq(inboundMails.teamId, teamId), inArray(inboundMails.messageId, ids), isNotNull(inboundMails.ticketId)));
-    for (const id of ids) {
-      const hit = rows.find((r) => r.messageId === id);
+async function threadTargets(tx: DbOrTx, units: Array<{ parsed: Parsed; teamId: number }>): Promise<Array<number | null>> {
+  const referenced = [...new Set(units.flatMap((u) => (u.parsed.mail ? u.parsed.references : [])))];
+  const tagged = units.flatMap(({ parsed }, i) => {
+    const number = parsed.mail ? subjectTicketNumber(parsed.mail.subject) : null;
+    return number !== null && parsed.facts.fromAddress ? [{ i, number, sender: parsed.facts.fromAddress }] : [];
+  });
+  const [stored, numbered, senders] = await Promise.all([
+    referenced.length
+      ? tx
+          .select({ messageId: inboundMails.messageId, ticketId: inboundMails.ticketId, teamId: inboundMails.teamId })
+          .from(inboundMails)
+          .where(and(inArray(inboundMails.teamId, [...new Set(units.map((u) => u.teamId))]), inArray(inboundMails.messageId, referenced), isNotNull(inboundMails.ticketId)))
+      : [],
+    tagged.length
+      ? tx.select({ id: tickets.id, number: tickets.number, teamId: tickets.teamId, customerId: tickets.customerId }).from(tickets).where(inArray(tickets.number, tagged.map((t) => t.number)))
+      : [],
+    tagged.length ? tx.select({ id: customers.id, emailKey: customers.emailKey }).from(customers).where(inArray(customers.emailKey, tagged.map((t) => t.sender))) : [],
+  ]);
+  const targets = units.map(({ parsed, teamId }) => {
+    if (!parsed.mail) return null;
+    for (const id of parsed.references) {
+      const hit = stored.find((r) => r.messageId === id && r.teamId === teamId);
       if (hit) return hit.ticketId;
     }
+    return null;
+  });
+  for (const { i, number, sender } of tagged) {
+    if (targets[i] !== null) continue;
+    const ticket = numbered.find((t) => t.number === number);
+    const customer = senders.find((c) => c.emailKey === sender);
+    if (ticket && ticket.teamId === units[i]!.teamId && ticket.customerId !== null && customer?.id === ticket.customerId) targets[i] = ticket.id;
   }
-  const number = subjectTicketNumber(mail.subject);
-  if (number !== null && parsed.facts.fromAddress) {
-    const ticket = await findTicketByNumber(tx, number);
-    if (ticket && ticket.teamId === teamId && ticket.customerId !== null) {
-      const customer = await findCustomerByEmail(tx, parsed.facts.fromAddress);
-      if (customer?.id === ticket.customerId) return ticket.id;
-    }
-  }
-  return null;
+  return targets;
 }
 
-async function recentTicketCount(tx: DbOrTx, fromAddress: string, windowMinutes: number): Promise<number> {
-  const [row] = await tx
-    .select({ n: count() })
+/** New tickets each sender opened by mail within the window: the loop guard's count. */
+async function recentTicketCounts(tx: DbOrTx, senders: string[], windowMinutes: number): Promise<Map<string, number>> {
+  const rows = await tx
+    .select({ sender: inboundMails.fromAddress, n: count() })
     .from(inboundMails)
     .where(
       and(
-        eq(inboundMails.fromAddress, fromAddress),
+        inArray(inboundMails.fromAddress, [...new Set(senders)]),
         eq(inboundMails.createdTicket, true),
         gt(inboundMails.receivedAt, sql`now() - make_interval(mins => ${windowMinutes})`),
       ),
-    );
-  return row?.n ?? 0;
+    )
+    .groupBy(inboundMails.fromAddress);
+  return new Map(rows.map((r) => [r.sender!, r.n]));
 }
 
 function attachmentsOf(mail: ParsedMail): NewAttachment[] {
@@ -286,8 +399,10 @@ export async function reprocessInboundMail(db: DbOrTx, settings: MailSettings, i
     if (!row.raw || row.teamId === null) fail('id', 'NOTHING_TO_REPROCESS', 'The raw message or its team is gone.');
     const parsed = await parseMail(row.raw, row.envelope);
     // An explicit reprocess releases the sender from the loop quarantine.
-    const outcome = await routeInboundMail(tx, settings, parsed, row.teamId, { checkLoop: false });
-    const [updated] = await tx.update(inboundMails).set(outcome).where(eq(inboundMails.id, row.id)).returning();
+    const unit = { parsed, teamId: row.teamId };
+    const facts = await routingFacts(tx, settings, [unit], { checkLoop: false });
+    const [outcome] = await routeInboundMails(tx, settings, [{ ...unit, thread: facts.threads[0]! }], facts);
+    const [updated] = await tx.update(inboundMails).set(outcome!).where(eq(inboundMails.id, row.id)).returning();
     return updated!;
   });
 }

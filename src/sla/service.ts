@@ -193,15 +193,30 @@ async function writeSlaPlan(tx: DbOrTx, upserts: SlaUpsert[], stale: number[]): 
   if (stale.length) await tx.execute(sql`delete from ticket_sla_statuses where id = any(${`{${stale.join(',')}}`}::text::int[])`);
 }
 
-/** Brings one ticket's SLA statuses in line with its team's policies (on every ticket write). */
-export async function applySlaPolicies(tx: DbOrTx, ticket: TicketRow, now = new Date()): Promise<void> {
-  const policies = await tx.select().from(slaPolicies).where(eq(slaPolicies.teamId, ticket.teamId));
+/** Brings tickets' SLA statuses in line with their teams' policies (on every ticket write). */
+export async function applySlaPolicies(tx: DbOrTx, written: TicketRow[], now = new Date()): Promise<void> {
+  const policies = await tx.select().from(slaPolicies).where(inArray(slaPolicies.teamId, [...new Set(written.map((t) => t.teamId))]));
   // Statuses go with their policies (ON DELETE CASCADE): a team without policies has none to keep.
   if (policies.length === 0) return;
-  const existing = await tx.select().from(ticketSlaStatuses).where(eq(ticketSlaStatuses.ticketId, ticket.id));
-  const [ctx, tags, changes] = await Promise.all([teamSlaContext(tx, ticket.teamId, policies), tagIdsByTicket(tx, [ticket.id]), stageChangesByTicket(tx, [ticket.id])]);
-  const plan = planTicketSla(ctx, { ...ticket, tagIds: tags.get(ticket.id) ?? [], changes: changes.get(ticket.id) ?? [] }, existing, now);
-  await writeSlaPlan(tx, plan.upserts, plan.stale);
+  const teamIds = [...new Set(policies.map((p) => p.teamId))];
+  const concerned = written.filter((t) => teamIds.includes(t.teamId));
+  const ids = concerned.map((t) => t.id);
+  const [existing, tags, changes, contexts] = await Promise.all([
+    tx.select().from(ticketSlaStatuses).where(inArray(ticketSlaStatuses.ticketId, ids)),
+    tagIdsByTicket(tx, ids),
+    stageChangesByTicket(tx, ids),
+    Promise.all(teamIds.map((teamId) => teamSlaContext(tx, teamId, policies.filter((p) => p.teamId === teamId)))),
+  ]);
+  const contextOf = new Map(teamIds.map((teamId, i) => [teamId, contexts[i]!]));
+  const upserts: SlaUpsert[] = [];
+  const stale: number[] = [];
+  for (const ticket of concerned) {
+    const facts = { ...ticket, tagIds: tags.get(ticket.id) ?? [], changes: changes.get(ticket.id) ?? [] };
+    const plan = planTicketSla(contextOf.get(ticket.teamId)!, facts, existing.filter((s) => s.ticketId === ticket.id), now);
+    upserts.push(...plan.upserts);
+    stale.push(...plan.stale);
+  }
+  await writeSlaPlan(tx, upserts, stale);
 }
 
 /**
@@ -258,7 +273,7 @@ export async function recomputeSlaDeadlines(
   }
   return done;
 }
-const applyOnWrite = (tx: DbOrTx, ticket: TicketRow) => applySlaPolicies(tx, ticket);
+const applyOnWrite = (tx: DbOrTx, written: TicketRow[]) => applySlaPolicies(tx, written);
 
 /** Wires SLA into every ticket write; registering twice changes nothing. */
 export function registerSlaHooks(): void {

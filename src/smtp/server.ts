@@ -4,7 +4,8 @@ import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
 import type { Logger } from '../log.js';
-import { checkRecipient, receiveMail } from '../mail/service.js';
+import { MailIntakeQueue } from '../mail/queue.js';
+import { checkRecipient } from '../mail/service.js';
 
 export interface SmtpListener {
   port: number;
@@ -28,6 +29,7 @@ export async function startSmtpServer({ config, database, log }: { config: Confi
   const tls = config.smtpTlsKey && config.smtpTlsCert ? { key: readFileSync(config.smtpTlsKey), cert: readFileSync(config.smtpTlsCert) } : null;
   // Team of each accepted recipient, per session; read back at DATA for the current envelope.
   const teamsOf = new WeakMap<SMTPServerSession, Map<string, number>>();
+  const intake = new MailIntakeQueue(database.db, config, log);
 
   const server = new SMTPServer({
     name: new URL(config.publicUrl).hostname,
@@ -79,7 +81,7 @@ export async function startSmtpServer({ config, database, log }: { config: Confi
         const rcptTo = session.envelope.rcptTo.map((r) => r.address);
         const teamIds = rcptTo.map((a) => teams.get(a.toLowerCase())).filter((id): id is number => id !== undefined);
         const envelope = { mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address || null : null, rcptTo, remoteAddress: session.remoteAddress };
-        receiveMail(database.db, config, { raw: Buffer.concat(chunks), envelope, teamIds }).then(
+        intake.receive({ raw: Buffer.concat(chunks), envelope, teamIds }).then(
           (results) => {
             log.info('mail received', { sessionId: session.id, from: envelope.mailFrom, results });
             callback(null, '2.0.0 Message accepted');

@@ -2,9 +2,9 @@ import { and, asc, desc, eq, gt, gte, inArray, lte, sql, type Placeholder } from
 import { findAgent } from '../auth/service.js';
 import { inTransaction, type DbOrTx } from '../db/client.js';
 import { ErrorCollector, fail, optionalText, requiredText } from '../errors.js';
-import { publishEvent } from '../events/hub.js';
-import { findStage, findTeam, firstOpenStageOf, firstStageOf } from '../teams/service.js';
-import { stages } from '../teams/tables.js';
+import { publishEvent, publishEvents } from '../events/hub.js';
+import { findStage, firstOpenStageOf, firstStagesOf } from '../teams/service.js';
+import { stages, teams } from '../teams/tables.js';
 import { isEmailAddress } from './email-address.js';
 import { sanitizeMessageHtml, textToHtml } from './html.js';
 import { customers, tags, ticketAttachments, ticketMessages, tickets, ticketStageChanges, ticketTags, type MessageOrigin } from './tables.js';
@@ -17,8 +17,8 @@ export type TicketChannel = TicketRow['channel'];
 /** Highest priority first, then newest: the order of every ticket list. */
 export const TICKET_ORDER = { priority: 'desc', createdAt: 'desc', id: 'desc' } as const;
 
-/** Keeps derived data (SLA statuses) in step with a ticket, inside the transaction that wrote it. */
-export type TicketWriteHook = (tx: DbOrTx, ticket: TicketRow) => Promise<void>;
+/** Keeps derived data (SLA statuses) in step with tickets, inside the transaction that wrote them. */
+export type TicketWriteHook = (tx: DbOrTx, tickets: TicketRow[]) => Promise<void>;
 const writeHooks = new Set<TicketWriteHook>();
 
 /** Capabilities that derive data from tickets register here, so tickets need not know them. */
@@ -26,8 +26,8 @@ export function onTicketWrite(hook: TicketWriteHook): void {
   writeHooks.add(hook);
 }
 
-async function afterTicketWrite(tx: DbOrTx, ticket: TicketRow): Promise<void> {
-  for (const hook of writeHooks) await hook(tx, ticket);
+async function afterTicketWrite(tx: DbOrTx, written: TicketRow[]): Promise<void> {
+  for (const hook of writeHooks) await hook(tx, written);
 }
 
 export const TICKET_CREATED = 'ticketCreated';
@@ -70,11 +70,11 @@ export interface NewAttachment {
   data: Buffer;
 }
 
-async function storeAttachments(tx: DbOrTx, messageId: number, attachments: NewAttachment[] | undefined) {
-  if (!attachments?.length) return;
+async function storeAttachments(tx: DbOrTx, attachments: Array<NewAttachment & { messageId: number }>) {
+  if (!attachments.length) return;
   await tx.insert(ticketAttachments).values(
     attachments.map((a) => ({
-      messageId,
+      messageId: a.messageId,
       filename: a.filename.slice(0, 255),
       contentType: a.contentType.slice(0, 255),
       contentId: a.contentId?.slice(0, 255) ?? null,
@@ -84,14 +84,11 @@ async function storeAttachments(tx: DbOrTx, messageId: number, attachments: NewA
   );
 }
 
-/**
- * The one path by which every channel creates a ticket: team's first stage, customer, first
- * chatter message and the ticketCreated event, all in one transaction.
- */
-export async function createTicket(db: DbOrTx, input: NewTicket): Promise<TicketRow> {
+/** Checks a new ticket's input; the errors name the GraphQL input fields. */
+export function validateNewTicket(input: NewTicket): ErrorCollector {
   const errors = new ErrorCollector();
-  const title = requiredText(errors, 'title', input.title, MAX_TITLE);
-  const description = optionalText(errors, 'description', input.description, MAX_BODY).trim();
+  requiredText(errors, 'title', input.title, MAX_TITLE);
+  optionalText(errors, 'description', input.description, MAX_BODY);
   const priority = input.priority ?? 0;
   if (!Number.isInteger(priority) || priority < 0 || priority > 3) errors.add('priority', 'INVALID_PRIORITY', 'priority must be 0 to 3.');
   const customerEmail = input.customer?.email.trim();
@@ -99,36 +96,111 @@ export async function createTicket(db: DbOrTx, input: NewTicket): Promise<Ticket
     errors.add('customerEmail', 'INVALID_EMAIL', 'customerEmail must be an email address such as jane@example.com.');
   }
   if ((input.customer?.name?.length ?? 0) > 200) errors.add('customerName', 'TOO_LONG', 'customerName must be at most 200 characters.');
-  errors.throwIfAny();
+  return errors;
+}
 
+/**
+ * The one path by which every channel creates a ticket: team's first stage, customer, first
+ * chatter message and the ticketCreated event, all in one transaction.
+ */
+export async function createTicket(db: DbOrTx, input: NewTicket): Promise<TicketRow> {
+  validateNewTicket(input).throwIfAny();
+  const [ticket] = await createTickets(db, [input]);
+  return ticket!;
+}
+
+/**
+ * createTicket for many tickets at once (mail arriving together), one statement per kind of
+ * row whatever their number. The inputs must have passed validateNewTicket; the tickets come
+ * back in input order.
+ */
+export async function createTickets(db: DbOrTx, inputs: NewTicket[]): Promise<TicketRow[]> {
+  if (inputs.length === 0) return [];
   return inTransaction(db, async (tx) => {
-    const team = await findTeam(tx, input.teamId);
-    if (!team) fail('teamId', 'NOT_FOUND', 'No team has this id.');
-    const stage = await firstStageOf(tx, team.id);
-    if (!stage) fail('teamId', 'NO_STAGE', 'The team has no stage to put tickets in.');
-    const customer = customerEmail ? await findOrCreateCustomer(tx, { email: customerEmail, name: input.customer?.name }) : null;
-    const [ticket] = await tx
-      .insert(tickets)
-      .values({ title, description, priority, channel: input.channel, teamId: team.id, stageId: stage.id, customerId: customer?.id ?? null })
-      .returning();
-    if (description !== '' || input.descriptionHtml || input.attachments?.length) {
-      const [message] = await tx.insert(ticketMessages).values({
-        ticketId: ticket!.id,
-        kind: 'MESSAGE',
-        authorKind: 'CUSTOMER',
-        authorName: customer?.name ?? null,
-        authorEmail: customer?.email ?? null,
-        customerId: customer?.id ?? null,
-        bodyText: description,
-        bodyHtml: input.descriptionHtml ? sanitizeMessageHtml(input.descriptionHtml) : textToHtml(description),
-        origin: input.origin ?? null,
-      }).returning({ id: ticketMessages.id });
-      await storeAttachments(tx, message!.id, input.attachments);
+    const teamIds = [...new Set(inputs.map((i) => i.teamId))];
+    // Statements that do not need each other's results go out together (one round trip).
+    const [teamRows, firstStages] = await Promise.all([tx.select({ id: teams.id }).from(teams).where(inArray(teams.id, teamIds)), firstStagesOf(tx, teamIds)]);
+    if (teamRows.length !== teamIds.length) fail('teamId', 'NOT_FOUND', 'No team has this id.');
+    if (firstStages.size !== teamIds.length) fail('teamId', 'NO_STAGE', 'The team has no stage to put tickets in.');
+
+    // One row per mailbox, locked in address order so that concurrent writers cannot deadlock.
+    const byEmailKey = new Map<string, { email: string; emailKey: string; name: string | null }>();
+    for (const input of inputs) {
+      if (!input.customer) continue;
+      const email = input.customer.email.trim();
+      const emailKey = email.toLowerCase();
+      const name = input.customer.name?.trim() || null;
+      const known = byEmailKey.get(emailKey);
+      if (!known) byEmailKey.set(emailKey, { email, emailKey, name });
+      else known.name ??= name;
     }
-    await tx.insert(ticketStageChanges).values({ ticketId: ticket!.id, stageId: stage.id, enteredAt: ticket!.createdAt });
-    await afterTicketWrite(tx, ticket!);
-    await publishEvent(tx, { type: TICKET_CREATED, id: ticket!.id, teamId: team.id });
-    return ticket!;
+    const customerRows = byEmailKey.size
+      ? await tx
+          .insert(customers)
+          .values([...byEmailKey.values()].sort((a, b) => (a.emailKey < b.emailKey ? -1 : a.emailKey > b.emailKey ? 1 : 0)))
+          .onConflictDoUpdate({ target: customers.emailKey, set: { name: sql`coalesce(${customers.name}, excluded.name)` } })
+          .returning()
+      : [];
+    const customerOf = new Map(customerRows.map((c) => [c.emailKey, c]));
+    const customerFor = (input: NewTicket) => (input.customer ? customerOf.get(input.customer.email.trim().toLowerCase())! : null);
+
+    const created = await tx
+      .insert(tickets)
+      .values(
+        inputs.map((input) => ({
+          title: input.title.trim(),
+          description: (input.description ?? '').trim(),
+          priority: input.priority ?? 0,
+          channel: input.channel,
+          teamId: input.teamId,
+          stageId: firstStages.get(input.teamId)!.id,
+          customerId: customerFor(input)?.id ?? null,
+        })),
+      )
+      .returning();
+    // A multi-row VALUES insert returns its rows in order; checked, since everything below pairs them.
+    if (created.length !== inputs.length || created.some((t, i) => t.title !== inputs[i]!.title.trim() || t.teamId !== inputs[i]!.teamId)) {
+      throw new Error('inserted tickets came back out of order');
+    }
+
+    const withMessage = inputs.flatMap((input, i) => (created[i]!.description !== '' || input.descriptionHtml || input.attachments?.length ? [i] : []));
+    const storeMessages = async () => {
+      if (withMessage.length === 0) return;
+      const messages = await tx
+        .insert(ticketMessages)
+        .values(
+          withMessage.map((i) => {
+            const input = inputs[i]!;
+            const customer = customerFor(input);
+            const description = created[i]!.description;
+            return {
+              ticketId: created[i]!.id,
+              kind: 'MESSAGE' as const,
+              authorKind: 'CUSTOMER' as const,
+              authorName: customer?.name ?? null,
+              authorEmail: customer?.email ?? null,
+              customerId: customer?.id ?? null,
+              bodyText: description,
+              bodyHtml: input.descriptionHtml ? sanitizeMessageHtml(input.descriptionHtml) : textToHtml(description),
+              origin: input.origin ?? null,
+            };
+          }),
+        )
+        .returning({ id: ticketMessages.id, ticketId: ticketMessages.ticketId });
+      if (messages.some((m, n) => m.ticketId !== created[withMessage[n]!]!.id)) throw new Error('inserted messages came back out of order');
+      await storeAttachments(
+        tx,
+        withMessage.flatMap((i, n) => (inputs[i]!.attachments ?? []).map((a) => ({ ...a, messageId: messages[n]!.id }))),
+      );
+    };
+    // Statements on one connection run in the order sent: the write hooks read the stage changes.
+    await Promise.all([
+      storeMessages(),
+      tx.insert(ticketStageChanges).values(created.map((t) => ({ ticketId: t.id, stageId: t.stageId, enteredAt: t.createdAt }))),
+      afterTicketWrite(tx, created),
+      publishEvents(tx, TICKET_CREATED, new Map(created.map((t) => [t.id, t.teamId]))),
+    ]);
+    return created;
   });
 }
 
@@ -179,7 +251,7 @@ async function changeTicket(
       .where(eq(tickets.id, current.id))
       .returning();
     if (ticket!.stageId !== current.stageId) await tx.insert(ticketStageChanges).values({ ticketId: ticket!.id, stageId: ticket!.stageId });
-    await afterTicketWrite(tx, ticket!);
+    await afterTicketWrite(tx, [ticket!]);
     await publishEvent(tx, { type: TICKET_UPDATED, id: ticket!.id, teamId: ticket!.teamId });
     return ticket!;
   });
@@ -249,7 +321,7 @@ export async function addCustomerMessage(
       })
       .returning({ id: ticketMessages.id });
     messageId = message!.id;
-    await storeAttachments(tx, messageId, input.attachments);
+    await storeAttachments(tx, (input.attachments ?? []).map((a) => ({ ...a, messageId })));
     const stage = await findStage(tx, ticket.stageId);
     if (stage?.closed) {
       const open = await firstOpenStageOf(tx, ticket.teamId);
