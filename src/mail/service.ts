@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { and, count, eq, gt, inArray, isNotNull, ne, sql } from 'drizzle-orm';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { inTransaction, type DbOrTx } from '../db/client.js';
-import { fail, UserInputError } from '../errors.js';
+import { fail } from '../errors.js';
 import {
   aliasAddresses,
   DEFAULT_REFUSAL_TEXT,
@@ -150,37 +150,39 @@ export async function receiveMails(db: DbOrTx, settings: MailSettings, mails: Pa
         ),
       routingFacts(tx, settings, units.map((unit) => ({ parsed: unit.mail.parsed, teamId: unit.teamId })), { checkLoop: true }),
     ]);
-    const originalOf = (unit: (typeof units)[number]) => originals.find((o) => o.teamId === unit.teamId && o.messageKey === unit.mail.parsed.messageKey);
-    const fresh = units.filter((unit) => !originalOf(unit));
-    const outcomes = await routeInboundMails(
-      tx,
-      settings,
-      fresh.map((unit) => ({ parsed: unit.mail.parsed, teamId: unit.teamId, thread: facts.threads[units.indexOf(unit)]! })),
-      facts,
-    );
+    const routed = units.map((unit, i) => ({
+      ...unit,
+      parsed: unit.mail.parsed,
+      thread: facts.threads[i]!,
+      original: originals.find((o) => o.teamId === unit.teamId && o.messageKey === unit.mail.parsed.messageKey),
+    }));
+    const fresh = routed.filter((unit) => !unit.original);
+    const outcomes = await routeInboundMails(tx, settings, fresh, facts);
+    const outcomeOf = new Map(fresh.map((unit, n) => [unit, outcomes[n]!]));
 
-    const results = units.map((unit) => {
-      const original = originalOf(unit);
-      if (original) {
-        // The sender retried after a lost 250: acknowledge, record the attempt, store nothing twice.
-        const record = recordOf(unit.mail.parsed, unit.mail, unit.teamId, { status: 'DUPLICATE', reason: `duplicate of inbound mail ${original.id}`, ticketId: original.ticketId, raw: null });
-        return { unit, record, result: { teamId: unit.teamId, status: 'DUPLICATE' as const, ticketId: original.ticketId, reason: null } };
-      }
-      const outcome = outcomes[fresh.indexOf(unit)]!;
-      const record = recordOf(unit.mail.parsed, unit.mail, unit.teamId, { ...outcome, raw: unit.mail.raw });
-      return { unit, record, result: { teamId: unit.teamId, status: outcome.status, ticketId: outcome.ticketId, reason: outcome.reason } };
+    const results = routed.map((unit) => {
+      const { original } = unit;
+      // The sender retried after a lost 250: acknowledge, record the attempt, store nothing twice.
+      const outcome = original
+        ? { status: 'DUPLICATE' as const, reason: `duplicate of inbound mail ${original.id}`, ticketId: original.ticketId, raw: null }
+        : { ...outcomeOf.get(unit)!, raw: unit.mail.raw };
+      return {
+        index: unit.index,
+        record: recordOf(unit.mail, unit.teamId, outcome),
+        result: { teamId: unit.teamId, status: outcome.status, ticketId: outcome.ticketId, reason: original ? null : outcome.reason },
+      };
     });
     await tx.insert(inboundMails).values(results.map((r) => r.record));
-    return mails.map((_, index) => results.filter((r) => r.unit.index === index).map((r) => r.result));
+    return mails.map((_, index) => results.filter((r) => r.index === index).map((r) => r.result));
   });
 }
 
 function recordOf(
-  parsed: Parsed,
-  input: { raw: Buffer; envelope: Envelope },
+  mail: { parsed: Parsed; raw: Buffer; envelope: Envelope },
   teamId: number,
   outcome: { status: InboundMailStatus; reason: string | null; ticketId: number | null; ticketMessageId?: number | null; createdTicket?: boolean; raw: Buffer | null },
 ) {
+  const { parsed, envelope } = mail;
   return {
     teamId,
     status: outcome.status,
@@ -190,10 +192,10 @@ function recordOf(
     createdTicket: outcome.createdTicket ?? false,
     messageKey: parsed.messageKey,
     messageId: parsed.messageId,
-    envelope: { mailFrom: input.envelope.mailFrom, rcptTo: input.envelope.rcptTo, remoteAddress: input.envelope.remoteAddress ?? null },
+    envelope: { mailFrom: envelope.mailFrom, rcptTo: envelope.rcptTo, remoteAddress: envelope.remoteAddress ?? null },
     fromAddress: parsed.facts.fromAddress,
     subject: parsed.subject?.slice(0, 1000) ?? null,
-    size: input.raw.length,
+    size: mail.raw.length,
     raw: outcome.raw,
   };
 }
@@ -243,87 +245,57 @@ async function routingFacts(tx: DbOrTx, settings: MailSettings, units: Array<{ p
  */
 async function routeInboundMails(tx: DbOrTx, settings: MailSettings, units: Array<{ parsed: Parsed; teamId: number; thread: number | null }>, facts: RoutingFacts): Promise<Outcome[]> {
   const outcomes: Outcome[] = [];
-  const newTickets: number[] = [];
+  const creating: Array<{ i: number; input: NewTicket }> = [];
 
-  for (const [i, { parsed }] of units.entries()) {
+  for (const [i, { parsed, teamId, thread }] of units.entries()) {
     if (!parsed.mail) {
       outcomes[i] = kept('QUARANTINED', parsed.parseError ?? 'cannot parse the message');
       continue;
     }
-    const text = bodyText(parsed.mail);
-    const thread = units[i]!.thread;
+    const mail = parsed.mail;
+    const text = (mail.text ?? '').trim().slice(0, MAX_TEXT);
     const automated = automatedReason(parsed.facts, facts.ownAddresses);
-    if (automated) {
-      if (!thread) {
-        outcomes[i] = kept('IGNORED', automated);
-        continue;
-      }
+    const sender = parsed.facts.fromAddress;
+    if (automated && !thread) {
+      outcomes[i] = kept('IGNORED', automated);
+    } else if (automated) {
       const kind = isBounce(parsed.facts) ? 'Delivery failure report' : 'Automatic reply';
       const note = await addSystemNote(tx, {
-        ticketId: thread,
+        ticketId: thread!,
         body: `${kind} from ${parsed.from?.email ?? 'an unknown sender'}: ${parsed.subject ?? '(no subject)'}\n\n${text.slice(0, 4000)}`,
       });
       outcomes[i] = kept('IGNORED', automated, thread, note.messageId);
+    } else if (thread && !parsed.from) {
+      outcomes[i] = kept('QUARANTINED', 'a reply without a usable sender address');
     } else if (thread) {
-      if (!parsed.from) {
-        outcomes[i] = kept('QUARANTINED', 'a reply without a usable sender address');
-        continue;
-      }
-      const reply = await addCustomerMessage(tx, {
-        ticketId: thread,
-        customer: parsed.from,
-        bodyText: text,
-        bodyHtml: parsed.mail.html || null,
-        attachments: attachmentsOf(parsed.mail),
-      });
+      const reply = await addCustomerMessage(tx, { ticketId: thread, customer: parsed.from!, bodyText: text, bodyHtml: mail.html || null, attachments: attachmentsOf(mail) });
       outcomes[i] = { status: 'PROCESSED', reason: null, ticketId: thread, ticketMessageId: reply.messageId, createdTicket: false };
+    } else if (sender && (facts.recentTickets.get(sender) ?? 0) >= settings.mailLoopMaxTickets) {
+      outcomes[i] = kept('QUARANTINED', `more than ${settings.mailLoopMaxTickets} new tickets from ${sender} within ${settings.mailLoopWindowMinutes} minutes: possible mail loop`);
     } else {
-      newTickets.push(i);
+      const input: NewTicket = {
+        teamId,
+        channel: 'EMAIL',
+        title: (parsed.subject ?? '(no subject)').slice(0, MAX_TITLE),
+        description: text,
+        descriptionHtml: mail.html || null,
+        customer: parsed.from,
+        attachments: attachmentsOf(mail),
+      };
+      // Input the ticket rules refuse: kept for a person to look at.
+      const refusals = validateNewTicket(input).errors;
+      if (refusals.length) outcomes[i] = kept('QUARANTINED', `refused by ticket rules: ${refusals.map((e) => e.message).join(' ')}`.slice(0, 500));
+      else creating.push({ i, input });
     }
   }
 
-  const creating: Array<{ i: number; input: NewTicket }> = [];
-  for (const i of newTickets) {
-    const { parsed, teamId } = units[i]!;
-    const sender = parsed.facts.fromAddress;
-    if (sender && (facts.recentTickets.get(sender) ?? 0) >= settings.mailLoopMaxTickets) {
-      outcomes[i] = kept('QUARANTINED', `more than ${settings.mailLoopMaxTickets} new tickets from ${sender} within ${settings.mailLoopWindowMinutes} minutes: possible mail loop`);
-      continue;
-    }
-    const mail = parsed.mail!;
-    const input: NewTicket = {
-      teamId,
-      channel: 'EMAIL',
-      title: (parsed.subject ?? '(no subject)').slice(0, MAX_TITLE),
-      description: bodyText(mail),
-      descriptionHtml: mail.html || null,
-      customer: parsed.from,
-      attachments: attachmentsOf(mail),
-    };
-    // Input the ticket rules refuse: kept for a person to look at.
-    const refusals = validateNewTicket(input).errors;
-    if (refusals.length) outcomes[i] = kept('QUARANTINED', `refused by ticket rules: ${refusals.map((e) => e.message).join(' ')}`.slice(0, 500));
-    else creating.push({ i, input });
-  }
+  // New tickets, the common outcome, go in together.
   const created = await createTickets(
     tx,
     creating.map((c) => c.input),
-  ).catch((err: unknown) => {
-    // A team that cannot take tickets (no stage left): a lone mail is kept for a person to look at;
-    // in a batch the error fails the batch, and the queue tries each mail on its own.
-    if (err instanceof UserInputError && creating.length === 1) {
-      outcomes[creating[0]!.i] = kept('QUARANTINED', `refused by ticket rules: ${err.message}`.slice(0, 500));
-      creating.length = 0;
-      return [];
-    }
-    throw err;
-  });
+  );
   creating.forEach(({ i }, n) => (outcomes[i] = { status: 'PROCESSED', reason: null, ticketId: created[n]!.id, ticketMessageId: null, createdTicket: true }));
   return outcomes;
-}
-
-function bodyText(mail: ParsedMail): string {
-  return (mail.text ?? '').trim().slice(0, MAX_TEXT);
 }
 
 /**

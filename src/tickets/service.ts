@@ -4,7 +4,7 @@ import { inTransaction, type DbOrTx } from '../db/client.js';
 import { ErrorCollector, fail, optionalText, requiredText } from '../errors.js';
 import { publishEvent, publishEvents } from '../events/hub.js';
 import { findStage, firstOpenStageOf, firstStagesOf } from '../teams/service.js';
-import { stages, teams } from '../teams/tables.js';
+import { stages } from '../teams/tables.js';
 import { isEmailAddress } from './email-address.js';
 import { sanitizeMessageHtml, textToHtml } from './html.js';
 import { customers, tags, ticketAttachments, ticketMessages, tickets, ticketStageChanges, ticketTags, type MessageOrigin } from './tables.js';
@@ -36,16 +36,51 @@ export const TICKET_UPDATED = 'ticketUpdated';
 const MAX_TITLE = 300;
 const MAX_BODY = 200_000;
 
+type CustomerContact = { email: string; name?: string | null };
+
 /** One customer per mailbox: found by address case-insensitively, created on first contact. */
-export async function findOrCreateCustomer(db: DbOrTx, input: { email: string; name?: string | null }): Promise<CustomerRow> {
-  const email = input.email.trim();
-  const name = input.name?.trim() || null;
-  const [customer] = await db
+async function findOrCreateCustomer(db: DbOrTx, input: CustomerContact): Promise<CustomerRow> {
+  return (await findOrCreateCustomers(db, [input])).get(customerKey(input))!;
+}
+
+function customerKey(contact: CustomerContact): string {
+  return contact.email.trim().toLowerCase();
+}
+
+/**
+ * findOrCreateCustomer for many contacts in one statement, keyed by customerKey. Rows are
+ * written in address order, so that concurrent writers cannot deadlock on them.
+ */
+async function findOrCreateCustomers(db: DbOrTx, contacts: CustomerContact[]): Promise<Map<string, CustomerRow>> {
+  const byKey = new Map<string, { email: string; emailKey: string; name: string | null }>();
+  for (const contact of contacts) {
+    const emailKey = customerKey(contact);
+    const name = contact.name?.trim() || null;
+    const known = byKey.get(emailKey);
+    if (!known) byKey.set(emailKey, { email: contact.email.trim(), emailKey, name });
+    else known.name ??= name;
+  }
+  if (byKey.size === 0) return new Map();
+  const rows = await db
     .insert(customers)
-    .values({ email, emailKey: email.toLowerCase(), name })
+    .values([...byKey.values()].sort((a, b) => (a.emailKey < b.emailKey ? -1 : a.emailKey > b.emailKey ? 1 : 0)))
     .onConflictDoUpdate({ target: customers.emailKey, set: { name: sql`coalesce(${customers.name}, excluded.name)` } })
     .returning();
-  return customer!;
+  return new Map(rows.map((c) => [c.emailKey, c]));
+}
+
+/** A customer's message on a ticket's chatter: its HTML sanitised, or derived from the text. */
+function customerMessageRow(ticketId: number, customer: CustomerRow | null, bodyText: string, bodyHtml: string | null | undefined) {
+  return {
+    ticketId,
+    kind: 'MESSAGE' as const,
+    authorKind: 'CUSTOMER' as const,
+    authorName: customer?.name ?? null,
+    authorEmail: customer?.email ?? null,
+    customerId: customer?.id ?? null,
+    bodyText,
+    bodyHtml: bodyHtml ? sanitizeMessageHtml(bodyHtml) : textToHtml(bodyText),
+  };
 }
 
 export interface NewTicket {
@@ -56,7 +91,7 @@ export interface NewTicket {
   descriptionHtml?: string | null;
   priority?: number | null;
   channel: TicketChannel;
-  customer?: { email: string; name?: string | null } | null;
+  customer?: CustomerContact | null;
   /** Files of the first message (mail attachments, form uploads). */
   attachments?: NewAttachment[];
   /** Where a web submission came from, kept on the first message. */
@@ -118,31 +153,15 @@ export async function createTickets(db: DbOrTx, inputs: NewTicket[]): Promise<Ti
   if (inputs.length === 0) return [];
   return inTransaction(db, async (tx) => {
     const teamIds = [...new Set(inputs.map((i) => i.teamId))];
-    // Statements that do not need each other's results go out together (one round trip).
-    const [teamRows, firstStages] = await Promise.all([tx.select({ id: teams.id }).from(teams).where(inArray(teams.id, teamIds)), firstStagesOf(tx, teamIds)]);
-    if (teamRows.length !== teamIds.length) fail('teamId', 'NOT_FOUND', 'No team has this id.');
-    if (firstStages.size !== teamIds.length) fail('teamId', 'NO_STAGE', 'The team has no stage to put tickets in.');
+    // Every team is created with its stages and stages are never deleted: no first stage, no team.
+    const firstStages = await firstStagesOf(tx, teamIds);
+    if (firstStages.size !== teamIds.length) fail('teamId', 'NOT_FOUND', 'No team has this id.');
 
-    // One row per mailbox, locked in address order so that concurrent writers cannot deadlock.
-    const byEmailKey = new Map<string, { email: string; emailKey: string; name: string | null }>();
-    for (const input of inputs) {
-      if (!input.customer) continue;
-      const email = input.customer.email.trim();
-      const emailKey = email.toLowerCase();
-      const name = input.customer.name?.trim() || null;
-      const known = byEmailKey.get(emailKey);
-      if (!known) byEmailKey.set(emailKey, { email, emailKey, name });
-      else known.name ??= name;
-    }
-    const customerRows = byEmailKey.size
-      ? await tx
-          .insert(customers)
-          .values([...byEmailKey.values()].sort((a, b) => (a.emailKey < b.emailKey ? -1 : a.emailKey > b.emailKey ? 1 : 0)))
-          .onConflictDoUpdate({ target: customers.emailKey, set: { name: sql`coalesce(${customers.name}, excluded.name)` } })
-          .returning()
-      : [];
-    const customerOf = new Map(customerRows.map((c) => [c.emailKey, c]));
-    const customerFor = (input: NewTicket) => (input.customer ? customerOf.get(input.customer.email.trim().toLowerCase())! : null);
+    const customerOf = await findOrCreateCustomers(
+      tx,
+      inputs.flatMap((input) => (input.customer ? [input.customer] : [])),
+    );
+    const customerFor = (input: NewTicket) => (input.customer ? customerOf.get(customerKey(input.customer))! : null);
 
     const created = await tx
       .insert(tickets)
@@ -169,22 +188,10 @@ export async function createTickets(db: DbOrTx, inputs: NewTicket[]): Promise<Ti
       const messages = await tx
         .insert(ticketMessages)
         .values(
-          withMessage.map((i) => {
-            const input = inputs[i]!;
-            const customer = customerFor(input);
-            const description = created[i]!.description;
-            return {
-              ticketId: created[i]!.id,
-              kind: 'MESSAGE' as const,
-              authorKind: 'CUSTOMER' as const,
-              authorName: customer?.name ?? null,
-              authorEmail: customer?.email ?? null,
-              customerId: customer?.id ?? null,
-              bodyText: description,
-              bodyHtml: input.descriptionHtml ? sanitizeMessageHtml(input.descriptionHtml) : textToHtml(description),
-              origin: input.origin ?? null,
-            };
-          }),
+          withMessage.map((i) => ({
+            ...customerMessageRow(created[i]!.id, customerFor(inputs[i]!), created[i]!.description, inputs[i]!.descriptionHtml),
+            origin: inputs[i]!.origin ?? null,
+          })),
         )
         .returning({ id: ticketMessages.id, ticketId: ticketMessages.ticketId });
       if (messages.some((m, n) => m.ticketId !== created[withMessage[n]!]!.id)) throw new Error('inserted messages came back out of order');
@@ -302,23 +309,14 @@ export async function addTicketNote(db: DbOrTx, input: { ticketId: number; body:
  */
 export async function addCustomerMessage(
   db: DbOrTx,
-  input: { ticketId: number; customer: { email: string; name?: string | null }; bodyText: string; bodyHtml?: string | null; attachments?: NewAttachment[] },
+  input: { ticketId: number; customer: CustomerContact; bodyText: string; bodyHtml?: string | null; attachments?: NewAttachment[] },
 ): Promise<{ ticket: TicketRow; messageId: number }> {
   let messageId = 0;
   const ticket = await changeTicket(db, input.ticketId, async (tx, ticket) => {
     const customer = await findOrCreateCustomer(tx, input.customer);
     const [message] = await tx
       .insert(ticketMessages)
-      .values({
-        ticketId: ticket.id,
-        kind: 'MESSAGE',
-        authorKind: 'CUSTOMER',
-        authorName: customer.name,
-        authorEmail: customer.email,
-        customerId: customer.id,
-        bodyText: input.bodyText.slice(0, MAX_BODY),
-        bodyHtml: input.bodyHtml ? sanitizeMessageHtml(input.bodyHtml) : textToHtml(input.bodyText.slice(0, MAX_BODY)),
-      })
+      .values(customerMessageRow(ticket.id, customer, input.bodyText.slice(0, MAX_BODY), input.bodyHtml))
       .returning({ id: ticketMessages.id });
     messageId = message!.id;
     await storeAttachments(tx, (input.attachments ?? []).map((a) => ({ ...a, messageId })));
