@@ -1,11 +1,10 @@
 import { and, eq, gte, inArray, isNull, lt, lte, sql } from 'drizzle-orm';
 import { inTransaction, queryRows, type DbOrTx } from '../db/client.js';
-import { publishEvent, publishEvents } from '../events/hub.js';
+import { publishEvents } from '../events/hub.js';
 import { ErrorCollector, fail, optionalText, requiredText } from '../errors.js';
 import { findTeam, stagesOf } from '../teams/service.js';
 import {
   countTicketsForSla,
-  findTicket,
   onTicketWrite,
   stageChangesByTicket,
   TICKET_UPDATED,
@@ -193,6 +192,32 @@ async function writeSlaPlan(tx: DbOrTx, upserts: SlaUpsert[], stale: number[]): 
   if (stale.length) await tx.execute(sql`delete from ticket_sla_statuses where id = any(${`{${stale.join(',')}}`}::text::int[])`);
 }
 
+/**
+ * Plans the SLA statuses of a set of tickets in memory: the rows to write, the ones to drop, and
+ * the tickets whose statuses changed (for subscribers).
+ */
+function planTickets(
+  tickets: Array<Omit<TicketSlaFacts, 'tagIds' | 'changes'> & { teamId: number }>,
+  facts: { contextOf: Map<number, TeamSlaContext>; tags: Map<number, number[]>; changes: Map<number, Array<{ stageId: number; enteredAt: Date }>>; existing: TicketSlaStatusRow[] },
+  now: Date,
+): { upserts: SlaUpsert[]; stale: number[]; changed: Map<number, number> } {
+  const existingByTicket = new Map<number, TicketSlaStatusRow[]>();
+  for (const status of facts.existing) existingByTicket.set(status.ticketId, [...(existingByTicket.get(status.ticketId) ?? []), status]);
+  const upserts: SlaUpsert[] = [];
+  const stale: number[] = [];
+  const changed = new Map<number, number>();
+  for (const ticket of tickets) {
+    const before = existingByTicket.get(ticket.id) ?? [];
+    const plan = planTicketSla(facts.contextOf.get(ticket.teamId)!, { ...ticket, tagIds: facts.tags.get(ticket.id) ?? [], changes: facts.changes.get(ticket.id) ?? [] }, before, now);
+    upserts.push(...plan.upserts);
+    stale.push(...plan.stale);
+    if (plan.stale.length || plan.upserts.some((u) => !before.some((b) => b.policyId === u.policyId && b.status === u.status && b.deadline.getTime() === u.deadline.getTime()))) {
+      changed.set(ticket.id, ticket.teamId);
+    }
+  }
+  return { upserts, stale, changed };
+}
+
 /** Brings tickets' SLA statuses in line with their teams' policies (on every ticket write). */
 export async function applySlaPolicies(tx: DbOrTx, written: TicketRow[], now = new Date()): Promise<void> {
   const policies = await tx.select().from(slaPolicies).where(inArray(slaPolicies.teamId, [...new Set(written.map((t) => t.teamId))]));
@@ -208,15 +233,8 @@ export async function applySlaPolicies(tx: DbOrTx, written: TicketRow[], now = n
     Promise.all(teamIds.map((teamId) => teamSlaContext(tx, teamId, policies.filter((p) => p.teamId === teamId)))),
   ]);
   const contextOf = new Map(teamIds.map((teamId, i) => [teamId, contexts[i]!]));
-  const upserts: SlaUpsert[] = [];
-  const stale: number[] = [];
-  for (const ticket of concerned) {
-    const facts = { ...ticket, tagIds: tags.get(ticket.id) ?? [], changes: changes.get(ticket.id) ?? [] };
-    const plan = planTicketSla(contextOf.get(ticket.teamId)!, facts, existing.filter((s) => s.ticketId === ticket.id), now);
-    upserts.push(...plan.upserts);
-    stale.push(...plan.stale);
-  }
-  await writeSlaPlan(tx, upserts, stale);
+  const plan = planTickets(concerned, { contextOf, tags, changes, existing }, now);
+  await writeSlaPlan(tx, plan.upserts, plan.stale);
 }
 
 /**
@@ -231,7 +249,7 @@ export async function recomputeSlaDeadlines(
   if (input.teamId != null && !(await findTeam(db, input.teamId))) fail('teamId', 'NOT_FOUND', 'No team has this id.');
   const scope = { teamId: input.teamId ?? undefined, ticketIds: input.ticketIds ?? undefined };
   const total = await countTicketsForSla(db, scope);
-  const contexts = new Map<number, Promise<TeamSlaContext>>();
+  const contextOf = new Map<number, TeamSlaContext>();
   const now = input.now ?? new Date();
   let done = 0;
   let afterId = 0;
@@ -242,31 +260,19 @@ export async function recomputeSlaDeadlines(
     afterId = batch.at(-1)!.id;
     const ids = batch.map((t) => t.id);
     await inTransaction(db, async (tx) => {
-      const [tags, changes, existing] = await Promise.all([
+      const newTeams = [...new Set(batch.map((t) => t.teamId))].filter((teamId) => !contextOf.has(teamId));
+      const [tags, changes, existing, contexts] = await Promise.all([
         tagIdsByTicket(tx, ids),
         stageChangesByTicket(tx, ids),
         // The batch is an id range: one range condition instead of thousands of parameters.
         tx.select().from(ticketSlaStatuses).where(and(gte(ticketSlaStatuses.ticketId, ids[0]!), lte(ticketSlaStatuses.ticketId, ids.at(-1)!))),
-      ]);
-      const existingByTicket = new Map<number, TicketSlaStatusRow[]>();
-      for (const status of existing) existingByTicket.set(status.ticketId, [...(existingByTicket.get(status.ticketId) ?? []), status]);
-      const upserts: SlaUpsert[] = [];
-      const stale: number[] = [];
-      const changed = new Map<number, number>();
-      for (const ticket of batch) {
-        let ctx = contexts.get(ticket.teamId);
         // Read through tx: on PGlite a query on db would wait for this very transaction.
-        if (!ctx) contexts.set(ticket.teamId, (ctx = teamSlaContext(tx, ticket.teamId)));
-        const before = existingByTicket.get(ticket.id) ?? [];
-        const plan = planTicketSla(await ctx, { ...ticket, tagIds: tags.get(ticket.id) ?? [], changes: changes.get(ticket.id) ?? [] }, before, now);
-        upserts.push(...plan.upserts);
-        stale.push(...plan.stale);
-        if (plan.stale.length || plan.upserts.some((u) => !before.some((b) => b.policyId === u.policyId && b.status === u.status && b.deadline.getTime() === u.deadline.getTime()))) {
-          changed.set(ticket.id, ticket.teamId);
-        }
-      }
-      await writeSlaPlan(tx, upserts, stale);
-      if (changed.size) await publishEvents(tx, TICKET_UPDATED, changed);
+        Promise.all(newTeams.map((teamId) => teamSlaContext(tx, teamId))),
+      ]);
+      newTeams.forEach((teamId, i) => contextOf.set(teamId, contexts[i]!));
+      const plan = planTickets(batch, { contextOf, tags, changes, existing }, now);
+      await writeSlaPlan(tx, plan.upserts, plan.stale);
+      if (plan.changed.size) await publishEvents(tx, TICKET_UPDATED, plan.changed);
     });
     done += batch.length;
     input.onProgress?.(done, total);
@@ -307,15 +313,11 @@ export async function failOverdueSlas(db: DbOrTx, now = new Date(), limit = 500)
         ),
       )
       .returning({ ticketId: ticketSlaStatuses.ticketId });
-    const changed = new Map<number, number>();
-    for (const { ticketId } of overdue) {
-      if (changed.has(ticketId)) continue;
-      const ticket = await findTicket(tx, ticketId);
-      if (!ticket) continue;
-      changed.set(ticketId, ticket.teamId);
-      await publishEvent(tx, { type: TICKET_UPDATED, id: ticketId, teamId: ticket.teamId });
-    }
-    return [...changed].map(([ticketId, teamId]) => ({ ticketId, teamId }));
+    const ticketIds = [...new Set(overdue.map((o) => o.ticketId))];
+    if (ticketIds.length === 0) return [];
+    const changed = await ticketsForSla(tx, { ticketIds, afterId: 0, limit: ticketIds.length });
+    await publishEvents(tx, TICKET_UPDATED, new Map(changed.map((t) => [t.id, t.teamId])));
+    return changed.map((t) => ({ ticketId: t.id, teamId: t.teamId }));
   });
 }
 
