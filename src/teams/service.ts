@@ -169,8 +169,7 @@ export async function updateTeam(db: DbOrTx, settings: MailSettings, input: Upda
 
   return retryOnAliasClash(() =>
     inTransaction(db, async (tx) => {
-      const [current] = await tx.select().from(teams).where(eq(teams.id, input.id)).for('update');
-      if (!current) fail('id', 'NOT_FOUND', 'No team has this id.');
+      const current = await lockTeam(tx, input.id, 'id');
       const next = {
         name: name ?? current.name,
         useEmailAlias: input.useEmailAlias ?? current.useEmailAlias,
@@ -205,6 +204,13 @@ export async function updateTeam(db: DbOrTx, settings: MailSettings, input: Upda
   );
 }
 
+/** Locks a team for a change, or fails with NOT_FOUND on the given input field. */
+async function lockTeam(tx: DbOrTx, id: number, field: string): Promise<TeamRow> {
+  const [team] = await tx.select().from(teams).where(eq(teams.id, id)).for('update');
+  if (!team) fail(field, 'NOT_FOUND', 'No team has this id.');
+  return team;
+}
+
 export async function findTeam(db: DbOrTx, id: number): Promise<TeamRow | undefined> {
   const [team] = await db.select().from(teams).where(eq(teams.id, id));
   return team;
@@ -235,8 +241,7 @@ export async function createStage(db: DbOrTx, input: { teamId: number; name: str
   errors.throwIfAny();
   return inTransaction(db, async (tx) => {
     // Locking the team serialises concurrent additions, so sequences stay distinct.
-    const [team] = await tx.select({ id: teams.id }).from(teams).where(eq(teams.id, input.teamId)).for('update');
-    if (!team) fail('teamId', 'NOT_FOUND', 'No team has this id.');
+    const team = await lockTeam(tx, input.teamId, 'teamId');
     const [last] = await tx.select({ sequence: max(stages.sequence) }).from(stages).where(eq(stages.teamId, team.id));
     const [stage] = await tx
       .insert(stages)
@@ -262,8 +267,7 @@ export async function updateStage(db: DbOrTx, input: { stageId: number; name?: s
 /** Sets the order of a team's stages; stageIds must list each of them exactly once. */
 export async function reorderStages(db: DbOrTx, input: { teamId: number; stageIds: number[] }): Promise<StageRow[]> {
   return inTransaction(db, async (tx) => {
-    const [team] = await tx.select({ id: teams.id }).from(teams).where(eq(teams.id, input.teamId)).for('update');
-    if (!team) fail('teamId', 'NOT_FOUND', 'No team has this id.');
+    const team = await lockTeam(tx, input.teamId, 'teamId');
     const existing = await tx.select({ id: stages.id }).from(stages).where(eq(stages.teamId, team.id));
     const wanted = new Set(input.stageIds);
     if (wanted.size !== input.stageIds.length || wanted.size !== existing.length || existing.some((s) => !wanted.has(s.id))) {
@@ -288,15 +292,20 @@ export async function listMailDomains(db: DbOrTx, settings: MailSettings): Promi
 
 const DOMAIN = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
+/** "Support.Example.COM." → "support.example.com": how domains are compared and stored. */
+function normalizeDomain(domain: string): string {
+  return domain.trim().toLowerCase().replace(/\.$/, '');
+}
+
 export async function addMailDomain(db: DbOrTx, settings: MailSettings, input: { domain: string }): Promise<string[]> {
-  const domain = input.domain.trim().toLowerCase().replace(/\.$/, '');
+  const domain = normalizeDomain(input.domain);
   if (!DOMAIN.test(domain)) fail('domain', 'INVALID_DOMAIN', 'domain must be a host name such as support.example.com.');
   if (domain !== settings.mailDomain) await db.insert(mailDomains).values({ domain }).onConflictDoNothing();
   return listMailDomains(db, settings);
 }
 
 export async function removeMailDomain(db: DbOrTx, settings: MailSettings, input: { domain: string }): Promise<string[]> {
-  const domain = input.domain.trim().toLowerCase();
+  const domain = normalizeDomain(input.domain);
   if (domain === settings.mailDomain) fail('domain', 'DEFAULT_DOMAIN', 'MAIL_DOMAIN is set by the server configuration and cannot be removed.');
   const [user] = await db.select({ name: teams.name }).from(teams).where(eq(teams.aliasDomain, domain)).limit(1);
   if (user) fail('domain', 'DOMAIN_IN_USE', `The team ${user.name} still has an alias on ${domain}: change it first.`);

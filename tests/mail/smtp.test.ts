@@ -329,6 +329,10 @@ describe('who may write, and how much', () => {
     expect(inUse.removeMailDomain.userErrors).toEqual([{ field: ['input', 'domain'], code: 'DOMAIN_IN_USE' }]);
     const invalid = await server.client().request<any>(gql`mutation { addMailDomain(input: { domain: "not a domain" }) { userErrors { field code } } }`);
     expect(invalid.addMailDomain.userErrors).toEqual([{ field: ['input', 'domain'], code: 'INVALID_DOMAIN' }]);
+    // Removal reads the domain as adding does: case and a trailing dot make no difference.
+    await server.client().request(gql`mutation { addMailDomain(input: { domain: "spare.example.org" }) { domains } }`);
+    const removed = await server.client().request<any>(gql`mutation { removeMailDomain(input: { domain: "Spare.Example.org." }) { domains userErrors { code } } }`);
+    expect(removed.removeMailDomain).toEqual({ domains: [MAIL_DOMAIN, 'help.example.org'], userErrors: [] });
   });
 });
 
