@@ -3,6 +3,7 @@
  * shown, and what a submission must contain. Pure, so every rule is tested table by table and
  * the page, GraphQL and the service share one implementation.
  */
+import { isInternetEmailAddress } from '../tickets/email-address.js';
 
 export const MAPS_TO = ['TITLE', 'DESCRIPTION', 'CUSTOMER_NAME', 'CUSTOMER_EMAIL', 'CUSTOMER_PHONE', 'CUSTOMER_COMPANY', 'PRIORITY', 'CUSTOM'] as const;
 export const INPUT_TYPES = ['TEXT', 'TEXTAREA', 'EMAIL', 'TEL', 'URL', 'NUMBER', 'DATE', 'SELECT', 'CHECKBOX', 'FILE'] as const;
@@ -125,7 +126,6 @@ export function isVisible(f: FormField, values: Record<string, string>, fields: 
 }
 
 const PRIORITY_VALUES: Record<string, number> = { LOW: 0, MEDIUM: 1, HIGH: 2, URGENT: 3, '0': 0, '1': 1, '2': 2, '3': 3 };
-const EMAIL = /^[^\s@<>(),;:"\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
 const TEL = /^\+?[0-9][0-9 ().\-/]{4,29}$/;
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
@@ -139,7 +139,7 @@ function maxLength(f: FormField): number {
 export function formatProblem(f: FormField, value: string): string | null {
   switch (f.inputType) {
     case 'EMAIL':
-      return value.length <= 254 && EMAIL.test(value) ? null : 'Enter an email address such as jane@example.com.';
+      return isInternetEmailAddress(value) ? null : 'Enter an email address such as jane@example.com.';
     case 'TEL':
       return TEL.test(value) ? null : 'Enter a phone number: digits, spaces and + ( ) - only.';
     case 'URL':
@@ -214,7 +214,7 @@ export function validateSubmission(fields: FormField[], submitted: Record<string
         ticket.customerName = value;
         break;
       case 'CUSTOMER_EMAIL':
-        if (!EMAIL.test(value)) problem('INVALID_FORMAT', 'Enter an email address such as jane@example.com.');
+        if (!isInternetEmailAddress(value)) problem('INVALID_FORMAT', 'Enter an email address such as jane@example.com.');
         ticket.customerEmail = value;
         break;
       case 'CUSTOMER_PHONE':

@@ -1,7 +1,7 @@
 import { and, eq, lt, ne, sql } from 'drizzle-orm';
 import { inTransaction, type DbOrTx } from '../db/client.js';
 import { fail, UserInputError } from '../errors.js';
-import { aliasFromName, findTeam, firstFreeAlias, type TeamRow } from '../teams/service.js';
+import { aliasFromName, findTeam, firstFreeAlias, listTeams, type TeamRow } from '../teams/service.js';
 import { createTicket, type NewAttachment } from '../tickets/service.js';
 import type { MessageOrigin } from '../tickets/tables.js';
 import { DEFAULT_FIELDS, describeSubmission, validateFormDefinition, validateSubmission, type FormField } from './form.js';
@@ -91,20 +91,23 @@ export async function setWebsiteFormPublished(db: DbOrTx, input: { teamId: numbe
 }
 
 /** A form customers can reach: published, and its team's website channel on. */
+function isFormAvailable(team: TeamRow | undefined, form: WebsiteFormRow | undefined): boolean {
+  return Boolean(team?.useWebsiteForm && form?.published);
+}
+
 export async function publicFormBySlug(db: DbOrTx, slug: string): Promise<{ team: TeamRow; form: WebsiteFormRow } | null> {
   const [form] = await db.select().from(websiteForms).where(and(eq(websiteForms.slug, slug), eq(websiteForms.published, true)));
   const team = form ? await findTeam(db, form.teamId) : undefined;
-  return form && team?.useWebsiteForm ? { team, form } : null;
+  return isFormAvailable(team, form) ? { team: team!, form: form! } : null;
 }
 
 export async function publishedForms(db: DbOrTx): Promise<Array<{ team: TeamRow; form: WebsiteFormRow }>> {
-  const forms = await db.select().from(websiteForms).where(and(eq(websiteForms.published, true), ne(websiteForms.slug, '')));
-  const result = [];
-  for (const form of forms) {
-    const team = await findTeam(db, form.teamId);
-    if (team?.useWebsiteForm) result.push({ team, form });
-  }
-  return result.sort((a, b) => a.team.name.localeCompare(b.team.name));
+  const [forms, teams] = await Promise.all([db.select().from(websiteForms).where(and(eq(websiteForms.published, true), ne(websiteForms.slug, ''))), listTeams(db)]);
+  const teamById = new Map(teams.map((team) => [team.id, team]));
+  return forms
+    .map((form) => ({ team: teamById.get(form.teamId)!, form }))
+    .filter(({ team, form }) => isFormAvailable(team, form))
+    .sort((a, b) => a.team.name.localeCompare(b.team.name));
 }
 
 /** Counts one submission in the hour and day windows of a client; true while under both limits. */
@@ -142,7 +145,7 @@ const FILE_TYPES = /^(image\/(png|jpeg|gif|webp)|application\/pdf|text\/plain)$/
 export async function submitWebsiteForm(db: DbOrTx, settings: FormSettings, input: Submission): Promise<{ ticketNumber: number; successMessage: string }> {
   const team = await findTeam(db, input.teamId);
   const [form] = team ? await db.select().from(websiteForms).where(eq(websiteForms.teamId, team.id)) : [];
-  if (!team || !form || !form.published || !team.useWebsiteForm) fail(null, 'FORM_NOT_PUBLISHED', 'This form is not available.');
+  if (!team || !form || !isFormAvailable(team, form)) fail(null, 'FORM_NOT_PUBLISHED', 'This form is not available.');
   if (Object.keys(input.values).length > 100) fail('values', 'TOO_MANY', 'At most 100 values.');
   if ((input.values[HONEYPOT_FIELD] ?? '').trim() !== '') fail(null, 'REJECTED', 'The submission was refused.');
   const { problems, ticket } = validateSubmission(form.fields, input.values);
