@@ -96,10 +96,10 @@ export async function startHttpServer({ config, database, events, auth, log }: D
     const started = performance.now();
     const requestId = typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'].slice(0, 100) : randomUUID();
     res.setHeader('x-request-id', requestId);
-    res.on('finish', () => {
-      log.info('request', { requestId, method: req.method, path: req.url?.split('?')[0], status: res.statusCode, ms: Math.round(performance.now() - started) });
-    });
     const path = (req.url ?? '/').split('?')[0];
+    res.on('finish', () => {
+      log.info('request', { requestId, method: req.method, path, status: res.statusCode, ms: Math.round(performance.now() - started) });
+    });
     try {
       if (path === '/healthz') return await health(res);
       if (path === '/') {
@@ -261,7 +261,7 @@ function bodyWithinLimit(req: http.IncomingMessage, res: http.ServerResponse, ma
 }
 
 /** Who sent a request, as public submissions record it (headers cut to a sane length). */
-export function clientOf(req: http.IncomingMessage) {
+function clientOf(req: http.IncomingMessage) {
   const header = (name: string) => {
     const value = req.headers[name];
     return typeof value === 'string' ? value.slice(0, 500) : null;

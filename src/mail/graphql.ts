@@ -32,7 +32,7 @@ export const InboundMail = builder.drizzleNode('inboundMails', {
   fields: (t) => ({
     status: t.field({ type: InboundMailStatus, description: 'What became of it.', resolve: (m) => m.status }),
     messageId: t.exposeString('messageId', { nullable: true, description: 'Message-ID header, without <>.' }),
-    envelope: t.field({ type: MailEnvelope, description: 'SMTP envelope.', select: { columns: { envelope: true } }, resolve: (m) => m.envelope }),
+    envelope: t.field({ type: MailEnvelope, description: 'SMTP envelope.', resolve: (m) => m.envelope }),
     from: t.exposeString('fromAddress', { nullable: true, description: 'Address of the From header (or the envelope sender).' }),
     subject: t.exposeString('subject', { nullable: true, description: 'Subject header.' }),
     reason: t.exposeString('reason', { nullable: true, description: 'Why it was ignored, quarantined or a duplicate.' }),

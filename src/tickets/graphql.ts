@@ -119,7 +119,7 @@ const MessageOriginType = builder.objectRef<MessageOrigin>('MessageOrigin').impl
   }),
 });
 
-export const TicketMessage = builder.drizzleNode('ticketMessages', {
+const TicketMessage = builder.drizzleNode('ticketMessages', {
   name: 'TicketMessage',
   description: "One entry of a ticket's chatter: a message, an internal note or a system note.",
   id: { column: (m) => m.id },
@@ -178,7 +178,7 @@ export const Ticket = builder.drizzleNode('tickets', {
   }),
 });
 
-export const TicketConnection = builder.connectionObject(
+const TicketConnection = builder.connectionObject(
   { type: Ticket, name: 'TicketConnection', ...connectionTypeOptions('A page of tickets, highest priority first, then newest.') },
   { name: 'TicketEdge', description: 'A ticket in a list.' },
 );
@@ -189,7 +189,7 @@ const TicketMessageConnection = builder.connectionObject(
 );
 
 /** Resolves a ticket connection through the one-query list of the tickets service. */
-export async function ticketConnection(ctx: { db: Context['db'] }, filter: TicketFilterValues, args: TicketPageRequest) {
+async function ticketConnection(ctx: { db: Context['db'] }, filter: TicketFilterValues, args: TicketPageRequest) {
   const page = await listTickets(ctx.db, filter, args);
   return {
     edges: page.tickets.map((ticket) => ({ cursor: ticketCursor(ticket), node: ticket })),

@@ -3,7 +3,7 @@ import { findAgent } from '../auth/service.js';
 import { inTransaction, type DbOrTx } from '../db/client.js';
 import { ErrorCollector, fail, optionalText, requiredText } from '../errors.js';
 import { publishEvent, publishEvents } from '../events/hub.js';
-import { findStage, firstOpenStageOf, firstStagesOf } from '../teams/service.js';
+import { findStage, firstOpenStageOf, firstStagesOf, type StageRow } from '../teams/service.js';
 import { stages } from '../teams/tables.js';
 import { isEmailAddress } from './email-address.js';
 import { sanitizeMessageHtml, textToHtml } from './html.js';
@@ -376,7 +376,7 @@ export async function setTicketTags(db: DbOrTx, input: { ticketId: number; tags:
 /** The stage and customer a list query loaded with a ticket, so resolving them costs nothing. */
 export const LOADED_STAGE = Symbol('loaded stage');
 export const LOADED_CUSTOMER = Symbol('loaded customer');
-export type ListedTicket = TicketRow & { [LOADED_STAGE]?: typeof stages.$inferSelect; [LOADED_CUSTOMER]?: CustomerRow | null };
+export type ListedTicket = TicketRow & { [LOADED_STAGE]?: StageRow; [LOADED_CUSTOMER]?: CustomerRow | null };
 
 interface CursorKey {
   priority: number;
@@ -402,16 +402,21 @@ export interface TicketPageRequest {
   before?: string | null;
 }
 
+/** Tickets joined with what every ticket view shows: rows for withLoaded. */
+function selectTicketsWithStageAndCustomer(db: DbOrTx) {
+  return db
+    .select({ ticket: tickets, stage: stages, customer: customers })
+    .from(tickets)
+    .innerJoin(stages, eq(stages.id, tickets.stageId))
+    .leftJoin(customers, eq(customers.id, tickets.customerId));
+}
+
 function buildTicketList(db: DbOrTx, filter: TicketFilterShape, withCursor: boolean, backward: boolean, limit: number) {
   const key = sql`(${tickets.priority}, ${tickets.createdAt}, ${tickets.id})`;
   const bound = sql`(${sql.placeholder('cursorPriority')}::smallint, ${sql.placeholder('cursorCreatedAt')}::timestamptz, ${sql.placeholder('cursorId')}::int)`;
   const position = withCursor ? sql`${key} ${backward ? sql`>` : sql`<`} ${bound}` : undefined;
   const direction = backward ? asc : desc;
-  return db
-    .select({ ticket: tickets, stage: stages, customer: customers })
-    .from(tickets)
-    .innerJoin(stages, eq(stages.id, tickets.stageId))
-    .leftJoin(customers, eq(customers.id, tickets.customerId))
+  return selectTicketsWithStageAndCustomer(db)
     .where(and(ticketFilterSql(filter), position))
     .orderBy(direction(tickets.priority), direction(tickets.createdAt), direction(tickets.id))
     // A literal limit: with LIMIT $n PostgreSQL cannot cost a generic plan and re-plans every call.
@@ -447,8 +452,20 @@ export async function listTickets(db: DbOrTx, filter: TicketFilterValues, page: 
   const more = rows.length > size;
   const pageRows = rows.slice(0, size);
   if (backward) pageRows.reverse();
-  const listed: ListedTicket[] = pageRows.map((r) => Object.assign(r.ticket, { [LOADED_STAGE]: r.stage, [LOADED_CUSTOMER]: r.customer }));
-  return { tickets: listed, hasNextPage: backward ? cursor !== null : more, hasPreviousPage: backward ? more : cursor !== null };
+  return { tickets: pageRows.map(withLoaded), hasNextPage: backward ? cursor !== null : more, hasPreviousPage: backward ? more : cursor !== null };
+}
+
+function withLoaded(row: { ticket: TicketRow; stage: StageRow; customer: CustomerRow | null }): ListedTicket {
+  return Object.assign(row.ticket, { [LOADED_STAGE]: row.stage, [LOADED_CUSTOMER]: row.customer });
+}
+
+/**
+ * One ticket with its stage and customer, in one query: what events carry, so the subscribers
+ * of an instance share this one read instead of each resolving stage and customer again.
+ */
+export async function findListedTicket(db: DbOrTx, id: number): Promise<ListedTicket | undefined> {
+  const [row] = await selectTicketsWithStageAndCustomer(db).where(eq(tickets.id, id));
+  return row && withLoaded(row);
 }
 
 export async function countTickets(db: DbOrTx, filter: TicketFilterValues): Promise<number> {
