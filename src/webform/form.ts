@@ -37,18 +37,23 @@ export interface FormField {
   options: Array<{ value: string; label: string }>;
 }
 
-/** A field with the defaults of every optional attribute. */
-export const formField = (f: Partial<FormField> & Pick<FormField, 'key' | 'mapsTo' | 'inputType' | 'label'>): FormField => ({
-  labelPosition: 'TOP',
-  description: null,
-  placeholder: null,
-  defaultValue: null,
-  required: false,
-  visibility: 'ALWAYS',
-  condition: null,
-  devices: 'ALL',
-  options: [],
-  ...f,
+/** A field with the defaults of every optional attribute left out or null. */
+export const formField = (
+  f: { [K in keyof FormField]?: FormField[K] | null } & Pick<FormField, 'key' | 'mapsTo' | 'inputType' | 'label'>,
+): FormField => ({
+  key: f.key,
+  mapsTo: f.mapsTo,
+  inputType: f.inputType,
+  label: f.label,
+  labelPosition: f.labelPosition ?? 'TOP',
+  description: f.description ?? null,
+  placeholder: f.placeholder ?? null,
+  defaultValue: f.defaultValue ?? null,
+  required: f.required ?? false,
+  visibility: f.visibility ?? 'ALWAYS',
+  condition: f.condition ?? null,
+  devices: f.devices ?? 'ALL',
+  options: f.options ?? [],
 });
 
 /** The form a team gets when it switches the website form on. */

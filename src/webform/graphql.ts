@@ -4,7 +4,7 @@ import type { Context } from '../graphql/context.js';
 import { builder } from '../graphql/builder.js';
 import { idOf, payloadType, requireIdOf, UserError, withUserErrors } from '../graphql/user-errors.js';
 import { Team } from '../teams/graphql.js';
-import { DEVICES, INPUT_TYPES, LABEL_POSITIONS, MAPS_TO, OPERATORS, VISIBILITIES, type FormField } from './form.js';
+import { DEVICES, formField, INPUT_TYPES, LABEL_POSITIONS, MAPS_TO, OPERATORS, VISIBILITIES, type FormField } from './form.js';
 import { formOf, setWebsiteFormPublished, submitWebsiteForm, updateWebsiteForm, type WebsiteFormRow } from './service.js';
 import type { SideBlock } from './tables.js';
 
@@ -137,21 +137,8 @@ const SubmitWebsiteFormInput = builder.inputType('SubmitWebsiteFormInput', {
   }),
 });
 
-const toField = (f: any): FormField => ({
-  key: f.key,
-  mapsTo: f.mapsTo,
-  inputType: f.inputType,
-  label: f.label,
-  labelPosition: f.labelPosition ?? 'TOP',
-  description: f.description ?? null,
-  placeholder: f.placeholder ?? null,
-  defaultValue: f.defaultValue ?? null,
-  required: f.required ?? false,
-  visibility: f.visibility ?? 'ALWAYS',
-  condition: f.condition ? { fieldKey: f.condition.fieldKey, operator: f.condition.operator, value: f.condition.value ?? null } : null,
-  devices: f.devices ?? 'ALL',
-  options: f.options ?? [],
-});
+const toField = (f: any): FormField =>
+  formField({ ...f, condition: f.condition ? { fieldKey: f.condition.fieldKey, operator: f.condition.operator, value: f.condition.value ?? null } : null });
 
 const FormPayload = (name: string) => payloadType<WebsiteFormRow, 'websiteForm'>(name, `Result of ${name[0]!.toLowerCase()}${name.slice(1, -7)}.`, 'websiteForm', WebsiteForm, 'The form, when the mutation succeeded.');
 
