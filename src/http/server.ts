@@ -64,6 +64,9 @@ export async function startHttpServer({ config, database, events, auth, log }: D
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
+    // The HTTP server bounds bodies itself (Content-Length required, at most maxBodyBytes, read
+    // before Yoga sees the request); Yoga's own limit would wrap every body in another stream.
+    maxRequestBodySize: false,
     // Internal errors reach clients as "Unexpected error." with no stack or SQL.
     maskedErrors: { isDev: false },
     logging: {
@@ -113,6 +116,13 @@ export async function startHttpServer({ config, database, events, auth, log }: D
       if (attachment && req.method === 'GET') return await downloadAttachment(req, res, Number(attachment[1]));
       if (path === GRAPHQL_PATH) {
         if (!bodyWithinLimit(req, res, config.maxBodyBytes)) return;
+        if (req.method === 'POST') {
+          // Read here, bounded by the Content-Length checked above: Yoga then parses a buffer
+          // instead of piping every request body through a stream of its own.
+          const body = await readBody(req, config.maxBodyBytes);
+          if (!body) return sendJson(res, 413, { errors: [{ message: `Request body exceeds the limit of ${config.maxBodyBytes} bytes.` }] });
+          if (body.length > 0) Object.assign(req, { body });
+        }
         await yoga.requestListener(req, res);
         return;
       }
@@ -272,18 +282,20 @@ function clientOf(req: http.IncomingMessage) {
 const MAX_FORM_BYTES = 12 * 1024 * 1024;
 
 /** The whole request body, or null past `max` bytes. */
-async function readBody(req: http.IncomingMessage, max: number): Promise<Buffer | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > max) {
-      req.resume();
-      return null;
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+function readBody(req: http.IncomingMessage, max: number): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= max) return void chunks.push(chunk);
+      req.off('data', onData).resume();
+      resolve(null);
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    req.once('error', reject);
+  });
 }
 
 function sendHtml(res: http.ServerResponse, status: number, html: string) {
