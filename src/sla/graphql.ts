@@ -1,3 +1,4 @@
+import { readsColumns } from '../graphql/selection.js';
 import { builder } from '../graphql/builder.js';
 import { payloadType, requireIdOf, withUserErrors } from '../graphql/user-errors.js';
 import { Team } from '../teams/graphql.js';
@@ -41,13 +42,19 @@ builder.drizzleObject('ticketSlaStatuses', {
   }),
 });
 
+// All three load the ticket's SLA statuses by its id.
 builder.drizzleObjectFields(Ticket, (t) => ({
-  slaStatuses: t.relation('slaStatuses', { description: 'One per matching SLA policy, earliest deadline first.', query: { orderBy: { deadline: 'asc' } } }),
+  slaStatuses: t.relation('slaStatuses', {
+    description: 'One per matching SLA policy, earliest deadline first.',
+    query: { orderBy: { deadline: 'asc' } },
+    extensions: readsColumns('id'),
+  }),
   slaDeadline: t.field({
     type: 'DateTime',
     nullable: true,
     description: 'The earliest deadline not yet reached; null when nothing is due.',
     select: { with: { slaStatuses: { columns: { deadline: true, reachedAt: true } } } },
+    extensions: readsColumns('id'),
     resolve: (ticket) => {
       const open = ticket.slaStatuses.filter((s) => !s.reachedAt).map((s) => s.deadline.getTime());
       return open.length ? new Date(Math.min(...open)) : null;
@@ -56,6 +63,7 @@ builder.drizzleObjectFields(Ticket, (t) => ({
   slaFailed: t.boolean({
     description: 'Whether any SLA policy failed for this ticket.',
     select: { with: { slaStatuses: { columns: { status: true } } } },
+    extensions: readsColumns('id'),
     resolve: (ticket) => ticket.slaStatuses.some((s) => s.status === 'FAILED'),
   }),
 }));

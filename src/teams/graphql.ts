@@ -1,3 +1,4 @@
+import { readsColumns } from '../graphql/selection.js';
 import { builder } from '../graphql/builder.js';
 import { idOf, payloadType, requireIdOf, withUserErrors } from '../graphql/user-errors.js';
 import {
@@ -52,7 +53,7 @@ export const Stage = builder.drizzleNode('stages', {
     name: t.string({ description: 'Name shown to agents.', resolve: (s) => s.name }),
     sequence: t.int({ description: 'Position in the pipeline, lowest first.', resolve: (s) => s.sequence }),
     closed: t.boolean({ description: 'Tickets in a closed stage are finished (solved or cancelled).', resolve: (s) => s.closed }),
-    team: t.relation('team', { description: 'The team whose pipeline this is.' }),
+    team: t.relation('team', { description: 'The team whose pipeline this is.', extensions: readsColumns('id') }),
   }),
 });
 

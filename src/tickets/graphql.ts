@@ -1,10 +1,12 @@
 import { builder } from '../graphql/builder.js';
 import { connectionTypeOptions, idOf, payloadType, requireIdOf, withUserErrors } from '../graphql/user-errors.js';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type GraphQLObjectType, type GraphQLResolveInfo } from 'graphql';
+import { columnsRead, mergeSelections, readsColumns, selectedFields } from '../graphql/selection.js';
 import type { Context } from '../graphql/context.js';
 import { UserInputError } from '../errors.js';
 import { findStage } from '../teams/service.js';
 import { Stage, Team } from '../teams/graphql.js';
+import { stages } from '../teams/tables.js';
 import type { TicketMessageRow } from './service.js';
 import {
   addTicketNote,
@@ -23,10 +25,11 @@ import {
   ticketCursor,
   type ListedTicket,
   type TicketFilterValues,
+  type TicketListColumns,
   type TicketPageRequest,
   type TicketRow,
 } from './service.js';
-import { ticketMessages, type MessageOrigin } from './tables.js';
+import { customers, ticketMessages, tickets, type MessageOrigin } from './tables.js';
 import { eq } from 'drizzle-orm';
 
 export const TicketPriority = builder.enumType('TicketPriority', {
@@ -144,11 +147,12 @@ export const Ticket = builder.drizzleNode('tickets', {
     description: t.string({ description: 'What the customer first wrote, as plain text.', resolve: (ticket) => ticket.description }),
     priority: t.field({ type: TicketPriority, description: 'LOW to URGENT.', resolve: (ticket) => ticket.priority as 0 | 1 | 2 | 3 }),
     channel: t.field({ type: TicketChannel, description: 'Where the ticket came from.', resolve: (ticket) => ticket.channel }),
-    team: t.relation('team', { description: 'The team that owns the ticket.' }),
+    team: t.relation('team', { description: 'The team that owns the ticket.', extensions: readsColumns('id') }),
     // Lists load stage and customer in their one query; a single ticket reads them here.
     stage: t.field({
       type: Stage,
       description: 'Where the ticket is in its team pipeline.',
+      extensions: readsColumns('stageId'),
       // Synchronous when loaded: a promise per row would send the whole list down graphql-js's slow path.
       resolve: (ticket, _args, ctx) => (ticket as ListedTicket)[LOADED_STAGE] ?? findStage(ctx.db, ticket.stageId).then((stage) => stage!),
     }),
@@ -156,18 +160,21 @@ export const Ticket = builder.drizzleNode('tickets', {
       type: Customer,
       nullable: true,
       description: 'Who asked, when known.',
+      extensions: readsColumns('customerId'),
       resolve: (ticket, _args, ctx) => {
         const loaded = (ticket as ListedTicket)[LOADED_CUSTOMER];
         if (loaded !== undefined || ticket.customerId === null) return loaded ?? null;
         return findCustomer(ctx.db, ticket.customerId).then((c) => c ?? null);
       },
     }),
-    assignee: t.relation('assignee', { nullable: true, description: 'The agent working on it, if any.' }),
-    tags: t.relation('tags', { description: 'Labels, by name.', query: { orderBy: { nameKey: 'asc' } } }),
+    // Relations load by the ticket's id.
+    assignee: t.relation('assignee', { nullable: true, description: 'The agent working on it, if any.', extensions: readsColumns('id') }),
+    tags: t.relation('tags', { description: 'Labels, by name.', query: { orderBy: { nameKey: 'asc' } }, extensions: readsColumns('id') }),
     messages: t.drizzleConnection(
       {
         type: 'ticketMessages',
         description: 'The chatter, oldest first.',
+        extensions: readsColumns('id'),
         totalCount: (ticket, _args, ctx) => ctx.db.$count(ticketMessages, eq(ticketMessages.ticketId, ticket.id)),
         resolve: (query, ticket, _args, ctx) => ctx.db.query.ticketMessages.findMany(query({ where: { ticketId: ticket.id }, orderBy: { id: 'asc' } })),
       },
@@ -189,10 +196,18 @@ const TicketMessageConnection = builder.connectionObject(
 );
 
 /** Resolves a ticket connection through the one-query list of the tickets service. */
-async function ticketConnection(ctx: { db: Context['db'] }, filter: TicketFilterValues, args: TicketPageRequest) {
-  const page = await listTickets(ctx.db, filter, args);
+/** An edge whose cursor is made only when asked for: most lists show nodes alone. */
+class TicketEdge {
+  constructor(readonly node: ListedTicket) {}
+  get cursor() {
+    return ticketCursor(this.node);
+  }
+}
+
+async function ticketConnection(ctx: { db: Context['db'] }, filter: TicketFilterValues, args: TicketPageRequest, info: GraphQLResolveInfo) {
+  const page = await listTickets(ctx.db, filter, args, ticketListColumns(info));
   return {
-    edges: page.tickets.map((ticket) => ({ cursor: ticketCursor(ticket), node: ticket })),
+    edges: page.tickets.map((ticket) => new TicketEdge(ticket)),
     pageInfo: {
       hasNextPage: page.hasNextPage,
       hasPreviousPage: page.hasPreviousPage,
@@ -208,7 +223,7 @@ builder.drizzleObjectFields(Team, (t) => ({
     {
       type: Ticket,
       description: "The team's tickets, highest priority first, then newest.",
-      resolve: (team, args, ctx) => withCursorErrors(() => ticketConnection(ctx, { teamId: team.id }, args)),
+      resolve: (team, args, ctx, info) => withCursorErrors(() => ticketConnection(ctx, { teamId: team.id }, args, info)),
     },
     TicketConnection,
   ),
@@ -245,11 +260,25 @@ builder.queryFields((t) => ({
       type: Ticket,
       description: 'Tickets, highest priority first, then newest first.',
       args: { filter: t.arg({ type: TicketFilter, description: 'Conditions the tickets must meet.' }) },
-      resolve: (_root, args, ctx) => withCursorErrors(() => ticketConnection(ctx, filterOf(args.filter), args)),
+      resolve: (_root, args, ctx, info) => withCursorErrors(() => ticketConnection(ctx, filterOf(args.filter), args, info)),
     },
     TicketConnection,
   ),
 }));
+
+/** The columns a ticket connection's query shows, as the list fetches them. */
+function ticketListColumns(info: GraphQLResolveInfo): TicketListColumns {
+  const selected = selectedFields(info.fieldNodes, info.fragments);
+  const node = mergeSelections(selected.get('nodes'), selected.get('edges')?.get('node'));
+  const objectType = (name: string) => info.schema.getType(name) as GraphQLObjectType;
+  const stage = node.get('stage');
+  const customer = node.get('customer');
+  return {
+    ticket: columnsRead(objectType('Ticket'), tickets, node),
+    stage: stage ? columnsRead(objectType('Stage'), stages, stage) : false,
+    customer: customer ? columnsRead(objectType('Customer'), customers, customer) : false,
+  };
+}
 
 /** A cursor this API did not give out is the caller's mistake: a clear GraphQL error, not a masked one. */
 async function withCursorErrors<T>(run: () => Promise<T>): Promise<T> {

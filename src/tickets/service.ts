@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, gte, inArray, lte, sql, type Placeholder } from 'drizzle-orm';
+import { and, asc, desc, eq, getColumns, gt, gte, inArray, lte, sql, type Column, type Placeholder, type Table } from 'drizzle-orm';
 import { findAgent } from '../auth/service.js';
 import { inTransaction, type DbOrTx } from '../db/client.js';
 import { ErrorCollector, fail, optionalText, requiredText } from '../errors.js';
@@ -402,21 +402,50 @@ export interface TicketPageRequest {
   before?: string | null;
 }
 
-/** Tickets joined with what every ticket view shows: rows for withLoaded. */
-function selectTicketsWithStageAndCustomer(db: DbOrTx) {
-  return db
-    .select({ ticket: tickets, stage: stages, customer: customers })
-    .from(tickets)
-    .innerJoin(stages, eq(stages.id, tickets.stageId))
-    .leftJoin(customers, eq(customers.id, tickets.customerId));
+/**
+ * The columns a ticket list reads, table by table, so that a page showing five fields of fifty
+ * tickets does not fetch and decode all of them. Left out: every column of that table. `false`: the
+ * table is not joined, and a ticket resolves its stage or customer itself if asked.
+ */
+export interface TicketListColumns {
+  ticket?: readonly string[];
+  stage?: readonly string[] | false;
+  customer?: readonly string[] | false;
 }
 
-function buildTicketList(db: DbOrTx, filter: TicketFilterShape, withCursor: boolean, backward: boolean, limit: number) {
+/** Ticket columns every list reads: its order and cursor, and what stage and customer resolve from. */
+const KEY_COLUMNS = ['id', 'priority', 'createdAt', 'stageId', 'customerId'];
+
+/** The named columns of `table` (all when none are named), typed as the table for the select builder. */
+function pickColumns<T extends Table>(table: T, names: readonly string[] | undefined): T {
+  if (!names) return table;
+  const all = getColumns(table) as Record<string, Column>;
+  return Object.fromEntries(names.filter((name) => name in all).map((name) => [name, all[name]!])) as unknown as T;
+}
+
+type ListedRow = { ticket: TicketRow; stage?: StageRow; customer?: CustomerRow | null };
+
+/** Tickets joined with what every ticket view shows (or what `columns` asks for): rows for withLoaded. */
+function selectTicketsWithStageAndCustomer(db: DbOrTx, columns: TicketListColumns = {}) {
+  const fields = { ticket: pickColumns(tickets, columns.ticket && [...new Set([...KEY_COLUMNS, ...columns.ticket])]) } as {
+    ticket: typeof tickets;
+    stage: typeof stages;
+    customer: typeof customers;
+  };
+  if (columns.stage !== false) fields.stage = pickColumns(stages, columns.stage && ['id', ...columns.stage]);
+  if (columns.customer !== false) fields.customer = pickColumns(customers, columns.customer && ['id', ...columns.customer]);
+  const query = db.select(fields).from(tickets).$dynamic();
+  if (columns.stage !== false) query.innerJoin(stages, eq(stages.id, tickets.stageId));
+  if (columns.customer !== false) query.leftJoin(customers, eq(customers.id, tickets.customerId));
+  return query;
+}
+
+function buildTicketList(db: DbOrTx, filter: TicketFilterShape, columns: TicketListColumns, withCursor: boolean, backward: boolean, limit: number) {
   const key = sql`(${tickets.priority}, ${tickets.createdAt}, ${tickets.id})`;
   const bound = sql`(${sql.placeholder('cursorPriority')}::smallint, ${sql.placeholder('cursorCreatedAt')}::timestamptz, ${sql.placeholder('cursorId')}::int)`;
   const position = withCursor ? sql`${key} ${backward ? sql`>` : sql`<`} ${bound}` : undefined;
   const direction = backward ? asc : desc;
-  return selectTicketsWithStageAndCustomer(db)
+  return selectTicketsWithStageAndCustomer(db, columns)
     .where(and(ticketFilterSql(filter), position))
     .orderBy(direction(tickets.priority), direction(tickets.createdAt), direction(tickets.id))
     // A literal limit: with LIMIT $n PostgreSQL cannot cost a generic plan and re-plans every call.
@@ -424,39 +453,54 @@ function buildTicketList(db: DbOrTx, filter: TicketFilterShape, withCursor: bool
     .prepare('ticket_list');
 }
 
-// Lists are the hottest read: each filter shape is built once per database handle (a transaction's
-// entries go with it) and runs as a prepared statement, so neither drizzle nor PostgreSQL plans it
-// again per request.
+// Lists are the hottest read: each shape (filter, page, columns) is built once per database handle
+// (a transaction's entries go with it) and runs as a prepared statement, so neither drizzle nor
+// PostgreSQL plans it again per request. The oldest shape goes when there are too many.
 const preparedTicketLists = new WeakMap<DbOrTx, Map<string, ReturnType<typeof buildTicketList>>>();
+const MAX_PREPARED_LISTS = 100;
 
 /**
  * One page of a ticket list, highest priority first, then newest: one query that joins stage and
  * customer, keyset-paginated on the index order (priority, created_at, id).
  */
-export async function listTickets(db: DbOrTx, filter: TicketFilterValues, page: TicketPageRequest) {
+export async function listTickets(db: DbOrTx, filter: TicketFilterValues, page: TicketPageRequest, columns: TicketListColumns = {}) {
   const backward = page.last != null || page.before != null;
   const size = Math.min(Math.max(page.first ?? page.last ?? 20, 0), 100);
   const cursor = page.after ? parseTicketCursor(page.after) : page.before ? parseTicketCursor(page.before) : null;
   const shape: TicketFilterShape = { slaFailed: filter.slaFailed };
   for (const name of FILTER_PARAMETERS) if (filter[name] !== undefined) shape[name] = sql.placeholder(name);
-  const shapeKey = `${Object.keys(shape).join()}:${filter.slaFailed}:${cursor !== null}:${backward}:${size}`;
+  const shapeKey = `${Object.keys(shape).join()}:${filter.slaFailed}:${cursor !== null}:${backward}:${size}:${columnsKey(columns)}`;
   const cache = preparedTicketLists.get(db) ?? preparedTicketLists.set(db, new Map()).get(db)!;
-  const query = cache.get(shapeKey) ?? cache.set(shapeKey, buildTicketList(db, shape, cursor !== null, backward, size + 1)).get(shapeKey)!;
-  const rows = await query.execute({
+  let query = cache.get(shapeKey);
+  if (!query) {
+    if (cache.size >= MAX_PREPARED_LISTS) cache.delete(cache.keys().next().value!);
+    query = buildTicketList(db, shape, columns, cursor !== null, backward, size + 1);
+    cache.set(shapeKey, query);
+  }
+  const rows = (await query.execute({
     ...filter,
     slaDeadlineBefore: filter.slaDeadlineBefore?.toISOString(),
     cursorPriority: cursor?.priority,
     cursorCreatedAt: cursor?.createdAt.toISOString(),
     cursorId: cursor?.id,
-  });
+  })) as ListedRow[];
   const more = rows.length > size;
   const pageRows = rows.slice(0, size);
   if (backward) pageRows.reverse();
   return { tickets: pageRows.map(withLoaded), hasNextPage: backward ? cursor !== null : more, hasPreviousPage: backward ? more : cursor !== null };
 }
 
-function withLoaded(row: { ticket: TicketRow; stage: StageRow; customer: CustomerRow | null }): ListedTicket {
-  return Object.assign(row.ticket, { [LOADED_STAGE]: row.stage, [LOADED_CUSTOMER]: row.customer });
+function columnsKey(columns: TicketListColumns): string {
+  const key = (names: readonly string[] | false | undefined) => (names === undefined ? '*' : names === false ? '-' : [...names].sort().join());
+  return `${key(columns.ticket)}/${key(columns.stage)}/${key(columns.customer)}`;
+}
+
+/** The ticket of a list row, carrying the stage and customer its query joined. */
+function withLoaded(row: ListedRow): ListedTicket {
+  const ticket: ListedTicket = row.ticket;
+  if (row.stage !== undefined) ticket[LOADED_STAGE] = row.stage;
+  if (row.customer !== undefined) ticket[LOADED_CUSTOMER] = row.customer;
+  return ticket;
 }
 
 /**
