@@ -7,6 +7,7 @@ import { getTableConfig } from 'drizzle-orm/pg-core';
 import { getNullableType, GraphQLError, isListType, Kind } from 'graphql';
 import { relations, type Relations } from '../db/relations.js';
 import type { Context } from './context.js';
+import { isoTime } from './iso-time.js';
 
 /**
  * Every query limit, in one place. Anonymous callers only reach public fields, so they get far
@@ -102,7 +103,7 @@ export const builder = new SchemaBuilder<{
 
 builder.scalarType('DateTime', {
   description: 'A point in time, as an ISO 8601 string in UTC (e.g. 2026-11-21T08:30:00.000Z).',
-  serialize: (value) => new Date(value).toISOString(),
+  serialize: (value) => isoTime(value instanceof Date ? value.getTime() : new Date(value).getTime()),
   parseValue: (value) => {
     const date = typeof value === 'string' ? new Date(value) : null;
     if (!date || Number.isNaN(date.getTime())) throw new GraphQLError('DateTime must be an ISO 8601 string.');
