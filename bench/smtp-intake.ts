@@ -1,9 +1,10 @@
+import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import nodemailer from 'nodemailer';
 import { openPostgres } from '../src/db/client.js';
 import { migrateDatabase } from '../src/db/migrate.js';
 import { createTeam } from '../src/teams/service.js';
-import { dropDatabase, freshDatabase, report, startProcess, stopProcess } from './support.js';
+import { dropDatabase, freshDatabase, report, startProcess, stopProcess, takeTurns, type LoadResult, type LoadRun } from './support.js';
 
 const DB = 'intake_bench_smtp';
 const DOMAIN = 'bench.test';
@@ -37,23 +38,21 @@ async function waitForPort(port: number) {
   throw new Error(`nothing listens on ${port}`);
 }
 
-type SmtpLoadResult = Awaited<ReturnType<typeof smtpLoad>>;
-
 /** 10 SMTP connections, each sending its next 4 KB mail as soon as the previous got its reply. */
-export async function smtpLoad(port: number, seconds: number) {
+export async function smtpLoad(port: number, seconds: number): Promise<LoadRun> {
   const connections = 10;
   const latencies: number[] = [];
   let errors = 0;
-  let counter = 0;
-  const end = Date.now() + seconds * 1000;
+  const started = Date.now();
+  const end = started + seconds * 1000;
   await Promise.all(
     Array.from({ length: connections }, async () => {
       const transport = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true, pool: true, maxConnections: 1, maxMessages: Infinity });
       while (Date.now() < end) {
-        const started = performance.now();
+        const sent = performance.now();
         try {
           await transport.sendMail({ envelope: { from: 'sender@example.com', to: `support@${DOMAIN}` }, raw: message(counter++) });
-          latencies.push(performance.now() - started);
+          latencies.push(performance.now() - sent);
         } catch {
           errors++;
         }
@@ -61,10 +60,10 @@ export async function smtpLoad(port: number, seconds: number) {
       transport.close();
     }),
   );
-  latencies.sort((a, b) => a - b);
-  const pct = (p: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]! * 100) / 100;
-  return { messages: latencies.length, errors, rate: Math.round(latencies.length / seconds), p50: pct(50), p99: pct(99) };
+  return { latencies, errors, seconds: (Date.now() - started) / 1000 };
 }
+
+let counter = 0;
 
 /** SMTP intake on PostgreSQL (commit before 250) vs a sink that parses and stores nothing. */
 export async function benchSmtpIntake(seconds: number) {
@@ -74,36 +73,25 @@ export async function benchSmtpIntake(seconds: number) {
   await createTeam(database.db, { mailDomain: DOMAIN }, { name: 'Support' });
   await database.close();
 
-  const run = async (entry: string, args: string[], env: Record<string, string>, health: () => Promise<unknown>, port: number) => {
-    const child = await startProcess(entry, args, env, '');
-    try {
-      await health();
-      await smtpLoad(port, 2); // warm-up
-      return await smtpLoad(port, seconds);
-    } finally {
-      await stopProcess(child);
-    }
-  };
-  const intake = await run(
-    'src/main.ts',
-    ['start'],
-    { DATABASE_URL: url, PORT: '4703', SMTP_PORT: '2603', MAIL_DOMAIN: DOMAIN, INTAKE_ADMIN_TOKEN: 'bench', MAIL_LOOP_MAX_TICKETS: '1000000' },
-    () => waitForPort(2603),
-    2603,
-  );
-  const intakeWorkers = await run(
-    'src/main.ts',
-    ['start'],
-    { DATABASE_URL: url, PORT: '4705', SMTP_PORT: '2605', MAIL_DOMAIN: DOMAIN, INTAKE_ADMIN_TOKEN: 'bench', MAIL_LOOP_MAX_TICKETS: '1000000', INTAKE_WORKERS: '2' },
-    () => waitForPort(2605),
-    2605,
-  );
-  const sink = await run('bench/smtp-sink.ts', [], { SMTP_PORT: '2604' }, () => waitForPort(2604), 2604);
+  const intakeEnv = { DATABASE_URL: url, MAIL_DOMAIN: DOMAIN, INTAKE_ADMIN_TOKEN: 'bench', MAIL_LOOP_MAX_TICKETS: '1000000' };
+  const servers: ChildProcess[] = [];
+  let results;
+  try {
+    servers.push(await startProcess('src/main.ts', ['start'], { ...intakeEnv, PORT: '4703', SMTP_PORT: '2603' }, ''));
+    servers.push(await startProcess('src/main.ts', ['start'], { ...intakeEnv, PORT: '4705', SMTP_PORT: '2605', INTAKE_WORKERS: '2' }, ''));
+    servers.push(await startProcess('bench/smtp-sink.ts', [], { SMTP_PORT: '2604' }, ''));
+    for (const port of [2603, 2605, 2604]) await waitForPort(port);
+    const measure = (port: number) => (s: number) => smtpLoad(port, s);
+    results = await takeTurns({ intake: measure(2603), intakeWorkers: measure(2605), sink: measure(2604) }, seconds);
+  } finally {
+    await Promise.all(servers.map(stopProcess));
+  }
+  const { intake, intakeWorkers, sink } = results;
   if (!process.env.BENCH_KEEP) await dropDatabase(DB);
 
   const base = { bench: 'smtp_intake_4kb_postgres', connections: 10, seconds };
-  const reportRun = (labels: Record<string, unknown>, run: SmtpLoadResult, errors: number) => {
-    report({ ...base, ...labels, figure: 'messages_per_s', intake: run.rate, baseline: sink.rate, ratio: Math.round((run.rate / sink.rate) * 100) / 100, target_ratio: 0.5, errors });
+  const reportRun = (labels: Record<string, unknown>, run: LoadResult, errors: number) => {
+    report({ ...base, ...labels, figure: 'messages_per_s', intake: run.rps, baseline: sink.rps, ratio: Math.round((run.rps / sink.rps) * 100) / 100, target_ratio: 0.5, errors });
     report({ ...base, ...labels, figure: 'latency_p50_ms', intake: run.p50, baseline: sink.p50 });
     report({ ...base, ...labels, figure: 'latency_p99_ms', intake: run.p99, baseline: sink.p99 });
   };

@@ -1,3 +1,4 @@
+import { npmStartArgs } from '../tests/support/npm-start.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
@@ -34,9 +35,14 @@ export async function dropDatabase(name: string): Promise<void> {
   }
 }
 
-/** Starts a TypeScript entry point as its own process (the load generator must not share its CPU time). */
+/**
+ * Starts a TypeScript entry point as its own process (the load generator must not share its CPU
+ * time), with the node flags `npm start` uses, so that Intake runs as an operator runs it.
+ */
 export async function startProcess(entry: string, args: string[], env: Record<string, string>, healthUrl: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, entry), ...args], {
+  // A server left over from an earlier run would answer the health check in this one's place.
+  if (healthUrl && (await fetch(healthUrl).then((res) => res.ok).catch(() => false))) throw new Error(`${healthUrl} answers before ${entry} started: stop what listens there`);
+  const child = spawn(process.execPath, npmStartArgs({ script: entry, args }), {
     cwd: root,
     env: { ...process.env, LOG_LEVEL: 'error', SMTP_PORT: '0', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -63,19 +69,49 @@ export async function stopProcess(child: ChildProcess): Promise<void> {
   });
 }
 
+/** What one load run saw: every latency, and how long it ran. */
+export interface LoadRun {
+  latencies: number[];
+  errors: number;
+  seconds: number;
+}
+
 export interface LoadResult {
   requests: number;
   errors: number;
+  /** Completed requests (or messages) per second. */
   rps: number;
   p50: number;
   p99: number;
 }
 
+/** Requests per second and latency percentiles over all the runs together. */
+export function summarize(runs: LoadRun[]): LoadResult {
+  const latencies = runs.flatMap((run) => run.latencies).sort((a, b) => a - b);
+  const seconds = runs.reduce((sum, run) => sum + run.seconds, 0);
+  const pct = (p: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]! * 100) / 100;
+  return { requests: latencies.length, errors: runs.reduce((sum, run) => sum + run.errors, 0), rps: Math.round(latencies.length / seconds), p50: pct(50), p99: pct(99) };
+}
+
+/**
+ * Measures each contender for `seconds` in all, in `rounds` turns taken one after the other
+ * (A B C A B C …). The load generator, the servers and PostgreSQL share a small machine whose
+ * speed drifts over a minute; taking turns lets that drift weigh on every contender alike.
+ */
+export async function takeTurns<K extends string>(contenders: Record<K, (seconds: number) => Promise<LoadRun>>, seconds: number, rounds = 4): Promise<Record<K, LoadResult>> {
+  const runs = Object.fromEntries(Object.keys(contenders).map((name) => [name, [] as LoadRun[]])) as Record<K, LoadRun[]>;
+  for (const name of Object.keys(contenders) as K[]) await contenders[name](2); // warm-up: JIT, connection pools, plans
+  for (let round = 0; round < rounds; round++) {
+    for (const name of Object.keys(contenders) as K[]) runs[name].push(await contenders[name](seconds / rounds));
+  }
+  return Object.fromEntries(Object.entries<LoadRun[]>(runs).map(([name, list]) => [name, summarize(list)])) as Record<K, LoadResult>;
+}
+
 /**
  * Closed-loop load: `connections` keep-alive clients each send the next request as soon as the
- * previous answer is read, for `seconds`. Latency percentiles are over every request.
+ * previous answer is read, for `seconds`.
  */
-export async function load(options: { url: string; body: string; headers: Record<string, string>; connections: number; seconds: number; check: (body: string) => boolean }): Promise<LoadResult> {
+export async function load(options: { url: string; body: string; headers: Record<string, string>; connections: number; seconds: number; check: (body: string) => boolean }): Promise<LoadRun> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: options.connections });
   const target = new URL(options.url);
   const latencies: number[] = [];
@@ -108,11 +144,9 @@ export async function load(options: { url: string; body: string; headers: Record
       while (Date.now() < end) await one();
     }),
   );
-  const elapsed = (Date.now() - started) / 1000;
+  const seconds = (Date.now() - started) / 1000;
   agent.destroy();
-  latencies.sort((a, b) => a - b);
-  const pct = (p: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]! * 100) / 100;
-  return { requests: latencies.length, errors, rps: Math.round(latencies.length / elapsed), p50: pct(50), p99: pct(99) };
+  return { latencies, errors, seconds };
 }
 
 /** One JSON line per figure, with the baseline measured in the same run beside it. */

@@ -1,8 +1,9 @@
+import type { ChildProcess } from 'node:child_process';
 import postgres from 'postgres';
 import { openPostgres } from '../src/db/client.js';
 import { migrateDatabase } from '../src/db/migrate.js';
 import { createTeam } from '../src/teams/service.js';
-import { dropDatabase, freshDatabase, load, report, startProcess, stopProcess, type LoadResult } from './support.js';
+import { dropDatabase, freshDatabase, load, report, startProcess, stopProcess, takeTurns, type LoadResult } from './support.js';
 
 const DB = 'intake_bench_tickets';
 const TOKEN = 'bench-admin-token';
@@ -33,21 +34,22 @@ export async function benchTicketList(seconds: number) {
   const teamId = Buffer.from(`Team:${team.id}`).toString('base64');
   const body = JSON.stringify({ query: QUERY, variables: { teamId } });
   const check = (text: string) => (JSON.parse(text).data?.tickets?.nodes?.length ?? 0) === 50;
-  const run = async (entry: string, args: string[], port: number, path: string, env: Record<string, string> = {}) => {
-    const child = await startProcess(entry, args, { DATABASE_URL: url, PORT: String(port), INTAKE_ADMIN_TOKEN: TOKEN, ...env }, `http://127.0.0.1:${port}/healthz`);
-    try {
-      const target = { url: `http://127.0.0.1:${port}${path}`, body, headers: { authorization: `Bearer ${TOKEN}` }, connections: 10, check };
-      await load({ ...target, seconds: 2 }); // warm-up: JIT, connection pools, plans
-      return await load({ ...target, seconds });
-    } finally {
-      await stopProcess(child);
-    }
-  };
-  // Same answer from both, checked before measuring.
-  const intake = await run('src/main.ts', ['start'], 4701, '/graphql');
-  // The same server as two worker processes (INTAKE_WORKERS=2): one Node process uses one core.
-  const intakeWorkers = await run('src/main.ts', ['start'], 4703, '/graphql', { INTAKE_WORKERS: '2' });
-  const baseline = await run('bench/baseline-server.ts', [], 4702, '/');
+  const env = (port: number, extra: Record<string, string> = {}) => ({ DATABASE_URL: url, PORT: String(port), INTAKE_ADMIN_TOKEN: TOKEN, ...extra });
+  const measure = (port: number, path: string) => (seconds: number) =>
+    load({ url: `http://127.0.0.1:${port}${path}`, body, headers: { authorization: `Bearer ${TOKEN}` }, connections: 10, check, seconds });
+  const servers: ChildProcess[] = [];
+  let results;
+  try {
+    servers.push(await startProcess('src/main.ts', ['start'], env(4701), 'http://127.0.0.1:4701/healthz'));
+    // The same server as two worker processes (INTAKE_WORKERS=2): one Node process uses one core.
+    servers.push(await startProcess('src/main.ts', ['start'], env(4703, { INTAKE_WORKERS: '2' }), 'http://127.0.0.1:4703/healthz'));
+    servers.push(await startProcess('bench/baseline-server.ts', [], env(4702), 'http://127.0.0.1:4702/healthz'));
+    // Every answer is checked to be the same 50 tickets while measuring.
+    results = await takeTurns({ intake: measure(4701, '/graphql'), intakeWorkers: measure(4703, '/graphql'), baseline: measure(4702, '/') }, seconds);
+  } finally {
+    await Promise.all(servers.map(stopProcess));
+  }
+  const { intake, intakeWorkers, baseline } = results;
   if (!process.env.BENCH_KEEP) await dropDatabase(DB);
 
   const base = { bench: 'ticket_list_top50_http_postgres', tickets: 10000, connections: 10, seconds };

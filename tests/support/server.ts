@@ -1,5 +1,5 @@
+import { npmStartArgs } from './npm-start.js';
 import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import { GraphQLClient } from 'graphql-request';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -137,7 +137,7 @@ export interface ServerProcess {
 /** Runs `npm start`'s command as a separate process, as an operator would, and waits for /healthz. */
 export async function spawnServer(env: Record<string, string>, port: number): Promise<ServerProcess> {
   let output = '';
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts'), 'start'], {
+  const child = spawn(process.execPath, npmStartArgs(), {
     cwd: root,
     env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), SMTP_PORT: '0', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,0 +1,19 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/**
+ * The arguments `npm start` gives node (its flags, then `--import tsx src/main.ts start`), read from
+ * package.json: tests and benchmarks run the server exactly as an operator does. `entry` swaps the
+ * script and its arguments for another, under the same flags.
+ */
+export function npmStartArgs(entry?: { script: string; args: string[] }): string[] {
+  const { scripts } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const [command, ...words] = scripts.start.split(/\s+/);
+  if (command !== 'node') throw new Error(`npm start should run node, not ${command}`);
+  const script = words.findIndex((word) => word.endsWith('.ts'));
+  const flags = words.slice(0, script);
+  return entry ? [...flags, path.join(root, entry.script), ...entry.args] : [...flags, path.join(root, words[script]!), ...words.slice(script + 1)];
+}
