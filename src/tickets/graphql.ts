@@ -1,6 +1,6 @@
 import { builder } from '../graphql/builder.js';
 import { connectionTypeOptions, idOf, payloadType, requireIdOf, withUserErrors } from '../graphql/user-errors.js';
-import { GraphQLError, type GraphQLObjectType, type GraphQLResolveInfo } from 'graphql';
+import { GraphQLError, type FieldNode, type GraphQLObjectType, type GraphQLResolveInfo } from 'graphql';
 import { columnsRead, mergeSelections, readsColumns, selectedFields } from '../graphql/selection.js';
 import type { Context } from '../graphql/context.js';
 import { UserInputError } from '../errors.js';
@@ -266,8 +266,20 @@ builder.queryFields((t) => ({
   ),
 }));
 
+// Parsed documents are cached, so a query sent again brings the same field nodes: its columns are
+// worked out once.
+const columnsByFieldNode = new WeakMap<FieldNode, { fieldNodes: readonly FieldNode[]; columns: TicketListColumns }>();
+
 /** The columns a ticket connection's query shows, as the list fetches them. */
 function ticketListColumns(info: GraphQLResolveInfo): TicketListColumns {
+  const known = columnsByFieldNode.get(info.fieldNodes[0]!);
+  if (known && known.fieldNodes.length === info.fieldNodes.length && known.fieldNodes.every((node, i) => node === info.fieldNodes[i])) return known.columns;
+  const columns = columnsOfSelection(info);
+  columnsByFieldNode.set(info.fieldNodes[0]!, { fieldNodes: info.fieldNodes, columns });
+  return columns;
+}
+
+function columnsOfSelection(info: GraphQLResolveInfo): TicketListColumns {
   const selected = selectedFields(info.fieldNodes, info.fragments);
   const node = mergeSelections(selected.get('nodes'), selected.get('edges')?.get('node'));
   const objectType = (name: string) => info.schema.getType(name) as GraphQLObjectType;

@@ -467,13 +467,14 @@ export async function listTickets(db: DbOrTx, filter: TicketFilterValues, page: 
   const backward = page.last != null || page.before != null;
   const size = Math.min(Math.max(page.first ?? page.last ?? 20, 0), 100);
   const cursor = page.after ? parseTicketCursor(page.after) : page.before ? parseTicketCursor(page.before) : null;
-  const shape: TicketFilterShape = { slaFailed: filter.slaFailed };
-  for (const name of FILTER_PARAMETERS) if (filter[name] !== undefined) shape[name] = sql.placeholder(name);
-  const shapeKey = `${Object.keys(shape).join()}:${filter.slaFailed}:${cursor !== null}:${backward}:${size}:${columnsKey(columns)}`;
+  const given = FILTER_PARAMETERS.filter((name) => filter[name] !== undefined);
+  const shapeKey = `${given.join()}:${filter.slaFailed}:${cursor !== null}:${backward}:${size}:${columnsKey(columns)}`;
   const cache = preparedTicketLists.get(db) ?? preparedTicketLists.set(db, new Map()).get(db)!;
   let query = cache.get(shapeKey);
   if (!query) {
     if (cache.size >= MAX_PREPARED_LISTS) cache.delete(cache.keys().next().value!);
+    const shape: TicketFilterShape = { slaFailed: filter.slaFailed };
+    for (const name of given) shape[name] = sql.placeholder(name);
     query = buildTicketList(db, shape, columns, cursor !== null, backward, size + 1);
     cache.set(shapeKey, query);
   }
@@ -490,9 +491,16 @@ export async function listTickets(db: DbOrTx, filter: TicketFilterValues, page: 
   return { tickets: pageRows.map(withLoaded), hasNextPage: backward ? cursor !== null : more, hasPreviousPage: backward ? more : cursor !== null };
 }
 
+const columnsKeys = new WeakMap<TicketListColumns, string>();
+
 function columnsKey(columns: TicketListColumns): string {
-  const key = (names: readonly string[] | false | undefined) => (names === undefined ? '*' : names === false ? '-' : [...names].sort().join());
-  return `${key(columns.ticket)}/${key(columns.stage)}/${key(columns.customer)}`;
+  let known = columnsKeys.get(columns);
+  if (known === undefined) {
+    const key = (names: readonly string[] | false | undefined) => (names === undefined ? '*' : names === false ? '-' : [...names].sort().join());
+    known = `${key(columns.ticket)}/${key(columns.stage)}/${key(columns.customer)}`;
+    columnsKeys.set(columns, known);
+  }
+  return known;
 }
 
 /** The ticket of a list row, carrying the stage and customer its query joined. */
