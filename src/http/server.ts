@@ -104,16 +104,6 @@ export async function startHttpServer({ config, database, events, auth, log }: D
       log.info('request', { requestId, method: req.method, path, status: res.statusCode, ms: Math.round(performance.now() - started) });
     });
     try {
-      if (path === '/healthz') return await health(res);
-      if (path === '/') {
-        res.writeHead(302, { location: GRAPHQL_PATH }).end();
-        return;
-      }
-      if (path === '/support' || path === '/support/') return await supportIndex(req, res);
-      const support = /^\/support\/([a-z0-9._-]{1,80})$/.exec(path ?? '');
-      if (support) return await supportPage(req, res, support[1]!);
-      const attachment = /^\/attachments\/(\d{1,10})$/.exec(path ?? '');
-      if (attachment && req.method === 'GET') return await downloadAttachment(req, res, Number(attachment[1]));
       if (path === GRAPHQL_PATH) {
         if (!bodyWithinLimit(req, res, config.maxBodyBytes)) return;
         if (req.method === 'POST') {
@@ -126,6 +116,16 @@ export async function startHttpServer({ config, database, events, auth, log }: D
         await yoga.requestListener(req, res);
         return;
       }
+      if (path === '/healthz') return await health(res);
+      if (path === '/') {
+        res.writeHead(302, { location: GRAPHQL_PATH }).end();
+        return;
+      }
+      if (path === '/support' || path === '/support/') return await supportIndex(req, res);
+      const support = /^\/support\/([a-z0-9._-]{1,80})$/.exec(path ?? '');
+      if (support) return await supportPage(req, res, support[1]!);
+      const attachment = /^\/attachments\/(\d{1,10})$/.exec(path ?? '');
+      if (attachment && req.method === 'GET') return await downloadAttachment(req, res, Number(attachment[1]));
       sendJson(res, 404, { error: 'Not found' });
     } catch (err) {
       log.error('request failed', { requestId, err });
