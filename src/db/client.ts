@@ -44,7 +44,8 @@ export function openPostgres(url: string, options: { max?: number } = {}): Datab
     onnotice: () => {},
     connection: { application_name: 'intake' },
   });
-  const db = drizzlePostgres({ client: alwaysPrepared(client), relations }) as unknown as Db;
+  // jit: drizzle compiles a row mapper per query shape instead of walking each column's path per row.
+  const db = drizzlePostgres({ client: alwaysPrepared(client), relations, jit: true }) as unknown as Db;
   return {
     kind: 'postgres',
     db,
@@ -83,7 +84,7 @@ function alwaysPrepared(sql: postgres.Sql): postgres.Sql {
 export async function openPglite(dataDir: string): Promise<Database> {
   fs.mkdirSync(dataDir, { recursive: true });
   const client = await PGlite.create({ dataDir });
-  const db = drizzlePglite({ client, relations }) as unknown as Db;
+  const db = drizzlePglite({ client, relations, jit: true }) as unknown as Db; // as openPostgres
   return {
     kind: 'pglite',
     db,
