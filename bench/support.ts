@@ -100,9 +100,16 @@ export function summarize(runs: LoadRun[]): LoadResult {
  */
 export async function takeTurns<K extends string>(contenders: Record<K, (seconds: number) => Promise<LoadRun>>, seconds: number, rounds = 4): Promise<Record<K, LoadResult>> {
   const runs = Object.fromEntries(Object.keys(contenders).map((name) => [name, [] as LoadRun[]])) as Record<K, LoadRun[]>;
-  for (const name of Object.keys(contenders) as K[]) await contenders[name](2); // warm-up: JIT, connection pools, plans
+  // Warm-up: V8 tiers up, graphql-jit compiles, pools fill, the heap grows. Measured round by round,
+  // two seconds left the first round of Intake 15-20 % below the others; five do not.
+  for (const name of Object.keys(contenders) as K[]) await contenders[name](5);
   for (let round = 0; round < rounds; round++) {
-    for (const name of Object.keys(contenders) as K[]) runs[name].push(await contenders[name](seconds / rounds));
+    for (const name of Object.keys(contenders) as K[]) {
+      const run = await contenders[name](seconds / rounds);
+      runs[name].push(run);
+      // BENCH_VERBOSE=1 shows each round on stderr, to see how much the machine drifts.
+      if (process.env.BENCH_VERBOSE) process.stderr.write(`round ${round + 1} ${name}: ${Math.round(run.latencies.length / run.seconds)}/s\n`);
+    }
   }
   return Object.fromEntries(Object.entries<LoadRun[]>(runs).map(([name, list]) => [name, summarize(list)])) as Record<K, LoadResult>;
 }
