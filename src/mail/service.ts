@@ -84,7 +84,9 @@ async function parseMail(raw: Buffer, envelope: Envelope): Promise<Parsed> {
   let mail: ParsedMail | null = null;
   let parseError: string | null = null;
   try {
-    mail = await simpleParser(raw, { skipImageLinks: true, skipTextLinks: true, maxHtmlLengthToParse: 5 * 1024 * 1024 });
+    // We store text and sanitised HTML of our own making: mailparser's text-to-HTML rendering
+    // (with its link detection) and its data: URLs for inline images would be thrown away.
+    mail = await simpleParser(raw, { skipTextToHtml: true, skipImageLinks: true, maxHtmlLengthToParse: 5 * 1024 * 1024 });
   } catch (err) {
     parseError = `cannot parse the message: ${(err as Error).message}`.slice(0, 500);
   }
