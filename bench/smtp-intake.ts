@@ -30,14 +30,17 @@ function message(i: number): string {
   ].join('\r\n');
 }
 
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1', () => (s.end(), resolve(true)));
+    s.on('error', () => resolve(false));
+  });
+}
+
 async function waitForPort(port: number) {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    const open = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => (s.end(), resolve(true)));
-      s.on('error', () => resolve(false));
-    });
-    if (open) return;
+    if (await listening(port)) return;
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`nothing listens on ${port}`);
@@ -82,6 +85,8 @@ export async function benchSmtpIntake(seconds: number) {
   const servers: ChildProcess[] = [];
   let results;
   try {
+    // A server left over from an earlier run would be measured in place of the new one.
+    for (const port of [2603, 2605, 2604]) if (await listening(port)) throw new Error(`port ${port} is taken: stop what listens there`);
     servers.push(await startProcess('src/main.ts', ['start'], { ...intakeEnv, PORT: '4703', SMTP_PORT: '2603' }, ''));
     servers.push(await startProcess('src/main.ts', ['start'], { ...intakeEnv, PORT: '4705', SMTP_PORT: '2605', INTAKE_WORKERS: '2' }, ''));
     servers.push(await startProcess('bench/smtp-sink.ts', [], { SMTP_PORT: '2604' }, ''));
