@@ -195,7 +195,6 @@ const TicketMessageConnection = builder.connectionObject(
   { name: 'TicketMessageEdge', description: 'A chatter entry in a list.' },
 );
 
-/** Resolves a ticket connection through the one-query list of the tickets service. */
 /** An edge whose cursor is made only when asked for: most lists show nodes alone. */
 class TicketEdge {
   constructor(readonly node: ListedTicket) {}
@@ -204,6 +203,7 @@ class TicketEdge {
   }
 }
 
+/** Resolves a ticket connection through the one-query list of the tickets service. */
 async function ticketConnection(ctx: { db: Context['db'] }, filter: TicketFilterValues, args: TicketPageRequest, info: GraphQLResolveInfo) {
   const page = await listTickets(ctx.db, filter, args, ticketListColumns(info));
   return {
