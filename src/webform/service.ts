@@ -121,8 +121,7 @@ async function withinRateLimit(db: DbOrTx, settings: FormSettings, clientAddress
       .returning({ count: formRateCounters.count });
     return row!.count;
   };
-  const hour = await bump(`h:${client}`, 'hour');
-  const day = await bump(`d:${client}`, 'day');
+  const [hour, day] = await Promise.all([bump(`h:${client}`, 'hour'), bump(`d:${client}`, 'day')]);
   // Past windows are worth nothing; now and then one submission sweeps them away.
   if (Math.random() < 0.01) await db.delete(formRateCounters).where(lt(formRateCounters.windowStart, sql`now() - interval '2 days'`));
   return hour <= settings.formRateLimitPerHour && day <= settings.formRateLimitPerDay;
