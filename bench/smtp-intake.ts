@@ -86,17 +86,18 @@ export async function benchSmtpIntake(seconds: number) {
   let results;
   try {
     // A server left over from an earlier run would be measured in place of the new one.
-    for (const port of [2603, 2605, 2604]) if (await listening(port)) throw new Error(`port ${port} is taken: stop what listens there`);
+    for (const port of [2603, 2605, 2604, 2606]) if (await listening(port)) throw new Error(`port ${port} is taken: stop what listens there`);
     servers.push(await startProcess('src/main.ts', ['start'], { ...intakeEnv, PORT: '4703', SMTP_PORT: '2603' }, ''));
     servers.push(await startProcess('src/main.ts', ['start'], { ...intakeEnv, PORT: '4705', SMTP_PORT: '2605', INTAKE_WORKERS: '2' }, ''));
     servers.push(await startProcess('bench/smtp-sink.ts', [], { SMTP_PORT: '2604' }, ''));
-    for (const port of [2603, 2605, 2604]) await waitForPort(port);
+    servers.push(await startProcess('bench/smtp-store-floor.ts', [], { DATABASE_URL: url, SMTP_PORT: '2606' }, ''));
+    for (const port of [2603, 2605, 2604, 2606]) await waitForPort(port);
     const measure = (port: number) => (s: number) => smtpLoad(port, s);
-    results = await takeTurns({ intake: measure(2603), intakeWorkers: measure(2605), sink: measure(2604) }, seconds);
+    results = await takeTurns({ intake: measure(2603), intakeWorkers: measure(2605), sink: measure(2604), floor: measure(2606) }, seconds);
   } finally {
     await Promise.all(servers.map(stopProcess));
   }
-  const { intake, intakeWorkers, sink } = results;
+  const { intake, intakeWorkers, sink, floor } = results;
   if (!process.env.BENCH_KEEP) await dropDatabase(DB);
 
   const base = { bench: 'smtp_intake_4kb_postgres', connections: 10, seconds };
@@ -107,4 +108,9 @@ export async function benchSmtpIntake(seconds: number) {
   };
   reportRun({}, intake, intake.errors + sink.errors);
   reportRun({ intake_workers: 2 }, intakeWorkers, intakeWorkers.errors);
+  // The floor of any commit-before-250 intake on this machine (bench/smtp-store-floor.ts): what
+  // the sink's rate becomes once each raw mail is committed, before any routing or ticket.
+  const floorBase = { bench: 'smtp_store_floor_4kb_postgres', connections: 10, seconds };
+  report({ ...floorBase, figure: 'messages_per_s', floor: floor.rps, baseline: sink.rps, ratio: Math.round((floor.rps / sink.rps) * 100) / 100, intake_share_of_floor: Math.round((intake.rps / floor.rps) * 100) / 100, errors: floor.errors });
+  report({ ...floorBase, figure: 'latency_p50_ms', floor: floor.p50, baseline: sink.p50 });
 }
