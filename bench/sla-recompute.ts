@@ -3,7 +3,7 @@ import { openPostgres } from '../src/db/client.js';
 import { migrateDatabase } from '../src/db/migrate.js';
 import { createSlaPolicy, recomputeSlaDeadlines, setWorkingHours } from '../src/sla/service.js';
 import { createTeam, stagesOf } from '../src/teams/service.js';
-import { dropDatabase, freshDatabase, report } from './support.js';
+import { dropDatabase, freshDatabase, ratio, report } from './support.js';
 
 const DB = 'intake_bench_sla';
 const TICKETS = Number(process.env.BENCH_SLA_TICKETS || 100_000);
@@ -57,5 +57,5 @@ export async function benchSlaRecompute() {
 
   const rate = Math.round(count / seconds);
   const baseline = Math.round(TICKETS / baseSeconds);
-  report({ bench: 'sla_recompute_postgres', tickets: count, policies: 3, figure: 'tickets_per_s', intake: rate, baseline, ratio: Math.round((rate / baseline) * 100) / 100, target_tickets_per_s: 20_000 });
+  report({ bench: 'sla_recompute_postgres', tickets: count, policies: 3, figure: 'tickets_per_s', intake: rate, baseline, ratio: ratio(rate, baseline), target_tickets_per_s: 20_000 });
 }

@@ -4,10 +4,12 @@ import nodemailer from 'nodemailer';
 import { openPostgres } from '../src/db/client.js';
 import { migrateDatabase } from '../src/db/migrate.js';
 import { createTeam } from '../src/teams/service.js';
-import { dropDatabase, freshDatabase, report, startProcess, stopProcess, takeTurns, type LoadResult, type LoadRun } from './support.js';
+import { dropDatabase, freshDatabase, ratio, report, startProcess, stopProcess, takeTurns, type LoadResult, type LoadRun } from './support.js';
 
 const DB = 'intake_bench_smtp';
 const DOMAIN = 'bench.test';
+/** The SMTP port of each contender. */
+const PORTS = { intake: 2603, intakeWorkers: 2605, sink: 2604, floor: 2606 };
 
 /**
  * Mail from many customers, as a helpdesk gets it: 20,000 senders, so that none comes near the
@@ -86,14 +88,14 @@ export async function benchSmtpIntake(seconds: number) {
   let results;
   try {
     // A server left over from an earlier run would be measured in place of the new one.
-    for (const port of [2603, 2605, 2604, 2606]) if (await listening(port)) throw new Error(`port ${port} is taken: stop what listens there`);
-    servers.push(await startProcess('src/main.ts', ['start'], { ...intakeEnv, PORT: '4703', SMTP_PORT: '2603' }, ''));
-    servers.push(await startProcess('src/main.ts', ['start'], { ...intakeEnv, PORT: '4705', SMTP_PORT: '2605', INTAKE_WORKERS: '2' }, ''));
-    servers.push(await startProcess('bench/smtp-sink.ts', [], { SMTP_PORT: '2604' }, ''));
-    servers.push(await startProcess('bench/smtp-store-floor.ts', [], { DATABASE_URL: url, SMTP_PORT: '2606' }, ''));
-    for (const port of [2603, 2605, 2604, 2606]) await waitForPort(port);
+    for (const port of Object.values(PORTS)) if (await listening(port)) throw new Error(`port ${port} is taken: stop what listens there`);
+    servers.push(await startProcess('src/main.ts', ['start'], { ...intakeEnv, PORT: '4703', SMTP_PORT: String(PORTS.intake) }, ''));
+    servers.push(await startProcess('src/main.ts', ['start'], { ...intakeEnv, PORT: '4705', SMTP_PORT: String(PORTS.intakeWorkers), INTAKE_WORKERS: '2' }, ''));
+    servers.push(await startProcess('bench/smtp-sink.ts', [], { SMTP_PORT: String(PORTS.sink) }, ''));
+    servers.push(await startProcess('bench/smtp-store-floor.ts', [], { DATABASE_URL: url, SMTP_PORT: String(PORTS.floor) }, ''));
+    for (const port of Object.values(PORTS)) await waitForPort(port);
     const measure = (port: number) => (s: number) => smtpLoad(port, s);
-    results = await takeTurns({ intake: measure(2603), intakeWorkers: measure(2605), sink: measure(2604), floor: measure(2606) }, seconds);
+    results = await takeTurns({ intake: measure(PORTS.intake), intakeWorkers: measure(PORTS.intakeWorkers), sink: measure(PORTS.sink), floor: measure(PORTS.floor) }, seconds);
   } finally {
     await Promise.all(servers.map(stopProcess));
   }
@@ -102,7 +104,7 @@ export async function benchSmtpIntake(seconds: number) {
 
   const base = { bench: 'smtp_intake_4kb_postgres', connections: 10, seconds };
   const reportRun = (labels: Record<string, unknown>, run: LoadResult, errors: number) => {
-    report({ ...base, ...labels, figure: 'messages_per_s', intake: run.rps, baseline: sink.rps, ratio: Math.round((run.rps / sink.rps) * 100) / 100, target_ratio: 0.5, errors });
+    report({ ...base, ...labels, figure: 'messages_per_s', intake: run.rps, baseline: sink.rps, ratio: ratio(run.rps, sink.rps), target_ratio: 0.5, errors });
     report({ ...base, ...labels, figure: 'latency_p50_ms', intake: run.p50, baseline: sink.p50 });
     report({ ...base, ...labels, figure: 'latency_p99_ms', intake: run.p99, baseline: sink.p99 });
   };
@@ -111,6 +113,6 @@ export async function benchSmtpIntake(seconds: number) {
   // The floor of any commit-before-250 intake on this machine (bench/smtp-store-floor.ts): what
   // the sink's rate becomes once each raw mail is committed, before any routing or ticket.
   const floorBase = { bench: 'smtp_store_floor_4kb_postgres', connections: 10, seconds };
-  report({ ...floorBase, figure: 'messages_per_s', floor: floor.rps, baseline: sink.rps, ratio: Math.round((floor.rps / sink.rps) * 100) / 100, intake_share_of_floor: Math.round((intake.rps / floor.rps) * 100) / 100, errors: floor.errors });
+  report({ ...floorBase, figure: 'messages_per_s', floor: floor.rps, baseline: sink.rps, ratio: ratio(floor.rps, sink.rps), intake_share_of_floor: ratio(intake.rps, floor.rps), errors: floor.errors });
   report({ ...floorBase, figure: 'latency_p50_ms', floor: floor.p50, baseline: sink.p50 });
 }

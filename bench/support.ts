@@ -85,6 +85,11 @@ export interface LoadResult {
   p99: number;
 }
 
+/** A figure over its baseline, to two decimals, as the JSON lines print it. */
+export function ratio(figure: number, baseline: number): number {
+  return Math.round((figure / baseline) * 100) / 100;
+}
+
 /** Requests per second and latency percentiles over all the runs together. */
 export function summarize(runs: LoadRun[]): LoadResult {
   const latencies = runs.flatMap((run) => run.latencies).sort((a, b) => a - b);

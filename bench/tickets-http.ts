@@ -3,7 +3,7 @@ import postgres from 'postgres';
 import { openPostgres } from '../src/db/client.js';
 import { migrateDatabase } from '../src/db/migrate.js';
 import { createTeam } from '../src/teams/service.js';
-import { dropDatabase, freshDatabase, load, report, startProcess, stopProcess, takeTurns, type LoadResult } from './support.js';
+import { dropDatabase, freshDatabase, load, ratio, report, startProcess, stopProcess, takeTurns, type LoadResult } from './support.js';
 
 const DB = 'intake_bench_tickets';
 const TOKEN = 'bench-admin-token';
@@ -54,12 +54,10 @@ export async function benchTicketList(seconds: number) {
 
   const base = { bench: 'ticket_list_top50_http_postgres', tickets: 10000, connections: 10, seconds };
   const reportRun = (labels: Record<string, unknown>, run: LoadResult, errors: number) => {
-    report({ ...base, ...labels, figure: 'requests_per_s', intake: run.rps, baseline: baseline.rps, ratio: round(run.rps / baseline.rps), target_ratio: 0.6, errors });
+    report({ ...base, ...labels, figure: 'requests_per_s', intake: run.rps, baseline: baseline.rps, ratio: ratio(run.rps, baseline.rps), target_ratio: 0.6, errors });
     report({ ...base, ...labels, figure: 'latency_p50_ms', intake: run.p50, baseline: baseline.p50 });
     report({ ...base, ...labels, figure: 'latency_p99_ms', intake: run.p99, baseline: baseline.p99 });
   };
   reportRun({}, intake, intake.errors + baseline.errors);
   reportRun({ intake_workers: 2 }, intakeWorkers, intakeWorkers.errors);
 }
-
-const round = (n: number) => Math.round(n * 100) / 100;
