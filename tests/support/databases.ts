@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,7 +8,13 @@ import postgres from 'postgres';
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const tmpRoot = path.join(root, 'tests/.tmp');
 export const templateDataDir = path.join(tmpRoot, 'pglite-template');
-export const TEMPLATE_DB = 'intake_test_template';
+/**
+ * Test databases are named after this checkout, so two checkouts on one machine (a clone made by
+ * CI, a second work tree) can run their suites against the same PostgreSQL without dropping each
+ * other's databases.
+ */
+export const TEST_DB_PREFIX = `intake_test_${createHash('sha256').update(root).digest('hex').slice(0, 8)}`;
+export const TEMPLATE_DB = `${TEST_DB_PREFIX}_template`;
 
 /** PostgreSQL the suite runs against when DATABASE_URL is set; otherwise PGlite. */
 export const suitePostgresUrl = process.env.DATABASE_URL || undefined;
@@ -41,7 +48,7 @@ export interface TestDatabase {
 
 /** A fresh PostgreSQL database cloned from the migrated template (made by global-setup). */
 export async function createPostgresDatabase(adminUrl = realPostgresUrl): Promise<TestDatabase> {
-  const name = `intake_test_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+  const name = `${TEST_DB_PREFIX}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
   try {
     await ensurePostgresTemplate(admin);

@@ -2,7 +2,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import postgres from 'postgres';
 import { openPglite, openPostgres } from '../../src/db/client.js';
 import { migrateDatabase } from '../../src/db/migrate.js';
-import { postgresReachable, realPostgresUrl, suitePostgresUrl, TEMPLATE_DB, templateDataDir, tmpRoot, withDatabase } from './databases.js';
+import { postgresReachable, realPostgresUrl, suitePostgresUrl, TEMPLATE_DB, TEST_DB_PREFIX, templateDataDir, tmpRoot, withDatabase } from './databases.js';
 
 /** Builds the migrated templates every test database is cloned from. */
 export default async function setup() {
@@ -18,7 +18,7 @@ export default async function setup() {
     const adminUrl = suitePostgresUrl ?? realPostgresUrl;
     const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
     try {
-      const stale = await admin`select datname from pg_database where datname like 'intake_test_%'`;
+      const stale = await admin`select datname from pg_database where datname like ${TEST_DB_PREFIX + '\\_%'}`;
       for (const { datname } of stale) await admin.unsafe(`drop database if exists "${datname}" with (force)`);
       await admin.unsafe(`create database "${TEMPLATE_DB}"`);
     } finally {
