@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 
 /** Everything Intake reads from the environment, parsed once. */
@@ -32,6 +33,19 @@ export interface Config {
   slaWatchIntervalMs: number;
   /** Server processes sharing the HTTP and SMTP ports (PostgreSQL only). */
   workers: number;
+  /**
+   * Reverse proxies whose `X-Forwarded-For` is believed (addresses or CIDR blocks): the client
+   * address of a request is the right-most hop not in this list. Empty: the socket's peer.
+   */
+  trustedProxies: string[];
+  /** Operations open at once on one graphql-ws socket; past it a subscribe is answered with an error. */
+  wsMaxSubscriptionsPerSocket: number;
+  /** Open graphql-ws sockets per client address (per server process); past it the upgrade gets 429. */
+  wsMaxSocketsPerClient: number;
+  /** How long a socket without a valid token may stay open unless it holds a public subscription. */
+  wsAnonymousGraceMs: number;
+  /** Every socket is pinged this often and dropped when it has not answered the previous ping. */
+  wsPingIntervalMs: number;
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -42,6 +56,19 @@ function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number
   const value = Number(raw);
   if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a whole number, got "${raw}"`);
   return value;
+}
+
+/** A comma-separated list of IP addresses and CIDR blocks (`10.0.0.0/8`, `::1`, `fd00::/8`). */
+function parseTrustedProxies(raw: string): string[] {
+  const entries = raw.split(',').map((entry) => entry.trim()).filter(Boolean);
+  for (const entry of entries) {
+    const [address, bits, extra] = entry.split('/');
+    const family = isIP(address!);
+    const maxBits = family === 6 ? 128 : 32;
+    const bitsOk = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= maxBits);
+    if (!family || !bitsOk || extra !== undefined) throw new Error(`TRUSTED_PROXIES must list IP addresses or CIDR blocks separated by commas; "${entry}" is neither`);
+  }
+  return entries;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -75,5 +102,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     formRateLimitPerHour: intFrom(env, 'FORM_RATE_LIMIT_PER_HOUR', 20),
     formRateLimitPerDay: intFrom(env, 'FORM_RATE_LIMIT_PER_DAY', 240),
     workers: Math.max(1, intFrom(env, 'INTAKE_WORKERS', 1)),
+    trustedProxies: parseTrustedProxies(env.TRUSTED_PROXIES ?? ''),
+    wsMaxSubscriptionsPerSocket: intFrom(env, 'WS_MAX_SUBSCRIPTIONS_PER_SOCKET', 100),
+    wsMaxSocketsPerClient: intFrom(env, 'WS_MAX_SOCKETS_PER_CLIENT', 20),
+    wsAnonymousGraceMs: intFrom(env, 'WS_ANONYMOUS_GRACE_MS', 10_000),
+    wsPingIntervalMs: Math.max(10, intFrom(env, 'WS_PING_INTERVAL_MS', 30_000)),
   };
 }

@@ -5,8 +5,6 @@ import { useGraphQlJit } from '@envelop/graphql-jit';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { getOperationAST, getVariableValues, type ExecutionArgs } from 'graphql';
 import { createYoga, type YogaInitialContext } from 'graphql-yoga';
-import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
 import type { Authenticator } from '../auth/service.js';
 import type { Config } from '../config.js';
 import { checkDatabase, type Database } from '../db/client.js';
@@ -15,10 +13,13 @@ import type { Context } from '../graphql/context.js';
 import { useQueryLimits } from '../graphql/limits.js';
 import { schema } from '../graphql/schema.js';
 import { UserInputError } from '../errors.js';
-import { findAttachment, type NewAttachment } from '../tickets/service.js';
-import { languageOf, renderFormPage, renderIndexPage, renderSuccessPage } from '../webform/page.js';
-import { publicFormBySlug, publishedForms, submitWebsiteForm } from '../webform/service.js';
+import { findAttachment } from '../tickets/service.js';
+import { languageOf, renderFormPage, renderIndexPage, renderRefusedPage, renderSuccessPage } from '../webform/page.js';
+import { countFormSubmission, MAX_FILE_BYTES, publicFormBySlug, publishedForms, submitWebsiteForm } from '../webform/service.js';
 import type { Logger } from '../log.js';
+import { clientAddressOf } from './client-address.js';
+import { readFormBody, type FormBodyLimits } from './form-body.js';
+import { attachGraphqlWebSocket } from './websocket.js';
 
 export interface HttpServer {
   url: string;
@@ -90,7 +91,7 @@ export async function startHttpServer({ config, database, events, auth, log }: D
     ) => {
       const fromSocket = initial.connectionParams?.Authorization ?? initial.connectionParams?.authorization ?? initial.upgradeHeaders?.authorization;
       const header = typeof fromSocket === 'string' ? fromSocket : initial.request?.headers.get('authorization');
-      const client = initial.req ? clientOf(initial.req) : { clientAddress: null, userAgent: null, referer: null, language: null };
+      const client = initial.req ? clientOf(initial.req, config) : { clientAddress: null, userAgent: null, referer: null, language: null };
       return { db: database.db, config, events, viewer: await auth.fromAuthorization(header), client };
     },
   });
@@ -147,18 +148,14 @@ export async function startHttpServer({ config, database, events, auth, log }: D
     const action = `/support/${found.form.slug}`;
     if (req.method === 'GET' || req.method === 'HEAD') return sendHtml(res, 200, renderFormPage(found.form, { lang, action }));
     if (req.method !== 'POST') return sendHtml(res, 405, '<!doctype html><title>Method not allowed</title>');
-    const body = await readBody(req, MAX_FORM_BYTES);
-    if (!body) return sendHtml(res, 413, '<!doctype html><title>Too large</title><h1>The submission is too large.</h1>');
-    const data = await new Request('http://form.local/', { method: 'POST', headers: { 'content-type': req.headers['content-type'] ?? '' }, body: new Uint8Array(body) }).formData().catch(() => null);
-    if (!data) return sendHtml(res, 400, '<!doctype html><title>Bad request</title><h1>The submission could not be read.</h1>');
-    const values: Record<string, string> = {};
-    const files: Record<string, NewAttachment> = {};
-    for (const [key, value] of data.entries()) {
-      if (typeof value === 'string') values[key] = value;
-      else if (value.size > 0) files[key] = { filename: value.name || key, contentType: value.type || 'application/octet-stream', data: Buffer.from(await value.arrayBuffer()) };
-    }
+    const origin = clientOf(req, config);
+    // Counted before a byte of the body is parsed: a client past its limit costs one counter bump.
+    if (!(await countFormSubmission(database.db, config, origin.clientAddress))) return sendHtml(res, 429, renderRefusedPage(found.form, { lang, action, code: 'RATE_LIMITED' }));
+    const body = await readFormBody(req, FORM_BODY_LIMITS);
+    if (!body.ok) return sendHtml(res, body.status, renderRefusedPage(found.form, { lang, action, code: body.status === 413 ? 'TOO_LARGE' : 'UNREADABLE' }));
+    const { values, files } = body;
     try {
-      const { ticketNumber } = await submitWebsiteForm(database.db, config, { teamId: found.team.id, values, files, origin: clientOf(req) });
+      const { ticketNumber } = await submitWebsiteForm(database.db, config, { teamId: found.team.id, values, files, origin, rateLimitCounted: true });
       sendHtml(res, 200, renderSuccessPage(found.form, ticketNumber, lang));
     } catch (error) {
       if (!(error instanceof UserInputError)) throw error;
@@ -199,41 +196,7 @@ export async function startHttpServer({ config, database, events, auth, log }: D
     server.listen(config.port, config.host, () => resolve());
   });
 
-  const wsServer = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: config.maxWsPayloadBytes });
-  // graphql-ws runs every operation through Yoga's envelop, so auth, limits and masking apply on sockets too.
-  const wsDisposable = useServer(
-    {
-      execute: (args: any) => args.rootValue.execute(args),
-      subscribe: (args: any) => args.rootValue.subscribe(args),
-      onSubscribe: async (ctx, _id, params) => {
-        const { schema: enveloped, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-          ...ctx,
-          req: ctx.extra.request,
-          socket: ctx.extra.socket,
-          params,
-          connectionParams: ctx.connectionParams,
-          upgradeHeaders: ctx.extra.request.headers,
-        });
-        let document;
-        try {
-          document = parse(params.query);
-        } catch (err) {
-          return [err as any];
-        }
-        const errors = validate(enveloped, document);
-        if (errors.length > 0) return errors;
-        return {
-          schema: enveloped,
-          operationName: params.operationName,
-          document,
-          variableValues: params.variables,
-          contextValue: await contextFactory(),
-          rootValue: { execute, subscribe },
-        };
-      },
-    },
-    wsServer,
-  );
+  const webSocket = attachGraphqlWebSocket({ server, path: GRAPHQL_PATH, yoga, config, auth, log });
 
   const address = server.address() as AddressInfo;
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
@@ -243,8 +206,7 @@ export async function startHttpServer({ config, database, events, auth, log }: D
     server,
     async close() {
       // Open SSE streams and sockets would keep close() waiting: end them first.
-      for (const client of wsServer.clients) client.close(1001, 'server shutting down');
-      await wsDisposable.dispose();
+      await webSocket.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
@@ -271,15 +233,23 @@ function bodyWithinLimit(req: http.IncomingMessage, res: http.ServerResponse, ma
 }
 
 /** Who sent a request, as public submissions record it (headers cut to a sane length). */
-function clientOf(req: http.IncomingMessage) {
+function clientOf(req: http.IncomingMessage, config: Config) {
   const header = (name: string) => {
     const value = req.headers[name];
     return typeof value === 'string' ? value.slice(0, 500) : null;
   };
-  return { clientAddress: req.socket.remoteAddress ?? null, userAgent: header('user-agent'), referer: header('referer'), language: header('accept-language') };
+  return { clientAddress: clientAddressOf(req, config.trustedProxies), userAgent: header('user-agent'), referer: header('referer'), language: header('accept-language') };
 }
 
-const MAX_FORM_BYTES = 12 * 1024 * 1024;
+/** A form has at most 50 fields and its longest text is 20 000 characters; files are 10 MB at most. */
+const FORM_BODY_LIMITS: FormBodyLimits = {
+  maxBytes: 12 * 1024 * 1024,
+  maxTextBytes: 1024 * 1024,
+  maxParts: 120,
+  maxFiles: 50,
+  maxFieldBytes: 100 * 1024,
+  maxFileBytes: MAX_FILE_BYTES,
+};
 
 /** The whole request body, or null past `max` bytes. */
 function readBody(req: http.IncomingMessage, max: number): Promise<Buffer | null> {
