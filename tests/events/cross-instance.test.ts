@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPostgresDatabase, postgresReachable, type TestDatabase } from '../support/databases.js';
+import { createPostgresDatabase, postgresForTests, type TestDatabase } from '../support/databases.js';
 import { ADMIN_TOKEN, freePort, graphqlClient, spawnServer, subscribe, wsClient, type ServerProcess } from '../support/server.js';
 import { probeUntil, waitFor } from '../support/wait.js';
 
 // Several instances need a shared PostgreSQL. CI always has one; a newcomer without one is told.
-const available = process.env.CI ? true : await postgresReachable();
-if (!available) console.warn('cross-instance tests skipped: no PostgreSQL at 127.0.0.1:5432 (set TEST_POSTGRES_URL)');
+const available = await postgresForTests('cross-instance tests');
 
 describe.runIf(available)('two server processes, one PostgreSQL', () => {
   let database: TestDatabase;

@@ -2,13 +2,12 @@ import { spawnSync } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPostgresDatabase, postgresReachable, root, type TestDatabase } from '../support/databases.js';
+import { createPostgresDatabase, postgresForTests, root, type TestDatabase } from '../support/databases.js';
 import { ADMIN_TOKEN, freePort, graphqlClient, spawnServer, subscribe, wsClient, type ServerProcess } from '../support/server.js';
 import { deliver, mail } from '../support/smtp.js';
 import { probeUntil, waitFor as waitForFact } from '../support/wait.js';
 
-const available = process.env.CI ? true : await postgresReachable();
-if (!available) console.warn('worker tests skipped: no PostgreSQL at 127.0.0.1:5432 (set TEST_POSTGRES_URL)');
+const available = await postgresForTests('worker tests');
 
 /**
  * Worker processes of a primary, including one that died and is not yet reaped: its `node`

@@ -36,7 +36,7 @@ export function sseSubscribe(url: string, token: string | null, query: string, v
     events,
     response: opened,
     async waitFor(count: number, ms = 10_000) {
-      await waitFor(() => events.length >= count, { timeout: ms, what: `${count} SSE events (got ${events.length})` });
+      await waitFor(() => events.length >= count, { timeout: ms, what: `${count} SSE events` });
       return events;
     },
     close() {
