@@ -22,7 +22,7 @@ export interface App {
 }
 
 /** Wires one server instance: database, migrations, event hub, HTTP + WebSocket, SMTP. */
-export async function startApp(config: Config, options: { log?: Logger } = {}): Promise<App> {
+export async function startApp(config: Config, options: { log?: Logger; now?: () => Date } = {}): Promise<App> {
   const log = options.log ?? createLogger(config.logLevel);
   registerSlaHooks();
   const database = await openDatabase(config);
@@ -37,7 +37,7 @@ export async function startApp(config: Config, options: { log?: Logger } = {}): 
     const http = await startHttpServer({ config, database, events, auth, log });
     if (!config.publicUrl) config.publicUrl = `http://localhost:${new URL(http.url).port}`;
     const smtp = await startSmtpServer({ config, database, log });
-    const stopBreachWatch = startBreachWatch(database.db, config.slaWatchIntervalMs, (err) => log.error('SLA breach watch failed', { err }));
+    const stopBreachWatch = startBreachWatch(database.db, config.slaWatchIntervalMs, (err) => log.error('SLA breach watch failed', { err }), options.now);
     let stopping: Promise<void> | null = null;
     return {
       config,

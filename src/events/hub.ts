@@ -80,6 +80,13 @@ export class EventHub {
     });
   }
 
+  /** Subscriptions open on this instance, of every event type: tests wait for it to rise before they publish. */
+  activeSubscriptions(): number {
+    let count = 0;
+    for (const set of this.subscribers.values()) count += set.size;
+    return count;
+  }
+
   private async dispatch(payload: string): Promise<void> {
     let event: IntakeEvent;
     try {

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPostgresDatabase, postgresReachable, type TestDatabase } from '../support/databases.js';
-import { ADMIN_TOKEN, freePort, graphqlClient, settle, spawnServer, subscribe, wsClient, type ServerProcess } from '../support/server.js';
+import { createPostgresDatabase, postgresForTests, type TestDatabase } from '../support/databases.js';
+import { ADMIN_TOKEN, freePort, graphqlClient, spawnServer, subscribe, wsClient, type ServerProcess } from '../support/server.js';
+import { probeUntil, waitFor } from '../support/wait.js';
 
 // Several instances need a shared PostgreSQL. CI always has one; a newcomer without one is told.
-const available = process.env.CI ? true : await postgresReachable();
-if (!available) console.warn('cross-instance tests skipped: no PostgreSQL at 127.0.0.1:5432 (set TEST_POSTGRES_URL)');
+const available = await postgresForTests('cross-instance tests');
 
 describe.runIf(available)('two server processes, one PostgreSQL', () => {
   let database: TestDatabase;
@@ -27,10 +27,14 @@ describe.runIf(available)('two server processes, one PostgreSQL', () => {
     const { createTeam } = await adminA.request<any>(`mutation { createTeam(input: { name: "Shared" }) { team { id } } }`);
     const socket = wsClient(`${b.url.replace('http', 'ws')}/graphql`, ADMIN_TOKEN);
     const sub = subscribe(socket, `subscription ($t: ID) { ticketCreated(teamId: $t) { title team { name } } }`, { t: createTeam.team.id });
-    await settle(500);
-    await adminA.request(`mutation ($t: ID!) { createTicket(input: { teamId: $t, title: "from A" }) { ticket { id } } }`, { t: createTeam.team.id });
-    const [event] = await sub.waitFor(1);
-    expect(event.ticketCreated).toEqual({ title: 'from A', team: { name: 'Shared' } });
+    const create = (title: string) => adminA.request(`mutation ($t: ID!, $title: String!) { createTicket(input: { teamId: $t, title: $title }) { ticket { id } } }`, { t: createTeam.team.id, title });
+    // B's subscriptions cannot be counted from here: a probe ticket arriving proves it listens.
+    let probes = 0;
+    await probeUntil(() => sub.events.length > 0, () => create(`probe ${++probes}`));
+    await create('from A');
+    await waitFor(() => sub.events.some((e) => e.ticketCreated.title === 'from A'), { what: 'the ticket created through A, on B' });
+    expect(sub.errors).toEqual([]);
+    expect(sub.events.filter((e) => !e.ticketCreated.title.startsWith('probe')).map((e) => e.ticketCreated)).toEqual([{ title: 'from A', team: { name: 'Shared' } }]);
     await socket.dispose();
   });
 });

@@ -4,7 +4,8 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { suitePostgresUrl } from '../support/databases.js';
 import { createTeam } from '../support/fixtures.js';
-import { MAIL_DOMAIN, settle, startTestServer, subscribe, type TestServer } from '../support/server.js';
+import { waitFor } from '../support/wait.js';
+import { MAIL_DOMAIN, startTestServer, subscribe, untilSubscribed, type TestServer } from '../support/server.js';
 import { deliver, mail, type Delivery } from '../support/smtp.js';
 
 // Mails that arrive while others are being stored share a transaction (MailIntakeQueue). These
@@ -41,7 +42,7 @@ describe('mail arriving together', () => {
     const team = await createTeam(server, 'Together');
     const to = `together@${MAIL_DOMAIN}`;
     const created = subscribe(server.wsClient(), `subscription ($t: ID) { ticketCreated(teamId: $t) { title customer { email } } }`, { t: team.id });
-    await settle();
+    await untilSubscribed(server, 1);
     const count = 24;
     const deliveries = await Promise.all(
       Array.from({ length: count }, (_, n) =>
@@ -93,12 +94,16 @@ describe.runIf(suitePostgresUrl !== undefined)('mail waiting behind a busy batch
         await tx`lock table inbound_mails in access exclusive mode`;
         // This mail's batch blocks on the lock; everything sent after it queues up.
         sent.push(deliver(server.smtpPort, { from: 'first@example.com', to: `waiting@${MAIL_DOMAIN}`, raw: mail({ from: 'first@example.com', to: `waiting@${MAIL_DOMAIN}`, subject: 'Stalled first' }) }));
-        await settle(400);
+        await waitFor(async () => (await tx<Array<{ n: number }>>`select count(*)::int as n from pg_locks where relation = 'inbound_mails'::regclass and not granted`)[0]!.n > 0, {
+          what: 'the first batch waiting for the lock',
+        });
         await work(async (message) => {
           const delivery = deliver(server.smtpPort, message);
           sent.push(delivery);
-          // Queued in this order: each mail is parsed and waiting before the next is sent.
-          await settle(150);
+          // Queued in this order: each mail is parsed and waiting before the next is sent. The
+          // one fixed wait left in the suite: the intake queue's length is not visible from
+          // outside src/mail (a read-only count there would make this a wait for a fact).
+          await new Promise((resolve) => setTimeout(resolve, 150));
           return { delivery };
         });
       });

@@ -3,8 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../support/databases.js';
-import { freePort, graphqlClient, settle, spawnServer, subscribe, wsClient } from '../support/server.js';
+import { freePort, graphqlClient, spawnServer, subscribe, wsClient } from '../support/server.js';
 import { sseSubscribe } from '../support/sse.js';
+import { probeUntil } from '../support/wait.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterAll(async () => {
@@ -51,8 +52,14 @@ describe('operations', () => {
     const sse = sseSubscribe(`${server.url}/graphql`, 'ops-token', 'subscription { ticketCreated { id } }');
     await sse.response;
     const socket = wsClient(`${server.url.replace('http', 'ws')}/graphql`, 'ops-token');
-    const ws = subscribe(socket, 'subscription { ticketUpdated { id } }');
-    await settle(300);
+    const ws = subscribe(socket, 'subscription { ticketCreated { id } }');
+    // Both streams are open on the server once a probe ticket has reached each of them.
+    const admin = graphqlClient(`${server.url}/graphql`, 'ops-token');
+    const { teams } = await admin.request<any>('{ teams { id } }');
+    await probeUntil(
+      () => sse.events.length > 0 && ws.events.length > 0,
+      () => admin.request('mutation ($t: ID!) { createTicket(input: { teamId: $t, title: "probe" }) { ticket { id } } }', { t: teams[0].id }),
+    );
 
     const { code, ms } = await server.stop('SIGTERM');
     expect(code).toBe(0);

@@ -1,6 +1,6 @@
 import { gql } from 'graphql-request';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { settle, startTestServer, subscribe, type TestServer } from '../support/server.js';
+import { startTestServer, subscribe, untilSubscribed, type TestServer } from '../support/server.js';
 import { publishedRichForm } from './support.js';
 
 let server: TestServer;
@@ -34,7 +34,7 @@ describe('website form through GraphQL', () => {
   it('takes a submission with every kind of field, anonymously, and reveals only the ticket number', async () => {
     const { teamId } = await publishedRichForm(server, 'Form Rich');
     const sub = subscribe(server.wsClient(), `subscription ($t: ID) { ticketCreated(teamId: $t) { title channel } }`, { t: teamId });
-    await settle();
+    await untilSubscribed(server, 1);
     const result = await server.client(null).request<any>(SUBMIT, {
       input: { teamId, values: values({ ...good, phone: '+32 2 555 01 01', company: 'ACME', urgency: 'URGENT', site: 'https://acme.example', seats: '3', since: '2026-10-01', consent: 'on', source: 'forged', website_url: '' }) },
     });
