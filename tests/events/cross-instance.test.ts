@@ -26,11 +26,11 @@ describe.runIf(available)('two server processes, one PostgreSQL', () => {
     const adminA = graphqlClient(`${a.url}/graphql`, ADMIN_TOKEN);
     const { createTeam } = await adminA.request<any>(`mutation { createTeam(input: { name: "Shared" }) { team { id } } }`);
     const socket = wsClient(`${b.url.replace('http', 'ws')}/graphql`, ADMIN_TOKEN);
-    const sub = subscribe(socket, `subscription ($t: ID) { ticketCreated(teamId: $t) { title team { name } } }`, { t: createTeam.team.id });
+    const sub = subscribe(socket, `subscription ($t: ID) { ticketCreated(teamId: $t) { node { title team { name } } } }`, { t: createTeam.team.id });
     await settle(500);
     await adminA.request(`mutation ($t: ID!) { createTicket(input: { teamId: $t, title: "from A" }) { ticket { id } } }`, { t: createTeam.team.id });
     const [event] = await sub.waitFor(1);
-    expect(event.ticketCreated).toEqual({ title: 'from A', team: { name: 'Shared' } });
+    expect(event.ticketCreated.node).toEqual({ title: 'from A', team: { name: 'Shared' } });
     await socket.dispose();
   });
 });

@@ -48,10 +48,10 @@ describe('operations', () => {
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ status: 'ok', database: 'ok' });
 
-    const sse = sseSubscribe(`${server.url}/graphql`, 'ops-token', 'subscription { ticketCreated { id } }');
+    const sse = sseSubscribe(`${server.url}/graphql`, 'ops-token', 'subscription { ticketCreated { node { id } } }');
     await sse.response;
     const socket = wsClient(`${server.url.replace('http', 'ws')}/graphql`, 'ops-token');
-    const ws = subscribe(socket, 'subscription { ticketUpdated { id } }');
+    const ws = subscribe(socket, 'subscription { ticketUpdated { node { id } } }');
     await settle(300);
 
     const { code, ms } = await server.stop('SIGTERM');

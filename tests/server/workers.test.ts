@@ -64,11 +64,11 @@ describe.runIf(available)('INTAKE_WORKERS=2 on PostgreSQL', () => {
     const team = teams[0];
     // Each new connection may land on either worker; events reach subscribers on both.
     const sockets = [wsClient(`${server.url.replace('http', 'ws')}/graphql`, ADMIN_TOKEN), wsClient(`${server.url.replace('http', 'ws')}/graphql`, ADMIN_TOKEN)];
-    const subs = sockets.map((s) => subscribe(s, `subscription ($t: ID) { ticketCreated(teamId: $t) { title channel } }`, { t: team.id }));
+    const subs = sockets.map((s) => subscribe(s, `subscription ($t: ID) { ticketCreated(teamId: $t) { node { title channel } } }`, { t: team.id }));
     await settle(500);
     const sent = await deliver(smtpPort, { from: 'ann@example.com', to: team.emailAlias.address, raw: mail({ from: 'Ann <ann@example.com>', to: team.emailAlias.address, subject: 'Printer on fire' }) });
     expect(sent.ok).toBe(true);
-    for (const sub of subs) expect((await sub.waitFor(1))[0].ticketCreated).toEqual({ title: 'Printer on fire', channel: 'EMAIL' });
+    for (const sub of subs) expect((await sub.waitFor(1))[0].ticketCreated.node).toEqual({ title: 'Printer on fire', channel: 'EMAIL' });
     const { tickets } = await admin.request<any>(`{ tickets(first: 5) { nodes { title customer { email } } } }`);
     expect(tickets.nodes).toEqual([{ title: 'Printer on fire', customer: { email: 'ann@example.com' } }]);
     await Promise.all(sockets.map((s) => s.dispose()));
