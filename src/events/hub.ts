@@ -46,7 +46,9 @@ export interface EventEdge<T> {
  * on commit and drops everything on rollback, so an event exists exactly when its data does.
  * Bumping the type's stream row takes its row lock until commit, so positions follow commit
  * order with no gaps; publishers of one type queue behind each other for the rest of their
- * transaction, other types do not.
+ * transaction, other types do not. A transaction that publishes several types takes their locks
+ * in the order it publishes, so such transactions must agree on one order (mail intake: updates,
+ * then creations) or PostgreSQL aborts one of two that cross as a deadlock.
  */
 export async function publishEvents(db: DbOrTx, type: { name: string } | string, keyById: Map<number, number | null>): Promise<void> {
   if (keyById.size === 0) return;
