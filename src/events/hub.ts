@@ -254,6 +254,7 @@ export class EventHub {
 
   /** After a reconnect of the LISTEN connection: whatever committed meanwhile is in the log. */
   private catchUpAll(): void {
+    this.log.warn('event listener reconnected: catching up from the event log');
     for (const stream of this.streams.values()) this.enqueue(stream, () => this.catchUp(stream));
   }
 
