@@ -8,7 +8,7 @@ import { createLogger, type Logger } from './log.js';
 import { registerSlaHooks, startBreachWatch } from './sla/service.js';
 import { startSmtpServer, type SmtpListener } from './smtp/server.js';
 import { countTeams, createTeam } from './teams/service.js';
-import { findListedTicket, TICKET_CREATED, TICKET_UPDATED } from './tickets/service.js';
+import { ticketCreated, ticketUpdated } from './tickets/events.js';
 
 export interface App {
   config: Config;
@@ -29,9 +29,7 @@ export async function startApp(config: Config, options: { log?: Logger; now?: ()
   try {
     await migrateDatabase(database, config.databaseUrl);
     const events = new EventHub(database, log);
-    // One read per event per instance, stage and customer included, shared by every subscriber.
-    events.register(TICKET_CREATED, (id) => findListedTicket(database.db, id));
-    events.register(TICKET_UPDATED, (id) => findListedTicket(database.db, id));
+    events.register(ticketCreated, ticketUpdated);
     await events.start();
     const auth = new Authenticator(database.db, config.adminToken);
     const http = await startHttpServer({ config, database, events, auth, log });

@@ -259,7 +259,7 @@ async function changeTicket(
       .returning();
     if (ticket!.stageId !== current.stageId) await tx.insert(ticketStageChanges).values({ ticketId: ticket!.id, stageId: ticket!.stageId });
     await afterTicketWrite(tx, [ticket!]);
-    await publishEvent(tx, { type: TICKET_UPDATED, id: ticket!.id, teamId: ticket!.teamId });
+    await publishEvent(tx, TICKET_UPDATED, ticket!.id, ticket!.teamId);
     return ticket!;
   });
 }
@@ -518,6 +518,12 @@ function withLoaded(row: ListedRow): ListedTicket {
 export async function findListedTicket(db: DbOrTx, id: number): Promise<ListedTicket | undefined> {
   const [row] = await selectTicketsWithStageAndCustomer(db).where(eq(tickets.id, id));
   return row && withLoaded(row);
+}
+
+/** Several tickets as findListedTicket loads one, by id: what an event replay reads per batch. */
+export async function findListedTickets(db: DbOrTx, ids: number[]): Promise<Map<number, ListedTicket>> {
+  const rows = ids.length === 1 ? [await findListedTicket(db, ids[0]!)] : (await selectTicketsWithStageAndCustomer(db).where(inArray(tickets.id, ids))).map(withLoaded);
+  return new Map(rows.flatMap((ticket) => (ticket ? [[ticket.id, ticket] as const] : [])));
 }
 
 export async function countTickets(db: DbOrTx, filter: TicketFilterValues): Promise<number> {

@@ -63,12 +63,12 @@ describe('graphql-ws limits', () => {
 
   it('answers a subscribe past the per-socket cap with an error, and keeps the socket and its subscriptions', async () => {
     const client = server.wsClient();
-    const open = [1, 2, 3].map(() => subscribe(client, 'subscription { ticketCreated { title } }'));
-    const extra = subscribe(client, 'subscription { ticketCreated { title } }');
+    const open = [1, 2, 3].map(() => subscribe(client, 'subscription { ticketCreated { node { title } } }'));
+    const extra = subscribe(client, 'subscription { ticketCreated { node { title } } }');
     await expect(extra.waitFor(1)).rejects.toThrow(/TOO_MANY_SUBSCRIPTIONS|At most 3 operations/);
     const { createTeam } = await server.client().request<any>(gql`mutation { createTeam(input: { name: "Socket Desk" }) { team { id } } }`);
     await server.client().request(gql`mutation ($t: ID!) { createTicket(input: { teamId: $t, title: "Seen by all three", customerEmail: "ws@example.com" }) { ticket { id } } }`, { t: createTeam.team.id });
-    for (const sub of open) expect(await sub.waitFor(1)).toEqual([{ ticketCreated: { title: 'Seen by all three' } }]);
+    for (const sub of open) expect(await sub.waitFor(1)).toEqual([{ ticketCreated: { node: { title: 'Seen by all three' } } }]);
     open.forEach((sub) => sub.dispose());
   });
 

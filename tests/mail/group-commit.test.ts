@@ -41,7 +41,7 @@ describe('mail arriving together', () => {
   it('gives each mail its own ticket, customer and first message, and tells subscribers of each', async () => {
     const team = await createTeam(server, 'Together');
     const to = `together@${MAIL_DOMAIN}`;
-    const created = subscribe(server.wsClient(), `subscription ($t: ID) { ticketCreated(teamId: $t) { title customer { email } } }`, { t: team.id });
+    const created = subscribe(server.wsClient(), `subscription ($t: ID) { ticketCreated(teamId: $t) { node { title customer { email } } } }`, { t: team.id });
     await untilSubscribed(server, 1);
     const count = 24;
     const deliveries = await Promise.all(
@@ -61,7 +61,7 @@ describe('mail arriving together', () => {
     }
 
     const events = await created.waitFor(count);
-    expect(events.map((e: any) => e.ticketCreated.title).sort()).toEqual(nodes.map((t) => t.title).sort());
+    expect(events.map((e: any) => e.ticketCreated.node.title).sort()).toEqual(nodes.map((t) => t.title).sort());
     created.dispose();
   });
 

@@ -66,7 +66,7 @@ describe('the listener', () => {
 describe('new mail', () => {
   it('becomes a ticket: title, customer, description, sanitised HTML, attachments, EMAIL channel, live event', async () => {
     const team = await createTeam(server, 'Mail Desk');
-    const sub = subscribe(server.wsClient(), `subscription ($t: ID) { ticketCreated(teamId: $t) { title channel } }`, { t: team.id });
+    const sub = subscribe(server.wsClient(), `subscription ($t: ID) { ticketCreated(teamId: $t) { node { title channel } } }`, { t: team.id });
     await untilSubscribed(server, 1);
     const boundary = 'mixed-1';
     const raw = [
@@ -131,7 +131,7 @@ describe('new mail', () => {
     expect(Buffer.from(await download.arrayBuffer()).toString()).toBe('%PDF-1.4 fake');
 
     const [event] = await sub.waitFor(1);
-    expect(event.ticketCreated).toEqual({ title: 'Café machine broken', channel: 'EMAIL' });
+    expect(event.ticketCreated.node).toEqual({ title: 'Café machine broken', channel: 'EMAIL' });
     sub.dispose();
   });
 

@@ -49,10 +49,10 @@ describe('operations', () => {
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ status: 'ok', database: 'ok' });
 
-    const sse = sseSubscribe(`${server.url}/graphql`, 'ops-token', 'subscription { ticketCreated { id } }');
+    const sse = sseSubscribe(`${server.url}/graphql`, 'ops-token', 'subscription { ticketCreated { node { id } } }');
     await sse.response;
     const socket = wsClient(`${server.url.replace('http', 'ws')}/graphql`, 'ops-token');
-    const ws = subscribe(socket, 'subscription { ticketCreated { id } }');
+    const ws = subscribe(socket, 'subscription { ticketCreated { node { id } } }');
     // Both streams are open on the server once a probe ticket has reached each of them.
     const admin = graphqlClient(`${server.url}/graphql`, 'ops-token');
     const { teams } = await admin.request<any>('{ teams { id } }');

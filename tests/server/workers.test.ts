@@ -58,7 +58,7 @@ describe.runIf(available)('INTAKE_WORKERS=2 on PostgreSQL', () => {
     const team = teams[0];
     // Each new connection may land on either worker; events reach subscribers on both.
     const sockets = [wsClient(`${server.url.replace('http', 'ws')}/graphql`, ADMIN_TOKEN), wsClient(`${server.url.replace('http', 'ws')}/graphql`, ADMIN_TOKEN)];
-    const subs = sockets.map((s) => subscribe(s, `subscription { ticketCreated { title channel } }`));
+    const subs = sockets.map((s) => subscribe(s, `subscription { ticketCreated { node { title channel } } }`));
     // The workers' subscriptions cannot be counted from here: probe tickets of another team
     // reaching both subscribers prove they listen.
     const { createTeam: probeTeam } = await admin.request<any>(`mutation { createTeam(input: { name: "Probes" }) { team { id } } }`);
@@ -69,8 +69,8 @@ describe.runIf(available)('INTAKE_WORKERS=2 on PostgreSQL', () => {
     const sent = await deliver(smtpPort, { from: 'ann@example.com', to: team.emailAlias.address, raw: mail({ from: 'Ann <ann@example.com>', to: team.emailAlias.address, subject: 'Printer on fire' }) });
     expect(sent.ok).toBe(true);
     for (const sub of subs) {
-      await waitFor(() => sub.events.some((e) => e.ticketCreated.title === 'Printer on fire'));
-      expect(sub.events.filter((e) => e.ticketCreated.title !== 'probe').map((e) => e.ticketCreated)).toEqual([{ title: 'Printer on fire', channel: 'EMAIL' }]);
+      await waitFor(() => sub.events.some((e) => e.ticketCreated.node.title === 'Printer on fire'));
+      expect(sub.events.filter((e) => e.ticketCreated.node.title !== 'probe').map((e) => e.ticketCreated.node)).toEqual([{ title: 'Printer on fire', channel: 'EMAIL' }]);
     }
     const { tickets } = await admin.request<any>(`query ($t: ID!) { tickets(first: 5, filter: { teamId: $t }) { nodes { title customer { email } } } }`, { t: team.id });
     expect(tickets.nodes).toEqual([{ title: 'Printer on fire', customer: { email: 'ann@example.com' } }]);

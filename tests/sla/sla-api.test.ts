@@ -33,13 +33,13 @@ describe('SLA through the API', () => {
     const urgentDeadline = addWorkingTime(DEFAULT_CALENDAR, createdAt, 4 * H).toISOString();
     expect(before).toMatchObject({ slaDeadline: lowDeadline, slaFailed: false, slaStatuses: [{ policy: { name: 'Low: 40 h' }, deadline: lowDeadline, reachedAt: null, status: 'ONGOING', paused: false }] });
 
-    const sub = subscribe(server.wsClient(), `subscription ($t: ID) { ticketUpdated(teamId: $t) { priority slaDeadline } }`, { t: team.id });
+    const sub = subscribe(server.wsClient(), `subscription ($t: ID) { ticketUpdated(teamId: $t) { node { priority slaDeadline } } }`, { t: team.id });
     await untilSubscribed(server, 1);
     const SET = gql`mutation ($id: ID!, $p: TicketPriority!) { setTicketPriority(input: { ticketId: $id, priority: $p }) { ticket { priority slaDeadline slaStatuses { policy { name } } } } }`;
     const raised = await server.client().request<any>(SET, { id: ticket.id, p: 'URGENT' });
     expect(raised.setTicketPriority.ticket).toEqual({ priority: 'URGENT', slaDeadline: urgentDeadline, slaStatuses: [{ policy: { name: 'Urgent: 4 h' } }] });
     const [event] = await sub.waitFor(1);
-    expect(event.ticketUpdated).toEqual({ priority: 'URGENT', slaDeadline: urgentDeadline });
+    expect(event.ticketUpdated.node).toEqual({ priority: 'URGENT', slaDeadline: urgentDeadline });
 
     const lowered = await server.client().request<any>(SET, { id: ticket.id, p: 'LOW' });
     expect(lowered.setTicketPriority.ticket.slaDeadline).toBe(lowDeadline);
@@ -111,14 +111,14 @@ describe('the breach watch', () => {
         input: { teamId: team.id, timezone: 'UTC', intervals: [1, 2, 3, 4, 5, 6, 7].map((weekday) => ({ weekday, start: '00:00', end: '24:00' })) },
       });
       await watched.client().request(POLICY, { input: { teamId: team.id, name: 'One hour', hours: 1, targetStageId: solved } });
-      const sub = subscribe(watched.wsClient(), `subscription ($t: ID) { ticketUpdated(teamId: $t) { title slaFailed } }`, { t: team.id });
+      const sub = subscribe(watched.wsClient(), `subscription ($t: ID) { ticketUpdated(teamId: $t) { node { title slaFailed } } }`, { t: team.id });
       await untilSubscribed(watched, 1);
       const late = await createTicket(watched, { teamId: team.id, title: 'Will be late' });
       const before = (await watched.client().request<any>(TICKET_SLA, { id: late.id })).ticket;
       expect(before.slaStatuses).toEqual([expect.objectContaining({ status: 'ONGOING' })]);
       offsetMs = 2 * H;
       const [event] = await sub.waitFor(1);
-      expect(event.ticketUpdated).toEqual({ title: 'Will be late', slaFailed: true });
+      expect(event.ticketUpdated.node).toEqual({ title: 'Will be late', slaFailed: true });
       const { ticket } = await watched.client().request<any>(TICKET_SLA, { id: late.id });
       expect(ticket.slaStatuses).toEqual([expect.objectContaining({ status: 'FAILED', reachedAt: null })]);
 
