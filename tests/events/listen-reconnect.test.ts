@@ -12,7 +12,6 @@ import { ADMIN_TOKEN, graphqlClient, subscribe, wsClient } from '../support/serv
 
 // Terminating the LISTEN connection needs a real PostgreSQL. CI always has one.
 const available = await postgresForTests('LISTEN reconnect tests');
-if (!available) console.warn('LISTEN reconnect tests skipped: no PostgreSQL at 127.0.0.1:5432 (set TEST_POSTGRES_URL)');
 
 describe.runIf(available)('a dropped LISTEN connection', () => {
   let database: TestDatabase;
