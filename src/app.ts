@@ -31,7 +31,11 @@ export async function startApp(config: Config, options: { log?: Logger; now?: ()
     const events = new EventHub(database, log);
     events.register(ticketCreated, ticketUpdated);
     await events.start();
-    const auth = new Authenticator(database.db, config.adminToken);
+    const auth = new Authenticator(database.db, config.adminToken, {
+      cacheMs: config.tokenCacheMs,
+      usageFlushMs: config.tokenUsageFlushMs,
+      onError: (err) => log.error('recording token use failed', { err }),
+    });
     const http = await startHttpServer({ config, database, events, auth, log });
     if (!config.publicUrl) config.publicUrl = `http://localhost:${new URL(http.url).port}`;
     const smtp = await startSmtpServer({ config, database, log });
@@ -47,6 +51,7 @@ export async function startApp(config: Config, options: { log?: Logger; now?: ()
       stop: () =>
         (stopping ??= (async () => {
           await Promise.all([http.close(), smtp.close(), stopBreachWatch()]);
+          await auth.close();
           await events.stop();
           await database.close();
         })()),

@@ -21,6 +21,10 @@ export interface Config {
   mailLoopMaxTickets: number;
   mailLoopWindowMinutes: number;
   adminToken: string | undefined;
+  /** How long a token lookup is reused: a token revoked on another instance stops within this time (at most 30 s). */
+  tokenCacheMs: number;
+  /** How often the tokens' lastUsedAt is written, one UPDATE for all tokens used meanwhile. */
+  tokenUsageFlushMs: number;
   publicUrl: string;
   /** Largest HTTP request body accepted, in bytes. */
   maxBodyBytes: number;
@@ -93,6 +97,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mailLoopMaxTickets: intFrom(env, 'MAIL_LOOP_MAX_TICKETS', 20),
     mailLoopWindowMinutes: intFrom(env, 'MAIL_LOOP_WINDOW_MINUTES', 120),
     adminToken: env.INTAKE_ADMIN_TOKEN || undefined,
+    tokenCacheMs: Math.min(intFrom(env, 'TOKEN_CACHE_MS', 30_000), 30_000),
+    tokenUsageFlushMs: Math.max(intFrom(env, 'TOKEN_USAGE_FLUSH_MS', 60_000), 100),
     // Empty until the server listens when not configured: the real port is known only then.
     publicUrl: (env.PUBLIC_URL || (port === 0 ? '' : `http://localhost:${port}`)).replace(/\/+$/, ''),
     maxBodyBytes: intFrom(env, 'MAX_BODY_BYTES', 1024 * 1024),

@@ -2,29 +2,51 @@ import SchemaBuilder from '@pothos/core';
 import ComplexityPlugin from '@pothos/plugin-complexity';
 import DrizzlePlugin from '@pothos/plugin-drizzle';
 import RelayPlugin from '@pothos/plugin-relay';
-import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import ScopeAuthPlugin, { AuthScopeFailureType, type AuthFailure } from '@pothos/plugin-scope-auth';
 import { getTableConfig } from 'drizzle-orm/pg-core';
 import { getNullableType, GraphQLError, isListType, Kind } from 'graphql';
+import { authScopesOf, type AuthScopes, type PrincipalKind } from '../auth/principal.js';
 import { relations, type Relations } from '../db/relations.js';
 import type { Context } from './context.js';
 import { isoTime } from './iso-time.js';
 
 /**
- * Every query limit, in one place. Anonymous callers only reach public fields, so they get far
- * less room. Depth, breadth and complexity are checked by the complexity plugin; aliases and
- * tokens by the envelop plugin in limits.ts, before execution.
+ * Every query limit, in one place, keyed on the principal kind: anonymous callers only reach
+ * public fields and chat visitors their own session, so they get far less room than staff.
+ * Depth, breadth and complexity are checked by the complexity plugin; aliases and tokens by the
+ * envelop plugin in limits.ts, before execution (and before the caller is known, so for all alike).
  */
 export const queryLimits = {
-  authenticated: { depth: 12, breadth: 300, complexity: 20000 },
-  anonymous: { depth: 6, breadth: 60, complexity: 300 },
+  byPrincipal: {
+    admin: { depth: 12, breadth: 300, complexity: 20000 },
+    agent: { depth: 12, breadth: 300, complexity: 20000 },
+    visitor: { depth: 8, breadth: 100, complexity: 2000 },
+    anonymous: { depth: 6, breadth: 60, complexity: 300 },
+  } satisfies Record<PrincipalKind, { depth: number; breadth: number; complexity: number }>,
   maxAliases: 30,
   maxTokens: 5000,
 };
 
+/** What a failed scope asks for, in words a caller can act on. */
+const scopeNeeds: Record<keyof AuthScopes, string> = {
+  admin: 'the ADMIN role',
+  agent: 'an agent or admin token',
+  operatorOf: "an operator of the chat's channel",
+  visitorOf: "the chat session's visitor token",
+};
+
+function neededScopes(failure: AuthFailure): string[] {
+  if (failure.kind === AuthScopeFailureType.AuthScope) return [scopeNeeds[failure.scope as keyof AuthScopes] ?? failure.scope];
+  if (failure.kind === AuthScopeFailureType.AnyAuthScopes || failure.kind === AuthScopeFailureType.AllAuthScopes) {
+    return [...new Set(failure.failures.flatMap(neededScopes))];
+  }
+  return [];
+}
+
 export const builder = new SchemaBuilder<{
   Context: Context;
   DrizzleRelations: Relations;
-  AuthScopes: { agent: boolean; admin: boolean };
+  AuthScopes: AuthScopes;
   DefaultFieldNullability: false;
   DefaultEdgesNullability: { list: false; items: false };
   DefaultNodeNullability: false;
@@ -45,17 +67,20 @@ export const builder = new SchemaBuilder<{
   },
   scopeAuth: {
     authorizeOnSubscribe: true,
-    // Both roles work tickets; only ADMIN configures.
-    authScopes: (ctx) => ({ agent: ctx.viewer !== null, admin: ctx.viewer?.role === 'ADMIN' }),
-    unauthorizedError: (_parent, ctx, info) =>
-      ctx.viewer
-        ? new GraphQLError(`Forbidden: ${info.parentType.name}.${info.fieldName} needs the ADMIN role.`, {
-            extensions: { code: 'FORBIDDEN' },
-          })
-        : new GraphQLError(
-            `Authentication required for ${info.parentType.name}.${info.fieldName}: send "Authorization: Bearer <token>".`,
-            { extensions: { code: 'UNAUTHENTICATED' } },
-          ),
+    // Admins and agents work tickets; only admins configure; per-object rights take parameters.
+    authScopes: (ctx) => authScopesOf(ctx.principal, ctx.auth.scopeLookups),
+    unauthorizedError: (_parent, ctx, info, result) => {
+      const field = `${info.parentType.name}.${info.fieldName}`;
+      if (ctx.principal.kind === 'anonymous') {
+        return new GraphQLError(`Authentication required for ${field}: send "Authorization: Bearer <token>".`, {
+          extensions: { code: 'UNAUTHENTICATED' },
+        });
+      }
+      const needs = neededScopes(result.failure);
+      return new GraphQLError(`Forbidden: ${field} needs ${needs.length ? needs.join(' or ') : 'another principal'}.`, {
+        extensions: { code: 'FORBIDDEN' },
+      });
+    },
   },
   complexity: {
     // A connection's cost grows with the page it asks for; lists under it are that page.
@@ -65,7 +90,7 @@ export const builder = new SchemaBuilder<{
       if (field.name === 'edges' || field.name === 'nodes') return { field: 1, multiplier: 1 };
       return { field: 1, multiplier: isListType(getNullableType(field.type)) ? 10 : 1 };
     },
-    limit: (ctx) => (ctx.viewer ? queryLimits.authenticated : queryLimits.anonymous),
+    limit: (ctx) => queryLimits.byPrincipal[ctx.principal.kind],
     complexityError: (kind, result) => {
       const [value, limit] = {
         Depth: [result.depth, result.maxDepth],

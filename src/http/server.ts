@@ -5,6 +5,7 @@ import { useGraphQlJit } from '@envelop/graphql-jit';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { getOperationAST, getVariableValues, type ExecutionArgs } from 'graphql';
 import { createYoga, type YogaInitialContext } from 'graphql-yoga';
+import { isStaff } from '../auth/principal.js';
 import type { Authenticator } from '../auth/service.js';
 import type { Config } from '../config.js';
 import { checkDatabase, type Database } from '../db/client.js';
@@ -92,7 +93,7 @@ export async function startHttpServer({ config, database, events, auth, log }: D
       const fromSocket = initial.connectionParams?.Authorization ?? initial.connectionParams?.authorization ?? initial.upgradeHeaders?.authorization;
       const header = typeof fromSocket === 'string' ? fromSocket : initial.request?.headers.get('authorization');
       const client = initial.req ? clientOf(initial.req, config) : { clientAddress: null, userAgent: null, referer: null, language: null };
-      return { db: database.db, config, events, viewer: await auth.fromAuthorization(header), client };
+      return { db: database.db, config, events, principal: await auth.fromAuthorization(header), auth, client };
     },
   });
 
@@ -166,8 +167,9 @@ export async function startHttpServer({ config, database, events, auth, log }: D
 
   /** Attachments are for agents: the same bearer tokens as the API. */
   async function downloadAttachment(req: http.IncomingMessage, res: http.ServerResponse, id: number) {
-    const viewer = await auth.fromAuthorization(req.headers.authorization);
-    if (!viewer) return sendJson(res, 401, { error: 'Authentication required: send "Authorization: Bearer <token>".' });
+    const principal = await auth.fromAuthorization(req.headers.authorization);
+    if (principal.kind === 'anonymous') return sendJson(res, 401, { error: 'Authentication required: send "Authorization: Bearer <token>".' });
+    if (!isStaff(principal)) return sendJson(res, 403, { error: 'Forbidden: attachments need an agent or admin token.' });
     const file = await findAttachment(database.db, id);
     if (!file) return sendJson(res, 404, { error: 'No attachment has this id.' });
     res.writeHead(200, {

@@ -125,7 +125,7 @@ export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log }
       onConnect: async (ctx) => {
         const state = states.get(ctx.extra.socket);
         if (!state) return true;
-        state.authenticated = (await auth.fromAuthorization(authorizationOf(ctx.connectionParams, ctx.extra.request.headers))) !== null;
+        state.authenticated = (await auth.fromAuthorization(authorizationOf(ctx.connectionParams, ctx.extra.request.headers))).kind !== 'anonymous';
         if (state.authenticated) stopGrace(state);
         return true;
       },

@@ -1,3 +1,4 @@
+import { staffAuthor } from '../auth/principal.js';
 import { builder } from '../graphql/builder.js';
 import { connectionTypeOptions, idOf, payloadType, requireIdOf, withUserErrors } from '../graphql/user-errors.js';
 import { GraphQLError, type FieldNode, type GraphQLObjectType, type GraphQLResolveInfo } from 'graphql';
@@ -423,14 +424,14 @@ builder.mutationFields((t) => ({
   }),
   addTicketNote: t.field({
     type: ticketPayload('AddTicketNotePayload'),
-    description: "Adds an internal note to a ticket's chatter, signed with the caller's token name.",
+    description: "Adds an internal note to a ticket's chatter, signed by the agent of the caller's token.",
     args: { input: t.arg({ type: AddTicketNoteInput, required: true, description: 'Ticket and note.' }) },
     resolve: (_root, { input }, ctx) =>
       withUserErrors(async () => ({
         ticket: await addTicketNote(ctx.db, {
           ticketId: requireIdOf(String(input.ticketId), 'Ticket', 'ticketId'),
           body: input.body,
-          author: { name: ctx.viewer!.name, agentId: ctx.viewer!.agentId },
+          author: staffAuthor(ctx.principal),
         }),
       })),
   }),

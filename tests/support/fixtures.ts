@@ -20,9 +20,19 @@ export async function createTicket(server: TestServer, input: Record<string, unk
 }
 
 export async function createToken(server: TestServer, role: 'ADMIN' | 'AGENT', name = `${role.toLowerCase()} token`) {
+  // An AGENT token speaks for an agent: one named like the token.
+  const agentId = role === 'AGENT' ? (await createAgent(server, name)).id : null;
   const { createApiToken } = await server.client().request<any>(
     gql`mutation ($input: CreateApiTokenInput!) { createApiToken(input: $input) { token apiToken { name role } userErrors { code } } }`,
-    { input: { name, role } },
+    { input: { name, role, agentId } },
   );
   return createApiToken.token as string;
+}
+
+export async function createAgent(server: TestServer, name: string, email: string | null = null): Promise<{ id: string; name: string }> {
+  const { createAgent } = await server.client().request<any>(
+    gql`mutation ($input: CreateAgentInput!) { createAgent(input: $input) { agent { id name } userErrors { code } } }`,
+    { input: { name, email } },
+  );
+  return createAgent.agent;
 }
