@@ -21,7 +21,8 @@ export const Agent = builder.drizzleNode('agents', {
 });
 
 const ApiToken = builder.objectRef<ApiTokenRow>('ApiToken').implement({
-  description: 'A bearer token. Only a digest of it is stored, so its value is shown once, at creation.',
+  description: 'A bearer token. Only a digest of it is stored, so its value is shown once, at creation. ADMIN only.',
+  authScopes: { admin: true },
   fields: (t) => ({
     name: t.exposeString('name', { description: 'What the token is for, e.g. "Zapier".' }),
     role: t.expose('role', { type: Role, description: 'What it may do.' }),
