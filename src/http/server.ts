@@ -171,7 +171,8 @@ export async function startHttpServer({ config, database, events, auth, log }: D
   async function downloadAttachment(req: http.IncomingMessage, res: http.ServerResponse, id: number) {
     const viewer = await auth.fromAuthorization(req.headers.authorization);
     if (!viewer) return sendJson(res, 401, { error: 'Authentication required: send "Authorization: Bearer <token>".' });
-    const file = await findAttachment(database.db, id);
+    // Ids are int4: a larger number names no attachment (and would be refused by the database).
+    const file = id >= 1 && id <= 2_147_483_647 ? await findAttachment(database.db, id) : undefined;
     if (!file) return sendJson(res, 404, { error: 'No attachment has this id.' });
     res.writeHead(200, {
       // Served as a download, never rendered in our origin: an HTML or SVG attachment cannot run script here.
