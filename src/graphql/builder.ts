@@ -9,6 +9,7 @@ import { relations, type Relations } from '../db/relations.js';
 import type { Context } from './context.js';
 import { decodeGlobalIdStrictly, loadNodes, loadNodesWith } from './global-id.js';
 import { isoTime } from './iso-time.js';
+import TextInputsPlugin from './text-inputs.js';
 
 /**
  * Every query limit, in one place. Anonymous callers only reach public fields, so they get far
@@ -37,7 +38,7 @@ export const builder = new SchemaBuilder<{
     ID: { Input: string; Output: string | number };
   };
 }>({
-  plugins: [ScopeAuthPlugin, ComplexityPlugin, RelayPlugin, DrizzlePlugin],
+  plugins: [ScopeAuthPlugin, ComplexityPlugin, RelayPlugin, DrizzlePlugin, TextInputsPlugin],
   defaultFieldNullability: false,
   drizzle: {
     client: (ctx) => ctx.db,
