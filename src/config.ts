@@ -32,6 +32,14 @@ export interface Config {
   slaWatchIntervalMs: number;
   /** Server processes sharing the HTTP and SMTP ports (PostgreSQL only). */
   workers: number;
+  /**
+   * Whether anonymous callers may introspect the schema and see "Did you mean" suggestions
+   * (GRAPHQL_INTROSPECTION: on, off, or auto = on unless NODE_ENV is production). Callers with a
+   * token always may.
+   */
+  anonymousIntrospection: boolean;
+  /** Origins whose browser requests may carry credentials (CORS_ORIGINS, comma-separated). */
+  corsOrigins: string[];
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -42,6 +50,15 @@ function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number
   const value = Number(raw);
   if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a whole number, got "${raw}"`);
   return value;
+}
+
+/** "auto" is production-safe: NODE_ENV=production hides the schema from anonymous callers. */
+function introspectionFrom(env: NodeJS.ProcessEnv): boolean {
+  const setting = env.GRAPHQL_INTROSPECTION || 'auto';
+  if (setting === 'on') return true;
+  if (setting === 'off') return false;
+  if (setting === 'auto') return env.NODE_ENV !== 'production';
+  throw new Error(`GRAPHQL_INTROSPECTION must be one of auto, on, off; got "${setting}"`);
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -75,5 +92,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     formRateLimitPerHour: intFrom(env, 'FORM_RATE_LIMIT_PER_HOUR', 20),
     formRateLimitPerDay: intFrom(env, 'FORM_RATE_LIMIT_PER_DAY', 240),
     workers: Math.max(1, intFrom(env, 'INTAKE_WORKERS', 1)),
+    anonymousIntrospection: introspectionFrom(env),
+    corsOrigins: (env.CORS_ORIGINS ?? '')
+      .split(',')
+      .map((origin) => origin.trim().replace(/\/+$/, ''))
+      .filter((origin) => origin !== ''),
   };
 }

@@ -21,6 +21,8 @@ export const queryLimits = {
   anonymous: { depth: 6, breadth: 60, complexity: 300 },
   maxAliases: 30,
   maxTokens: 5000,
+  /** Brackets nested deeper than this (values as well as selections) are refused before parsing. */
+  maxNesting: 64,
   /** IDs one `nodes` call may ask for; each also counts in the query cost like a page item. */
   maxNodeIds: 100,
 };

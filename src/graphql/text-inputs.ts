@@ -44,7 +44,9 @@ export class TextInputsPlugin<Types extends SchemaTypes> extends BasePlugin<Type
 
 SchemaBuilder.registerPlugin('textInputs', TextInputsPlugin);
 
+// Pothos finds plugins through this global namespace: the one place a namespace is the API.
 declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
   export namespace PothosSchemaTypes {
     export interface Plugins<Types extends SchemaTypes> {
       textInputs: TextInputsPlugin<Types>;

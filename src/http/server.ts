@@ -12,6 +12,7 @@ import type { Config } from '../config.js';
 import { checkDatabase, type Database } from '../db/client.js';
 import type { EventHub } from '../events/hub.js';
 import type { Context } from '../graphql/context.js';
+import { useSchemaHiding } from '../graphql/introspection.js';
 import { useQueryLimits } from '../graphql/limits.js';
 import { schema } from '../graphql/schema.js';
 import { UserInputError } from '../errors.js';
@@ -73,13 +74,22 @@ export async function startHttpServer({ config, database, events, auth, log }: D
       debug: (...args) => log.debug(String(args[0]), { details: args.slice(1) }),
       info: (...args) => log.info(String(args[0]), { details: args.slice(1) }),
       warn: (...args) => log.warn(String(args[0]), { details: args.slice(1) }),
-      error: (...args) => log.error(String(args[0]).slice(0, 1000), { err: args.find((a) => a instanceof Error), details: args.filter((a) => !(a instanceof Error)) }),
+      error: (...args) => {
+        const err = args.find((a) => a instanceof Error);
+        // A client that goes away mid-request is routine, not a fault of ours.
+        (isAbort(err) ? log.info : log.error)(String(args[0]).slice(0, 1000), { err, details: args.filter((a) => !(a instanceof Error)) });
+      },
     },
+    cors: (request) => corsFor(request, config.corsOrigins),
     graphiql: { title: 'Intake GraphQL', defaultQuery: EXAMPLE_QUERY, subscriptionsProtocol: 'SSE' },
     plugins: [
       // A simple (non-preflighted) request must carry a header a browser form cannot send.
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }),
       useQueryLimits(),
+      useSchemaHiding({
+        hideFromAnonymous: !config.anonymousIntrospection,
+        isAuthenticated: async (request) => (await auth.fromAuthorization(request.headers.get('authorization'))) !== null,
+      }),
       // Queries run compiled (once per document) into plain functions: a list of tickets costs a
       // fraction of graphql-js's per-field interpretation. Mutations and subscriptions, and any
       // operation with invalid variables, stay on graphql-js, whose errors name the input path.
@@ -128,6 +138,7 @@ export async function startHttpServer({ config, database, events, auth, log }: D
       if (attachment && req.method === 'GET') return await downloadAttachment(req, res, Number(attachment[1]));
       sendJson(res, 404, { error: 'Not found' });
     } catch (err) {
+      if (isAbort(err)) return log.info('request aborted by the client', { requestId, method: req.method, path });
       log.error('request failed', { requestId, err });
       if (!res.headersSent) sendJson(res, 500, { error: 'Internal error' });
       else res.destroy();
@@ -252,6 +263,21 @@ export async function startHttpServer({ config, database, events, auth, log }: D
       });
     },
   };
+}
+
+/**
+ * Browsers may send credentials only from the configured origins (CORS_ORIGINS). Other origins
+ * may still call the API without credentials: a bearer token is sent explicitly, never ambiently.
+ */
+function corsFor(request: Request, allowed: readonly string[]) {
+  const origin = request.headers.get('origin');
+  return origin !== null && allowed.includes(origin) ? { origin: [origin], credentials: true } : { origin: ['*'], credentials: false };
+}
+
+/** The error of a request its client aborted: the connection reset mid-body, or the request's signal. */
+function isAbort(err: unknown): boolean {
+  const error = err as { code?: unknown; name?: unknown } | undefined;
+  return error?.code === 'ECONNRESET' || error?.name === 'AbortError';
 }
 
 /** Bodies must declare their length, and stay within the limit; Node then enforces it while reading. */
