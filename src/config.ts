@@ -50,6 +50,14 @@ export interface Config {
   wsAnonymousGraceMs: number;
   /** Every socket is pinged this often and dropped when it has not answered the previous ping. */
   wsPingIntervalMs: number;
+  /**
+   * Whether anonymous callers may introspect the schema and see "Did you mean" suggestions
+   * (GRAPHQL_INTROSPECTION: on, off, or auto = on unless NODE_ENV is production). Callers with a
+   * token always may.
+   */
+  anonymousIntrospection: boolean;
+  /** Origins whose browser requests may carry credentials (CORS_ORIGINS, comma-separated). */
+  corsOrigins: string[];
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -73,6 +81,15 @@ function parseTrustedProxies(raw: string): string[] {
     if (!family || !bitsOk || extra !== undefined) throw new Error(`TRUSTED_PROXIES must list IP addresses or CIDR blocks separated by commas; "${entry}" is neither`);
   }
   return entries;
+}
+
+/** "auto" is production-safe: NODE_ENV=production hides the schema from anonymous callers. */
+function introspectionFrom(env: NodeJS.ProcessEnv): boolean {
+  const setting = env.GRAPHQL_INTROSPECTION || 'auto';
+  if (setting === 'on') return true;
+  if (setting === 'off') return false;
+  if (setting === 'auto') return env.NODE_ENV !== 'production';
+  throw new Error(`GRAPHQL_INTROSPECTION must be one of auto, on, off; got "${setting}"`);
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -113,5 +130,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     wsMaxSocketsPerClient: intFrom(env, 'WS_MAX_SOCKETS_PER_CLIENT', 20),
     wsAnonymousGraceMs: intFrom(env, 'WS_ANONYMOUS_GRACE_MS', 10_000),
     wsPingIntervalMs: Math.max(10, intFrom(env, 'WS_PING_INTERVAL_MS', 30_000)),
+    anonymousIntrospection: introspectionFrom(env),
+    corsOrigins: (env.CORS_ORIGINS ?? '')
+      .split(',')
+      .map((origin) => origin.trim().replace(/\/+$/, ''))
+      .filter((origin) => origin !== ''),
   };
 }

@@ -11,6 +11,7 @@ import type { Config } from '../config.js';
 import { checkDatabase, type Database } from '../db/client.js';
 import type { EventHub } from '../events/hub.js';
 import type { Context } from '../graphql/context.js';
+import { useSchemaHiding } from '../graphql/introspection.js';
 import { useQueryLimits } from '../graphql/limits.js';
 import { schema } from '../graphql/schema.js';
 import { UserInputError } from '../errors.js';
@@ -75,13 +76,22 @@ export async function startHttpServer({ config, database, events, auth, log }: D
       debug: (...args) => log.debug(String(args[0]), { details: args.slice(1) }),
       info: (...args) => log.info(String(args[0]), { details: args.slice(1) }),
       warn: (...args) => log.warn(String(args[0]), { details: args.slice(1) }),
-      error: (...args) => log.error(String(args[0]).slice(0, 1000), { err: args.find((a) => a instanceof Error), details: args.filter((a) => !(a instanceof Error)) }),
+      error: (...args) => {
+        const err = args.find((a) => a instanceof Error);
+        // A client that goes away mid-request is routine, not a fault of ours.
+        (isAbort(err) ? log.info : log.error)(String(args[0]).slice(0, 1000), { err, details: args.filter((a) => !(a instanceof Error)) });
+      },
     },
+    cors: (request) => corsFor(request, config.corsOrigins),
     graphiql: { title: 'Intake GraphQL', defaultQuery: EXAMPLE_QUERY, subscriptionsProtocol: 'SSE' },
     plugins: [
       // A simple (non-preflighted) request must carry a header a browser form cannot send.
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }),
       useQueryLimits(),
+      useSchemaHiding({
+        hideFromAnonymous: !config.anonymousIntrospection,
+        isStaff: async (request) => isStaff(await auth.fromAuthorization(request.headers.get('authorization'))),
+      }),
       // Queries run compiled (once per document) into plain functions: a list of tickets costs a
       // fraction of graphql-js's per-field interpretation. Mutations and subscriptions, and any
       // operation with invalid variables, stay on graphql-js, whose errors name the input path.
@@ -130,6 +140,7 @@ export async function startHttpServer({ config, database, events, auth, log }: D
       if (attachment && req.method === 'GET') return await downloadAttachment(req, res, Number(attachment[1]));
       sendJson(res, 404, { error: 'Not found' });
     } catch (err) {
+      if (isAbort(err)) return log.info('request aborted by the client', { requestId, method: req.method, path });
       log.error('request failed', { requestId, err });
       if (!res.headersSent) sendJson(res, 500, { error: 'Internal error' });
       else res.destroy();
@@ -170,7 +181,8 @@ export async function startHttpServer({ config, database, events, auth, log }: D
     const principal = await auth.fromAuthorization(req.headers.authorization);
     if (principal.kind === 'anonymous') return sendJson(res, 401, { error: 'Authentication required: send "Authorization: Bearer <token>".' });
     if (!isStaff(principal)) return sendJson(res, 403, { error: 'Forbidden: attachments need an agent or admin token.' });
-    const file = await findAttachment(database.db, id);
+    // Ids are int4: a larger number names no attachment (and would be refused by the database).
+    const file = id >= 1 && id <= 2_147_483_647 ? await findAttachment(database.db, id) : undefined;
     if (!file) return sendJson(res, 404, { error: 'No attachment has this id.' });
     res.writeHead(200, {
       // Served as a download, never rendered in our origin: an HTML or SVG attachment cannot run script here.
@@ -215,6 +227,21 @@ export async function startHttpServer({ config, database, events, auth, log }: D
       });
     },
   };
+}
+
+/**
+ * Browsers may send credentials only from the configured origins (CORS_ORIGINS). Other origins
+ * may still call the API without credentials: a bearer token is sent explicitly, never ambiently.
+ */
+function corsFor(request: Request, allowed: readonly string[]) {
+  const origin = request.headers.get('origin');
+  return origin !== null && allowed.includes(origin) ? { origin: [origin], credentials: true } : { origin: ['*'], credentials: false };
+}
+
+/** The error of a request its client aborted: the connection reset mid-body, or the request's signal. */
+function isAbort(err: unknown): boolean {
+  const error = err as { code?: unknown; name?: unknown } | undefined;
+  return error?.code === 'ECONNRESET' || error?.name === 'AbortError';
 }
 
 /** Bodies must declare their length, and stay within the limit; Node then enforces it while reading. */

@@ -298,7 +298,7 @@ async function withCursorErrors<T>(run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (error) {
-    if (error instanceof UserInputError) throw new GraphQLError(error.message, { extensions: { code: 'INVALID_CURSOR' } });
+    if (error instanceof UserInputError) throw new GraphQLError(error.message, { extensions: { code: 'BAD_USER_INPUT', reason: 'INVALID_CURSOR' } });
     throw error;
   }
 }

@@ -389,9 +389,13 @@ export function ticketCursor(t: CursorKey): string {
   return Buffer.from(`t:${t.priority}:${t.createdAt.getTime()}:${t.id}`).toString('base64url');
 }
 
+/** 9999-12-31T23:59:59.999Z. */
+const MAX_CURSOR_TIME = 253_402_300_799_999;
+
 function parseTicketCursor(cursor: string): CursorKey {
   const match = /^t:([0-3]):(\d{1,15}):(\d{1,10})$/.exec(Buffer.from(cursor, 'base64url').toString());
-  if (!match) fail('after', 'INVALID_CURSOR', 'The cursor is not one this list gave out.');
+  // A forged cursor can spell numbers no ticket has (an int4 id, a 4-digit year): refused here, not by the database.
+  if (!match || Number(match[3]) > 2_147_483_647 || Number(match[2]) > MAX_CURSOR_TIME) fail('after', 'INVALID_CURSOR', 'The cursor is not one this list gave out.');
   return { priority: Number(match[1]), createdAt: new Date(Number(match[2])), id: Number(match[3]) };
 }
 
