@@ -13,7 +13,7 @@ import { deliver, mail, type Delivery } from '../support/smtp.js';
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startTestServer({ SMTP_MAX_CLIENTS_PER_ADDRESS: '100' });
 });
 afterAll(async () => {
   await server?.stop();
