@@ -54,7 +54,8 @@ export async function startSmtpServer({ config, database, log }: { config: Confi
     ...(tls ?? {}),
     size: config.mailMaxBytes,
     maxClients: config.smtpMaxClients,
-    maxRecipients: config.smtpMaxRecipients,
+    // Counted in onRcptTo instead: smtp-server's own limit answers without the 4.5.3 status code.
+    maxRecipients: 0,
     maxCommandLength: 4096,
     socketTimeout: config.smtpSocketTimeoutMs,
     ...({ intakeMaxIdleCommands: config.smtpMaxIdleCommands } satisfies ConnectionRuleOptions),
@@ -79,6 +80,11 @@ export async function startSmtpServer({ config, database, log }: { config: Confi
     },
 
     onRcptTo(address, session, callback) {
+      const rcptTo = session.envelope.rcptTo;
+      const known = rcptTo.some((r) => r.address.toLowerCase() === address.address.toLowerCase());
+      if (!known && rcptTo.length >= config.smtpMaxRecipients) {
+        return callback(reply(452, `4.5.3 Too many recipients: at most ${config.smtpMaxRecipients} per message, send the rest in another`));
+      }
       const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address || null : null;
       withinTime(checkRecipient(database.db, config, address.address, mailFrom), config.smtpLookupTimeoutMs, 'recipient check').then(
         (decision) => {
