@@ -362,7 +362,7 @@ async function routeInboundMails(tx: DbOrTx, settings: MailSettings, units: Arra
     }
     const { text, html, attachments } = parsed;
     // The raw message keeps every attachment; the ticket gets the first MAX_ATTACHMENTS.
-    const note = parsed.attachmentsLeftOut ? `${parsed.attachmentsLeftOut} attachments beyond the first ${MAX_ATTACHMENTS} are only in the raw message` : null;
+    const attachmentNote = parsed.attachmentsLeftOut ? `${parsed.attachmentsLeftOut} attachments beyond the first ${MAX_ATTACHMENTS} are only in the raw message` : null;
     const automated = automatedReason(parsed.facts, facts.ownAddresses);
     const sender = parsed.facts.fromAddress;
     if (automated && !thread) {
@@ -378,7 +378,7 @@ async function routeInboundMails(tx: DbOrTx, settings: MailSettings, units: Arra
       outcomes[i] = kept('QUARANTINED', 'a reply without a usable sender address');
     } else if (thread) {
       const reply = await addCustomerMessage(tx, { ticketId: thread, customer: parsed.from!, bodyText: text, bodyHtml: html, attachments });
-      outcomes[i] = { status: 'PROCESSED', reason: note, ticketId: thread, ticketMessageId: reply.messageId, createdTicket: false };
+      outcomes[i] = { status: 'PROCESSED', reason: attachmentNote, ticketId: thread, ticketMessageId: reply.messageId, createdTicket: false };
     } else if (sender && (facts.recentTickets.get(sender) ?? 0) >= settings.mailLoopMaxTickets) {
       outcomes[i] = kept('QUARANTINED', `more than ${settings.mailLoopMaxTickets} new tickets from ${sender} within ${settings.mailLoopWindowMinutes} minutes: possible mail loop`);
     } else {
@@ -394,7 +394,7 @@ async function routeInboundMails(tx: DbOrTx, settings: MailSettings, units: Arra
       // Input the ticket rules refuse: kept for a person to look at.
       const refusals = validateNewTicket(input).errors;
       if (refusals.length) outcomes[i] = kept('QUARANTINED', storable(`refused by ticket rules: ${refusals.map((e) => e.message).join(' ')}`, MAX_REASON));
-      else creating.push({ i, input, note });
+      else creating.push({ i, input, note: attachmentNote });
     }
   }
 
