@@ -1,4 +1,5 @@
 import { benchSlaRecompute } from './sla-recompute.js';
+import { benchSmtpAmplification } from './smtp-amplification.js';
 import { benchSmtpIntake } from './smtp-intake.js';
 import { benchTicketList } from './tickets-http.js';
 
@@ -9,6 +10,7 @@ const only = process.argv[2];
 const benches: Record<string, () => Promise<void>> = {
   'ticket-list': () => benchTicketList(seconds),
   'smtp-intake': () => benchSmtpIntake(seconds),
+  'smtp-amplification': () => benchSmtpAmplification(),
   'sla-recompute': () => benchSlaRecompute(),
 };
 

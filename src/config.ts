@@ -13,6 +13,14 @@ export interface Config {
   /** Largest mail accepted over SMTP, in bytes (enforced on the data stream). */
   mailMaxBytes: number;
   smtpMaxClients: number;
+  /** Open SMTP connections allowed from one client address. */
+  smtpMaxClientsPerAddress: number;
+  /** Recipients accepted per message; more get 452 4.5.3 (RFC 5321 asks for at least 100). */
+  smtpMaxRecipients: number;
+  /** NOOP/RSET commands that still count as activity for the idle timeout, per connection. */
+  smtpMaxIdleCommands: number;
+  /** Longest wait for the database while answering RCPT TO; past it the sender gets 451. */
+  smtpLookupTimeoutMs: number;
   /** Idle time after which an SMTP connection is closed. */
   smtpSocketTimeoutMs: number;
   smtpTlsKey: string | undefined;
@@ -108,6 +116,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mailDomain: (env.MAIL_DOMAIN || 'localhost').toLowerCase(),
     mailMaxBytes: intFrom(env, 'MAIL_MAX_BYTES', 25 * 1024 * 1024),
     smtpMaxClients: intFrom(env, 'SMTP_MAX_CLIENTS', 100),
+    smtpMaxClientsPerAddress: intFrom(env, 'SMTP_MAX_CLIENTS_PER_ADDRESS', 10),
+    smtpMaxRecipients: Math.max(1, intFrom(env, 'SMTP_MAX_RECIPIENTS', 100)),
+    smtpMaxIdleCommands: intFrom(env, 'SMTP_MAX_IDLE_COMMANDS', 5),
+    smtpLookupTimeoutMs: Math.max(1, intFrom(env, 'SMTP_LOOKUP_TIMEOUT_MS', 5000)),
     smtpSocketTimeoutMs: intFrom(env, 'SMTP_SOCKET_TIMEOUT_MS', 60_000),
     smtpTlsKey: env.SMTP_TLS_KEY || undefined,
     smtpTlsCert: env.SMTP_TLS_CERT || undefined,

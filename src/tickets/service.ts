@@ -7,7 +7,7 @@ import { findStage, firstOpenStageOf, firstStagesOf, type StageRow } from '../te
 import { stages } from '../teams/tables.js';
 import { isEmailAddress } from './email-address.js';
 import { sanitizeMessageHtml, textToHtml } from './html.js';
-import { customers, tags, ticketAttachments, ticketMessages, tickets, ticketStageChanges, ticketTags, type MessageOrigin } from './tables.js';
+import { attachmentBlobs, customers, tags, ticketAttachments, ticketMessages, tickets, ticketStageChanges, ticketTags, type MessageOrigin } from './tables.js';
 
 export type TicketRow = typeof tickets.$inferSelect;
 export type TicketMessageRow = typeof ticketMessages.$inferSelect;
@@ -105,18 +105,41 @@ export interface NewAttachment {
   data: Buffer;
 }
 
+/** Rows per INSERT, so a statement stays well under PostgreSQL's 65 535 bind parameters. */
+function chunksOf<T>(rows: T[], columns: number): T[][] {
+  const size = Math.max(1, Math.floor(30_000 / columns));
+  const chunks: T[][] = [];
+  for (let i = 0; i < rows.length; i += size) chunks.push(rows.slice(i, i + size));
+  return chunks;
+}
+
+/**
+ * Stores each distinct file once (the same Buffer reaching several tickets, as one mail to
+ * several teams does) and one attachment row per message referencing it.
+ */
 async function storeAttachments(tx: DbOrTx, attachments: Array<NewAttachment & { messageId: number }>) {
   if (!attachments.length) return;
-  await tx.insert(ticketAttachments).values(
-    attachments.map((a) => ({
-      messageId: a.messageId,
-      filename: a.filename.slice(0, 255),
-      contentType: a.contentType.slice(0, 255),
-      contentId: a.contentId?.slice(0, 255) ?? null,
-      size: a.data.length,
-      data: a.data,
-    })),
-  );
+  const files = [...new Set(attachments.map((a) => a.data))];
+  const blobIdOf = new Map<Buffer, number>();
+  for (const chunk of chunksOf(files, 2)) {
+    const ids = await tx
+      .insert(attachmentBlobs)
+      .values(chunk.map((data) => ({ size: data.length, data })))
+      .returning({ id: attachmentBlobs.id });
+    chunk.forEach((data, i) => blobIdOf.set(data, ids[i]!.id));
+  }
+  for (const chunk of chunksOf(attachments, 6)) {
+    await tx.insert(ticketAttachments).values(
+      chunk.map((a) => ({
+        messageId: a.messageId,
+        filename: a.filename.slice(0, 255),
+        contentType: a.contentType.slice(0, 255),
+        contentId: a.contentId?.slice(0, 255) ?? null,
+        size: a.data.length,
+        blobId: blobIdOf.get(a.data)!,
+      })),
+    );
+  }
 }
 
 /** Checks a new ticket's input; the errors name the GraphQL input fields. */
@@ -212,8 +235,13 @@ export async function createTickets(db: DbOrTx, inputs: NewTicket[]): Promise<Ti
 }
 
 export async function findAttachment(db: DbOrTx, id: number) {
-  const [attachment] = await db.select().from(ticketAttachments).where(eq(ticketAttachments.id, id));
-  return attachment;
+  const [found] = await db
+    .select({ attachment: ticketAttachments, blobData: attachmentBlobs.data })
+    .from(ticketAttachments)
+    .leftJoin(attachmentBlobs, eq(attachmentBlobs.id, ticketAttachments.blobId))
+    .where(eq(ticketAttachments.id, id));
+  if (!found) return undefined;
+  return { ...found.attachment, data: found.attachment.data ?? found.blobData ?? Buffer.alloc(0) };
 }
 
 export async function findTicketByNumber(db: DbOrTx, number: number): Promise<TicketRow | undefined> {
