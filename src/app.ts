@@ -1,6 +1,6 @@
 import { Authenticator, countApiTokens, createApiToken } from './auth/service.js';
 import type { Config } from './config.js';
-import { openDatabase, type Database } from './db/client.js';
+import { inTransaction, openDatabase, type Database } from './db/client.js';
 import { migrateDatabase } from './db/migrate.js';
 import { EventHub } from './events/hub.js';
 import { startHttpServer, type HttpServer } from './http/server.js';
@@ -9,6 +9,7 @@ import { registerSlaHooks, startBreachWatch } from './sla/service.js';
 import { startSmtpServer, type SmtpListener } from './smtp/server.js';
 import { countTeams, createTeam } from './teams/service.js';
 import { findListedTicket, TICKET_CREATED, TICKET_UPDATED } from './tickets/service.js';
+import { setWebsiteFormPublished } from './webform/service.js';
 
 export interface App {
   config: Config;
@@ -65,14 +66,21 @@ export interface FirstStart {
 }
 
 /**
- * Makes an empty installation demo-ready: a "Customer Care" team, and an admin token when
- * none exists and none is configured (returned so it can be printed once).
+ * Makes an empty installation demo-ready: a "Customer Care" team with every channel on (its mail
+ * alias, and its website form published), and an admin token when none exists and none is
+ * configured (returned so it can be printed once). It acts only on an installation without teams,
+ * so a later start leaves whatever the admin changed as it is.
  */
 export async function prepareFirstStart(app: Pick<App, 'database' | 'config'>): Promise<FirstStart> {
   const { db } = app.database;
   const result: FirstStart = { team: null, adminToken: null };
   if ((await countTeams(db)) === 0) {
-    const team = await createTeam(db, app.config, { name: 'Customer Care' });
+    const team = await inTransaction(db, async (tx) => {
+      const created = await createTeam(tx, app.config, { name: 'Customer Care', useEmailAlias: true, useWebsiteForm: true });
+      await setWebsiteFormPublished(tx, { teamId: created.id, published: true });
+      // Live chat (next issue): switch the demo team's chat channel on here, in this transaction.
+      return created;
+    });
     result.team = { name: team.name, address: team.aliasLocalPart ? `${team.aliasLocalPart}@${team.aliasDomain}` : null };
   }
   if (!app.config.adminToken && (await countApiTokens(db)) === 0) {
