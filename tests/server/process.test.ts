@@ -12,7 +12,7 @@ afterAll(async () => {
 });
 
 describe('npm start on an empty embedded database', () => {
-  it('is demo-ready: Customer Care team with its mail alias and published form, their addresses and an admin token printed once; a later start keeps the admin'''s changes', async () => {
+  it('is demo-ready: Customer Care team with its mail alias and published form, their addresses and an admin token printed once; a later start keeps the admin\'s changes', async () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'intake-first-start-'));
     cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
     const port = await freePort();
