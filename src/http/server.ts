@@ -19,6 +19,7 @@ import { findAttachment, type NewAttachment } from '../tickets/service.js';
 import { languageOf, renderFormPage, renderIndexPage, renderSuccessPage } from '../webform/page.js';
 import { publicFormBySlug, publishedForms, submitWebsiteForm } from '../webform/service.js';
 import type { Logger } from '../log.js';
+import { GRAPHIQL_OPTIONS, renderIntakeGraphiQL } from './graphiql.js';
 
 export interface HttpServer {
   url: string;
@@ -35,22 +36,6 @@ interface Deps {
 }
 
 const GRAPHQL_PATH = '/graphql';
-
-const EXAMPLE_QUERY = `# Welcome to Intake. Send your token as a header (Headers tab below):
-#   { "Authorization": "Bearer <token printed at first start>" }
-
-query Teams {
-  teams {
-    id
-    name
-    emailAlias { address }
-    tickets(first: 10) {
-      totalCount
-      nodes { number title priority stage { name } customer { email } }
-    }
-  }
-}
-`;
 
 /** A query whose variables graphql-js accepts: safe to run through graphql-jit. */
 function isCompilableQuery(args: ExecutionArgs): boolean {
@@ -75,7 +60,8 @@ export async function startHttpServer({ config, database, events, auth, log }: D
       warn: (...args) => log.warn(String(args[0]), { details: args.slice(1) }),
       error: (...args) => log.error(String(args[0]).slice(0, 1000), { err: args.find((a) => a instanceof Error), details: args.filter((a) => !(a instanceof Error)) }),
     },
-    graphiql: { title: 'Intake GraphQL', defaultQuery: EXAMPLE_QUERY, subscriptionsProtocol: 'SSE' },
+    graphiql: GRAPHIQL_OPTIONS,
+    renderGraphiQL: renderIntakeGraphiQL,
     plugins: [
       // A simple (non-preflighted) request must carry a header a browser form cannot send.
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }),
