@@ -64,7 +64,7 @@ describe('npm start on an empty embedded database', () => {
     const after = await graphqlClient(`${again.url}/graphql`, token!).request<any>(`{ teams { name useEmailAlias useWebsiteForm websiteForm { published } } }`);
     expect(after.teams).toEqual([{ name: 'Helpdesk', useEmailAlias: false, useWebsiteForm: true, websiteForm: { published: false } }]);
     expect(await (await fetch(`${again.url}/support`)).text()).not.toContain('href="/support/customer-care"');
-  }, 90_000);
+  }, 180_000);
 });
 
 describe('operations', () => {
