@@ -44,7 +44,8 @@ if (!existsSync(bundle)) {
     logLevel: 'error',
     plugins: [keepFileUrls()],
   });
-  for (const old of readdirSync(cache)) if (/^main-[0-9a-f]{16}\.mjs$/.test(old)) rmSync(path.join(cache, old), { force: true });
+  // Bundles of earlier sources go; this one may already be there, renamed by a server starting beside us.
+  for (const old of readdirSync(cache)) if (/^main-[0-9a-f]{16}\.mjs$/.test(old) && old !== path.basename(bundle)) rmSync(path.join(cache, old), { force: true });
   renameSync(written, bundle);
 }
 
