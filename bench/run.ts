@@ -1,6 +1,7 @@
 import { benchSlaRecompute } from './sla-recompute.js';
 import { benchSmtpAmplification } from './smtp-amplification.js';
 import { benchSmtpIntake } from './smtp-intake.js';
+import { benchStartup } from './startup.js';
 import { benchTicketList } from './tickets-http.js';
 
 // Each benchmark prints JSON lines: one per figure, its baseline from the same run beside it.
@@ -12,6 +13,7 @@ const benches: Record<string, () => Promise<void>> = {
   'smtp-intake': () => benchSmtpIntake(seconds),
   'smtp-amplification': () => benchSmtpAmplification(),
   'sla-recompute': () => benchSlaRecompute(),
+  startup: () => benchStartup(Number(process.env.BENCH_ROUNDS || 5)),
 };
 
 for (const [name, bench] of Object.entries(benches)) {

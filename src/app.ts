@@ -1,6 +1,7 @@
 import { Authenticator, countApiTokens, createApiToken } from './auth/service.js';
+import { sql } from 'drizzle-orm';
 import type { Config } from './config.js';
-import { openDatabase, type Database } from './db/client.js';
+import { inTransaction, openDatabase, type Database } from './db/client.js';
 import { migrateDatabase } from './db/migrate.js';
 import { EventHub } from './events/hub.js';
 import { startHttpServer, type HttpServer } from './http/server.js';
@@ -9,6 +10,7 @@ import { registerSlaHooks, startBreachWatch } from './sla/service.js';
 import { startSmtpServer, type SmtpListener } from './smtp/server.js';
 import { countTeams, createTeam } from './teams/service.js';
 import { ticketCreated, ticketUpdated } from './tickets/events.js';
+import { setWebsiteFormPublished } from './webform/service.js';
 
 export interface App {
   config: Config;
@@ -62,22 +64,36 @@ export async function startApp(config: Config, options: { log?: Logger; now?: ()
   }
 }
 
+// Any constant will do; it only has to be the same in every instance (migrations and the SLA watch use others).
+const FIRST_START_LOCK_KEY = 7_041_972_003;
+
 export interface FirstStart {
   team: { name: string; address: string | null } | null;
   adminToken: string | null;
 }
 
 /**
- * Makes an empty installation demo-ready: a "Customer Care" team, and an admin token when
- * none exists and none is configured (returned so it can be printed once).
+ * Makes an empty installation demo-ready: a "Customer Care" team with every channel on (its mail
+ * alias, and its website form published), and an admin token when none exists and none is
+ * configured (returned so it can be printed once). It acts only on an installation without teams,
+ * so a later start leaves whatever the admin changed as it is.
  */
 export async function prepareFirstStart(app: Pick<App, 'database' | 'config'>): Promise<FirstStart> {
   const { db } = app.database;
   const result: FirstStart = { team: null, adminToken: null };
-  if ((await countTeams(db)) === 0) {
-    const team = await createTeam(db, app.config, { name: 'Customer Care' });
-    result.team = { name: team.name, address: team.aliasLocalPart ? `${team.aliasLocalPart}@${team.aliasDomain}` : null };
-  }
+  const team =
+    (await countTeams(db)) > 0
+      ? null
+      : await inTransaction(db, async (tx) => {
+          // Instances starting together on one empty database: one makes the demo, the others find it made.
+          await tx.execute(sql`select pg_advisory_xact_lock(${FIRST_START_LOCK_KEY})`);
+          if ((await countTeams(tx)) > 0) return null;
+          const created = await createTeam(tx, app.config, { name: 'Customer Care', useEmailAlias: true, useWebsiteForm: true });
+          await setWebsiteFormPublished(tx, { teamId: created.id, published: true });
+          // Live chat (next issue): switch the demo team's chat channel on here, in this transaction.
+          return created;
+        });
+  if (team) result.team = { name: team.name, address: team.aliasLocalPart ? `${team.aliasLocalPart}@${team.aliasDomain}` : null };
   if (!app.config.adminToken && (await countApiTokens(db)) === 0) {
     result.adminToken = (await createApiToken(db, { name: 'admin', role: 'ADMIN' })).token;
   }

@@ -175,7 +175,8 @@ async function startWorker(config: Config): Promise<number> {
 
 async function printBanner(database: Database, config: Config, smtpPort: number, first: FirstStart, processes?: string) {
   const { listTeams } = await import('./teams/service.js');
-  const teams = await listTeams(database.db);
+  const { publishedForms } = await import('./webform/service.js');
+  const [teams, forms] = await Promise.all([listTeams(database.db), publishedForms(database.db)]);
   const aliases = teams.filter((t) => t.useEmailAlias && t.aliasLocalPart).map((t) => `${t.name} <${t.aliasLocalPart}@${t.aliasDomain}>`);
   const where = database.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL';
   const lines = [
@@ -186,6 +187,8 @@ async function printBanner(database: Database, config: Config, smtpPort: number,
     `  SMTP:         ${config.smtpHost}:${smtpPort} (mail to the team aliases below becomes tickets)`,
     ...(first.team ? [`  Demo team:    ${first.team.name} created`] : []),
     ...(aliases.length ? [`  Team aliases: ${aliases.join(', ')}`] : []),
+    ...forms.map(({ team, form }) => `  Website form: ${config.publicUrl}/support/${form.slug} (${team.name})`),
+    // Live chat (next issue): a line per team with chat on, with the chat's direct link.
     ...(first.adminToken
       ? [`  Admin token:  ${first.adminToken}`, '                (shown once: keep it; send it as "Authorization: Bearer <token>")']
       : config.adminToken

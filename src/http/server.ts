@@ -22,6 +22,7 @@ import type { Logger } from '../log.js';
 import { clientAddressOf } from './client-address.js';
 import { readFormBody, type FormBodyLimits } from './form-body.js';
 import { attachGraphqlWebSocket } from './websocket.js';
+import { GRAPHIQL_OPTIONS, renderIntakeGraphiQL } from './graphiql.js';
 
 export interface HttpServer {
   url: string;
@@ -38,22 +39,6 @@ interface Deps {
 }
 
 const GRAPHQL_PATH = '/graphql';
-
-const EXAMPLE_QUERY = `# Welcome to Intake. Send your token as a header (Headers tab below):
-#   { "Authorization": "Bearer <token printed at first start>" }
-
-query Teams {
-  teams {
-    id
-    name
-    emailAlias { address }
-    tickets(first: 10) {
-      totalCount
-      nodes { number title priority stage { name } customer { email } }
-    }
-  }
-}
-`;
 
 /** A query whose variables graphql-js accepts: safe to run through graphql-jit. */
 function isCompilableQuery(args: ExecutionArgs): boolean {
@@ -83,7 +68,8 @@ export async function startHttpServer({ config, database, events, auth, log }: D
       },
     },
     cors: (request) => corsFor(request, config.corsOrigins),
-    graphiql: { title: 'Intake GraphQL', defaultQuery: EXAMPLE_QUERY, subscriptionsProtocol: 'SSE' },
+    graphiql: GRAPHIQL_OPTIONS,
+    renderGraphiQL: renderIntakeGraphiQL,
     plugins: [
       // A simple (non-preflighted) request must carry a header a browser form cannot send.
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }),

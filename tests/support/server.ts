@@ -153,7 +153,7 @@ export async function spawnServer(env: Record<string, string>, port: number): Pr
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
   const url = `http://127.0.0.1:${port}`;
-  // Bounds a broken start only; tsx compiling the server on a loaded machine has taken over 30 s.
+  // A first start initialises PGlite (about 2 s alone), far longer on a machine busy with other suites.
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${output}`);
