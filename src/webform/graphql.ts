@@ -58,7 +58,7 @@ export const WebsiteForm = builder.objectRef<WebsiteFormRow>('WebsiteForm').impl
   fields: (t) => ({
     id: t.id({ description: 'Global ID of the form (one per team).', resolve: (f) => encodeGlobalID('WebsiteForm', f.teamId) }),
     published: t.exposeBoolean('published', { description: 'Whether customers can reach it.' }),
-    url: t.string({ description: 'Address of the public page.', resolve: (f, _a, ctx) => `${ctx.config.publicUrl}/support/${f.slug}` }),
+    url: t.string({ description: 'Address of the public page.', resolve: (f, _a, ctx) => `${ctx.publicUrl}/support/${f.slug}` }),
     title: t.exposeString('title', { description: 'Heading of the page.' }),
     intro: t.exposeString('intro', { description: 'Text above the form.' }),
     successMessage: t.exposeString('successMessage', { description: 'Shown after a submission, with the ticket number.' }),
