@@ -50,12 +50,15 @@ export async function startApp(
   const modules = composeModules(options.modules ?? INTAKE_MODULES);
   const opened = await openDatabase(config);
   const database: Database = { ...opened, db: modules.bind(opened.db) };
+  let stopModules: (() => Promise<void>) | null = null;
   try {
     await migrateDatabase(opened, config.databaseUrl);
     const events = new EventHub(database, log);
     events.register(...modules.events);
+    stopModules = await modules.start({ config, database, events, log });
     await events.start();
     const auth = new Authenticator(database.db, config.adminToken, {
+      scopeLookups: modules.scopeLookups(database.db),
       cacheMs: config.tokenCacheMs,
       usageFlushMs: config.tokenUsageFlushMs,
       onError: (err) => log.error('recording token use failed', { err }),
@@ -80,12 +83,14 @@ export async function startApp(
       stop: () =>
         (stopping ??= (async () => {
           await Promise.all([http.close(), smtp.close(), stopJobs()]);
+          await stopModules?.();
           await auth.close();
           await events.stop();
           await database.close();
         })()),
     };
   } catch (err) {
+    await stopModules?.();
     await database.close();
     throw err;
   }
