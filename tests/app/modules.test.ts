@@ -112,7 +112,7 @@ describe('services called outside an app (tests, CLI)', () => {
     const withSla = composeModules([slaModule]).bind(database.db);
     const viaHandle = await createTicketRow(withSla, { teamId: team.id, title: 'through the handle', channel: 'API' });
     const viaTransaction = await withSla.transaction((tx) => createTicketRow(tx, { teamId: team.id, title: 'through its transaction', channel: 'API' }));
-    const unhooked = await createTicketRow(database.db, { teamId: team.id, title: 'bare handle', channel: 'API' });
+    await createTicketRow(database.db, { teamId: team.id, title: 'bare handle', channel: 'API' });
     const statuses = await database.rows<{ ticket_id: number }>(sql`select ticket_id from ticket_sla_statuses order by ticket_id`);
     expect(statuses.map((s) => s.ticket_id)).toEqual([viaHandle.id, viaTransaction.id]);
   });
