@@ -33,7 +33,7 @@ export interface RouteContext extends AppServices {
 export interface Route {
   /** Methods it answers (`any`: every method, the route decides); others get 405. */
   methods: readonly string[] | 'any';
-  /** The whole path (no query string); a pattern's capture groups become `params`. */
+  /** The path (no query string): a string, or a pattern anchored with ^…$ whose capture groups become `params`. */
   path: string | RegExp;
   headers?: Readonly<Record<string, string>>;
   /**

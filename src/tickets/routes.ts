@@ -7,7 +7,7 @@ import { findAttachment } from './service.js';
 export const TICKET_ROUTES: Route[] = [
   {
     methods: ['GET'],
-    path: /\/attachments\/(\d{1,10})/,
+    path: /^\/attachments\/(\d{1,10})$/,
     headers: {
       // Served as a download, never rendered in our origin: an HTML or SVG attachment cannot run script here.
       'x-content-type-options': 'nosniff',

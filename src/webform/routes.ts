@@ -24,10 +24,10 @@ const FORM_BODY_LIMITS: FormBodyLimits = {
 
 /** /support lists the published forms; /support/<slug> shows one and takes its submissions. */
 export const WEBFORM_ROUTES: Route[] = [
-  { methods: ['GET', 'HEAD'], path: /\/support\/?/, headers: PAGE_HEADERS, handle: supportIndex },
+  { methods: ['GET', 'HEAD'], path: /^\/support\/?$/, headers: PAGE_HEADERS, handle: supportIndex },
   {
     methods: ['GET', 'HEAD', 'POST'],
-    path: /\/support\/([a-z0-9._-]{1,80})/,
+    path: /^\/support\/([a-z0-9._-]{1,80})$/,
     headers: PAGE_HEADERS,
     body: 'streamed',
     handle: (req, res, context) => supportPage(req, res, context, context.params[0]!),

@@ -26,7 +26,7 @@ function probeModule(): AppModule & { rounds: () => number } {
     routes: [
       {
         methods: ['GET'],
-        path: /\/probe\/(\w+)/,
+        path: /^\/probe\/(\w+)$/,
         headers: { 'x-frame-options': 'SAMEORIGIN', 'cache-control': 'max-age=60' },
         handle: (_req, res, { params, publicUrl }) => void res.writeHead(200, { 'content-type': 'text/plain' }).end(`${params[0]} at ${publicUrl}`),
       },
