@@ -89,7 +89,7 @@ describe('operations', () => {
     await waitFor(async () => (teams = (await admin.request<any>('{ teams { id } }')).teams).length > 0, { what: 'the demo team' });
     await probeUntil(
       () => sse.events.length > 0 && ws.events.length > 0,
-      () => admin.request('mutation ($t: ID!) { createTicket(input: { teamId: $t, title: "probe" }) { ticket { id } } }', { t: teams[0].id }),
+      () => admin.request('mutation ($t: ID!) { createTicket(input: { teamId: $t, title: "probe" }) { ticket { id } } }', { t: teams[0]!.id }),
     );
 
     const { code, ms } = await server.stop('SIGTERM');
