@@ -4,6 +4,7 @@ import { openDatabase, type Database } from './db/client.js';
 import { migrateDatabase } from './db/migrate.js';
 import { EventHub } from './events/hub.js';
 import { startHttpServer, type HttpServer } from './http/server.js';
+import { registerLiveChatHooks, startLiveChat } from './livechat/module.js';
 import { createLogger, type Logger } from './log.js';
 import { registerSlaHooks, startBreachWatch } from './sla/service.js';
 import { startSmtpServer, type SmtpListener } from './smtp/server.js';
@@ -25,6 +26,7 @@ export interface App {
 export async function startApp(config: Config, options: { log?: Logger } = {}): Promise<App> {
   const log = options.log ?? createLogger(config.logLevel);
   registerSlaHooks();
+  registerLiveChatHooks();
   const database = await openDatabase(config);
   try {
     await migrateDatabase(database, config.databaseUrl);
@@ -32,6 +34,7 @@ export async function startApp(config: Config, options: { log?: Logger } = {}): 
     // One read per event per instance, stage and customer included, shared by every subscriber.
     events.register(TICKET_CREATED, (id) => findListedTicket(database.db, id));
     events.register(TICKET_UPDATED, (id) => findListedTicket(database.db, id));
+    const stopLiveChat = startLiveChat({ config, database, events, log });
     await events.start();
     const auth = new Authenticator(database.db, config.adminToken);
     const http = await startHttpServer({ config, database, events, auth, log });
@@ -49,6 +52,7 @@ export async function startApp(config: Config, options: { log?: Logger } = {}): 
       stop: () =>
         (stopping ??= (async () => {
           await Promise.all([http.close(), smtp.close(), stopBreachWatch()]);
+          await stopLiveChat();
           await events.stop();
           await database.close();
         })()),

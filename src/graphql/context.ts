@@ -11,6 +11,8 @@ export interface Context {
   events: EventHub;
   /** The authenticated caller, or null for an anonymous one. */
   viewer: Viewer | null;
+  /** A live chat visitor's token: that session only (src/livechat/access.ts decides). */
+  visitor?: { sessionId: number } | null;
   /** Who is on the other end, as public submissions record it. */
   client: MessageOrigin;
 }

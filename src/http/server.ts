@@ -11,6 +11,7 @@ import type { Authenticator } from '../auth/service.js';
 import type { Config } from '../config.js';
 import { checkDatabase, type Database } from '../db/client.js';
 import type { EventHub } from '../events/hub.js';
+import { visitorOfAuthorization } from '../livechat/access.js';
 import type { Context } from '../graphql/context.js';
 import { useQueryLimits } from '../graphql/limits.js';
 import { schema } from '../graphql/schema.js';
@@ -91,7 +92,8 @@ export async function startHttpServer({ config, database, events, auth, log }: D
       const fromSocket = initial.connectionParams?.Authorization ?? initial.connectionParams?.authorization ?? initial.upgradeHeaders?.authorization;
       const header = typeof fromSocket === 'string' ? fromSocket : initial.request?.headers.get('authorization');
       const client = initial.req ? clientOf(initial.req) : { clientAddress: null, userAgent: null, referer: null, language: null };
-      return { db: database.db, config, events, viewer: await auth.fromAuthorization(header), client };
+      const viewer = await auth.fromAuthorization(header);
+      return { db: database.db, config, events, viewer, client, visitor: viewer ? null : await visitorOfAuthorization(database.db, header) };
     },
   });
 

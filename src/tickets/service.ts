@@ -614,3 +614,18 @@ export function ticketFilterSql(filter: TicketFilterShape, table: typeof tickets
       : sql`exists (select 1 from ticket_sla_statuses s where s.ticket_id = ${table.id} and s.reached_at is null and s.deadline < ${deadline}::timestamptz)`,
   );
 }
+
+/** A team's tickets whose title or a tag contains every word (case-insensitive), newest first. */
+export async function searchTeamTickets(db: DbOrTx, input: { teamId: number; words: string[]; limit: number }): Promise<TicketRow[]> {
+  const like = (word: string) => `%${word.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const matches = input.words.map(
+    (word) =>
+      sql`(lower(${tickets.title}) like ${like(word)} or exists (select 1 from ${ticketTags} tt join ${tags} g on g.id = tt.tag_id where tt.ticket_id = ${tickets.id} and g.name_key like ${like(word)}))`,
+  );
+  return db
+    .select()
+    .from(tickets)
+    .where(and(eq(tickets.teamId, input.teamId), ...matches))
+    .orderBy(desc(tickets.number))
+    .limit(input.limit);
+}
