@@ -89,7 +89,7 @@ export async function close(server: TestServer, token: string, sessionId: string
   return closeLiveChat;
 }
 
-export const MESSAGES = `query ($id: ID!) { liveChatSession(id: $id) { messages(first: 100) { edges { cursor node { body operatorOnly author { kind name } } } } } }`;
+export const MESSAGES = `query ($id: ID!) { liveChatSession(id: $id) { messages(first: 30) { edges { cursor node { body operatorOnly author { kind name } } } } } }`;
 
 export async function bodies(server: TestServer, token: string | undefined, sessionId: string): Promise<string[]> {
   const { liveChatSession } = await request(server, token as string, MESSAGES, { id: sessionId });
