@@ -43,7 +43,8 @@ export function hasRoom(openSessions: number, cap: number | null): boolean {
   return cap === null || openSessions < cap;
 }
 
-// C0 and C1 controls and DEL, except tab, LF and CR.
+// C0 and C1 controls and DEL, except tab, LF and CR: matching them is the point.
+// eslint-disable-next-line no-control-regex
 const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g;
 
 /** A chat message body as stored: control characters other than tab, CR and LF removed, nothing else touched. */

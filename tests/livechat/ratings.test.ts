@@ -20,7 +20,7 @@ describe('ratings and the sessions list', () => {
     const bob = await createOperator(server, 'Rated Bob');
     await addOperators(server, channelId, [ann, bob]);
     const online = [await goOnline(server, channelId, ann), await goOnline(server, channelId, bob)];
-    const chats = [];
+    const chats: Awaited<ReturnType<typeof startChat>>[] = [];
     for (const name of ['S1', 'S2', 'S3', 'S4', 'S5']) chats.push(await startChat(server, { channelId, visitorName: name }));
     const rate = (i: number, rating: string, comment?: string) => request(server, chats[i]!.visitorToken, RATE, { input: { sessionId: chats[i]!.session.id, rating, comment } });
 
