@@ -29,6 +29,7 @@ export async function runChatCommand(
         description: transcript,
         channel: 'LIVE_CHAT',
         customer: session.visitorEmail ? { email: session.visitorEmail, name: session.visitorName } : null,
+        customerNameOnly: session.visitorName,
       });
       await tx.insert(liveChatSessionTickets).values({ sessionId: session.id, ticketId: ticket.id });
       await reply(`Ticket #${ticket.number} created: ${ticket.title}`);

@@ -195,11 +195,11 @@ const ChatMessageConnection = builder.connectionObject(
 
 const LiveChatSessionConnection = builder.connectionObject(
   { type: LiveChatSession, name: 'LiveChatSessionConnection', ...connectionTypeOptions('A page of live chat sessions, newest first.') },
-  { name: 'LiveChatSessionEdge' },
+  { name: 'LiveChatSessionEdge', description: 'A live chat session and its cursor.' },
 );
 const LiveChatRatingConnection = builder.connectionObject(
   { type: LiveChatRating, name: 'LiveChatRatingConnection', ...connectionTypeOptions('A page of the ratings log, newest first.') },
-  { name: 'LiveChatRatingEdge' },
+  { name: 'LiveChatRatingEdge', description: 'A rating and its cursor.' },
 );
 
 const LiveChatSessionFilter = builder.inputType('LiveChatSessionFilter', {

@@ -66,7 +66,7 @@ async function findOrCreateCustomers(db: DbOrTx, contacts: CustomerContact[]): P
     .values([...byKey.values()].sort((a, b) => (a.emailKey < b.emailKey ? -1 : a.emailKey > b.emailKey ? 1 : 0)))
     .onConflictDoUpdate({ target: customers.emailKey, set: { name: sql`coalesce(${customers.name}, excluded.name)` } })
     .returning();
-  return new Map(rows.map((c) => [c.emailKey, c]));
+  return new Map(rows.map((c) => [c.emailKey!, c]));
 }
 
 /** A customer's message on a ticket's chatter: its HTML sanitised, or derived from the text. */
@@ -92,6 +92,8 @@ export interface NewTicket {
   priority?: number | null;
   channel: TicketChannel;
   customer?: CustomerContact | null;
+  /** Without `customer`: a new customer known by this name only (a chat visitor who gave no email). */
+  customerNameOnly?: string | null;
   /** Files of the first message (mail attachments, form uploads). */
   attachments?: NewAttachment[];
   /** Where a web submission came from, kept on the first message. */
@@ -161,7 +163,10 @@ export async function createTickets(db: DbOrTx, inputs: NewTicket[]): Promise<Ti
       tx,
       inputs.flatMap((input) => (input.customer ? [input.customer] : [])),
     );
-    const customerFor = (input: NewTicket) => (input.customer ? customerOf.get(customerKey(input.customer))! : null);
+    const nameOnly = inputs.flatMap((input) => (!input.customer && input.customerNameOnly ? [input] : []));
+    const nameOnlyRows = nameOnly.length ? await tx.insert(customers).values(nameOnly.map((input) => ({ name: input.customerNameOnly!.trim().slice(0, 200) }))).returning() : [];
+    const nameOnlyOf = new Map(nameOnly.map((input, i) => [input, nameOnlyRows[i]!]));
+    const customerFor = (input: NewTicket) => (input.customer ? customerOf.get(customerKey(input.customer))! : (nameOnlyOf.get(input) ?? null));
 
     const created = await tx
       .insert(tickets)

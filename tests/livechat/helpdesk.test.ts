@@ -83,8 +83,8 @@ describe('/helpdesk in a chat', () => {
     const chat = await startChat(server, { channelId, visitorName: 'Omar' });
     await send(server, chat.visitorToken, { sessionId: chat.session.id, body: 'hi' });
     await send(server, ann.token, { sessionId: chat.session.id, body: '/ticket' });
-    const { liveChatSession } = await request(server, ann.token, `query ($id: ID!) { liveChatSession(id: $id) { tickets { title customer { email } } } }`, { id: chat.session.id });
-    expect(liveChatSession.tickets).toEqual([{ title: "Omar's chat", customer: null }]);
+    const { liveChatSession } = await request(server, ann.token, `query ($id: ID!) { liveChatSession(id: $id) { tickets { title customer { name email } } } }`, { id: chat.session.id });
+    expect(liveChatSession.tickets).toEqual([{ title: "Omar's chat", customer: { name: 'Omar', email: null } }]);
 
     await send(server, ann.token, { sessionId: chat.session.id, body: '/shrug' });
     const help = (await bodies(server, ann.token, chat.session.id)).at(-1)!;
