@@ -54,15 +54,15 @@ export async function assignSession(tx: DbOrTx, channel: LiveChatChannelRow, ses
  * Serves the channel's waiting line, first come first served, while online operators have
  * room; the visitors still waiting hear of their new position. The channel must be locked.
  */
-export async function assignWaitingSessions(tx: DbOrTx, channel: LiveChatChannelRow): Promise<void> {
+export async function assignWaitingSessions(tx: DbOrTx, channel: LiveChatChannelRow, options: { lineChanged?: boolean } = {}): Promise<void> {
   const waiting = await tx
     .select()
     .from(liveChatSessions)
     .where(and(eq(liveChatSessions.channelId, channel.id), eq(liveChatSessions.status, 'WAITING')))
     .orderBy(asc(liveChatSessions.id))
     .for('update');
-  if (waiting.length === 0 || !channel.enabled) return;
-  const candidates = await onlineOperators(tx, channel.id);
+  if (waiting.length === 0) return;
+  const candidates = channel.enabled ? await onlineOperators(tx, channel.id) : [];
   let served = 0;
   for (const session of waiting) {
     const withRoom = candidates.filter((c) => hasRoom(c.openSessions, channel.maxSessionsPerOperator));
@@ -74,7 +74,7 @@ export async function assignWaitingSessions(tx: DbOrTx, channel: LiveChatChannel
     chosen.lastAssignedAt = new Date();
     served += 1;
   }
-  if (served === 0) return;
+  if (served === 0 && !options.lineChanged) return;
   for (const session of waiting.slice(served)) await publishSessionChanged(tx, session, channel.teamId);
 }
 

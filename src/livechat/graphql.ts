@@ -325,10 +325,7 @@ builder.node(LiveChatSession, {
     }),
     messageCount: t.int({
       description: 'Messages of the session the caller can see.',
-      resolve: async (s, _args, ctx) => {
-        if (visitorSessionId(ctx) !== null) return (await messagesOf(ctx.db, s.id, { first: 100_000, includeOperatorOnly: false })).messages.length;
-        return (await messageCounts(ctx.db, [s.id])).get(s.id) ?? 0;
-      },
+      resolve: async (s, _args, ctx) => (await messageCounts(ctx.db, [s.id], visitorSessionId(ctx) === null)).get(s.id) ?? 0,
     }),
     rating: t.field({ type: LiveChatRating, nullable: true, description: "The visitor's rating, if given.", resolve: async (s, _args, ctx) => (await ratingsOfSessions(ctx.db, [s.id])).get(s.id) ?? null }),
     createdAt: t.field({ type: 'DateTime', description: 'When the visitor started it.', resolve: (s) => s.createdAt }),
@@ -363,7 +360,7 @@ builder.node(LiveChatSession, {
         return {
           edges,
           pageInfo: { hasNextPage: page.hasNextPage, hasPreviousPage: page.hasPreviousPage, startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
-          totalCount: async () => (await messageCounts(ctx.db, [s.id])).get(s.id) ?? 0,
+          totalCount: async () => (await messageCounts(ctx.db, [s.id], visitorSessionId(ctx) === null)).get(s.id) ?? 0,
         } as any;
       },
     }),

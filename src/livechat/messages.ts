@@ -168,13 +168,13 @@ export async function findMessage(db: DbOrTx, id: number): Promise<ChatMessageRo
   return row;
 }
 
-/** Messages of a session counted as the visitor or an operator sees them, for many sessions at once. */
-export async function messageCounts(db: DbOrTx, sessionIds: number[]): Promise<Map<number, number>> {
+/** Messages of sessions, operator-only ones included or not, for many sessions at once. */
+export async function messageCounts(db: DbOrTx, sessionIds: number[], includeOperatorOnly = true): Promise<Map<number, number>> {
   if (sessionIds.length === 0) return new Map();
   const rows = await db
     .select({ sessionId: liveChatMessages.sessionId, count: sql<number>`count(*)`.mapWith(Number) })
     .from(liveChatMessages)
-    .where(sql`${liveChatMessages.sessionId} in ${sessionIds}`)
+    .where(and(sql`${liveChatMessages.sessionId} in ${sessionIds}`, includeOperatorOnly ? undefined : eq(liveChatMessages.operatorOnly, false)))
     .groupBy(liveChatMessages.sessionId);
   return new Map(rows.map((r) => [r.sessionId, r.count]));
 }

@@ -129,7 +129,8 @@ export async function closeLiveChat(db: DbOrTx, actor: ChatActor | { kind: 'SYST
     await appendMessage(tx, channel, session, { authorKind: 'SYSTEM', authorName: 'System', body, inTranscript: false });
     const [closed] = await tx.update(liveChatSessions).set({ status: 'CLOSED', closedAt: sql`now()` }).where(eq(liveChatSessions.id, session.id)).returning();
     await publishSessionChanged(tx, closed!, channel.teamId);
-    await assignWaitingSessions(tx, channel);
+    // A visitor leaving the line moves everyone behind it up.
+    await assignWaitingSessions(tx, channel, { lineChanged: session.status === 'WAITING' });
     return closed!;
   });
 }
@@ -279,7 +280,7 @@ export async function sweepLiveChatSessions(db: DbOrTx, settings: SweepSettings)
   }
   // A removed waiting or open session frees a place.
   for (const channelId of new Set(empty.filter((s) => s.status !== 'CLOSED').map((s) => s.channelId))) {
-    await inTransaction(db, async (tx) => assignWaitingSessions(tx, await lockChannel(tx, channelId)));
+    await inTransaction(db, async (tx) => assignWaitingSessions(tx, await lockChannel(tx, channelId), { lineChanged: true }));
   }
   return { closed, removed: empty.length };
 }

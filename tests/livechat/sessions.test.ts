@@ -114,6 +114,25 @@ describe('assignment', () => {
     secondFeed.dispose();
   });
 
+  it('a visitor leaving the line moves those behind it up', async () => {
+    const { channelId } = await createChatTeam(server, 'Chat Line');
+    await server.client().request(`mutation ($input: UpdateLiveChatChannelInput!) { updateLiveChatChannel(input: $input) { ${USER_ERRORS} } }`, { input: { channelId, maxSessionsPerOperator: 1 } });
+    const ann = await createOperator(server, 'Line Ann');
+    await addOperators(server, channelId, [ann]);
+    const { feed } = await goOnline(server, channelId, ann);
+    await startChat(server, { channelId, visitorName: 'Served' });
+    const ahead = await startChat(server, { channelId, visitorName: 'Ahead' });
+    const behind = await startChat(server, { channelId, visitorName: 'Behind' });
+    expect(behind.session.queuePosition).toBe(2);
+    const behindFeed = subscribe(server.wsClient(behind.visitorToken), VISITOR_FEED, { sessionId: behind.session.id });
+    await new Promise((r) => setTimeout(r, 300));
+    await close(server, ahead.visitorToken, ahead.session.id);
+    const [moved] = await behindFeed.waitFor(1);
+    expect(moved.liveChatSessionChanged).toMatchObject({ status: 'WAITING', queuePosition: 1 });
+    behindFeed.dispose();
+    feed.dispose();
+  });
+
   it('a waiting visitor is served as soon as an operator comes online', async () => {
     const { channelId } = await createChatTeam(server, 'Chat Late');
     await server.client().request(`mutation ($input: UpdateLiveChatChannelInput!) { updateLiveChatChannel(input: $input) { ${USER_ERRORS} } }`, { input: { channelId, maxSessionsPerOperator: 1 } });
