@@ -333,6 +333,8 @@ builder.node(LiveChatSession, {
     tickets: t.field({
       type: [Ticket],
       description: 'Tickets made from this chat with /helpdesk (operators and admins; a short list).',
+      // One or two per chat: priced as one, not as a list of ten.
+      complexity: { field: 1, multiplier: 1 },
       resolve: async (s, _args, ctx) => {
         await requireOperator(ctx, s.channelId, 'LiveChatSession.tickets');
         const ids = await ticketIdsOfSession(ctx.db, s.id);
