@@ -1,8 +1,6 @@
 import { GraphQLError } from 'graphql';
-import { Repeater } from 'graphql-yoga';
 import { Agent } from '../auth/graphql.js';
 import { findAgent, type AgentRow } from '../auth/service.js';
-import { inTransaction } from '../db/client.js';
 import { UserInputError } from '../errors.js';
 import { builder } from '../graphql/builder.js';
 import type { Context } from '../graphql/context.js';
@@ -11,11 +9,10 @@ import { Team } from '../teams/graphql.js';
 import { findTeam } from '../teams/service.js';
 import { Ticket } from '../tickets/graphql.js';
 import { findTicket } from '../tickets/service.js';
-import { callerAgentId, canOperate, forbidden, isAdmin, isOperatorOf, isVisitorOf, visitorSessionId } from './access.js';
+import { callerAgentId, canOperate, forbidden, isAdmin, isVisitorOf, visitorSessionId } from './access.js';
 import { queuePositionOf, type LiveChatSessionRow } from './assignment.js';
 import {
   addOperators,
-  assignWaitingInChannelsOf,
   channelsOfTeams,
   findChannel,
   isChannelAvailable,
@@ -26,9 +23,9 @@ import {
   type LiveChatChannelRow,
   type OperatorView,
 } from './channels.js';
-import { CHAT_MESSAGE_ADDED, CHAT_TYPING, LIVE_CHAT_SESSION_CHANGED, publishChatEvent, type ChatEvent, type TypingEvent } from './events.js';
+import { CHAT_TYPING, LIVE_CHAT_SESSION_CHANGED, publishChatEvent, type ChatEvent, type TypingEvent } from './events.js';
 import { findMessage, messageCounts, messagesOf, sendChatMessage, type ChatActor, type ChatMessageRow } from './messages.js';
-import { presenceTrackerOf } from './presence.js';
+import { chatMessageStream, operatorSessionStream, seqCursor } from './streams.js';
 import {
   closeLiveChat,
   findSession,
@@ -79,10 +76,6 @@ function agentFor(ctx: Context, agent: AgentRow | undefined): AgentRow | null {
 }
 
 const SEQ_CURSOR = /^seq:(\d{1,10})$/;
-
-export function seqCursor(seq: number): string {
-  return Buffer.from(`seq:${seq}`).toString('base64url');
-}
 
 function seqOfCursor(cursor: string | null | undefined): number | null {
   if (cursor == null) return null;
@@ -704,79 +697,6 @@ async function subscribableSession(ctx: Context, globalId: string | number): Pro
   const actor = session ? await actorOn(ctx, session) : null;
   if (!session || !actor) throw forbidden('subscribe to a session that is yours (visitor token) or of your channel');
   return { session, visitor: actor.kind === 'VISITOR' };
-}
-
-interface ChatMessageEdgeShape {
-  cursor: string;
-  node: ChatMessageRow;
-}
-
-/**
- * Replays the session's messages after the cursor, then continues live, each message once:
- * the live subscription is registered before the database is read, and live messages already
- * replayed (seq not above the last one sent) are skipped.
- */
-function chatMessageStream(ctx: Context, sessionId: number, afterSeq: number, visitor: boolean): AsyncIterable<ChatMessageEdgeShape> {
-  return new Repeater<ChatMessageEdgeShape>(async (push, stop) => {
-    const live = ctx.events.subscribe<ChatMessageRow>(CHAT_MESSAGE_ADDED, (e) => (e as ChatEvent).sessionId === sessionId)[Symbol.asyncIterator]();
-    let nextLive = live.next();
-    void stop.then(() => live.return?.());
-    let lastSeq = afterSeq;
-    const send = async (message: ChatMessageRow) => {
-      if (message.seq <= lastSeq) return;
-      lastSeq = message.seq;
-      if (visitor && message.operatorOnly) return;
-      await push({ cursor: seqCursor(message.seq), node: message });
-    };
-    try {
-      for (;;) {
-        const page = await messagesOf(ctx.db, sessionId, { afterSeq: lastSeq, first: 200, includeOperatorOnly: true });
-        for (const message of page.messages) await send(message);
-        if (!page.hasNextPage) break;
-      }
-      for (;;) {
-        const result = await nextLive;
-        if (result.done) break;
-        await send(result.value);
-        nextLive = live.next();
-      }
-    } catch (err) {
-      stop(err);
-    }
-  });
-}
-
-/**
- * An operator's session feed of a channel; while it is open the operator counts as connected,
- * through a presence row in PostgreSQL that the instance keeps fresh.
- */
-function operatorSessionStream(ctx: Context, channelId: number, agentId: number | null): AsyncIterable<LiveChatSessionRow> {
-  return new Repeater<LiveChatSessionRow>(async (push, stop) => {
-    const live = ctx.events.subscribe<LiveChatSessionRow>(LIVE_CHAT_SESSION_CHANGED, (e) => (e as ChatEvent).channelId === channelId)[Symbol.asyncIterator]();
-    let nextLive = live.next();
-    const tracker = presenceTrackerOf(ctx.events);
-    let presenceId: number | null = null;
-    const connected = (async () => {
-      if (agentId === null || !(await isOperatorOf(ctx.db, channelId, agentId))) return;
-      presenceId = await tracker.connect(channelId, agentId);
-      // A newly reachable operator may serve the waiting line at once.
-      await inTransaction(ctx.db, (tx) => assignWaitingInChannelsOf(tx, agentId, channelId));
-    })();
-    const pump = (async () => {
-      for (;;) {
-        const result = await nextLive;
-        if (result.done) return;
-        await push(result.value);
-        nextLive = live.next();
-      }
-    })();
-    pump.catch((err) => stop(err));
-    connected.catch((err) => stop(err));
-    await stop;
-    await live.return?.();
-    await connected.catch(() => {});
-    if (presenceId !== null) await tracker.disconnect(presenceId);
-  });
 }
 
 interface TypingShape {
