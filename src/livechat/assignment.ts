@@ -1,5 +1,5 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
-import { agents } from '../auth/tables.js';
+import { findAgent } from '../auth/service.js';
 import type { DbOrTx } from '../db/client.js';
 import type { LiveChatChannelRow } from './channels.js';
 import { LIVE_CHAT_SESSION_CHANGED, publishChatEvent } from './events.js';
@@ -44,7 +44,7 @@ export async function assignSession(tx: DbOrTx, channel: LiveChatChannelRow, ses
     .insert(liveChatOperatorStatuses)
     .values({ agentId, lastAssignedAt: sql`now()` })
     .onConflictDoUpdate({ target: liveChatOperatorStatuses.agentId, set: { lastAssignedAt: sql`now()` } });
-  const [operator] = await tx.select({ name: agents.name }).from(agents).where(eq(agents.id, agentId));
+  const operator = await findAgent(tx, agentId);
   await appendMessage(tx, channel, updated!, { authorKind: 'OPERATOR', authorName: operator?.name ?? 'Operator', agentId, body: channel.welcomeMessage, inTranscript: false });
   await publishSessionChanged(tx, updated!, channel.teamId);
   return updated!;

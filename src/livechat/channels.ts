@@ -1,5 +1,5 @@
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
-import { agents } from '../auth/tables.js';
+import { findAgent } from '../auth/service.js';
 import { inTransaction, type DbOrTx } from '../db/client.js';
 import { ErrorCollector, fail, requiredText } from '../errors.js';
 import type { TeamRow } from '../teams/service.js';
@@ -94,9 +94,8 @@ export async function updateChannel(db: DbOrTx, input: UpdateChannelInput): Prom
 }
 
 async function existingAgentIds(tx: DbOrTx, agentIds: number[]): Promise<number[]> {
-  if (agentIds.length === 0) return [];
-  const rows = await tx.select({ id: agents.id }).from(agents).where(inArray(agents.id, agentIds));
-  return rows.map((r) => r.id);
+  const found = await Promise.all(agentIds.map((id) => findAgent(tx, id)));
+  return found.flatMap((agent) => (agent ? [agent.id] : []));
 }
 
 export async function addOperators(db: DbOrTx, channelId: number, agentIds: number[]): Promise<LiveChatChannelRow> {

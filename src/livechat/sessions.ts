@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { and, desc, eq, gte, lt, sql } from 'drizzle-orm';
-import { hashToken } from '../auth/service.js';
-import { agents } from '../auth/tables.js';
+import { findAgent, hashToken } from '../auth/service.js';
 import { inTransaction, type DbOrTx } from '../db/client.js';
 import { ErrorCollector, fail } from '../errors.js';
 import { isEmailAddress } from '../tickets/email-address.js';
@@ -151,7 +150,7 @@ export async function transferLiveChat(
     if (!(await onlineOperators(tx, channel.id)).some((o) => o.agentId === input.agentId)) {
       fail('agentId', 'OPERATOR_OFFLINE', 'This operator is not online: choose one who is.');
     }
-    const [target] = await tx.select({ name: agents.name }).from(agents).where(eq(agents.id, input.agentId));
+    const target = await findAgent(tx, input.agentId);
     const [moved] = await tx
       .update(liveChatSessions)
       .set({ operatorId: input.agentId, status: 'OPEN' })
