@@ -1,5 +1,7 @@
 import { benchSlaRecompute } from './sla-recompute.js';
+import { benchSmtpAmplification } from './smtp-amplification.js';
 import { benchSmtpIntake } from './smtp-intake.js';
+import { benchStartup } from './startup.js';
 import { benchTicketList } from './tickets-http.js';
 
 // Each benchmark prints JSON lines: one per figure, its baseline from the same run beside it.
@@ -9,7 +11,9 @@ const only = process.argv[2];
 const benches: Record<string, () => Promise<void>> = {
   'ticket-list': () => benchTicketList(seconds),
   'smtp-intake': () => benchSmtpIntake(seconds),
+  'smtp-amplification': () => benchSmtpAmplification(),
   'sla-recompute': () => benchSlaRecompute(),
+  startup: () => benchStartup(Number(process.env.BENCH_ROUNDS || 5)),
 };
 
 for (const [name, bench] of Object.entries(benches)) {

@@ -51,3 +51,19 @@ export function isUniqueViolation(error: unknown, constraint: string): boolean {
   }
   return false;
 }
+
+/** A NUL (PostgreSQL text cannot hold it) or a UTF-16 surrogate without its pair (not Unicode). */
+const UNSTORABLE_TEXT = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Whether text can be stored as it is: API inputs that cannot are refused (INVALID_TEXT), not cleaned. */
+export function isStorableText(text: string): boolean {
+  return !UNSTORABLE_TEXT.test(text);
+}
+
+export function unstorableTextError(field: string[]): UserErrorShape {
+  return {
+    field,
+    code: 'INVALID_TEXT',
+    message: `${field.at(-1)} contains a NUL character or an unpaired UTF-16 surrogate: send it as valid Unicode text without NUL.`,
+  };
+}

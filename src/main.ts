@@ -17,7 +17,9 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const usage = `Usage: tsx src/main.ts <command>
   start                         run the server (migrates first)
   migrate                       apply database migrations and exit
-  token --name N [--role R]     create an API token (role ADMIN or AGENT) and print it once
+  token --agent EMAIL [--name N] [--role R]
+                                create an API token and print it once: role AGENT (default)
+                                speaks for the agent with this email; ADMIN may leave --agent out
   recompute-sla [--team ID]     recompute SLA deadlines of all tickets (or one team's, by number)
   print-schema                  print the GraphQL schema (SDL)
   check-schema                  fail when schema.graphql differs from the printed schema`;
@@ -34,14 +36,25 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'token': {
-      const { values } = parseArgs({ args: rest, options: { name: { type: 'string' }, role: { type: 'string', default: 'AGENT' } } });
+      const { values } = parseArgs({
+        args: rest,
+        options: { name: { type: 'string' }, role: { type: 'string', default: 'AGENT' }, agent: { type: 'string' } },
+      });
       const role = values.role?.toUpperCase();
-      if (!values.name || (role !== 'ADMIN' && role !== 'AGENT')) {
+      if ((role !== 'ADMIN' && role !== 'AGENT') || (role === 'AGENT' && !values.agent) || (!values.agent && !values.name)) {
         console.error(usage);
         return 2;
       }
-      const { createApiToken } = await import('./auth/service.js');
-      const { token } = await withMigratedDatabase(loadConfig(), (database) => createApiToken(database.db, { name: values.name!, role }));
+      const { createApiToken, findAgentByEmail } = await import('./auth/service.js');
+      const token = await withMigratedDatabase(loadConfig(), async (database) => {
+        const agent = values.agent ? await findAgentByEmail(database.db, values.agent) : undefined;
+        if (values.agent && !agent) return null;
+        return (await createApiToken(database.db, { name: values.name ?? agent!.name, role, agentId: agent?.id ?? null })).token;
+      });
+      if (!token) {
+        console.error(`No agent has the email ${values.agent}: create one first (createAgent mutation).`);
+        return 2;
+      }
       console.log(token);
       return 0;
     }
@@ -162,7 +175,8 @@ async function startWorker(config: Config): Promise<number> {
 
 async function printBanner(database: Database, config: Config, smtpPort: number, first: FirstStart, processes?: string) {
   const { listTeams } = await import('./teams/service.js');
-  const teams = await listTeams(database.db);
+  const { publishedForms } = await import('./webform/service.js');
+  const [teams, forms] = await Promise.all([listTeams(database.db), publishedForms(database.db)]);
   const aliases = teams.filter((t) => t.useEmailAlias && t.aliasLocalPart).map((t) => `${t.name} <${t.aliasLocalPart}@${t.aliasDomain}>`);
   const where = database.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL';
   const lines = [
@@ -173,6 +187,8 @@ async function printBanner(database: Database, config: Config, smtpPort: number,
     `  SMTP:         ${config.smtpHost}:${smtpPort} (mail to the team aliases below becomes tickets)`,
     ...(first.team ? [`  Demo team:    ${first.team.name} created`] : []),
     ...(aliases.length ? [`  Team aliases: ${aliases.join(', ')}`] : []),
+    ...forms.map(({ team, form }) => `  Website form: ${config.publicUrl}/support/${form.slug} (${team.name})`),
+    // Live chat (next issue): a line per team with chat on, with the chat's direct link.
     ...(first.adminToken
       ? [`  Admin token:  ${first.adminToken}`, '                (shown once: keep it; send it as "Authorization: Bearer <token>")']
       : config.adminToken

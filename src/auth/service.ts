@@ -1,84 +1,182 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { eq } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
 import { ErrorCollector, fail, requiredText } from '../errors.js';
 import { isEmailAddress } from '../tickets/email-address.js';
-import { agents, apiTokens } from './tables.js';
+import { ANONYMOUS, isStaff, NO_SCOPE_LOOKUPS, type Principal, type ScopeLookups } from './principal.js';
+import { agents, apiTokens, visitorTokens } from './tables.js';
 
 export type Role = 'ADMIN' | 'AGENT';
 
-/** The authenticated caller of a request. */
-export interface Viewer {
-  role: Role;
-  /** Token name, used as the author of notes. */
-  name: string;
-  tokenId: number | null;
-  agentId: number | null;
-}
-
 export type AgentRow = typeof agents.$inferSelect;
 export type ApiTokenRow = typeof apiTokens.$inferSelect;
+
+/** Staff tokens start with this; visitor tokens with VISITOR_PREFIX, so one lookup finds either. */
+const STAFF_PREFIX = 'intake_';
+const VISITOR_PREFIX = 'intakev_';
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
 /** 32 random bytes: long enough that a fast hash is safe to store. */
-export function generateToken(): string {
-  return `intake_${randomBytes(32).toString('base64url')}`;
+export function generateToken(prefix = STAFF_PREFIX): string {
+  return `${prefix}${randomBytes(32).toString('base64url')}`;
 }
 
+/** Creates a staff token. An AGENT token must name its agent; an ADMIN token may. */
 export async function createApiToken(
   db: DbOrTx,
   input: { name: string; role: Role; agentId?: number | null },
 ): Promise<{ token: string; row: ApiTokenRow }> {
   const errors = new ErrorCollector();
   const name = requiredText(errors, 'name', input.name, 120);
+  const agentId = input.agentId ?? null;
+  if (input.role === 'AGENT' && agentId === null) errors.add('agentId', 'REQUIRED', 'An AGENT token must be bound to an agent: give agentId.');
   errors.throwIfAny();
+  if (agentId !== null && !(await findAgent(db, agentId))) fail('agentId', 'NOT_FOUND', 'No agent has this id.');
   const token = generateToken();
-  const [row] = await db
-    .insert(apiTokens)
-    .values({ name, role: input.role, tokenHash: hashToken(token), agentId: input.agentId ?? null })
-    .returning();
+  const [row] = await db.insert(apiTokens).values({ name, role: input.role, tokenHash: hashToken(token), agentId }).returning();
   return { token, row: row! };
+}
+
+/** Marks a token revoked; it is kept so lists still show it. Returns the row, or undefined for an unknown id. */
+export async function revokeApiToken(db: DbOrTx, id: number): Promise<ApiTokenRow | undefined> {
+  const [row] = await db
+    .update(apiTokens)
+    .set({ revokedAt: sql`coalesce(${apiTokens.revokedAt}, now())` })
+    .where(eq(apiTokens.id, id))
+    .returning();
+  return row;
+}
+
+/**
+ * Creates the token of a chat visitor, good for that session only. Live chat calls this when a
+ * visitor starts a session.
+ */
+export async function createVisitorToken(db: DbOrTx, sessionId: number): Promise<{ token: string; id: number }> {
+  const token = generateToken(VISITOR_PREFIX);
+  const [row] = await db.insert(visitorTokens).values({ sessionId, tokenHash: hashToken(token) }).returning({ id: visitorTokens.id });
+  return { token, id: row!.id };
 }
 
 export async function countApiTokens(db: DbOrTx): Promise<number> {
   return db.$count(apiTokens);
 }
 
-const CACHE_MS = 30_000;
+export interface AuthenticatorOptions {
+  /** How long a lookup is reused; a revocation on another instance takes effect within it. */
+  cacheMs?: number;
+  /** How often lastUsedAt is written. */
+  usageFlushMs?: number;
+  /** Per-object rights other capabilities know (chat operators). */
+  scopeLookups?: ScopeLookups;
+  onError?: (err: unknown) => void;
+}
 
 /**
- * Resolves bearer tokens to viewers. Lookups are cached briefly so that a busy client does not
- * cost a database read per request.
+ * Resolves bearer tokens to principals. Lookups are cached briefly so that a busy client does not
+ * cost a database read per request; a revocation through this instance evicts at once. Use is
+ * recorded in memory and written as one UPDATE per flush, not one write per request.
  */
 export class Authenticator {
-  private readonly cache = new Map<string, { viewer: Viewer | null; until: number }>();
+  readonly scopeLookups: ScopeLookups;
+  private readonly cache = new Map<string, { principal: Principal; until: number }>();
   private readonly bootstrapHash: Buffer | null;
+  private readonly cacheMs: number;
+  private readonly onError: (err: unknown) => void;
+  /** Token id → when it was last used, since the last flush. */
+  private used = new Map<number, Date>();
+  private readonly flushTimer: NodeJS.Timeout;
+  private flushing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly db: DbOrTx,
     bootstrapAdminToken: string | undefined,
+    options: AuthenticatorOptions = {},
   ) {
     this.bootstrapHash = bootstrapAdminToken ? Buffer.from(hashToken(bootstrapAdminToken), 'hex') : null;
+    this.cacheMs = options.cacheMs ?? 30_000;
+    this.scopeLookups = options.scopeLookups ?? NO_SCOPE_LOOKUPS;
+    this.onError = options.onError ?? (() => {});
+    this.flushTimer = setInterval(() => void this.flushUsage(), options.usageFlushMs ?? 60_000);
+    this.flushTimer.unref();
   }
 
-  /** Reads "Bearer <token>"; returns null for a missing or unknown token. */
-  async fromAuthorization(header: string | null | undefined): Promise<Viewer | null> {
+  /** Reads "Bearer <token>"; a missing, unknown or revoked token is anonymous. */
+  async fromAuthorization(header: string | null | undefined): Promise<Principal> {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-    if (!match || match[1]!.length > 256) return null;
-    const hash = hashToken(match[1]!);
+    if (!match || match[1]!.length > 256) return ANONYMOUS;
+    const token = match[1]!;
+    const hash = hashToken(token);
     if (this.bootstrapHash && timingSafeEqual(Buffer.from(hash, 'hex'), this.bootstrapHash)) {
-      return { role: 'ADMIN', name: 'admin', tokenId: null, agentId: null };
+      return { kind: 'admin', name: 'admin', tokenId: null, agentId: null };
     }
     const cached = this.cache.get(hash);
-    if (cached && cached.until > Date.now()) return cached.viewer;
-    const [row] = await this.db.select().from(apiTokens).where(eq(apiTokens.tokenHash, hash));
-    const viewer: Viewer | null = row ? { role: row.role, name: row.name, tokenId: row.id, agentId: row.agentId } : null;
+    const principal = cached && cached.until > Date.now() ? cached.principal : await this.lookUp(token, hash);
+    if (isStaff(principal) && principal.tokenId !== null) this.used.set(principal.tokenId, new Date());
+    return principal;
+  }
+
+  /** Forgets a token at once, e.g. after revoking it. */
+  evict(tokenId: number): void {
+    for (const [hash, entry] of this.cache) {
+      if (isStaff(entry.principal) && entry.principal.tokenId === tokenId) this.cache.delete(hash);
+    }
+  }
+
+  /** Writes lastUsedAt of every token used since the last flush, in one statement. */
+  flushUsage(): Promise<void> {
+    this.flushing = this.flushing.then(async () => {
+      if (this.used.size === 0) return;
+      const used = this.used;
+      this.used = new Map();
+      const rows = sql.join(
+        [...used].map(([id, at]) => sql`(${id}::integer, ${at.toISOString()}::timestamptz)`),
+        sql`, `,
+      );
+      try {
+        await this.db.execute(
+          sql`update api_tokens set last_used_at = used.at from (values ${rows}) as used(id, at)
+              where api_tokens.id = used.id and (api_tokens.last_used_at is null or api_tokens.last_used_at < used.at)`,
+        );
+      } catch (err) {
+        this.onError(err);
+      }
+    });
+    return this.flushing;
+  }
+
+  /** Stops the flush timer and writes what is pending. */
+  async close(): Promise<void> {
+    clearInterval(this.flushTimer);
+    await this.flushUsage();
+  }
+
+  private async lookUp(token: string, hash: string): Promise<Principal> {
+    const principal = token.startsWith(VISITOR_PREFIX) ? await this.lookUpVisitor(hash) : await this.lookUpStaff(hash);
     if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(hash, { viewer, until: Date.now() + CACHE_MS });
-    return viewer;
+    this.cache.set(hash, { principal, until: Date.now() + this.cacheMs });
+    return principal;
+  }
+
+  private async lookUpStaff(hash: string): Promise<Principal> {
+    const [row] = await this.db
+      .select({ id: apiTokens.id, name: apiTokens.name, role: apiTokens.role, agentId: apiTokens.agentId, agentName: agents.name })
+      .from(apiTokens)
+      .leftJoin(agents, eq(agents.id, apiTokens.agentId))
+      .where(and(eq(apiTokens.tokenHash, hash), isNull(apiTokens.revokedAt)));
+    if (!row) return ANONYMOUS;
+    if (row.role === 'ADMIN') return { kind: 'admin', tokenId: row.id, name: row.agentName ?? row.name, agentId: row.agentId };
+    return { kind: 'agent', tokenId: row.id, name: row.agentName!, agentId: row.agentId! };
+  }
+
+  private async lookUpVisitor(hash: string): Promise<Principal> {
+    const [row] = await this.db
+      .select({ id: visitorTokens.id, sessionId: visitorTokens.sessionId })
+      .from(visitorTokens)
+      .where(and(eq(visitorTokens.tokenHash, hash), isNull(visitorTokens.revokedAt)));
+    return row ? { kind: 'visitor', tokenId: row.id, sessionId: row.sessionId } : ANONYMOUS;
   }
 }
 
@@ -94,8 +192,12 @@ export async function createAgent(db: DbOrTx, input: { name: string; email?: str
   return agent!;
 }
 
-
 export async function findAgent(db: DbOrTx, id: number): Promise<AgentRow | undefined> {
   const [agent] = await db.select().from(agents).where(eq(agents.id, id));
+  return agent;
+}
+
+export async function findAgentByEmail(db: DbOrTx, email: string): Promise<AgentRow | undefined> {
+  const [agent] = await db.select().from(agents).where(eq(agents.email, email.trim()));
   return agent;
 }

@@ -27,8 +27,12 @@ export interface Database {
   db: Db;
   /** Runs a statement and returns its rows, whichever driver is underneath. */
   rows<T = Record<string, unknown>>(query: SQL): Promise<T[]>;
-  /** LISTENs on a channel; the returned function stops listening. */
-  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  /**
+   * LISTENs on a channel; the returned function stops listening. A dropped connection is
+   * re-established until it succeeds, then `onReconnect` runs: notifications sent meanwhile are
+   * lost, so the caller catches up from the database.
+   */
+  listen(channel: string, onPayload: (payload: string) => void, onReconnect?: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -50,11 +54,56 @@ export function openPostgres(url: string, options: { max?: number } = {}): Datab
     kind: 'postgres',
     db,
     rows: (query) => queryRows(db, query),
-    async listen(channel, onPayload) {
-      const { unlisten } = await client.listen(channel, onPayload);
-      return unlisten;
-    },
+    listen: (channel, onPayload, onReconnect) => listenPostgres(url, channel, onPayload, onReconnect),
     close: () => client.end({ timeout: 2 }),
+  };
+}
+
+/** How long a lost LISTEN connection waits between attempts to come back, at most. */
+const LISTEN_RETRY_MAX_MS = 2000;
+
+/**
+ * A LISTEN connection of its own. postgres.js's `listen` re-listens once when its connection
+ * closes and silently gives up if the database is not back yet; this one keeps trying.
+ */
+async function listenPostgres(url: string, channel: string, onPayload: (payload: string) => void, onReconnect?: () => void) {
+  let stopped = false;
+  let reconnecting = false;
+  const statement = `listen "${channel.replace(/"/g, '""')}"`;
+  // postgres.js's own listen uses this option; its types leave it out.
+  const notifications = {
+    onnotify: (name: string, payload: string) => {
+      if (name === channel) onPayload(payload);
+    },
+  } as object;
+  const connection = postgres(url, {
+    ...notifications,
+    max: 1,
+    idle_timeout: 0,
+    max_lifetime: null,
+    fetch_types: false,
+    onnotice: () => {},
+    connection: { application_name: 'intake-listen' },
+    onclose: () => void reconnect(),
+  });
+  async function reconnect() {
+    if (stopped || reconnecting) return;
+    reconnecting = true;
+    for (let wait = 50; !stopped; wait = Math.min(wait * 2, LISTEN_RETRY_MAX_MS)) {
+      try {
+        await connection.unsafe(statement);
+        reconnecting = false;
+        if (!stopped) onReconnect?.();
+        return;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    }
+  }
+  await connection.unsafe(statement);
+  return async () => {
+    stopped = true;
+    await connection.end({ timeout: 2 });
   };
 }
 

@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
@@ -17,6 +18,7 @@ const MIGRATION_LOCK_KEY = 7_041_972_001;
  * migration runs on one dedicated connection that holds an advisory lock meanwhile.
  */
 export async function migrateDatabase(database: Database, databaseUrl: string | undefined): Promise<void> {
+  if (await isUpToDate(database)) return;
   if (database.kind === 'pglite') {
     await migratePglite(database.db as any, { migrationsFolder });
     return;
@@ -33,5 +35,21 @@ export async function migrateDatabase(database: Database, databaseUrl: string | 
     }
   } finally {
     await client.end({ timeout: 2 });
+  }
+}
+
+/**
+ * True when drizzle's journal lists every migration folder as applied. Most starts find nothing
+ * to do; this one query spares them the migrator's statements (a DDL among them) and, on
+ * PostgreSQL, its own connection and lock. Any doubt (no journal yet, an older journal layout)
+ * leaves the decision to the migrator.
+ */
+async function isUpToDate(database: Database): Promise<boolean> {
+  const local = readdirSync(migrationsFolder, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+  try {
+    const applied = new Set((await database.rows<{ name: string | null }>(sql`select name from drizzle.__drizzle_migrations`)).map((row) => row.name));
+    return local.every((name) => applied.has(name));
+  } catch {
+    return false;
   }
 }

@@ -2,6 +2,9 @@ import { defineRelations } from 'drizzle-orm';
 import * as schema from './schema.js';
 
 export const relations = defineRelations(schema, (r) => ({
+  apiTokens: {
+    agent: r.one.agents({ from: r.apiTokens.agentId, to: r.agents.id }),
+  },
   teams: {
     stages: r.many.stages({ from: r.teams.id, to: r.stages.teamId }),
     slaPolicies: r.many.slaPolicies({ from: r.teams.id, to: r.slaPolicies.teamId }),

@@ -1,102 +1,305 @@
-import { sql } from 'drizzle-orm';
+import { and, asc, eq, gt, sql } from 'drizzle-orm';
+import { GraphQLError } from 'graphql';
 import { Repeater } from 'graphql-yoga';
-import type { Database, DbOrTx } from '../db/client.js';
+import type { Database, Db, DbOrTx } from '../db/client.js';
 import type { Logger } from '../log.js';
+import { events, eventStreams } from './tables.js';
 
 export const EVENTS_CHANNEL = 'intake_events';
 
-/** What travels through pg_notify: ids only, since NOTIFY payloads cap at 8000 bytes. */
-export interface IntakeEvent {
-  type: string;
+/** How long the event log keeps what it replays; a cursor older than this cannot resume. */
+export const EVENT_RETENTION_DAYS = 7;
+const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
+/** Events read from the log per query when replaying or catching up. */
+const REPLAY_BATCH = 500;
+
+/**
+ * An event type, declared once: its name in the log and how its rows are loaded for
+ * subscribers. `subscribe` yields what `load` returns, so resolvers need no casts.
+ */
+export interface EventType<T> {
+  name: string;
+  /** The rows behind these ids, as subscribers will see them; a missing id (deleted row) is skipped. */
+  load(db: Db, ids: number[]): Promise<Map<number, T>>;
+}
+
+export function defineEvent<T>(type: EventType<T>): EventType<T> {
+  return type;
+}
+
+/** What the log holds and pg_notify carries: ids only, since NOTIFY payloads cap at 8000 bytes. */
+interface LoggedEvent {
+  position: number;
   id: number;
-  teamId: number;
+  /** The filter key subscribers choose by (a team, a chat session). */
+  key: number | null;
+}
+
+/** One delivered event: the row and the cursor to resume after it. */
+export interface EventEdge<T> {
+  cursor: string;
+  node: T;
 }
 
 /**
- * Queues an event inside the caller's transaction: PostgreSQL delivers it on commit and drops
- * it on rollback, so an event exists exactly when its data does.
+ * Logs and queues events inside the caller's transaction: PostgreSQL delivers the notifications
+ * on commit and drops everything on rollback, so an event exists exactly when its data does.
+ * Bumping the type's stream row takes its row lock until commit, so positions follow commit
+ * order with no gaps; publishers of one type queue behind each other for the rest of their
+ * transaction, other types do not. A transaction that publishes several types takes their locks
+ * in the order it publishes, so such transactions must agree on one order (mail intake: updates,
+ * then creations) or PostgreSQL aborts one of two that cross as a deadlock.
  */
-export async function publishEvent(db: DbOrTx, event: IntakeEvent): Promise<void> {
-  await db.execute(sql`select pg_notify(${EVENTS_CHANNEL}, ${JSON.stringify(event)})`);
-}
-
-/** Queues one event per row in a single statement (bulk work). */
-export async function publishEvents(db: DbOrTx, type: string, teamIdById: Map<number, number>): Promise<void> {
-  const payloads = [...teamIdById].map(([id, teamId]) => JSON.stringify({ type, id, teamId }));
+export async function publishEvents(db: DbOrTx, type: { name: string } | string, keyById: Map<number, number | null>): Promise<void> {
+  if (keyById.size === 0) return;
+  const name = typeof type === 'string' ? type : type.name;
+  const count = keyById.size;
   // One text parameter cast to JSON: drizzle spreads JS arrays into separate parameters, and
   // postgres.js would JSON-encode a parameter it sees typed as json a second time.
-  await db.execute(sql`select pg_notify(${EVENTS_CHANNEL}, p) from json_array_elements_text(${JSON.stringify(payloads)}::text::json) as p`);
+  const pairs = JSON.stringify([...keyById]);
+  await db.execute(sql`
+    with bumped as (
+      insert into event_streams (type, position) values (${name}, ${count}::bigint)
+      on conflict (type) do update set position = event_streams.position + excluded.position
+      returning position
+    ), logged as (
+      insert into events (type, position, entity_id, key_id)
+      select ${name}, bumped.position - ${count}::bigint + e.ord, (e.value->>0)::int, (e.value->>1)::int
+      from bumped, json_array_elements(${pairs}::text::json) with ordinality as e(value, ord)
+      returning position, entity_id, key_id
+    )
+    select pg_notify(${EVENTS_CHANNEL}, json_build_object('type', ${name}::text, 'position', position, 'id', entity_id, 'key', key_id)::text) from logged`);
 }
 
-type Loader = (id: number) => Promise<unknown>;
+export async function publishEvent(db: DbOrTx, type: { name: string } | string, id: number, key: number | null): Promise<void> {
+  await publishEvents(db, type, new Map([[id, key]]));
+}
+
+export function encodeCursor(type: string, position: number): string {
+  return Buffer.from(`${type}:${position}`).toString('base64url');
+}
+
+/** The position a cursor of this type stands for, or null when it is not one. */
+export function decodeCursor(type: string, cursor: string): number | null {
+  const [cursorType, position, ...rest] = Buffer.from(cursor, 'base64url').toString().split(':');
+  const value = Number(position);
+  return cursorType === type && rest.length === 0 && /^\d+$/.test(position ?? '') && Number.isSafeInteger(value) ? value : null;
+}
 
 interface Subscriber {
-  accepts: (event: IntakeEvent) => boolean;
-  push: (value: unknown) => Promise<unknown>;
+  key: number | null;
+  receive(position: number, node: unknown): void;
+}
+
+/** One registered type: its subscribers, its dispatch queue and the last position handed out. */
+interface Stream {
+  type: EventType<unknown>;
+  subscribers: Set<Subscriber>;
+  // One queue per type: events of a type reach subscribers in commit order, and a slow loader
+  // holds back only its own type.
+  queue: Promise<void>;
+  delivered: number;
 }
 
 /**
  * One per server instance: LISTENs once, loads each changed row once, and fans it out to the
- * local subscribers that want it. Every instance sharing the database gets every event.
+ * local subscribers that want it. Every instance sharing the database gets every event; one
+ * that missed some (a dropped LISTEN connection) reads them from the log.
  */
 export class EventHub {
-  private readonly loaders = new Map<string, Loader>();
-  private readonly subscribers = new Map<string, Set<Subscriber>>();
+  private readonly streams = new Map<string, Stream>();
   private stopListening: (() => Promise<void>) | null = null;
-  // Notifications are handled one after another so subscribers see them in commit order.
-  private queue: Promise<void> = Promise.resolve();
+  private pruneTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly database: Database,
     private readonly log: Logger,
   ) {}
 
-  /** Declares how the rows of an event type are loaded for subscribers. */
-  register(type: string, loader: Loader): void {
-    this.loaders.set(type, loader);
+  /** Declares the event types this instance delivers. */
+  register(...types: EventType<any>[]): void {
+    for (const type of types) {
+      if (this.streams.has(type.name)) throw new Error(`event type ${type.name} registered twice`);
+      this.streams.set(type.name, { type, subscribers: new Set(), queue: Promise.resolve(), delivered: 0 });
+    }
   }
 
   async start(): Promise<void> {
-    this.stopListening = await this.database.listen(EVENTS_CHANNEL, (payload) => {
-      this.queue = this.queue.then(() => this.dispatch(payload));
-    });
+    // Notifications that arrive before the starting positions are known wait for them.
+    let ready!: () => void;
+    const started = new Promise<void>((resolve) => (ready = resolve));
+    for (const stream of this.streams.values()) stream.queue = started;
+    try {
+      this.stopListening = await this.database.listen(
+        EVENTS_CHANNEL,
+        (payload) => this.onNotification(payload),
+        () => this.catchUpAll(),
+      );
+      const positions = await this.database.db.select({ type: eventStreams.type, position: eventStreams.position }).from(eventStreams);
+      for (const { type, position } of positions) {
+        const stream = this.streams.get(type);
+        if (stream) stream.delivered = position;
+      }
+    } finally {
+      ready();
+    }
+    this.pruneTimer = setInterval(() => {
+      this.prune().catch((err) => this.log.error('pruning the event log failed', { err }));
+    }, PRUNE_INTERVAL_MS);
+    this.pruneTimer.unref();
   }
 
   async stop(): Promise<void> {
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
     await this.stopListening?.();
     this.stopListening = null;
-    for (const set of this.subscribers.values()) set.clear();
+    for (const stream of this.streams.values()) stream.subscribers.clear();
   }
 
-  subscribe<T>(type: string, accepts: (event: IntakeEvent) => boolean = () => true): AsyncIterable<T> {
-    if (!this.loaders.has(type)) throw new Error(`no loader registered for event ${type}`);
-    return new Repeater<T>(async (push, stop) => {
-      const subscriber: Subscriber = { accepts, push: push as Subscriber['push'] };
-      let set = this.subscribers.get(type);
-      if (!set) this.subscribers.set(type, (set = new Set()));
-      set.add(subscriber);
-      await stop;
-      set.delete(subscriber);
+  /**
+   * Live events of a type, optionally only those of one key. With `after` (a cursor this stream
+   * handed out), first replays what was committed after it, then continues live: the live
+   * subscription starts before the replay and buffers, so nothing falls between the two, and
+   * positions already replayed are skipped.
+   */
+  async subscribe<T>(type: EventType<T>, options: { key?: number | null; after?: string | null } = {}): Promise<AsyncIterable<EventEdge<T>>> {
+    const stream = this.streams.get(type.name);
+    if (!stream) throw new Error(`event type ${type.name} is not registered`);
+    const key = options.key ?? null;
+    const after = options.after == null ? null : await this.checkedCursor(type.name, options.after);
+    return new Repeater<EventEdge<T>>(async (push, stop) => {
+      let last = after ?? 0;
+      const deliver = (position: number, node: unknown) => {
+        if (position <= last) return;
+        last = position;
+        push({ cursor: encodeCursor(type.name, position), node: node as T }).catch(() => {});
+      };
+      let buffered: Array<[number, unknown]> | null = after === null ? null : [];
+      const subscriber: Subscriber = {
+        key,
+        receive: (position, node) => (buffered ? buffered.push([position, node]) : deliver(position, node)),
+      };
+      stream.subscribers.add(subscriber);
+      try {
+        if (after !== null) {
+          await this.replay(type, key, after, deliver);
+          for (const [position, node] of buffered!) deliver(position, node);
+          buffered = null;
+        }
+        await stop;
+      } catch (err) {
+        stop(err);
+      } finally {
+        stream.subscribers.delete(subscriber);
+      }
     });
   }
 
-  private async dispatch(payload: string): Promise<void> {
-    let event: IntakeEvent;
+  /** Subscriptions open on this instance, of every event type: tests wait for it to rise before they publish. */
+  activeSubscriptions(): number {
+    let count = 0;
+    for (const stream of this.streams.values()) count += stream.subscribers.size;
+    return count;
+  }
+
+  /** The position behind a client's cursor, or a GraphQL error it can act on. */
+  private async checkedCursor(type: string, cursor: string): Promise<number> {
+    const position = decodeCursor(type, cursor);
+    const [state] = await this.database.db.select().from(eventStreams).where(eq(eventStreams.type, type));
+    if (position === null || position > (state?.position ?? 0)) {
+      throw new GraphQLError(`after is not a cursor of this subscription.`, { extensions: { code: 'INVALID_CURSOR' } });
+    }
+    if (position < (state?.prunedThrough ?? 0)) {
+      throw new GraphQLError(`after is older than the ${EVENT_RETENTION_DAYS}-day event log: reload, then subscribe without it.`, {
+        extensions: { code: 'CURSOR_EXPIRED' },
+      });
+    }
+    return position;
+  }
+
+  /** Reads the log after a position, in order, a batch at a time, loading each batch's rows once. */
+  private async replay<T>(type: EventType<T>, key: number | null, after: number, deliver: (position: number, node: T) => void): Promise<void> {
+    for (let from = after; ; ) {
+      const batch = await this.logAfter(type.name, from, key);
+      if (batch.length === 0) return;
+      const nodes = await type.load(this.database.db, [...new Set(batch.map((e) => e.id))]);
+      for (const event of batch) {
+        const node = nodes.get(event.id);
+        if (node !== undefined) deliver(event.position, node);
+      }
+      if (batch.length < REPLAY_BATCH) return;
+      from = batch.at(-1)!.position;
+    }
+  }
+
+  private logAfter(type: string, position: number, key: number | null): Promise<LoggedEvent[]> {
+    return this.database.db
+      .select({ position: events.position, id: events.entityId, key: events.keyId })
+      .from(events)
+      .where(and(eq(events.type, type), gt(events.position, position), key === null ? undefined : eq(events.keyId, key)))
+      .orderBy(asc(events.position))
+      .limit(REPLAY_BATCH);
+  }
+
+  private onNotification(payload: string): void {
+    let event: LoggedEvent & { type: string };
     try {
-      event = JSON.parse(payload) as IntakeEvent;
+      event = JSON.parse(payload);
     } catch {
       this.log.warn('ignored malformed event', { payload });
       return;
     }
-    const interested = [...(this.subscribers.get(event.type) ?? [])].filter((s) => s.accepts(event));
-    if (interested.length === 0) return;
-    try {
-      const row = await this.loaders.get(event.type)!(event.id);
-      if (row === undefined) return;
-      // Not awaited: a slow subscriber must not hold back the others.
-      for (const s of interested) s.push(row).catch((err) => this.log.warn('subscriber dropped an event', { err }));
-    } catch (err) {
-      this.log.error('event delivery failed', { event, err });
+    const stream = this.streams.get(event.type);
+    if (!stream) return;
+    this.enqueue(stream, async () => {
+      if (event.position <= stream.delivered) return;
+      // Positions have no gaps: a jump means notifications were lost, and the log has them.
+      if (event.position === stream.delivered + 1) await this.dispatch(stream, [event]);
+      else await this.catchUp(stream);
+    });
+  }
+
+  /** After a reconnect of the LISTEN connection: whatever committed meanwhile is in the log. */
+  private catchUpAll(): void {
+    this.log.warn('event listener reconnected: catching up from the event log');
+    for (const stream of this.streams.values()) this.enqueue(stream, () => this.catchUp(stream));
+  }
+
+  private enqueue(stream: Stream, work: () => Promise<void>): void {
+    stream.queue = stream.queue.then(work).catch((err) => this.log.error('event delivery failed', { type: stream.type.name, err }));
+  }
+
+  private async catchUp(stream: Stream): Promise<void> {
+    for (;;) {
+      const batch = await this.logAfter(stream.type.name, stream.delivered, null);
+      if (batch.length === 0) return;
+      await this.dispatch(stream, batch);
+      if (batch.length < REPLAY_BATCH) return;
     }
+  }
+
+  /** Loads the rows of these events once, for the subscribers that want them, and hands them out in order. */
+  private async dispatch(stream: Stream, batch: LoggedEvent[]): Promise<void> {
+    stream.delivered = batch.at(-1)!.position;
+    const subscribers = [...stream.subscribers];
+    const targets = batch.map((event) => subscribers.filter((s) => s.key === null || s.key === event.key));
+    const ids = [...new Set(batch.filter((_, i) => targets[i]!.length > 0).map((e) => e.id))];
+    if (ids.length === 0) return;
+    const nodes = await stream.type.load(this.database.db, ids);
+    batch.forEach((event, i) => {
+      const node = nodes.get(event.id);
+      if (node !== undefined) for (const subscriber of targets[i]!) subscriber.receive(event.position, node);
+    });
+  }
+
+  /** Drops log rows past retention and remembers how far, so older cursors are refused, not half-replayed. */
+  async prune(days = EVENT_RETENTION_DAYS): Promise<void> {
+    await this.database.db.execute(sql`
+      with gone as (
+        delete from events where created_at < now() - make_interval(days => ${days}::int) returning type, position
+      )
+      update event_streams s set pruned_through = g.position
+      from (select type, max(position) as position from gone group by type) g
+      where s.type = g.type and s.pruned_through < g.position`);
   }
 }

@@ -18,10 +18,12 @@ export const schema: GraphQLSchema = resolveRowIdsSynchronously(builder.toSchema
  * The relay plugin resolves every node's `id` through an async wrapper: one promise per object,
  * fifty per page of a list, each taking graphql-jit's slow path. A node read from a table whose
  * primary key is its `id` column gets the same global ID (`Type:id`, base64) without the promise.
+ * Types with authScopes of their own keep the wrapped resolver: it is where scope-auth checks them.
  */
 function resolveRowIdsSynchronously(built: GraphQLSchema): GraphQLSchema {
   for (const type of Object.values(built.getTypeMap())) {
     if (!isObjectType(type) || !type.getInterfaces().some((i) => i.name === 'Node')) continue;
+    if ((type.extensions?.pothosOptions as { authScopes?: unknown } | undefined)?.authScopes) continue;
     const table = (type.extensions?.pothosDrizzleTable as { table: PgTable } | undefined)?.table;
     const idField = type.getFields().id;
     if (!table || !idField) continue;

@@ -1,6 +1,6 @@
-import { decodeGlobalID } from '@pothos/plugin-relay';
 import { UserInputError, type UserErrorShape } from '../errors.js';
 import { builder } from './builder.js';
+import { parseGlobalId } from './global-id.js';
 
 export const UserError = builder.objectRef<UserErrorShape>('UserError').implement({
   description: 'An input problem the caller can fix; the mutation changed nothing.',
@@ -31,15 +31,10 @@ export async function withUserErrors<T extends object>(run: () => Promise<T>): P
   }
 }
 
-/** Database id behind a global ID of the given type, or null when it is not one. */
+/** Database id behind a global ID of the given type, or null when it is not one (in its one canonical spelling). */
 export function idOf(globalId: string, typename: string): number | null {
-  try {
-    const decoded = decodeGlobalID(globalId);
-    const id = Number(decoded.id);
-    return decoded.typename === typename && Number.isSafeInteger(id) && id > 0 ? id : null;
-  } catch {
-    return null;
-  }
+  const parsed = parseGlobalId(globalId);
+  return parsed?.typename === typename ? parsed.id : null;
 }
 
 /** Like idOf, but a wrong ID is a userError on the given input field. */

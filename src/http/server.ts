@@ -5,21 +5,24 @@ import { useGraphQlJit } from '@envelop/graphql-jit';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { getOperationAST, getVariableValues, type ExecutionArgs } from 'graphql';
 import { createYoga, type YogaInitialContext } from 'graphql-yoga';
-import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { isStaff } from '../auth/principal.js';
 import type { Authenticator } from '../auth/service.js';
 import type { Config } from '../config.js';
 import { checkDatabase, type Database } from '../db/client.js';
 import type { EventHub } from '../events/hub.js';
-import { visitorOfAuthorization } from '../livechat/access.js';
 import type { Context } from '../graphql/context.js';
+import { useSchemaHiding } from '../graphql/introspection.js';
 import { useQueryLimits } from '../graphql/limits.js';
 import { schema } from '../graphql/schema.js';
 import { UserInputError } from '../errors.js';
-import { findAttachment, type NewAttachment } from '../tickets/service.js';
-import { languageOf, renderFormPage, renderIndexPage, renderSuccessPage } from '../webform/page.js';
-import { publicFormBySlug, publishedForms, submitWebsiteForm } from '../webform/service.js';
+import { findAttachment } from '../tickets/service.js';
+import { languageOf, renderFormPage, renderIndexPage, renderRefusedPage, renderSuccessPage } from '../webform/page.js';
+import { countFormSubmission, MAX_FILE_BYTES, publicFormBySlug, publishedForms, submitWebsiteForm } from '../webform/service.js';
 import type { Logger } from '../log.js';
+import { clientAddressOf } from './client-address.js';
+import { readFormBody, type FormBodyLimits } from './form-body.js';
+import { attachGraphqlWebSocket } from './websocket.js';
+import { GRAPHIQL_OPTIONS, renderIntakeGraphiQL } from './graphiql.js';
 
 export interface HttpServer {
   url: string;
@@ -36,22 +39,6 @@ interface Deps {
 }
 
 const GRAPHQL_PATH = '/graphql';
-
-const EXAMPLE_QUERY = `# Welcome to Intake. Send your token as a header (Headers tab below):
-#   { "Authorization": "Bearer <token printed at first start>" }
-
-query Teams {
-  teams {
-    id
-    name
-    emailAlias { address }
-    tickets(first: 10) {
-      totalCount
-      nodes { number title priority stage { name } customer { email } }
-    }
-  }
-}
-`;
 
 /** A query whose variables graphql-js accepts: safe to run through graphql-jit. */
 function isCompilableQuery(args: ExecutionArgs): boolean {
@@ -74,13 +61,23 @@ export async function startHttpServer({ config, database, events, auth, log }: D
       debug: (...args) => log.debug(String(args[0]), { details: args.slice(1) }),
       info: (...args) => log.info(String(args[0]), { details: args.slice(1) }),
       warn: (...args) => log.warn(String(args[0]), { details: args.slice(1) }),
-      error: (...args) => log.error(String(args[0]).slice(0, 1000), { err: args.find((a) => a instanceof Error), details: args.filter((a) => !(a instanceof Error)) }),
+      error: (...args) => {
+        const err = args.find((a) => a instanceof Error);
+        // A client that goes away mid-request is routine, not a fault of ours.
+        (isAbort(err) ? log.info : log.error)(String(args[0]).slice(0, 1000), { err, details: args.filter((a) => !(a instanceof Error)) });
+      },
     },
-    graphiql: { title: 'Intake GraphQL', defaultQuery: EXAMPLE_QUERY, subscriptionsProtocol: 'SSE' },
+    cors: (request) => corsFor(request, config.corsOrigins),
+    graphiql: GRAPHIQL_OPTIONS,
+    renderGraphiQL: renderIntakeGraphiQL,
     plugins: [
       // A simple (non-preflighted) request must carry a header a browser form cannot send.
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }),
       useQueryLimits(),
+      useSchemaHiding({
+        hideFromAnonymous: !config.anonymousIntrospection,
+        isStaff: async (request) => isStaff(await auth.fromAuthorization(request.headers.get('authorization'))),
+      }),
       // Queries run compiled (once per document) into plain functions: a list of tickets costs a
       // fraction of graphql-js's per-field interpretation. Mutations and subscriptions, and any
       // operation with invalid variables, stay on graphql-js, whose errors name the input path.
@@ -91,9 +88,8 @@ export async function startHttpServer({ config, database, events, auth, log }: D
     ) => {
       const fromSocket = initial.connectionParams?.Authorization ?? initial.connectionParams?.authorization ?? initial.upgradeHeaders?.authorization;
       const header = typeof fromSocket === 'string' ? fromSocket : initial.request?.headers.get('authorization');
-      const client = initial.req ? clientOf(initial.req) : { clientAddress: null, userAgent: null, referer: null, language: null };
-      const viewer = await auth.fromAuthorization(header);
-      return { db: database.db, config, events, viewer, client, visitor: viewer ? null : await visitorOfAuthorization(database.db, header) };
+      const client = initial.req ? clientOf(initial.req, config) : { clientAddress: null, userAgent: null, referer: null, language: null };
+      return { db: database.db, config, events, principal: await auth.fromAuthorization(header), auth, client };
     },
   });
 
@@ -130,6 +126,7 @@ export async function startHttpServer({ config, database, events, auth, log }: D
       if (attachment && req.method === 'GET') return await downloadAttachment(req, res, Number(attachment[1]));
       sendJson(res, 404, { error: 'Not found' });
     } catch (err) {
+      if (isAbort(err)) return log.info('request aborted by the client', { requestId, method: req.method, path });
       log.error('request failed', { requestId, err });
       if (!res.headersSent) sendJson(res, 500, { error: 'Internal error' });
       else res.destroy();
@@ -149,18 +146,14 @@ export async function startHttpServer({ config, database, events, auth, log }: D
     const action = `/support/${found.form.slug}`;
     if (req.method === 'GET' || req.method === 'HEAD') return sendHtml(res, 200, renderFormPage(found.form, { lang, action }));
     if (req.method !== 'POST') return sendHtml(res, 405, '<!doctype html><title>Method not allowed</title>');
-    const body = await readBody(req, MAX_FORM_BYTES);
-    if (!body) return sendHtml(res, 413, '<!doctype html><title>Too large</title><h1>The submission is too large.</h1>');
-    const data = await new Request('http://form.local/', { method: 'POST', headers: { 'content-type': req.headers['content-type'] ?? '' }, body: new Uint8Array(body) }).formData().catch(() => null);
-    if (!data) return sendHtml(res, 400, '<!doctype html><title>Bad request</title><h1>The submission could not be read.</h1>');
-    const values: Record<string, string> = {};
-    const files: Record<string, NewAttachment> = {};
-    for (const [key, value] of data.entries()) {
-      if (typeof value === 'string') values[key] = value;
-      else if (value.size > 0) files[key] = { filename: value.name || key, contentType: value.type || 'application/octet-stream', data: Buffer.from(await value.arrayBuffer()) };
-    }
+    const origin = clientOf(req, config);
+    // Counted before a byte of the body is parsed: a client past its limit costs one counter bump.
+    if (!(await countFormSubmission(database.db, config, origin.clientAddress))) return sendHtml(res, 429, renderRefusedPage(found.form, { lang, action, code: 'RATE_LIMITED' }));
+    const body = await readFormBody(req, FORM_BODY_LIMITS);
+    if (!body.ok) return sendHtml(res, body.status, renderRefusedPage(found.form, { lang, action, code: body.status === 413 ? 'TOO_LARGE' : 'UNREADABLE' }));
+    const { values, files } = body;
     try {
-      const { ticketNumber } = await submitWebsiteForm(database.db, config, { teamId: found.team.id, values, files, origin: clientOf(req) });
+      const { ticketNumber } = await submitWebsiteForm(database.db, config, { teamId: found.team.id, values, files, origin, rateLimitCounted: true });
       sendHtml(res, 200, renderSuccessPage(found.form, ticketNumber, lang));
     } catch (error) {
       if (!(error instanceof UserInputError)) throw error;
@@ -171,9 +164,11 @@ export async function startHttpServer({ config, database, events, auth, log }: D
 
   /** Attachments are for agents: the same bearer tokens as the API. */
   async function downloadAttachment(req: http.IncomingMessage, res: http.ServerResponse, id: number) {
-    const viewer = await auth.fromAuthorization(req.headers.authorization);
-    if (!viewer) return sendJson(res, 401, { error: 'Authentication required: send "Authorization: Bearer <token>".' });
-    const file = await findAttachment(database.db, id);
+    const principal = await auth.fromAuthorization(req.headers.authorization);
+    if (principal.kind === 'anonymous') return sendJson(res, 401, { error: 'Authentication required: send "Authorization: Bearer <token>".' });
+    if (!isStaff(principal)) return sendJson(res, 403, { error: 'Forbidden: attachments need an agent or admin token.' });
+    // Ids are int4: a larger number names no attachment (and would be refused by the database).
+    const file = id >= 1 && id <= 2_147_483_647 ? await findAttachment(database.db, id) : undefined;
     if (!file) return sendJson(res, 404, { error: 'No attachment has this id.' });
     res.writeHead(200, {
       // Served as a download, never rendered in our origin: an HTML or SVG attachment cannot run script here.
@@ -201,41 +196,7 @@ export async function startHttpServer({ config, database, events, auth, log }: D
     server.listen(config.port, config.host, () => resolve());
   });
 
-  const wsServer = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: config.maxWsPayloadBytes });
-  // graphql-ws runs every operation through Yoga's envelop, so auth, limits and masking apply on sockets too.
-  const wsDisposable = useServer(
-    {
-      execute: (args: any) => args.rootValue.execute(args),
-      subscribe: (args: any) => args.rootValue.subscribe(args),
-      onSubscribe: async (ctx, _id, params) => {
-        const { schema: enveloped, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-          ...ctx,
-          req: ctx.extra.request,
-          socket: ctx.extra.socket,
-          params,
-          connectionParams: ctx.connectionParams,
-          upgradeHeaders: ctx.extra.request.headers,
-        });
-        let document;
-        try {
-          document = parse(params.query);
-        } catch (err) {
-          return [err as any];
-        }
-        const errors = validate(enveloped, document);
-        if (errors.length > 0) return errors;
-        return {
-          schema: enveloped,
-          operationName: params.operationName,
-          document,
-          variableValues: params.variables,
-          contextValue: await contextFactory(),
-          rootValue: { execute, subscribe },
-        };
-      },
-    },
-    wsServer,
-  );
+  const webSocket = attachGraphqlWebSocket({ server, path: GRAPHQL_PATH, yoga, config, auth, log });
 
   const address = server.address() as AddressInfo;
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
@@ -245,14 +206,28 @@ export async function startHttpServer({ config, database, events, auth, log }: D
     server,
     async close() {
       // Open SSE streams and sockets would keep close() waiting: end them first.
-      for (const client of wsServer.clients) client.close(1001, 'server shutting down');
-      await wsDisposable.dispose();
+      await webSocket.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
     },
   };
+}
+
+/**
+ * Browsers may send credentials only from the configured origins (CORS_ORIGINS). Other origins
+ * may still call the API without credentials: a bearer token is sent explicitly, never ambiently.
+ */
+function corsFor(request: Request, allowed: readonly string[]) {
+  const origin = request.headers.get('origin');
+  return origin !== null && allowed.includes(origin) ? { origin: [origin], credentials: true } : { origin: ['*'], credentials: false };
+}
+
+/** The error of a request its client aborted: the connection reset mid-body, or the request's signal. */
+function isAbort(err: unknown): boolean {
+  const error = err as { code?: unknown; name?: unknown } | undefined;
+  return error?.code === 'ECONNRESET' || error?.name === 'AbortError';
 }
 
 /** Bodies must declare their length, and stay within the limit; Node then enforces it while reading. */
@@ -273,15 +248,23 @@ function bodyWithinLimit(req: http.IncomingMessage, res: http.ServerResponse, ma
 }
 
 /** Who sent a request, as public submissions record it (headers cut to a sane length). */
-function clientOf(req: http.IncomingMessage) {
+function clientOf(req: http.IncomingMessage, config: Config) {
   const header = (name: string) => {
     const value = req.headers[name];
     return typeof value === 'string' ? value.slice(0, 500) : null;
   };
-  return { clientAddress: req.socket.remoteAddress ?? null, userAgent: header('user-agent'), referer: header('referer'), language: header('accept-language') };
+  return { clientAddress: clientAddressOf(req, config.trustedProxies), userAgent: header('user-agent'), referer: header('referer'), language: header('accept-language') };
 }
 
-const MAX_FORM_BYTES = 12 * 1024 * 1024;
+/** A form has at most 50 fields and its longest text is 20 000 characters; files are 10 MB at most. */
+const FORM_BODY_LIMITS: FormBodyLimits = {
+  maxBytes: 12 * 1024 * 1024,
+  maxTextBytes: 1024 * 1024,
+  maxParts: 120,
+  maxFiles: 50,
+  maxFieldBytes: 100 * 1024,
+  maxFileBytes: MAX_FILE_BYTES,
+};
 
 /** The whole request body, or null past `max` bytes. */
 function readBody(req: http.IncomingMessage, max: number): Promise<Buffer | null> {

@@ -2,7 +2,7 @@ import { and, asc, eq, sql } from 'drizzle-orm';
 import { findAgent } from '../auth/service.js';
 import type { DbOrTx } from '../db/client.js';
 import type { LiveChatChannelRow } from './channels.js';
-import { LIVE_CHAT_SESSION_CHANGED, publishChatEvent } from './events.js';
+import { publishSessionChanged } from './events.js';
 import { appendMessage } from './messages.js';
 import { isConnected } from './presence.js';
 import { chooseOperator, hasRoom, type OperatorCandidate } from './rules.js';
@@ -26,10 +26,6 @@ export async function onlineOperators(db: DbOrTx, channelId: number): Promise<Op
   return rows;
 }
 
-export async function publishSessionChanged(tx: DbOrTx, session: { id: number; channelId: number }, teamId: number): Promise<void> {
-  await publishChatEvent(tx, { type: LIVE_CHAT_SESSION_CHANGED, id: session.id, teamId, sessionId: session.id, channelId: session.channelId });
-}
-
 /**
  * Gives a session (locked by the caller, channel locked too) to an operator: the session opens
  * with the channel's welcome message, authored by the operator.
@@ -46,7 +42,7 @@ export async function assignSession(tx: DbOrTx, channel: LiveChatChannelRow, ses
     .onConflictDoUpdate({ target: liveChatOperatorStatuses.agentId, set: { lastAssignedAt: sql`now()` } });
   const operator = await findAgent(tx, agentId);
   await appendMessage(tx, channel, updated!, { authorKind: 'OPERATOR', authorName: operator?.name ?? 'Operator', agentId, body: channel.welcomeMessage, inTranscript: false });
-  await publishSessionChanged(tx, updated!, channel.teamId);
+  publishSessionChanged(tx, updated!);
   return updated!;
 }
 
@@ -75,7 +71,7 @@ export async function assignWaitingSessions(tx: DbOrTx, channel: LiveChatChannel
     served += 1;
   }
   if (served === 0 && !options.lineChanged) return;
-  for (const session of waiting.slice(served)) await publishSessionChanged(tx, session, channel.teamId);
+  for (const session of waiting.slice(served)) publishSessionChanged(tx, session);
 }
 
 /** 1 for the first in line; null when the session does not wait. */

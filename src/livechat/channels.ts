@@ -1,12 +1,13 @@
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import { findAgent } from '../auth/service.js';
-import { inTransaction, type DbOrTx } from '../db/client.js';
+import type { DbOrTx } from '../db/client.js';
 import { ErrorCollector, fail, requiredText } from '../errors.js';
 import type { TeamRow } from '../teams/service.js';
 import { assignWaitingSessions } from './assignment.js';
 import { isConnected } from './presence.js';
 import { CHANNEL_DEFAULTS, isColor } from './rules.js';
 import { liveChatChannels, liveChatOperators, liveChatOperatorStatuses, liveChatSessions } from './tables.js';
+import { chatTransaction } from './events.js';
 
 export type LiveChatChannelRow = typeof liveChatChannels.$inferSelect;
 
@@ -27,6 +28,15 @@ export async function syncChannelWithTeam(tx: DbOrTx, team: TeamRow): Promise<vo
   }
   if (!team.useLiveChat) return;
   await tx.insert(liveChatChannels).values({ teamId: team.id, name: team.name.slice(0, MAX_NAME), enabled: true, ...CHANNEL_DEFAULTS });
+}
+
+/** Whether the agent operates the channel (the operatorOf scope's lookup). */
+export async function isOperatorOf(db: DbOrTx, channelId: number, agentId: number): Promise<boolean> {
+  const [row] = await db
+    .select({ agentId: liveChatOperators.agentId })
+    .from(liveChatOperators)
+    .where(and(eq(liveChatOperators.channelId, channelId), eq(liveChatOperators.agentId, agentId)));
+  return row !== undefined;
 }
 
 export async function findChannel(db: DbOrTx, id: number): Promise<LiveChatChannelRow | undefined> {
@@ -83,7 +93,7 @@ export async function updateChannel(db: DbOrTx, input: UpdateChannelInput): Prom
     } else changes.maxSessionsPerOperator = cap;
   }
   errors.throwIfAny();
-  return inTransaction(db, async (tx) => {
+  return chatTransaction(db, async (tx) => {
     const current = await lockChannel(tx, input.channelId);
     if (Object.keys(changes).length === 0) return current;
     const [channel] = await tx.update(liveChatChannels).set(changes).where(eq(liveChatChannels.id, current.id)).returning();
@@ -99,7 +109,7 @@ async function existingAgentIds(tx: DbOrTx, agentIds: number[]): Promise<number[
 }
 
 export async function addOperators(db: DbOrTx, channelId: number, agentIds: number[]): Promise<LiveChatChannelRow> {
-  return inTransaction(db, async (tx) => {
+  return chatTransaction(db, async (tx) => {
     const channel = await lockChannel(tx, channelId);
     const unique = [...new Set(agentIds)];
     const found = await existingAgentIds(tx, unique);
@@ -116,7 +126,7 @@ export async function addOperators(db: DbOrTx, channelId: number, agentIds: numb
 }
 
 export async function removeOperators(db: DbOrTx, channelId: number, agentIds: number[]): Promise<LiveChatChannelRow> {
-  return inTransaction(db, async (tx) => {
+  return chatTransaction(db, async (tx) => {
     const channel = await lockChannel(tx, channelId);
     if (agentIds.length) {
       await tx.delete(liveChatOperators).where(and(eq(liveChatOperators.channelId, channel.id), inArray(liveChatOperators.agentId, agentIds)));
@@ -140,7 +150,7 @@ export async function setOperatorStatus(db: DbOrTx, agentId: number, input: { ac
   if (languages && (languages.length > MAX_LANGUAGES || languages.some((l) => l.length > 35 || !LANGUAGE_TAG.test(l)))) {
     fail('languages', 'INVALID_LANGUAGE', `languages must be at most ${MAX_LANGUAGES} language tags such as "en" or "fr-BE".`);
   }
-  return inTransaction(db, async (tx) => {
+  return chatTransaction(db, async (tx) => {
     const [row] = await tx
       .insert(liveChatOperatorStatuses)
       .values({ agentId, accepting: input.accepting, languages: languages ?? [] })

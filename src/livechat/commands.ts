@@ -1,6 +1,7 @@
 import type { DbOrTx } from '../db/client.js';
 import { createTicket, searchTeamTickets } from '../tickets/service.js';
-import { publishSessionChanged, type LiveChatSessionRow } from './assignment.js';
+import type { LiveChatSessionRow } from './assignment.js';
+import { publishSessionChanged } from './events.js';
 import type { LiveChatChannelRow } from './channels.js';
 import { appendMessage, transcriptMessages } from './messages.js';
 import { COMMAND_HELP, transcriptOf, type ChatCommand } from './rules.js';
@@ -33,7 +34,7 @@ export async function runChatCommand(
       });
       await tx.insert(liveChatSessionTickets).values({ sessionId: session.id, ticketId: ticket.id });
       await reply(`Ticket #${ticket.number} created: ${ticket.title}`);
-      await publishSessionChanged(tx, session, channel.teamId);
+      publishSessionChanged(tx, session);
       return;
     }
     case 'SEARCH_TICKETS': {

@@ -9,7 +9,7 @@ import { Team } from '../teams/graphql.js';
 import { findTeam } from '../teams/service.js';
 import { Ticket } from '../tickets/graphql.js';
 import { findTicket } from '../tickets/service.js';
-import { callerAgentId, canOperate, forbidden, isAdmin, isVisitorOf, visitorSessionId } from './access.js';
+import { callerAgentId, canOperate, forbidden, isAdmin, isVisitorOf, visitorSessionId } from './graphql-access.js';
 import { queuePositionOf, type LiveChatSessionRow } from './assignment.js';
 import {
   addOperators,
@@ -23,9 +23,9 @@ import {
   type LiveChatChannelRow,
   type OperatorView,
 } from './channels.js';
-import { CHAT_TYPING, LIVE_CHAT_SESSION_CHANGED, publishChatEvent, type ChatEvent, type TypingEvent } from './events.js';
 import { findMessage, messageCounts, messagesOf, sendChatMessage, type ChatActor, type ChatMessageRow } from './messages.js';
-import { chatMessageStream, operatorSessionStream, seqCursor } from './streams.js';
+import { chatMessageStream, operatorSessionStream, seqCursor, typingStream, visitorSessionStream } from './graphql-streams.js';
+import { publishTyping, type TypingEvent } from './typing.js';
 import {
   closeLiveChat,
   findSession,
@@ -46,16 +46,16 @@ import type { Satisfaction } from './rules.js';
 
 /** Fails unless the caller operates the channel (its operators and admins). */
 async function requireOperator(ctx: Context, channelId: number, what: string): Promise<void> {
-  if (!(await canOperate(ctx.db, ctx, channelId))) throw forbidden(`${what} is for the channel's operators and admins`);
+  if (!(await canOperate(ctx, channelId))) throw forbidden(`${what} is for the channel's operators and admins`);
 }
 
 /** Who the caller is on a session: its visitor, an operator of its channel, or nobody (null). */
 async function actorOn(ctx: Context, session: LiveChatSessionRow): Promise<ChatActor | null> {
   if (isVisitorOf(ctx, session.id)) return { kind: 'VISITOR', sessionId: session.id };
-  if (!(await canOperate(ctx.db, ctx, session.channelId))) return null;
+  if (!(await canOperate(ctx, session.channelId))) return null;
   const agentId = callerAgentId(ctx);
   const agent = agentId === null ? undefined : await findAgent(ctx.db, agentId);
-  return { kind: 'OPERATOR', agentId, name: agent?.name ?? ctx.viewer!.name };
+  return { kind: 'OPERATOR', agentId, name: agent?.name ?? (ctx.principal.kind === 'admin' ? ctx.principal.name : 'Operator') };
 }
 
 const NO_SESSION = () => new UserInputError([{ field: ['sessionId'], code: 'NOT_FOUND', message: 'No live chat session has this id.' }]);
@@ -72,7 +72,7 @@ async function sessionForActor(ctx: Context, globalId: string | number) {
 /** Visitors see an operator's name only. */
 function agentFor(ctx: Context, agent: AgentRow | undefined): AgentRow | null {
   if (!agent) return null;
-  return visitorSessionId(ctx) !== null ? { ...agent, email: null } : agent;
+  return ctx.principal.kind === 'visitor' ? { ...agent, email: null } : agent;
 }
 
 const SEQ_CURSOR = /^seq:(\d{1,10})$/;
@@ -169,7 +169,7 @@ builder.node(ChatMessage, {
   loadOne: async (id, ctx) => {
     const message = await findMessage(ctx.db, Number(id));
     const session = message ? await findSession(ctx.db, message.sessionId) : undefined;
-    return session && (await canOperate(ctx.db, ctx, session.channelId)) ? message : null;
+    return session && (await canOperate(ctx, session.channelId)) ? message : null;
   },
   fields: (t) => ({
     body: t.exposeString('body', { description: 'The text as sent (control characters other than tab, CR and LF removed).' }),
@@ -208,7 +208,7 @@ builder.node(LiveChatChannel, {
   id: { resolve: (c) => c.id },
   loadOne: async (id, ctx) => {
     const channel = await findChannel(ctx.db, Number(id));
-    return channel && (await canOperate(ctx.db, ctx, channel.id)) ? channel : null;
+    return channel && (await canOperate(ctx, channel.id)) ? channel : null;
   },
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Name shown to visitors; the team name at creation.' }),
@@ -299,7 +299,7 @@ builder.node(LiveChatSession, {
   id: { resolve: (s) => s.id },
   loadOne: async (id, ctx) => {
     const session = await findSession(ctx.db, Number(id));
-    return session && (await canOperate(ctx.db, ctx, session.channelId)) ? session : null;
+    return session && (await canOperate(ctx, session.channelId)) ? session : null;
   },
   fields: (t) => ({
     channel: t.field({ type: LiveChatChannel, description: 'The channel.', resolve: async (s, _args, ctx) => (await findChannel(ctx.db, s.channelId))! }),
@@ -417,7 +417,7 @@ builder.queryFields((t) => ({
       const id = idOf(String(args.id), 'LiveChatSession');
       const session = id === null ? undefined : await findSession(ctx.db, id);
       if (session && (await actorOn(ctx, session))) return session;
-      if (!ctx.viewer && !ctx.visitor) {
+      if (ctx.principal.kind === 'anonymous') {
         throw new GraphQLError('Authentication required for Query.liveChatSession: send "Authorization: Bearer <token>".', { extensions: { code: 'UNAUTHENTICATED' } });
       }
       if (session) throw forbidden('this session belongs to someone else');
@@ -636,18 +636,13 @@ builder.mutationFields((t) => ({
     resolve: (_root, { input }, ctx) =>
       withUserErrors(async () => {
         const { session, actor } = await sessionForActor(ctx, input.sessionId);
-        const channel = (await findChannel(ctx.db, session.channelId))!;
         const event: TypingEvent = {
-          type: CHAT_TYPING,
-          id: session.id,
-          teamId: channel.teamId,
           sessionId: session.id,
-          channelId: channel.id,
           authorKind: actor.kind,
           name: actor.kind === 'VISITOR' ? session.visitorName : actor.name,
           typing: input.typing,
         };
-        await publishChatEvent(ctx.db, event);
+        await publishTyping(ctx.db, event);
         return {};
       }),
   }),
@@ -738,20 +733,7 @@ builder.subscriptionFields((t) => ({
     args: { sessionId: t.arg.id({ required: true, description: 'The session.' }) },
     subscribe: async (_root, args, ctx) => {
       const { session } = await subscribableSession(ctx, args.sessionId);
-      // The hub pushes one value per accepted event, in order: the events themselves queue here.
-      const accepted: TypingEvent[] = [];
-      const live = ctx.events.subscribe<true>(CHAT_TYPING, (e) => {
-        const typing = e as TypingEvent;
-        if (typing.sessionId !== session.id) return false;
-        accepted.push(typing);
-        return true;
-      });
-      return (async function* () {
-        for await (const _ of live) {
-          const event = accepted.shift();
-          if (event) yield { sessionId: event.sessionId, authorKind: event.authorKind, name: event.name, typing: event.typing };
-        }
-      })();
+      return typingStream(ctx, session.id);
     },
     resolve: (event: TypingShape) => event,
   }),
@@ -770,11 +752,11 @@ builder.subscriptionFields((t) => ({
       if (args.channelId != null) {
         const channelId = idOf(String(args.channelId), 'LiveChatChannel');
         const channel = channelId === null ? undefined : await findChannel(ctx.db, channelId);
-        if (!channel || !(await canOperate(ctx.db, ctx, channel.id))) throw forbidden("liveChatSessionChanged(channelId) is for the channel's operators and admins");
+        if (!channel || !(await canOperate(ctx, channel.id))) throw forbidden("liveChatSessionChanged(channelId) is for the channel's operators and admins");
         return operatorSessionStream(ctx, channel.id, callerAgentId(ctx));
       }
       const { session } = await subscribableSession(ctx, args.sessionId!);
-      return ctx.events.subscribe<LiveChatSessionRow>(LIVE_CHAT_SESSION_CHANGED, (e) => (e as ChatEvent).sessionId === session.id);
+      return visitorSessionStream(ctx, session);
     },
     resolve: (session: LiveChatSessionRow) => session,
   }),

@@ -1,11 +1,11 @@
 import { and, asc, desc, eq, gt, lt, sql } from 'drizzle-orm';
-import { inTransaction, type DbOrTx } from '../db/client.js';
+import type { DbOrTx } from '../db/client.js';
 import { fail } from '../errors.js';
 import type { LiveChatSessionRow } from './assignment.js';
 import type { LiveChatChannelRow } from './channels.js';
 import { findChannel } from './channels.js';
 import { runChatCommand } from './commands.js';
-import { CHAT_MESSAGE_ADDED, publishChatEvent } from './events.js';
+import { chatTransaction, publishChatMessageAdded } from './events.js';
 import { hitRateLimit } from './ratelimit.js';
 import { cleanChatBody, parseChatCommand } from './rules.js';
 import { liveChatMessages, liveChatSessions } from './tables.js';
@@ -51,7 +51,7 @@ export async function appendMessage(tx: DbOrTx, channel: LiveChatChannelRow, ses
       clientMessageId: message.clientMessageId ?? null,
     })
     .returning();
-  await publishChatEvent(tx, { type: CHAT_MESSAGE_ADDED, id: row!.id, teamId: channel.teamId, sessionId: session.id, channelId: channel.id });
+  publishChatMessageAdded(tx, row!);
   return row!;
 }
 
@@ -101,7 +101,7 @@ export async function sendChatMessage(
     if (sent) return sent;
   }
   await hitRateLimit(db, `chat-messages:${input.sessionId}`, settings.messagesPerMinutePerSession, 60);
-  return inTransaction(db, async (tx) => {
+  return chatTransaction(db, async (tx) => {
     const session = await lockSession(tx, input.sessionId);
     if (clientMessageId !== null) {
       const sent = await findByClientMessageId(tx, session.id, clientMessageId);

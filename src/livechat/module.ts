@@ -3,29 +3,37 @@ import type { Database } from '../db/client.js';
 import type { EventHub } from '../events/hub.js';
 import type { Logger } from '../log.js';
 import { onTeamWrite } from '../teams/service.js';
-import { syncChannelWithTeam } from './channels.js';
-import { CHAT_MESSAGE_ADDED, CHAT_TYPING, LIVE_CHAT_SESSION_CHANGED } from './events.js';
-import { findMessage } from './messages.js';
+import { isOperatorOf, syncChannelWithTeam } from './channels.js';
+import type { ScopeLookups } from '../auth/principal.js';
+import type { DbOrTx } from '../db/client.js';
+import { chatMessageAdded, liveChatSessionChanged } from './events.js';
 import { PresenceTracker, setPresenceTracker } from './presence.js';
 import { pruneRateCounters } from './ratelimit.js';
-import { findSession, sweepLiveChatSessions } from './sessions.js';
+import { sweepLiveChatSessions } from './sessions.js';
+import { setTypingRelay, TypingRelay } from './typing.js';
 
 /** Team switches create and disable channels, inside the team's transaction. */
 export function registerLiveChatHooks(): void {
   onTeamWrite(syncChannelWithTeam);
 }
 
+/** The Authenticator's operatorOf lookup: whether an agent operates a channel. */
+export function liveChatScopeLookups(db: DbOrTx): ScopeLookups {
+  return { isOperator: (agentId, channelId) => isOperatorOf(db, channelId, agentId) };
+}
+
 /**
  * Starts live chat on one instance: event loaders, operator presence with its heartbeat, and
- * the job that closes idle sessions and removes empty ones. Returns its stop function.
+ * typing relay, and the job that closes idle sessions and removes empty ones. Call before the
+ * hub starts; returns its stop function.
  */
-export function startLiveChat(deps: { config: Config; database: Database; events: EventHub; log: Logger }): () => Promise<void> {
+export async function startLiveChat(deps: { config: Config; database: Database; events: EventHub; log: Logger }): Promise<() => Promise<void>> {
   const { config, database, events, log } = deps;
   const { db } = database;
-  events.register(CHAT_MESSAGE_ADDED, (id) => findMessage(db, id));
-  events.register(LIVE_CHAT_SESSION_CHANGED, (id) => findSession(db, id));
-  // Typing is not stored: the event itself carries it, subscribers read it from there.
-  events.register(CHAT_TYPING, async () => true);
+  events.register(chatMessageAdded, liveChatSessionChanged);
+  const typing = new TypingRelay(database, log);
+  await typing.start();
+  setTypingRelay(events, typing);
   const presence = new PresenceTracker(db, (err) => log.error('live chat presence heartbeat failed', { err }));
   presence.start();
   setPresenceTracker(events, presence);
@@ -46,5 +54,6 @@ export function startLiveChat(deps: { config: Config; database: Database; events
     clearInterval(sweep);
     await sweeping;
     await presence.stop();
+    await typing.stop();
   };
 }

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { and, desc, eq, gte, lt, sql } from 'drizzle-orm';
-import { findAgent, hashToken } from '../auth/service.js';
-import { inTransaction, type DbOrTx } from '../db/client.js';
+import { createVisitorToken, findAgent, hashToken } from '../auth/service.js';
+import type { DbOrTx } from '../db/client.js';
 import { ErrorCollector, fail } from '../errors.js';
 import { isEmailAddress } from '../tickets/email-address.js';
-import { assignSession, assignWaitingSessions, onlineOperators, publishSessionChanged, type LiveChatSessionRow } from './assignment.js';
-import { isOperatorOf } from './access.js';
-import { findChannel, lockChannel } from './channels.js';
+import { assignSession, assignWaitingSessions, onlineOperators, type LiveChatSessionRow } from './assignment.js';
+import { chatTransaction, publishSessionChanged } from './events.js';
+import { findChannel, isOperatorOf, lockChannel } from './channels.js';
 import { appendMessage, lockSession, type ChatActor } from './messages.js';
 import { hitRateLimit } from './ratelimit.js';
 import { chooseOperator, hasRoom, satisfactionOf, type RatingValue, type Satisfaction } from './rules.js';
@@ -14,7 +14,6 @@ import { liveChatRatings, liveChatSessions, liveChatSessionTickets } from './tab
 
 export type LiveChatRatingRow = typeof liveChatRatings.$inferSelect;
 
-const VISITOR_TOKEN_PREFIX = 'intake_visitor_';
 const DEFAULT_VISITOR_NAME = 'Visitor';
 
 export interface StartLiveChatInput {
@@ -50,9 +49,8 @@ export async function startLiveChat(db: DbOrTx, settings: StartSettings, input: 
   errors.throwIfAny();
   if (input.clientAddress) await hitRateLimit(db, `chat-sessions:${input.clientAddress}`, settings.sessionsPerHourPerClient, 3600);
 
-  const visitorToken = `${VISITOR_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
   const sessionKey = randomBytes(24).toString('base64url');
-  const session = await inTransaction(db, async (tx) => {
+  const { session, visitorToken } = await chatTransaction(db, async (tx) => {
     const channel = await lockChannel(tx, input.channelId);
     if (!channel.enabled) fail('channelId', 'CHANNEL_UNAVAILABLE', 'Live chat is switched off for this team.');
     const online = await onlineOperators(tx, channel.id);
@@ -67,7 +65,6 @@ export async function startLiveChat(db: DbOrTx, settings: StartSettings, input: 
         visitorEmail,
         pageUrl,
         language,
-        visitorTokenHash: hashToken(visitorToken),
         sessionKeyHash: hashToken(sessionKey),
         clientAddress: input.clientAddress ?? null,
       })
@@ -76,9 +73,11 @@ export async function startLiveChat(db: DbOrTx, settings: StartSettings, input: 
     const waitingAhead = await tx.$count(liveChatSessions, and(eq(liveChatSessions.channelId, channel.id), eq(liveChatSessions.status, 'WAITING'), lt(liveChatSessions.id, created!.id)));
     const withRoom = waitingAhead > 0 ? [] : online.filter((o) => hasRoom(o.openSessions, channel.maxSessionsPerOperator));
     const agentId = chooseOperator(withRoom, { previousOperatorId, language });
-    if (agentId !== null) return assignSession(tx, channel, created!, agentId);
-    await publishSessionChanged(tx, created!, channel.teamId);
-    return created!;
+    // The token resolves to a visitor principal of this session through the Authenticator.
+    const { token } = await createVisitorToken(tx, created!.id);
+    if (agentId !== null) return { session: await assignSession(tx, channel, created!, agentId), visitorToken: token };
+    publishSessionChanged(tx, created!);
+    return { session: created!, visitorToken: token };
   });
   return { session, visitorToken, sessionKey };
 }
@@ -91,13 +90,6 @@ async function previousOperatorOf(tx: DbOrTx, channelId: number, sessionKey: str
     .orderBy(desc(liveChatSessions.id))
     .limit(1);
   return previous?.operatorId ?? null;
-}
-
-/** The session a visitor token opens; other bearer tokens are not looked up. */
-export async function findSessionByVisitorToken(db: DbOrTx, token: string): Promise<LiveChatSessionRow | undefined> {
-  if (!token.startsWith(VISITOR_TOKEN_PREFIX) || token.length > 200) return undefined;
-  const [session] = await db.select().from(liveChatSessions).where(eq(liveChatSessions.visitorTokenHash, hashToken(token)));
-  return session;
 }
 
 export async function findSession(db: DbOrTx, id: number): Promise<LiveChatSessionRow | undefined> {
@@ -116,7 +108,7 @@ async function lockChannelAndSession(tx: DbOrTx, sessionId: number) {
 
 /** Ends a conversation, saying who left; a place frees, so the waiting line moves. */
 export async function closeLiveChat(db: DbOrTx, actor: ChatActor | { kind: 'SYSTEM' }, sessionId: number): Promise<LiveChatSessionRow> {
-  return inTransaction(db, async (tx) => {
+  return chatTransaction(db, async (tx) => {
     const { channel, session } = await lockChannelAndSession(tx, sessionId);
     if (session.status === 'CLOSED') fail('sessionId', 'SESSION_CLOSED', 'This conversation is already closed.');
     const body =
@@ -127,7 +119,7 @@ export async function closeLiveChat(db: DbOrTx, actor: ChatActor | { kind: 'SYST
           : 'The conversation was closed after a period of inactivity.';
     await appendMessage(tx, channel, session, { authorKind: 'SYSTEM', authorName: 'System', body, inTranscript: false });
     const [closed] = await tx.update(liveChatSessions).set({ status: 'CLOSED', closedAt: sql`now()` }).where(eq(liveChatSessions.id, session.id)).returning();
-    await publishSessionChanged(tx, closed!, channel.teamId);
+    publishSessionChanged(tx, closed!);
     // A visitor leaving the line moves everyone behind it up.
     await assignWaitingSessions(tx, channel, { lineChanged: session.status === 'WAITING' });
     return closed!;
@@ -140,7 +132,7 @@ export async function transferLiveChat(
   actor: { agentId: number | null; name: string; admin: boolean },
   input: { sessionId: number; agentId: number },
 ): Promise<LiveChatSessionRow> {
-  return inTransaction(db, async (tx) => {
+  return chatTransaction(db, async (tx) => {
     const { channel, session } = await lockChannelAndSession(tx, input.sessionId);
     if (!actor.admin && (actor.agentId === null || session.operatorId !== actor.agentId)) {
       fail('sessionId', 'FORBIDDEN', "Only the session's operator or an admin may transfer it.");
@@ -157,7 +149,7 @@ export async function transferLiveChat(
       .where(eq(liveChatSessions.id, session.id))
       .returning();
     await appendMessage(tx, channel, moved!, { authorKind: 'SYSTEM', authorName: 'System', body: `${actor.name} transferred the conversation to ${target!.name}.`, inTranscript: false });
-    await publishSessionChanged(tx, moved!, channel.teamId);
+    publishSessionChanged(tx, moved!);
     return (await findSession(tx, session.id))!;
   });
 }
@@ -166,7 +158,7 @@ export async function transferLiveChat(
 export async function rateLiveChat(db: DbOrTx, input: { sessionId: number; rating: RatingValue; comment?: string | null }): Promise<LiveChatSessionRow> {
   const comment = input.comment?.trim() || null;
   if (comment && comment.length > 2000) fail('comment', 'TOO_LONG', 'comment must be at most 2000 characters.');
-  return inTransaction(db, async (tx) => {
+  return chatTransaction(db, async (tx) => {
     const session = await lockSession(tx, input.sessionId);
     await tx
       .insert(liveChatRatings)
@@ -279,7 +271,7 @@ export async function sweepLiveChatSessions(db: DbOrTx, settings: SweepSettings)
   }
   // A removed waiting or open session frees a place.
   for (const channelId of new Set(empty.filter((s) => s.status !== 'CLOSED').map((s) => s.channelId))) {
-    await inTransaction(db, async (tx) => assignWaitingSessions(tx, await lockChannel(tx, channelId), { lineChanged: true }));
+    await chatTransaction(db, async (tx) => assignWaitingSessions(tx, await lockChannel(tx, channelId), { lineChanged: true }));
   }
   return { closed, removed: empty.length };
 }

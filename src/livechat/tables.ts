@@ -91,8 +91,7 @@ export const liveChatSessions = pgTable(
     country: text('country'),
     pageUrl: text('page_url'),
     operatorId: integer('operator_id').references(() => agents.id, { onDelete: 'set null' }),
-    // SHA-256 digests: the token and key are shown once, to the visitor.
-    visitorTokenHash: text('visitor_token_hash').notNull(),
+    // SHA-256 digest: the key is shown once, to the visitor (its token lives in visitor_tokens).
     sessionKeyHash: text('session_key_hash').notNull(),
     clientAddress: text('client_address'),
     // Highest message seq given out; bumped under the session's row lock, so seq order is commit order.
@@ -103,7 +102,6 @@ export const liveChatSessions = pgTable(
     closedAt: timestampColumn('closed_at'),
   },
   (t) => [
-    uniqueIndex('live_chat_sessions_token_unique').on(t.visitorTokenHash),
     index('live_chat_sessions_key').on(t.sessionKeyHash),
     index('live_chat_sessions_channel_status').on(t.channelId, t.status, t.id),
     index('live_chat_sessions_operator_status').on(t.operatorId, t.status),

@@ -36,12 +36,18 @@ export function isBounce(mail: MailFacts): boolean {
 
 const MESSAGE_ID = /<([^<>\s]+)>/g;
 
-/** Message ids a mail answers: In-Reply-To, then the last 32 of References, newest first. */
+/** At most this many ids are looked up per mail: a header may hold tens of thousands. */
+export const MAX_REFERENCED_IDS = 32;
+
+/** Message ids a mail answers: In-Reply-To, then References newest first; 32 at most. */
 export function referencedMessageIds(inReplyTo: string | undefined, references: string | undefined): string[] {
   const ids: string[] = [];
-  for (const match of (inReplyTo ?? '').matchAll(MESSAGE_ID)) ids.push(match[1]!);
-  const refs = [...(references ?? '').matchAll(MESSAGE_ID)].map((m) => m[1]!).slice(-32).reverse();
-  for (const id of refs) if (!ids.includes(id)) ids.push(id);
+  for (const match of (inReplyTo ?? '').matchAll(MESSAGE_ID)) {
+    if (ids.length >= MAX_REFERENCED_IDS) break;
+    if (!ids.includes(match[1]!)) ids.push(match[1]!);
+  }
+  const refs = [...(references ?? '').matchAll(MESSAGE_ID)].map((m) => m[1]!).slice(-MAX_REFERENCED_IDS).reverse();
+  for (const id of refs) if (ids.length < MAX_REFERENCED_IDS && !ids.includes(id)) ids.push(id);
   return ids;
 }
 

@@ -15,7 +15,8 @@ const InboundMailStatus = builder.enumType('InboundMailStatus', {
 });
 
 const MailEnvelope = builder.objectRef<InboundMailRow['envelope']>('MailEnvelope').implement({
-  description: 'The SMTP envelope a mail arrived with.',
+  description: 'The SMTP envelope a mail arrived with. ADMIN only.',
+  authScopes: { admin: true },
   fields: (t) => ({
     mailFrom: t.string({ nullable: true, description: 'MAIL FROM address; null for bounces (<>).', resolve: (e) => e.mailFrom }),
     rcptTo: t.stringList({ description: 'RCPT TO addresses accepted for this mail.', resolve: (e) => e.rcptTo }),
@@ -25,7 +26,9 @@ const MailEnvelope = builder.objectRef<InboundMailRow['envelope']>('MailEnvelope
 
 export const InboundMail = builder.drizzleNode('inboundMails', {
   name: 'InboundMail',
-  description: 'A mail received over SMTP for one team, with what became of it. The raw message is kept.',
+  description: 'A mail received over SMTP for one team, with what became of it. The raw message is kept. ADMIN only.',
+  // On the type, not only on inboundMails: node, nodes and every parent field reach it too.
+  authScopes: { admin: true },
   id: { column: (m) => m.id },
   // The raw bytes stay in the database; the API shows what a person needs to decide.
   select: { columns: { id: true, teamId: true, status: true, messageId: true, envelope: true, fromAddress: true, subject: true, reason: true, ticketId: true, size: true, receivedAt: true } },

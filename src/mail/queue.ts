@@ -1,6 +1,6 @@
 import type { DbOrTx } from '../db/client.js';
 import type { Logger } from '../log.js';
-import { parseIncomingMail, receiveMails, type IncomingMail, type MailSettings, type ParsedIncomingMail, type ReceivedMail } from './service.js';
+import { parseIncomingMail, quarantineUnstorableMail, receiveMails, type IncomingMail, type MailSettings, type ParsedIncomingMail, type ReceivedMail } from './service.js';
 
 interface Waiting {
   mail: ParsedIncomingMail;
@@ -11,6 +11,22 @@ interface Waiting {
 /** A batch stays within these, so that one statement never carries an unbounded payload. */
 const MAX_BATCH_MAILS = 64;
 const MAX_BATCH_BYTES = 16 * 1024 * 1024;
+/** Mails larger than this are stored in their own lane, so they never hold up ordinary mail. */
+const LARGE_MAIL_BYTES = 1024 * 1024;
+
+type Lane = 'small' | 'large';
+
+/**
+ * True for failures of our own that a retry may cure (connection lost, database shutting down
+ * or overloaded, serialisation conflicts); anything else is a problem with the mail itself.
+ */
+export function isTransientFailure(err: unknown): boolean {
+  for (let current = err as { code?: unknown; cause?: unknown } | undefined; current; current = current.cause as typeof current) {
+    const code = typeof current.code === 'string' ? current.code : '';
+    if (/^(08|40|53|57|58)/.test(code) || /^(E[A-Z]+|CONNECT|CONNECTION)/.test(code)) return true;
+  }
+  return false;
+}
 
 /**
  * Group commit for mail intake. Each mail must be committed before its 250, and storing one
@@ -21,8 +37,10 @@ const MAX_BATCH_BYTES = 16 * 1024 * 1024;
  * time: measured, a second concurrent one made batches smaller and throughput lower.
  */
 export class MailIntakeQueue {
-  private readonly waiting: Waiting[] = [];
-  private storing = false;
+  private readonly waiting: Record<Lane, Waiting[]> = { small: [], large: [] };
+  private readonly storing: Record<Lane, boolean> = { small: false, large: false };
+  /** Keys of the batch each lane is storing: the other lane leaves mails that depend on them waiting. */
+  private readonly inFlight: Record<Lane, Set<string>> = { small: new Set(), large: new Set() };
 
   constructor(
     private readonly db: DbOrTx,
@@ -34,19 +52,30 @@ export class MailIntakeQueue {
   async receive(input: IncomingMail): Promise<ReceivedMail[]> {
     // Parsing is the CPU-heavy part and needs no database: done before queueing, mail by mail.
     const mail = await parseIncomingMail(input);
+    const lane: Lane = mail.raw.length > LARGE_MAIL_BYTES ? 'large' : 'small';
     return new Promise((resolve, reject) => {
-      this.waiting.push({ mail, resolve, reject });
-      void this.storeWaiting();
+      this.waiting[lane].push({ mail, resolve, reject });
+      void this.storeWaiting(lane);
     });
   }
 
-  private async storeWaiting(): Promise<void> {
-    if (this.storing) return;
-    this.storing = true;
+  private async storeWaiting(lane: Lane): Promise<void> {
+    if (this.storing[lane]) return;
+    this.storing[lane] = true;
+    const other: Lane = lane === 'small' ? 'large' : 'small';
     try {
-      while (this.waiting.length) await this.store(this.takeBatch());
+      for (;;) {
+        const { batch, keys } = this.takeBatch(lane);
+        if (!batch.length) break;
+        this.inFlight[lane] = keys;
+        await this.store(batch);
+        this.inFlight[lane] = new Set();
+        // Mails of the other lane may have waited for this batch.
+        if (this.waiting[other].length) void this.storeWaiting(other);
+      }
     } finally {
-      this.storing = false;
+      this.inFlight[lane] = new Set();
+      this.storing[lane] = false;
     }
   }
 
@@ -55,25 +84,28 @@ export class MailIntakeQueue {
    * already taken (same message or sender, or an answer to it) waits for the next batch, so it
    * sees that one committed: duplicates, threads and the loop guard stay exact.
    */
-  private takeBatch(): Waiting[] {
+  private takeBatch(lane: Lane): { batch: Waiting[]; keys: Set<string> } {
+    const waiting = this.waiting[lane];
+    const busy = this.inFlight[lane === 'small' ? 'large' : 'small'];
     const batch: Waiting[] = [];
     const taken = new Set<string>();
     let bytes = 0;
-    for (let i = 0; i < this.waiting.length && batch.length < MAX_BATCH_MAILS; ) {
-      const mail = this.waiting[i]!.mail;
+    for (let i = 0; i < waiting.length && batch.length < MAX_BATCH_MAILS; ) {
+      const mail = waiting[i]!.mail;
       const { parsed } = mail;
       const own = [`key:${parsed.messageKey}`, ...(parsed.messageId ? [`id:${parsed.messageId}`] : []), ...(parsed.facts.fromAddress ? [`from:${parsed.facts.fromAddress}`] : [])];
       const answers = parsed.references.map((id) => `id:${id}`);
       const fits = batch.length === 0 || bytes + mail.raw.length <= MAX_BATCH_BYTES;
-      if (fits && !own.some((k) => taken.has(k)) && !answers.some((k) => taken.has(k))) {
-        batch.push(...this.waiting.splice(i, 1));
+      const blocked = (k: string) => taken.has(k) || busy.has(k);
+      if (fits && !own.some(blocked) && !answers.some(blocked)) {
+        batch.push(...waiting.splice(i, 1));
         bytes += mail.raw.length;
         for (const key of [...own, ...answers]) taken.add(key);
       } else {
         i++;
       }
     }
-    return batch;
+    return { batch, keys: taken };
   }
 
   private async store(batch: Waiting[]): Promise<void> {
@@ -81,12 +113,28 @@ export class MailIntakeQueue {
       const results = await receiveMails(this.db, this.settings, batch.map((w) => w.mail));
       batch.forEach((w, i) => w.resolve(results[i]!));
     } catch (err) {
-      if (batch.length === 1) return batch[0]!.reject(err);
+      if (batch.length === 1) return this.keepUnstorable(batch[0]!, err);
       this.log.warn('storing a batch of mail failed, storing its mails one by one', { mails: batch.length, err });
       // One mail's trouble must not cost the others their 250: each is stored again on its own.
       for (const w of batch) {
-        await receiveMails(this.db, this.settings, [w.mail]).then((results) => w.resolve(results[0]!), w.reject);
+        await receiveMails(this.db, this.settings, [w.mail]).then(
+          (results) => w.resolve(results[0]!),
+          (mailErr) => this.keepUnstorable(w, mailErr),
+        );
       }
     }
+  }
+
+  /**
+   * A mail the database refused for what it holds would get 451 for ever: it is kept as raw
+   * bytes and quarantined instead. Our own transient failures stay 451 (the sender retries).
+   */
+  private async keepUnstorable(w: Waiting, err: unknown): Promise<void> {
+    if (isTransientFailure(err)) return w.reject(err);
+    this.log.warn('mail could not be stored, keeping it quarantined', { err });
+    await quarantineUnstorableMail(this.db, w.mail, err).then(w.resolve, (quarantineErr) => {
+      this.log.error('quarantining a mail failed', { err: quarantineErr });
+      w.reject(err);
+    });
   }
 }

@@ -21,8 +21,9 @@ import {
   type NewTicket,
 } from '../tickets/service.js';
 import { customers, tickets } from '../tickets/tables.js';
+import { cleanText, cutByCodePoints } from '../text/clean.js';
 import { automatedReason, isBounce, normaliseMessageId, referencedMessageIds, subjectTicketNumber, type MailFacts } from './classify.js';
-import { inboundMails } from './tables.js';
+import { inboundMails, rawMails } from './tables.js';
 
 export type InboundMailRow = typeof inboundMails.$inferSelect;
 export type InboundMailStatus = InboundMailRow['status'];
@@ -39,19 +40,23 @@ export interface Envelope {
 }
 
 /** What the SMTP listener answers to RCPT TO. */
-export type RecipientDecision = { accept: true; teamId: number } | { accept: false; code: 550; message: string };
+export type RecipientDecision = { accept: true; teamId: number | null } | { accept: false; code: 550; message: string };
 
 /**
  * RCPT TO: only aliases of teams whose email channel is on, on a domain we serve, from a
  * sender the alias's contact policy lets in. We are not a relay.
  */
 export async function checkRecipient(db: DbOrTx, settings: MailSettings, address: string, mailFrom: string | null): Promise<RecipientDecision> {
+  // RFC 5321 §4.1.1.3: the domainless postmaster is ours too.
+  if (address.toLowerCase() === 'postmaster') return { accept: true, teamId: null };
   const at = address.lastIndexOf('@');
   const localPart = address.slice(0, at).toLowerCase();
   const domain = address.slice(at + 1).toLowerCase();
   const ours = at >= 1 && (domain === settings.mailDomain || (await listMailDomains(db, settings)).includes(domain));
   if (!ours) return { accept: false, code: 550, message: `5.7.1 <${address}>: relaying denied, we only receive mail for our own domains` };
   const team = await findTeamByAlias(db, localPart, domain);
+  // RFC 5321 §4.5.1: postmaster of every domain we serve takes mail; kept for an administrator.
+  if (localPart === 'postmaster' && (!team || !team.useEmailAlias)) return { accept: true, teamId: null };
   if (!team || !team.useEmailAlias) return { accept: false, code: 550, message: `5.1.1 <${address}>: no such mailbox` };
   // Bounces come with an empty sender and must reach us whatever the policy.
   if (team.aliasContactPolicy === 'KNOWN_CUSTOMERS' && mailFrom && !(await findCustomerByEmail(db, mailFrom))) {
@@ -61,7 +66,8 @@ export async function checkRecipient(db: DbOrTx, settings: MailSettings, address
 }
 
 export interface ReceivedMail {
-  teamId: number;
+  /** Null for mail to postmaster, kept for an administrator. */
+  teamId: number | null;
   status: InboundMailStatus;
   ticketId: number | null;
   reason: string | null;
@@ -74,11 +80,29 @@ export interface Parsed {
   facts: MailFacts;
   messageId: string | null;
   messageKey: string;
+  /** sha256 of the raw bytes: tells a resent copy from another mail reusing a Message-ID. */
+  digest: string;
   subject: string | null;
   from: { email: string; name: string | null } | null;
   /** Message ids it answers (In-Reply-To, then References newest first). */
   references: string[];
+  /** Body text and HTML, cleaned and cut to what a ticket keeps. */
+  text: string;
+  html: string | null;
+  /** The first MAX_ATTACHMENTS attachments, names cleaned; the raw message keeps them all. */
+  attachments: NewAttachment[];
+  attachmentsLeftOut: number;
 }
+
+const MAX_TITLE = 300;
+const MAX_TEXT = 200_000;
+const MAX_HTML = 2_000_000;
+const MAX_SUBJECT = 1000;
+const MAX_ATTACHMENTS = 100;
+const MAX_REASON = 500;
+
+/** Text from a mail, made storable and cut to `max` code points. */
+const storable = (text: string, max: number) => cleanText(cutByCodePoints(text, max));
 
 async function parseMail(raw: Buffer, envelope: Envelope): Promise<Parsed> {
   let mail: ParsedMail | null = null;
@@ -88,7 +112,7 @@ async function parseMail(raw: Buffer, envelope: Envelope): Promise<Parsed> {
     // (with its link detection) and its data: URLs for inline images would be thrown away.
     mail = await simpleParser(raw, { skipTextToHtml: true, skipImageLinks: true, maxHtmlLengthToParse: 5 * 1024 * 1024 });
   } catch (err) {
-    parseError = `cannot parse the message: ${(err as Error).message}`.slice(0, 500);
+    parseError = storable(`cannot parse the message: ${(err as Error).message}`, MAX_REASON);
   }
   const headers = new Map<string, string>();
   for (const { key, line } of mail?.headerLines ?? []) {
@@ -97,26 +121,38 @@ async function parseMail(raw: Buffer, envelope: Envelope): Promise<Parsed> {
   const contentTypeHeader = mail?.headers.get('content-type') as { value?: string } | undefined;
   const fromHeader = mail?.from?.value.find((a) => a.address && isEmailAddress(a.address));
   const fallbackSender = envelope.mailFrom && isEmailAddress(envelope.mailFrom) ? envelope.mailFrom : null;
-  const from = fromHeader ? { email: fromHeader.address!, name: fromHeader.name || null } : fallbackSender ? { email: fallbackSender, name: null } : null;
-  const messageId = normaliseMessageId(mail?.messageId);
+  const from = fromHeader
+    ? { email: cleanText(fromHeader.address!), name: fromHeader.name ? storable(fromHeader.name, 200) : null }
+    : fallbackSender
+      ? { email: cleanText(fallbackSender), name: null }
+      : null;
+  const rawMessageId = normaliseMessageId(mail?.messageId);
+  const messageId = rawMessageId === null ? null : cleanText(rawMessageId);
+  const digest = `sha256:${createHash('sha256').update(raw).digest('hex')}`;
+  const attachments = mail ? attachmentsOf(mail) : [];
   return {
     mail,
     parseError,
     facts: { headers, contentType: (contentTypeHeader?.value ?? "text/plain").toLowerCase(), fromAddress: from?.email.toLowerCase() ?? null },
     messageId,
-    // Without a Message-ID a digest of the raw bytes stands in, so a resent copy is still recognised.
-    messageKey: messageId ?? `sha256:${createHash('sha256').update(raw).digest('hex')}`,
-    subject: mail?.subject?.trim() || null,
+    // Without a Message-ID the digest stands in, so a resent copy is still recognised.
+    messageKey: messageId ?? digest,
+    digest,
+    subject: mail?.subject?.trim() ? storable(mail.subject.trim(), MAX_SUBJECT) : null,
     from,
-    references: referencedMessageIds(headers.get('in-reply-to'), headers.get('references')),
+    references: referencedMessageIds(headers.get('in-reply-to'), headers.get('references')).map(cleanText),
+    text: storable((mail?.text ?? '').trim(), MAX_TEXT),
+    html: mail?.html ? storable(mail.html, MAX_HTML) : null,
+    attachments: attachments.slice(0, MAX_ATTACHMENTS),
+    attachmentsLeftOut: Math.max(0, attachments.length - MAX_ATTACHMENTS),
   };
 }
 
 export interface IncomingMail {
   raw: Buffer;
   envelope: Envelope;
-  /** The teams of the accepted recipients. */
-  teamIds: number[];
+  /** The teams of the accepted recipients; null for postmaster, kept for an administrator. */
+  teamIds: Array<number | null>;
 }
 
 export type ParsedIncomingMail = IncomingMail & { parsed: Parsed };
@@ -126,63 +162,132 @@ export async function parseIncomingMail(input: IncomingMail): Promise<ParsedInco
   return { ...input, parsed: await parseMail(input.raw, input.envelope) };
 }
 
+/** The key of a mail that reuses another sender's Message-ID: its own content decides. */
+const secondKeyOf = (parsed: Parsed) => `${parsed.messageKey} ${parsed.digest}`;
+
+const POSTMASTER_REASON = 'addressed to postmaster: kept for an administrator';
+
+/** Rows per INSERT into inbound_mails, well under PostgreSQL's 65 535 bind parameters. */
+const RECORDS_PER_INSERT = 1000;
+
 /**
- * DATA: stores each raw mail with its envelope and turns it into a ticket, a reply, a system
- * note or a kept record for each receiving team, all mails in one transaction with one
+ * DATA: stores each raw mail once with its envelope and turns it into a ticket, a reply, a
+ * system note or a kept record for each receiving team, all mails in one transaction with one
  * statement per kind of row. When this resolves, everything is committed and the listener may
- * answer 250; when it throws, nothing was and it answers 451. The mails must not depend on each
- * other (MailIntakeQueue sees to it): none shares a message key or a sender with another, and
- * none answers another.
+ * answer 250; when it throws, nothing was. The mails must not depend on each other
+ * (MailIntakeQueue sees to it): none shares a message key or a sender with another, and none
+ * answers another.
  */
 export async function receiveMails(db: DbOrTx, settings: MailSettings, mails: ParsedIncomingMail[]): Promise<ReceivedMail[][]> {
-  const units = mails.flatMap((mail, index) => [...new Set(mail.teamIds)].map((teamId) => ({ index, mail, teamId })));
-  if (units.length === 0) return mails.map(() => []);
+  const allUnits = mails.flatMap((mail, index) => [...new Set(mail.teamIds)].map((teamId) => ({ index, mail, teamId })));
+  if (allUnits.length === 0) return mails.map(() => []);
+  const units = allUnits.flatMap((u) => (u.teamId === null ? [] : [{ ...u, teamId: u.teamId }]));
+  const forPostmaster = allUnits.filter((u) => u.teamId === null);
   return inTransaction(db, async (tx) => {
     // Independent lookups go out together: postgres.js pipelines them into one round trip.
     const [originals, facts] = await Promise.all([
-      tx
-        .select({ id: inboundMails.id, ticketId: inboundMails.ticketId, teamId: inboundMails.teamId, messageKey: inboundMails.messageKey })
-        .from(inboundMails)
-        .where(
-          and(
-            inArray(inboundMails.teamId, [...new Set(units.map((u) => u.teamId))]),
-            inArray(inboundMails.messageKey, [...new Set(units.map((u) => u.mail.parsed.messageKey))]),
-            ne(inboundMails.status, 'DUPLICATE'),
-          ),
-        ),
+      units.length
+        ? tx
+            .select({ id: inboundMails.id, ticketId: inboundMails.ticketId, teamId: inboundMails.teamId, messageKey: inboundMails.messageKey, fromAddress: inboundMails.fromAddress })
+            .from(inboundMails)
+            .where(
+              and(
+                inArray(inboundMails.teamId, [...new Set(units.map((u) => u.teamId))]),
+                inArray(inboundMails.messageKey, [...new Set(units.flatMap((u) => [u.mail.parsed.messageKey, secondKeyOf(u.mail.parsed)]))]),
+                ne(inboundMails.status, 'DUPLICATE'),
+              ),
+            )
+        : [],
       routingFacts(tx, settings, units.map((unit) => ({ parsed: unit.mail.parsed, teamId: unit.teamId })), { checkLoop: true }),
     ]);
-    const routed = units.map((unit, i) => ({
-      ...unit,
-      parsed: unit.mail.parsed,
-      thread: facts.threads[i]!,
-      original: originals.find((o) => o.teamId === unit.teamId && o.messageKey === unit.mail.parsed.messageKey),
-    }));
+    const routed = units.map((unit, i) => {
+      const { parsed } = unit.mail;
+      const sameKey = originals.find((o) => o.teamId === unit.teamId && o.messageKey === parsed.messageKey);
+      // A Message-ID is a duplicate only from the same sender; another sender's mail is kept under its digest.
+      const reused = sameKey && sameKey.fromAddress !== parsed.facts.fromAddress;
+      const original = reused ? originals.find((o) => o.teamId === unit.teamId && o.messageKey === secondKeyOf(parsed)) : sameKey;
+      return { ...unit, parsed, thread: facts.threads[i]!, original, messageKey: reused ? secondKeyOf(parsed) : parsed.messageKey };
+    });
     const fresh = routed.filter((unit) => !unit.original);
-    const outcomes = await routeInboundMails(tx, settings, fresh, facts);
+    const [outcomes, rawIds] = await Promise.all([
+      routeInboundMails(tx, settings, fresh, facts),
+      storeRawMails(tx, mails, [...fresh, ...forPostmaster].map((u) => u.index)),
+    ]);
     const outcomeOf = new Map(fresh.map((unit, n) => [unit, outcomes[n]!]));
 
-    const results = routed.map((unit) => {
-      const { original } = unit;
-      // The sender retried after a lost 250: acknowledge, record the attempt, store nothing twice.
-      const outcome = original
-        ? { status: 'DUPLICATE' as const, reason: `duplicate of inbound mail ${original.id}`, ticketId: original.ticketId, raw: null }
-        : { ...outcomeOf.get(unit)!, raw: unit.mail.raw };
-      return {
+    const results = [
+      ...routed.map((unit) => {
+        const { original } = unit;
+        // The sender retried after a lost 250: acknowledge, record the attempt, store nothing twice.
+        const outcome = original
+          ? { status: 'DUPLICATE' as const, reason: `duplicate of inbound mail ${original.id}`, ticketId: original.ticketId, rawMailId: null }
+          : { ...outcomeOf.get(unit)!, rawMailId: rawIds.get(unit.index)! };
+        return {
+          index: unit.index,
+          record: recordOf(unit.mail, unit.teamId, unit.messageKey, outcome),
+          result: { teamId: unit.teamId as number | null, status: outcome.status, ticketId: outcome.ticketId, reason: original ? null : outcome.reason },
+        };
+      }),
+      ...forPostmaster.map((unit) => ({
         index: unit.index,
-        record: recordOf(unit.mail, unit.teamId, outcome),
-        result: { teamId: unit.teamId, status: outcome.status, ticketId: outcome.ticketId, reason: original ? null : outcome.reason },
-      };
-    });
-    await tx.insert(inboundMails).values(results.map((r) => r.record));
+        record: recordOf(unit.mail, null, unit.mail.parsed.messageKey, { ...kept('QUARANTINED', POSTMASTER_REASON), rawMailId: rawIds.get(unit.index)! }),
+        result: { teamId: null, status: 'QUARANTINED' as const, ticketId: null, reason: POSTMASTER_REASON },
+      })),
+    ];
+    for (let i = 0; i < results.length; i += RECORDS_PER_INSERT) {
+      await tx.insert(inboundMails).values(results.slice(i, i + RECORDS_PER_INSERT).map((r) => r.record));
+    }
     return mails.map((_, index) => results.filter((r) => r.index === index).map((r) => r.result));
   });
 }
 
+/** The raw bytes of each mail that is kept (not a mere duplicate), once per mail: mail index → raw_mails id. */
+async function storeRawMails(tx: DbOrTx, mails: ParsedIncomingMail[], indexes: number[]): Promise<Map<number, number>> {
+  const keptMails = [...new Set(indexes)];
+  const ids = new Map<number, number>();
+  // One row per statement: a batch may hold megabytes, and one copy of each is enough in flight.
+  for (const index of keptMails) {
+    const raw = mails[index]!.raw;
+    const [row] = await tx.insert(rawMails).values({ size: raw.length, data: raw }).returning({ id: rawMails.id });
+    ids.set(index, row!.id);
+  }
+  return ids;
+}
+
+/**
+ * Keeps a mail that could not be stored the usual way (the database refused some part of it):
+ * its raw bytes, QUARANTINED with the reason, one record per receiving team, so the sender gets
+ * 250 and a person can look at it. Throws when even that fails (then the sender retries).
+ */
+export async function quarantineUnstorableMail(db: DbOrTx, mail: ParsedIncomingMail, cause: unknown): Promise<ReceivedMail[]> {
+  const reason = storable(`could not be stored: ${causeMessage(cause)}`, MAX_REASON);
+  const teamIds = mail.teamIds.length ? [...new Set(mail.teamIds)] : [null];
+  return inTransaction(db, async (tx) => {
+    const [raw] = await tx.insert(rawMails).values({ size: mail.raw.length, data: mail.raw }).returning({ id: rawMails.id });
+    // The usual key could be what the database refused, or already taken: the digest is neither.
+    const records = teamIds.map((teamId) => ({
+      ...recordOf(mail, teamId, mail.parsed.digest, { ...kept('QUARANTINED', reason), rawMailId: raw!.id }),
+      messageId: null,
+      subject: null,
+      fromAddress: null,
+    }));
+    await tx.insert(inboundMails).values(records).onConflictDoNothing();
+    return teamIds.map((teamId) => ({ teamId, status: 'QUARANTINED' as const, ticketId: null, reason }));
+  });
+}
+
+/** The innermost message of an error: drizzle wraps the driver's error as `cause`. */
+function causeMessage(err: unknown): string {
+  let current = err as { message?: string; cause?: unknown } | undefined;
+  while (current?.cause) current = current.cause as typeof current;
+  return String(current?.message ?? err);
+}
+
 function recordOf(
   mail: { parsed: Parsed; raw: Buffer; envelope: Envelope },
-  teamId: number,
-  outcome: { status: InboundMailStatus; reason: string | null; ticketId: number | null; ticketMessageId?: number | null; createdTicket?: boolean; raw: Buffer | null },
+  teamId: number | null,
+  messageKey: string,
+  outcome: { status: InboundMailStatus; reason: string | null; ticketId: number | null; ticketMessageId?: number | null; createdTicket?: boolean; rawMailId: number | null },
 ) {
   const { parsed, envelope } = mail;
   return {
@@ -192,13 +297,17 @@ function recordOf(
     ticketId: outcome.ticketId,
     ticketMessageId: outcome.ticketMessageId ?? null,
     createdTicket: outcome.createdTicket ?? false,
-    messageKey: parsed.messageKey,
+    messageKey,
     messageId: parsed.messageId,
-    envelope: { mailFrom: envelope.mailFrom, rcptTo: envelope.rcptTo, remoteAddress: envelope.remoteAddress ?? null },
+    envelope: {
+      mailFrom: envelope.mailFrom === null ? null : cleanText(envelope.mailFrom),
+      rcptTo: envelope.rcptTo.map(cleanText),
+      remoteAddress: envelope.remoteAddress ?? null,
+    },
     fromAddress: parsed.facts.fromAddress,
-    subject: parsed.subject?.slice(0, 1000) ?? null,
+    subject: parsed.subject,
     size: mail.raw.length,
-    raw: outcome.raw,
+    rawMailId: outcome.rawMailId,
   };
 }
 
@@ -209,9 +318,6 @@ interface Outcome {
   ticketMessageId: number | null;
   createdTicket: boolean;
 }
-
-const MAX_TITLE = 300;
-const MAX_TEXT = 200_000;
 
 const kept = (status: InboundMailStatus, reason: string, ticketId: number | null = null, ticketMessageId: number | null = null): Outcome => ({
   status,
@@ -247,15 +353,16 @@ async function routingFacts(tx: DbOrTx, settings: MailSettings, units: Array<{ p
  */
 async function routeInboundMails(tx: DbOrTx, settings: MailSettings, units: Array<{ parsed: Parsed; teamId: number; thread: number | null }>, facts: RoutingFacts): Promise<Outcome[]> {
   const outcomes: Outcome[] = [];
-  const creating: Array<{ i: number; input: NewTicket }> = [];
+  const creating: Array<{ i: number; input: NewTicket; note: string | null }> = [];
 
   for (const [i, { parsed, teamId, thread }] of units.entries()) {
     if (!parsed.mail) {
       outcomes[i] = kept('QUARANTINED', parsed.parseError ?? 'cannot parse the message');
       continue;
     }
-    const mail = parsed.mail;
-    const text = (mail.text ?? '').trim().slice(0, MAX_TEXT);
+    const { text, html, attachments } = parsed;
+    // The raw message keeps every attachment; the ticket gets the first MAX_ATTACHMENTS.
+    const attachmentNote = parsed.attachmentsLeftOut ? `${parsed.attachmentsLeftOut} attachments beyond the first ${MAX_ATTACHMENTS} are only in the raw message` : null;
     const automated = automatedReason(parsed.facts, facts.ownAddresses);
     const sender = parsed.facts.fromAddress;
     if (automated && !thread) {
@@ -264,30 +371,30 @@ async function routeInboundMails(tx: DbOrTx, settings: MailSettings, units: Arra
       const kind = isBounce(parsed.facts) ? 'Delivery failure report' : 'Automatic reply';
       const note = await addSystemNote(tx, {
         ticketId: thread!,
-        body: `${kind} from ${parsed.from?.email ?? 'an unknown sender'}: ${parsed.subject ?? '(no subject)'}\n\n${text.slice(0, 4000)}`,
+        body: `${kind} from ${parsed.from?.email ?? 'an unknown sender'}: ${parsed.subject ?? '(no subject)'}\n\n${cutByCodePoints(text, 4000)}`,
       });
       outcomes[i] = kept('IGNORED', automated, thread, note.messageId);
     } else if (thread && !parsed.from) {
       outcomes[i] = kept('QUARANTINED', 'a reply without a usable sender address');
     } else if (thread) {
-      const reply = await addCustomerMessage(tx, { ticketId: thread, customer: parsed.from!, bodyText: text, bodyHtml: mail.html || null, attachments: attachmentsOf(mail) });
-      outcomes[i] = { status: 'PROCESSED', reason: null, ticketId: thread, ticketMessageId: reply.messageId, createdTicket: false };
+      const reply = await addCustomerMessage(tx, { ticketId: thread, customer: parsed.from!, bodyText: text, bodyHtml: html, attachments });
+      outcomes[i] = { status: 'PROCESSED', reason: attachmentNote, ticketId: thread, ticketMessageId: reply.messageId, createdTicket: false };
     } else if (sender && (facts.recentTickets.get(sender) ?? 0) >= settings.mailLoopMaxTickets) {
       outcomes[i] = kept('QUARANTINED', `more than ${settings.mailLoopMaxTickets} new tickets from ${sender} within ${settings.mailLoopWindowMinutes} minutes: possible mail loop`);
     } else {
       const input: NewTicket = {
         teamId,
         channel: 'EMAIL',
-        title: (parsed.subject ?? '(no subject)').slice(0, MAX_TITLE),
+        title: cutByCodePoints(parsed.subject ?? '(no subject)', MAX_TITLE),
         description: text,
-        descriptionHtml: mail.html || null,
+        descriptionHtml: html,
         customer: parsed.from,
-        attachments: attachmentsOf(mail),
+        attachments,
       };
       // Input the ticket rules refuse: kept for a person to look at.
       const refusals = validateNewTicket(input).errors;
-      if (refusals.length) outcomes[i] = kept('QUARANTINED', `refused by ticket rules: ${refusals.map((e) => e.message).join(' ')}`.slice(0, 500));
-      else creating.push({ i, input });
+      if (refusals.length) outcomes[i] = kept('QUARANTINED', storable(`refused by ticket rules: ${refusals.map((e) => e.message).join(' ')}`, MAX_REASON));
+      else creating.push({ i, input, note: attachmentNote });
     }
   }
 
@@ -296,7 +403,7 @@ async function routeInboundMails(tx: DbOrTx, settings: MailSettings, units: Arra
     tx,
     creating.map((c) => c.input),
   );
-  creating.forEach(({ i }, n) => (outcomes[i] = { status: 'PROCESSED', reason: null, ticketId: created[n]!.id, ticketMessageId: null, createdTicket: true }));
+  creating.forEach(({ i, note }, n) => (outcomes[i] = { status: 'PROCESSED', reason: note, ticketId: created[n]!.id, ticketMessageId: null, createdTicket: true }));
   return outcomes;
 }
 
@@ -357,9 +464,9 @@ async function recentTicketCounts(tx: DbOrTx, senders: string[], windowMinutes: 
 
 function attachmentsOf(mail: ParsedMail): NewAttachment[] {
   return mail.attachments.map((a, i) => ({
-    filename: a.filename || `attachment-${i + 1}`,
-    contentType: a.contentType || 'application/octet-stream',
-    contentId: a.cid ?? null,
+    filename: a.filename ? storable(a.filename, 255) : `attachment-${i + 1}`,
+    contentType: a.contentType ? storable(a.contentType, 255) : 'application/octet-stream',
+    contentId: a.cid ? storable(a.cid, 255) : null,
     data: a.content,
   }));
 }
@@ -370,8 +477,9 @@ export async function reprocessInboundMail(db: DbOrTx, settings: MailSettings, i
     const [row] = await tx.select().from(inboundMails).where(eq(inboundMails.id, input.id)).for('update');
     if (!row) fail('id', 'NOT_FOUND', 'No inbound mail has this id.');
     if (row.status !== 'QUARANTINED' && row.status !== 'IGNORED') fail('id', 'ALREADY_PROCESSED', `Only QUARANTINED or IGNORED mail can be reprocessed; this one is ${row.status}.`);
-    if (!row.raw || row.teamId === null) fail('id', 'NOTHING_TO_REPROCESS', 'The raw message or its team is gone.');
-    const parsed = await parseMail(row.raw, row.envelope);
+    const raw = row.raw ?? (row.rawMailId === null ? null : ((await tx.select({ data: rawMails.data }).from(rawMails).where(eq(rawMails.id, row.rawMailId)))[0]?.data ?? null));
+    if (!raw || row.teamId === null) fail('id', 'NOTHING_TO_REPROCESS', 'The raw message or its team is gone.');
+    const parsed = await parseMail(raw, row.envelope);
     // An explicit reprocess releases the sender from the loop quarantine.
     const unit = { parsed, teamId: row.teamId };
     const facts = await routingFacts(tx, settings, [unit], { checkLoop: false });

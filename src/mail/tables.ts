@@ -4,6 +4,17 @@ import { createdAtColumn, idColumn } from '../db/columns.js';
 import { teams } from '../teams/tables.js';
 import { ticketMessages, tickets } from '../tickets/tables.js';
 
+/**
+ * The raw bytes of a received mail, stored once however many teams it was addressed to: each
+ * team's inbound mail record points here.
+ */
+export const rawMails = pgTable('raw_mails', {
+  id: idColumn(),
+  size: integer('size').notNull(),
+  data: bytea('data').notNull(),
+  receivedAt: createdAtColumn('received_at'),
+});
+
 export const inboundMailStatus = pgEnum('inbound_mail_status', ['PROCESSED', 'DUPLICATE', 'IGNORED', 'QUARANTINED']);
 
 /**
@@ -28,7 +39,9 @@ export const inboundMails = pgTable(
     // True when this mail opened a ticket: the loop guard counts these per sender.
     createdTicket: boolean('created_ticket').notNull().default(false),
     size: integer('size').notNull(),
+    // Records written before raw_mails existed keep their bytes here; newer ones use rawMailId.
     raw: bytea('raw'),
+    rawMailId: integer('raw_mail_id').references(() => rawMails.id, { onDelete: 'set null' }),
     receivedAt: createdAtColumn('received_at'),
   },
   (t) => [
@@ -37,5 +50,6 @@ export const inboundMails = pgTable(
     index('inbound_mails_message_id').on(t.messageId),
     index('inbound_mails_status').on(t.status, t.id),
     index('inbound_mails_from_recent').on(t.fromAddress, t.receivedAt),
+    index('inbound_mails_raw_mail').on(t.rawMailId),
   ],
 );

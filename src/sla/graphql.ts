@@ -17,7 +17,9 @@ const SlaStatusEnum = builder.enumType('SlaState', {
 
 export const SlaPolicy = builder.drizzleNode('slaPolicies', {
   name: 'SlaPolicy',
-  description: 'A promise of a team: tickets it matches reach the target stage within `hours` of working time.',
+  description: 'A promise of a team: tickets it matches reach the target stage within `hours` of working time. ADMIN only: agents see its outcome on each ticket (SlaStatus).',
+  // Configuration: refused to agents on the type, whichever field or node lookup reaches it.
+  authScopes: { admin: true },
   id: { column: (p) => p.id },
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Name, e.g. "Urgent: 4 hours".' }),

@@ -321,11 +321,11 @@ export async function failOverdueSlas(db: DbOrTx, now = new Date(), limit = 500)
   });
 }
 
-/** Runs failOverdueSlas every `intervalMs` until stopped. */
-export function startBreachWatch(db: DbOrTx, intervalMs: number, onError: (err: unknown) => void): () => Promise<void> {
+/** Runs failOverdueSlas every `intervalMs` until stopped; `now` is its clock (tests move it on). */
+export function startBreachWatch(db: DbOrTx, intervalMs: number, onError: (err: unknown) => void, now: () => Date = () => new Date()): () => Promise<void> {
   let running: Promise<unknown> = Promise.resolve();
   const timer = setInterval(() => {
-    running = running.then(() => failOverdueSlas(db)).catch(onError);
+    running = running.then(() => failOverdueSlas(db, now())).catch(onError);
   }, intervalMs);
   return async () => {
     clearInterval(timer);

@@ -6,6 +6,7 @@ import type { Database } from '../db/client.js';
 import type { Logger } from '../log.js';
 import { MailIntakeQueue } from '../mail/queue.js';
 import { checkRecipient } from '../mail/service.js';
+import { installConnectionRules, type ConnectionRuleOptions } from './connection-rules.js';
 
 export interface SmtpListener {
   port: number;
@@ -21,15 +22,29 @@ function reply(code: number, message: string): Error {
 
 const TRY_AGAIN = () => reply(451, '4.3.0 Temporary failure on our side, please try again later');
 
+/** The promise's value, or a rejection once `ms` have passed: a sender should not wait on a stalled database. */
+function withinTime<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
 /**
  * The inbound MX of Intake: no AUTH, STARTTLS only with a configured certificate, recipients
  * checked at RCPT TO, and 250 only once the mail is committed to the database.
  */
 export async function startSmtpServer({ config, database, log }: { config: Config; database: Database; log: Logger }): Promise<SmtpListener> {
   const tls = config.smtpTlsKey && config.smtpTlsCert ? { key: readFileSync(config.smtpTlsKey), cert: readFileSync(config.smtpTlsCert) } : null;
-  // Team of each accepted recipient, per session; read back at DATA for the current envelope.
-  const teamsOf = new WeakMap<SMTPServerSession, Map<string, number>>();
+  // Team of each accepted recipient (null: postmaster), per session; read back at DATA for the current envelope.
+  const teamsOf = new WeakMap<SMTPServerSession, Map<string, number | null>>();
   const intake = new MailIntakeQueue(database.db, config, log);
+  // Open connections per client address: one sender must not take every slot.
+  const connectionsFrom = new Map<string, number>();
+  // Sessions counted in connectionsFrom (onClose also runs for connections refused at onConnect).
+  const counted = new Set<string>();
+  installConnectionRules();
 
   const server = new SMTPServer({
     name: new URL(config.publicUrl).hostname,
@@ -39,16 +54,39 @@ export async function startSmtpServer({ config, database, log }: { config: Confi
     ...(tls ?? {}),
     size: config.mailMaxBytes,
     maxClients: config.smtpMaxClients,
-    maxRecipients: 100,
+    // Counted in onRcptTo instead: smtp-server's own limit answers without the 4.5.3 status code.
+    maxRecipients: 0,
     maxCommandLength: 4096,
     socketTimeout: config.smtpSocketTimeoutMs,
+    ...({ intakeMaxIdleCommands: config.smtpMaxIdleCommands } satisfies ConnectionRuleOptions),
     closeTimeout: 3000,
     disableReverseLookup: true,
     logger: false,
 
+    onConnect(session, callback) {
+      const from = session.remoteAddress;
+      const open = connectionsFrom.get(from) ?? 0;
+      if (open >= config.smtpMaxClientsPerAddress) return callback(reply(421, '4.7.0 Too many connections from your address, try again later'));
+      connectionsFrom.set(from, open + 1);
+      counted.add(session.id);
+      callback();
+    },
+
+    onClose(session) {
+      if (!counted.delete(session.id)) return;
+      const left = (connectionsFrom.get(session.remoteAddress) ?? 1) - 1;
+      if (left > 0) connectionsFrom.set(session.remoteAddress, left);
+      else connectionsFrom.delete(session.remoteAddress);
+    },
+
     onRcptTo(address, session, callback) {
+      const rcptTo = session.envelope.rcptTo;
+      const known = rcptTo.some((r) => r.address.toLowerCase() === address.address.toLowerCase());
+      if (!known && rcptTo.length >= config.smtpMaxRecipients) {
+        return callback(reply(452, `4.5.3 Too many recipients: at most ${config.smtpMaxRecipients} per message, send the rest in another`));
+      }
       const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address || null : null;
-      checkRecipient(database.db, config, address.address, mailFrom).then(
+      withinTime(checkRecipient(database.db, config, address.address, mailFrom), config.smtpLookupTimeoutMs, 'recipient check').then(
         (decision) => {
           if (!decision.accept) return callback(reply(decision.code, decision.message));
           let teams = teamsOf.get(session);
@@ -77,9 +115,9 @@ export async function startSmtpServer({ config, database, log }: { config: Confi
       });
       stream.on('end', () => {
         if (stream.sizeExceeded) return callback(reply(552, `5.3.4 Message exceeds the maximum size of ${config.mailMaxBytes} bytes`));
-        const teams = teamsOf.get(session) ?? new Map<string, number>();
+        const teams = teamsOf.get(session) ?? new Map<string, number | null>();
         const rcptTo = session.envelope.rcptTo.map((r) => r.address);
-        const teamIds = rcptTo.map((a) => teams.get(a.toLowerCase())).filter((id): id is number => id !== undefined);
+        const teamIds = rcptTo.map((a) => teams.get(a.toLowerCase())).filter((id): id is number | null => id !== undefined);
         const envelope = { mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address || null : null, rcptTo, remoteAddress: session.remoteAddress };
         intake.receive({ raw: Buffer.concat(chunks), envelope, teamIds }).then(
           (results) => {

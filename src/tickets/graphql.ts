@@ -1,3 +1,4 @@
+import { staffAuthor } from '../auth/principal.js';
 import { builder } from '../graphql/builder.js';
 import { connectionTypeOptions, idOf, payloadType, requireIdOf, withUserErrors } from '../graphql/user-errors.js';
 import { GraphQLError, type FieldNode, type GraphQLObjectType, type GraphQLResolveInfo } from 'graphql';
@@ -15,8 +16,6 @@ import {
   moveTicketToStage,
   setTicketPriority,
   setTicketTags,
-  TICKET_CREATED,
-  TICKET_UPDATED,
   countTickets,
   findCustomer,
   listTickets,
@@ -31,6 +30,8 @@ import {
 } from './service.js';
 import { customers, ticketMessages, tickets, type MessageOrigin } from './tables.js';
 import { eq } from 'drizzle-orm';
+import { EVENT_RETENTION_DAYS, type EventEdge } from '../events/hub.js';
+import { ticketCreated, ticketUpdated } from './events.js';
 
 export const TicketPriority = builder.enumType('TicketPriority', {
   description: 'How urgent a ticket is, shown as 0–3 stars. Lists put the highest first.',
@@ -297,7 +298,7 @@ async function withCursorErrors<T>(run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (error) {
-    if (error instanceof UserInputError) throw new GraphQLError(error.message, { extensions: { code: 'INVALID_CURSOR' } });
+    if (error instanceof UserInputError) throw new GraphQLError(error.message, { extensions: { code: 'BAD_USER_INPUT', reason: 'INVALID_CURSOR' } });
     throw error;
   }
 }
@@ -423,14 +424,14 @@ builder.mutationFields((t) => ({
   }),
   addTicketNote: t.field({
     type: ticketPayload('AddTicketNotePayload'),
-    description: "Adds an internal note to a ticket's chatter, signed with the caller's token name.",
+    description: "Adds an internal note to a ticket's chatter, signed by the agent of the caller's token.",
     args: { input: t.arg({ type: AddTicketNoteInput, required: true, description: 'Ticket and note.' }) },
     resolve: (_root, { input }, ctx) =>
       withUserErrors(async () => ({
         ticket: await addTicketNote(ctx.db, {
           ticketId: requireIdOf(String(input.ticketId), 'Ticket', 'ticketId'),
           body: input.body,
-          author: { name: ctx.viewer!.name, agentId: ctx.viewer!.agentId },
+          author: staffAuthor(ctx.principal),
         }),
       })),
   }),
@@ -457,27 +458,34 @@ builder.mutationFields((t) => ({
   }),
 }));
 
-/** Subscribers filter on the team named in the event, before any row is loaded. */
-function teamFilter(teamId: string | number | null | undefined) {
-  if (teamId == null) return () => true;
-  const id = idOf(String(teamId), 'Team') ?? NO_ROW;
-  return (event: { teamId: number }) => event.teamId === id;
+/** The team a subscriber asked for, as the events' filter key; an id of another type matches no team. */
+function teamKey(teamId: string | number | null | undefined): number | null {
+  return teamId == null ? null : (idOf(String(teamId), 'Team') ?? NO_ROW);
 }
+
+const TicketEventEdge = builder.objectRef<EventEdge<ListedTicket>>('TicketEventEdge').implement({
+  description: 'A ticket event: the ticket as it is now, and the cursor to resume the subscription after it.',
+  fields: (t) => ({
+    cursor: t.exposeString('cursor', { description: 'Pass as `after` to resume after this event.' }),
+    node: t.field({ type: Ticket, description: 'The ticket.', resolve: (edge) => edge.node }),
+  }),
+});
+
+const AFTER_DESCRIPTION = `Resume after this cursor: first the events committed since, in order, then live ones. Cursors last ${EVENT_RETENTION_DAYS} days (CURSOR_EXPIRED after).`;
 
 builder.subscriptionFields((t) => ({
   ticketCreated: t.field({
-    type: Ticket,
+    type: TicketEventEdge,
     description: 'A ticket was created, through any channel.',
-    args: { teamId: t.arg.id({ description: 'Only tickets of this team.' }) },
-    subscribe: (_root, args, ctx) => ctx.events.subscribe<TicketRow>(TICKET_CREATED, teamFilter(args.teamId)),
-    resolve: (ticket) => ticket as TicketRow,
+    args: { teamId: t.arg.id({ description: 'Only tickets of this team.' }), after: t.arg.string({ description: AFTER_DESCRIPTION }) },
+    subscribe: (_root, args, ctx) => ctx.events.subscribe(ticketCreated, { key: teamKey(args.teamId), after: args.after }),
+    resolve: (edge) => edge,
   }),
   ticketUpdated: t.field({
-    type: Ticket,
+    type: TicketEventEdge,
     description: 'A ticket changed: priority, stage, chatter, assignee or tags.',
-    args: { teamId: t.arg.id({ description: 'Only tickets of this team.' }) },
-    subscribe: (_root, args, ctx) => ctx.events.subscribe<TicketRow>(TICKET_UPDATED, teamFilter(args.teamId)),
-    resolve: (ticket) => ticket as TicketRow,
+    args: { teamId: t.arg.id({ description: 'Only tickets of this team.' }), after: t.arg.string({ description: AFTER_DESCRIPTION }) },
+    subscribe: (_root, args, ctx) => ctx.events.subscribe(ticketUpdated, { key: teamKey(args.teamId), after: args.after }),
+    resolve: (edge) => edge,
   }),
 }));
-

@@ -7,7 +7,7 @@ import { findStage, firstOpenStageOf, firstStagesOf, type StageRow } from '../te
 import { stages } from '../teams/tables.js';
 import { isEmailAddress } from './email-address.js';
 import { sanitizeMessageHtml, textToHtml } from './html.js';
-import { customers, tags, ticketAttachments, ticketMessages, tickets, ticketStageChanges, ticketTags, type MessageOrigin } from './tables.js';
+import { attachmentBlobs, customers, tags, ticketAttachments, ticketMessages, tickets, ticketStageChanges, ticketTags, type MessageOrigin } from './tables.js';
 
 export type TicketRow = typeof tickets.$inferSelect;
 export type TicketMessageRow = typeof ticketMessages.$inferSelect;
@@ -107,18 +107,41 @@ export interface NewAttachment {
   data: Buffer;
 }
 
+/** Rows per INSERT, so a statement stays well under PostgreSQL's 65 535 bind parameters. */
+function chunksOf<T>(rows: T[], columns: number): T[][] {
+  const size = Math.max(1, Math.floor(30_000 / columns));
+  const chunks: T[][] = [];
+  for (let i = 0; i < rows.length; i += size) chunks.push(rows.slice(i, i + size));
+  return chunks;
+}
+
+/**
+ * Stores each distinct file once (the same Buffer reaching several tickets, as one mail to
+ * several teams does) and one attachment row per message referencing it.
+ */
 async function storeAttachments(tx: DbOrTx, attachments: Array<NewAttachment & { messageId: number }>) {
   if (!attachments.length) return;
-  await tx.insert(ticketAttachments).values(
-    attachments.map((a) => ({
-      messageId: a.messageId,
-      filename: a.filename.slice(0, 255),
-      contentType: a.contentType.slice(0, 255),
-      contentId: a.contentId?.slice(0, 255) ?? null,
-      size: a.data.length,
-      data: a.data,
-    })),
-  );
+  const files = [...new Set(attachments.map((a) => a.data))];
+  const blobIdOf = new Map<Buffer, number>();
+  for (const chunk of chunksOf(files, 2)) {
+    const ids = await tx
+      .insert(attachmentBlobs)
+      .values(chunk.map((data) => ({ size: data.length, data })))
+      .returning({ id: attachmentBlobs.id });
+    chunk.forEach((data, i) => blobIdOf.set(data, ids[i]!.id));
+  }
+  for (const chunk of chunksOf(attachments, 6)) {
+    await tx.insert(ticketAttachments).values(
+      chunk.map((a) => ({
+        messageId: a.messageId,
+        filename: a.filename.slice(0, 255),
+        contentType: a.contentType.slice(0, 255),
+        contentId: a.contentId?.slice(0, 255) ?? null,
+        size: a.data.length,
+        blobId: blobIdOf.get(a.data)!,
+      })),
+    );
+  }
 }
 
 /** Checks a new ticket's input; the errors name the GraphQL input fields. */
@@ -217,8 +240,13 @@ export async function createTickets(db: DbOrTx, inputs: NewTicket[]): Promise<Ti
 }
 
 export async function findAttachment(db: DbOrTx, id: number) {
-  const [attachment] = await db.select().from(ticketAttachments).where(eq(ticketAttachments.id, id));
-  return attachment;
+  const [found] = await db
+    .select({ attachment: ticketAttachments, blobData: attachmentBlobs.data })
+    .from(ticketAttachments)
+    .leftJoin(attachmentBlobs, eq(attachmentBlobs.id, ticketAttachments.blobId))
+    .where(eq(ticketAttachments.id, id));
+  if (!found) return undefined;
+  return { ...found.attachment, data: found.attachment.data ?? found.blobData ?? Buffer.alloc(0) };
 }
 
 export async function findTicketByNumber(db: DbOrTx, number: number): Promise<TicketRow | undefined> {
@@ -264,7 +292,7 @@ async function changeTicket(
       .returning();
     if (ticket!.stageId !== current.stageId) await tx.insert(ticketStageChanges).values({ ticketId: ticket!.id, stageId: ticket!.stageId });
     await afterTicketWrite(tx, [ticket!]);
-    await publishEvent(tx, { type: TICKET_UPDATED, id: ticket!.id, teamId: ticket!.teamId });
+    await publishEvent(tx, TICKET_UPDATED, ticket!.id, ticket!.teamId);
     return ticket!;
   });
 }
@@ -394,9 +422,13 @@ export function ticketCursor(t: CursorKey): string {
   return Buffer.from(`t:${t.priority}:${t.createdAt.getTime()}:${t.id}`).toString('base64url');
 }
 
+/** 9999-12-31T23:59:59.999Z. */
+const MAX_CURSOR_TIME = 253_402_300_799_999;
+
 function parseTicketCursor(cursor: string): CursorKey {
   const match = /^t:([0-3]):(\d{1,15}):(\d{1,10})$/.exec(Buffer.from(cursor, 'base64url').toString());
-  if (!match) fail('after', 'INVALID_CURSOR', 'The cursor is not one this list gave out.');
+  // A forged cursor can spell numbers no ticket has (an int4 id, a 4-digit year): refused here, not by the database.
+  if (!match || Number(match[3]) > 2_147_483_647 || Number(match[2]) > MAX_CURSOR_TIME) fail('after', 'INVALID_CURSOR', 'The cursor is not one this list gave out.');
   return { priority: Number(match[1]), createdAt: new Date(Number(match[2])), id: Number(match[3]) };
 }
 
@@ -523,6 +555,12 @@ function withLoaded(row: ListedRow): ListedTicket {
 export async function findListedTicket(db: DbOrTx, id: number): Promise<ListedTicket | undefined> {
   const [row] = await selectTicketsWithStageAndCustomer(db).where(eq(tickets.id, id));
   return row && withLoaded(row);
+}
+
+/** Several tickets as findListedTicket loads one, by id: what an event replay reads per batch. */
+export async function findListedTickets(db: DbOrTx, ids: number[]): Promise<Map<number, ListedTicket>> {
+  const rows = ids.length === 1 ? [await findListedTicket(db, ids[0]!)] : (await selectTicketsWithStageAndCustomer(db).where(inArray(tickets.id, ids))).map(withLoaded);
+  return new Map(rows.flatMap((ticket) => (ticket ? [[ticket.id, ticket] as const] : [])));
 }
 
 export async function countTickets(db: DbOrTx, filter: TicketFilterValues): Promise<number> {

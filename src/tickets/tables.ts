@@ -107,6 +107,16 @@ export const ticketMessages = pgTable(
   (t) => [index('ticket_messages_ticket').on(t.ticketId, t.id)],
 );
 
+/**
+ * The bytes of attachment files, stored once when the same file reaches several tickets (one
+ * mail to several teams' aliases).
+ */
+export const attachmentBlobs = pgTable('attachment_blobs', {
+  id: idColumn(),
+  size: integer('size').notNull(),
+  data: bytea('data').notNull(),
+});
+
 /** Files sent with a chatter message (mail attachments, inline images, form uploads). */
 export const ticketAttachments = pgTable(
   'ticket_attachments',
@@ -120,10 +130,12 @@ export const ticketAttachments = pgTable(
     size: integer('size').notNull(),
     // Inline images are referenced from the HTML body as cid:<contentId>.
     contentId: text('content_id'),
-    data: bytea('data').notNull(),
+    // Attachments stored before attachment_blobs existed keep their bytes here; newer ones use blobId.
+    data: bytea('data'),
+    blobId: integer('blob_id').references(() => attachmentBlobs.id),
     createdAt: createdAtColumn(),
   },
-  (t) => [index('ticket_attachments_message').on(t.messageId)],
+  (t) => [index('ticket_attachments_message').on(t.messageId), index('ticket_attachments_blob').on(t.blobId)],
 );
 
 /** When a ticket entered each stage: the clock of SLA policies runs on these periods. */

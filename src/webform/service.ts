@@ -110,8 +110,11 @@ export async function publishedForms(db: DbOrTx): Promise<Array<{ team: TeamRow;
     .sort((a, b) => a.team.name.localeCompare(b.team.name));
 }
 
-/** Counts one submission in the hour and day windows of a client; true while under both limits. */
-async function withinRateLimit(db: DbOrTx, settings: FormSettings, clientAddress: string | null): Promise<boolean> {
+/**
+ * Counts one submission in the hour and day windows of a client; true while under both limits.
+ * The public page calls it before reading the body, so a refused client costs no parsing.
+ */
+export async function countFormSubmission(db: DbOrTx, settings: FormSettings, clientAddress: string | null): Promise<boolean> {
   const client = clientAddress ?? 'unknown';
   const bump = async (key: string, window: 'hour' | 'day') => {
     const [row] = await db
@@ -132,9 +135,11 @@ export interface Submission {
   values: Record<string, string>;
   files?: Record<string, NewAttachment>;
   origin: MessageOrigin;
+  /** The caller already counted this submission against the rate limit (the page does, before parsing). */
+  rateLimitCounted?: boolean;
 }
 
-const MAX_FILE_BYTES = 10 * 1024 * 1024;
+export const MAX_FILE_BYTES = 10 * 1024 * 1024;
 const FILE_TYPES = /^(image\/(png|jpeg|gif|webp)|application\/pdf|text\/plain)$/;
 
 /**
@@ -158,7 +163,7 @@ export async function submitWebsiteForm(db: DbOrTx, settings: FormSettings, inpu
     else attachments.push(file);
   }
   if (problems.length || !ticket) throw new UserInputError(problems);
-  if (!(await withinRateLimit(db, settings, input.origin.clientAddress))) fail(null, 'RATE_LIMITED', 'Too many submissions from your address: please try again later.');
+  if (!input.rateLimitCounted && !(await countFormSubmission(db, settings, input.origin.clientAddress))) fail(null, 'RATE_LIMITED', 'Too many submissions from your address: please try again later.');
   const created = await createTicket(db, {
     teamId: team.id,
     channel: 'WEBSITE_FORM',

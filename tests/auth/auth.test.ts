@@ -68,7 +68,13 @@ describe('authentication and roles', () => {
     expect(rows[0]!.token_hash).toMatch(/^[0-9a-f]{64}$/);
     expect(rows[0]!.token_hash).not.toContain(token.slice(7));
     const bad = await server.client().request<any>(gql`mutation { createApiToken(input: { name: "", role: AGENT }) { token userErrors { field code } } }`);
-    expect(bad.createApiToken).toEqual({ token: null, userErrors: [{ field: ['input', 'name'], code: 'REQUIRED' }] });
+    expect(bad.createApiToken).toEqual({
+      token: null,
+      userErrors: [
+        { field: ['input', 'name'], code: 'REQUIRED' },
+        { field: ['input', 'agentId'], code: 'REQUIRED' },
+      ],
+    });
   });
 });
 

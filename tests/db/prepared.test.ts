@@ -2,9 +2,9 @@ import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgres, queryRows, type Database } from '../../src/db/client.js';
 import { teams } from '../../src/teams/tables.js';
-import { createPostgresDatabase, postgresReachable, type TestDatabase } from '../support/databases.js';
+import { createPostgresDatabase, postgresForTests, type TestDatabase } from '../support/databases.js';
 
-const available = process.env.CI ? true : await postgresReachable();
+const available = await postgresForTests('PostgreSQL statement tests');
 
 describe.runIf(available)('statements on PostgreSQL', () => {
   let testDatabase: TestDatabase;

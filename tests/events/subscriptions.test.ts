@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTicket as createTicketService } from '../../src/tickets/service.js';
 import { idOf } from '../../src/graphql/user-errors.js';
 import { createTeam, createTicket } from '../support/fixtures.js';
-import { ADMIN_TOKEN, settle, startTestServer, subscribe, type TestServer } from '../support/server.js';
+import { ADMIN_TOKEN, startTestServer, subscribe, untilSubscribed, type TestServer } from '../support/server.js';
 import { sseSubscribe } from '../support/sse.js';
 
 let server: TestServer;
@@ -15,8 +15,8 @@ afterAll(async () => {
   await server?.stop();
 });
 
-const CREATED = `subscription ($teamId: ID) { ticketCreated(teamId: $teamId) { id number title priority team { name } stage { name } customer { email } } }`;
-const UPDATED = `subscription ($teamId: ID) { ticketUpdated(teamId: $teamId) { id title priority stage { name } messages { totalCount } } }`;
+const CREATED = `subscription ($teamId: ID) { ticketCreated(teamId: $teamId) { node { id number title priority team { name } stage { name } customer { email } } } }`;
+const UPDATED = `subscription ($teamId: ID) { ticketUpdated(teamId: $teamId) { node { id title priority stage { name } messages { totalCount } } } }`;
 
 describe('subscriptions over graphql-ws', () => {
   it('delivers ticketCreated for the team asked for, with nested fields', async () => {
@@ -24,15 +24,16 @@ describe('subscriptions over graphql-ws', () => {
     const other = await createTeam(server, 'Live Other');
     const mine = subscribe(server.wsClient(), CREATED, { teamId: team.id });
     const all = subscribe(server.wsClient(), CREATED);
-    await settle();
+    await untilSubscribed(server, 2);
     await createTicket(server, { teamId: other.id, title: 'not for you' });
     await createTicket(server, { teamId: team.id, title: 'for you', priority: 'HIGH', customerEmail: 'sub@example.com' });
     const [event] = await mine.waitFor(1);
-    expect(event.ticketCreated).toMatchObject({ title: 'for you', priority: 'HIGH', team: { name: 'Live' }, stage: { name: 'New' }, customer: { email: 'sub@example.com' } });
+    expect(event.ticketCreated.node).toMatchObject({ title: 'for you', priority: 'HIGH', team: { name: 'Live' }, stage: { name: 'New' }, customer: { email: 'sub@example.com' } });
     const both = await all.waitFor(2);
-    expect(both.map((e) => e.ticketCreated.title)).toEqual(['not for you', 'for you']);
-    await settle(200);
-    expect(mine.events).toHaveLength(1);
+    expect(both.map((e) => e.ticketCreated.node.title)).toEqual(['not for you', 'for you']);
+    // Events arrive in commit order: once a later one has arrived, the other team's never will.
+    await createTicket(server, { teamId: team.id, title: 'marker' });
+    expect((await mine.waitFor(2)).map((e) => e.ticketCreated.node.title)).toEqual(['for you', 'marker']);
     mine.dispose();
     all.dispose();
   });
@@ -41,23 +42,23 @@ describe('subscriptions over graphql-ws', () => {
     const team = await createTeam(server, 'Updates');
     const ticket = await createTicket(server, { teamId: team.id, title: 'changing' });
     const sub = subscribe(server.wsClient(), UPDATED, { teamId: team.id });
-    await settle();
+    await untilSubscribed(server, 1);
     const client = server.client();
     // Events carry ids and subscribers get the row as it is when the event is delivered, so
     // each change is checked before the next one is made.
     await client.request(gql`mutation ($id: ID!) { setTicketPriority(input: { ticketId: $id, priority: URGENT }) { ticket { id } } }`, { id: ticket.id });
-    expect((await sub.waitFor(1))[0].ticketUpdated).toEqual({ id: ticket.id, title: 'changing', priority: 'URGENT', stage: { name: 'New' }, messages: { totalCount: 0 } });
+    expect((await sub.waitFor(1))[0].ticketUpdated.node).toEqual({ id: ticket.id, title: 'changing', priority: 'URGENT', stage: { name: 'New' }, messages: { totalCount: 0 } });
     await client.request(gql`mutation ($id: ID!, $s: ID!) { moveTicketToStage(input: { ticketId: $id, stageId: $s }) { ticket { id } } }`, { id: ticket.id, s: team.stages[1]!.id });
-    expect((await sub.waitFor(2))[1].ticketUpdated).toMatchObject({ stage: { name: 'In Progress' }, messages: { totalCount: 0 } });
+    expect((await sub.waitFor(2))[1].ticketUpdated.node).toMatchObject({ stage: { name: 'In Progress' }, messages: { totalCount: 0 } });
     await client.request(gql`mutation ($id: ID!) { addTicketNote(input: { ticketId: $id, body: "noted" }) { ticket { id } } }`, { id: ticket.id });
-    expect((await sub.waitFor(3))[2].ticketUpdated).toMatchObject({ stage: { name: 'In Progress' }, messages: { totalCount: 1 } });
+    expect((await sub.waitFor(3))[2].ticketUpdated.node).toMatchObject({ stage: { name: 'In Progress' }, messages: { totalCount: 1 } });
     sub.dispose();
   });
 
   it('publishes nothing for a rolled-back write', async () => {
     const team = await createTeam(server, 'Rollback');
     const sub = subscribe(server.wsClient(), CREATED, { teamId: team.id });
-    await settle();
+    await untilSubscribed(server, 1);
     const teamId = idOf(team.id, 'Team')!;
     await expect(
       server.app.database.db.transaction(async (tx) => {
@@ -67,9 +68,10 @@ describe('subscriptions over graphql-ws', () => {
     ).rejects.toThrow('abort the transaction');
     await createTicket(server, { teamId: team.id, title: 'committed' });
     const [first] = await sub.waitFor(1);
-    expect(first.ticketCreated.title).toBe('committed');
-    await settle(200);
-    expect(sub.events).toHaveLength(1);
+    expect(first.ticketCreated.node.title).toBe('committed');
+    // Events arrive in commit order: with a later one in, nothing of the rollback can follow.
+    await createTicket(server, { teamId: team.id, title: 'marker' });
+    expect((await sub.waitFor(2)).map((e) => e.ticketCreated.node.title)).toEqual(['committed', 'marker']);
     sub.dispose();
   });
 
@@ -93,10 +95,10 @@ describe('subscriptions over SSE', () => {
     const stream = sseSubscribe(server.graphqlUrl, ADMIN_TOKEN, CREATED, { teamId: team.id });
     const response = await stream.response;
     expect(response.headers.get('content-type')).toMatch(/text\/event-stream/);
-    await settle();
+    await untilSubscribed(server, 1);
     await createTicket(server, { teamId: team.id, title: 'over sse' });
     const [event] = await stream.waitFor(1);
-    expect(event.data.ticketCreated).toMatchObject({ title: 'over sse', team: { name: 'Streams' } });
+    expect(event.data.ticketCreated.node).toMatchObject({ title: 'over sse', team: { name: 'Streams' } });
     await stream.close();
   });
 });

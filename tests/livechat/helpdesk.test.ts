@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { settle, startTestServer, subscribe, type TestServer } from '../support/server.js';
+import { startTestServer, subscribe, type TestServer } from '../support/server.js';
+import { waitFor } from '../support/wait.js';
 import { addOperators, bodies, createChatTeam, createOperator, goOnline, request, send, startChat } from './support.js';
 
 let server: TestServer;
@@ -23,9 +24,10 @@ describe('/helpdesk in a chat', () => {
     const online = await goOnline(server, channelId, ann);
     const chat = await startChat(server, { channelId, visitorName: 'Paula', visitorEmail: 'paula@example.com' });
     const sessionId = chat.session.id;
+    const before = server.app.events.activeSubscriptions();
     const visitorStream = subscribe(server.wsClient(chat.visitorToken), ADDED, { sessionId });
     const created = subscribe(server.wsClient(), CREATED, { teamId: team.id });
-    await settle();
+    await waitFor(() => server.app.events.activeSubscriptions() === before + 2, { what: 'visitor and ticket subscriptions' });
 
     await send(server, chat.visitorToken, { sessionId, body: 'My printer is on fire' });
     await send(server, ann.token, { sessionId, body: 'Note: call the fire brigade', operatorOnly: true });

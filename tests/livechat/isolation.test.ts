@@ -34,9 +34,9 @@ describe('visitor isolation', () => {
     const token = mine.visitorToken;
 
     expect(await errorCode(request(server, token, `query ($id: ID!) { liveChatSession(id: $id) { id } }`, { id: theirs.session.id }))).toBe('FORBIDDEN');
-    expect(await errorCode(request(server, token, `query { tickets(first: 5) { nodes { title } } }`))).toBe('UNAUTHENTICATED');
-    expect(await errorCode(request(server, token, `query ($id: ID!) { liveChatChannel(id: $id) { name } }`, { id: channelId }))).toBe('UNAUTHENTICATED');
-    expect(await errorCode(request(server, token, `query { teams { name } }`))).toBe('UNAUTHENTICATED');
+    expect(await errorCode(request(server, token, `query { tickets(first: 5) { nodes { title } } }`))).toBe('FORBIDDEN');
+    expect(await errorCode(request(server, token, `query ($id: ID!) { liveChatChannel(id: $id) { name } }`, { id: channelId }))).toBe('FORBIDDEN');
+    expect(await errorCode(request(server, token, `query { teams { name } }`))).toBe('FORBIDDEN');
     // Through its own session, the channel's private parts stay closed.
     for (const field of ['sessions(first: 5) { edges { node { id } } }', 'operators { connected }', 'team { name }', 'satisfaction { rated }']) {
       expect(await errorCode(request(server, token, `query ($id: ID!) { liveChatSession(id: $id) { channel { ${field} } } }`, { id: mine.session.id }))).toBe('FORBIDDEN');

@@ -29,7 +29,7 @@ describe('starting a chat', () => {
     const started = await startChat(server, { channelId, visitorName: 'Vic', visitorEmail: 'vic@example.com', pageUrl: 'https://shop.example/cart', language: 'en' });
     expect(started.userErrors).toEqual([]);
     expect(started.session).toMatchObject({ status: 'OPEN', queuePosition: null, visitorName: 'Vic', operator: { name: 'Welcome Ann' }, messageCount: 1 });
-    expect(started.visitorToken).toMatch(/^intake_visitor_/);
+    expect(started.visitorToken).toMatch(/^intakev_/);
     expect(started.sessionKey.length).toBeGreaterThan(20);
     const { liveChatSession } = await request(server, started.visitorToken, `query ($id: ID!) { liveChatSession(id: $id) { visitorEmail pageUrl language messages(first: 5) { edges { node { body author { kind name } } } } } }`, {
       id: started.session.id,

@@ -40,6 +40,12 @@ describe('referencedMessageIds', () => {
     expect(ids[0]).toBe('m39@x');
     expect(ids.at(-1)).toBe('m8@x');
   });
+  it('keeps at most 32 ids however many In-Reply-To holds', () => {
+    const many = Array.from({ length: 70_000 }, (_, i) => `<m${i}@x>`).join(' ');
+    const ids = referencedMessageIds(many, many);
+    expect(ids).toHaveLength(32);
+    expect(ids[0]).toBe('m0@x');
+  });
   it('ignores garbage', () => {
     expect(referencedMessageIds('', 'no ids here')).toEqual([]);
     expect(referencedMessageIds(undefined, undefined)).toEqual([]);

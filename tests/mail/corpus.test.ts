@@ -7,7 +7,7 @@ import { MAIL_DOMAIN, startTestServer, type TestServer } from '../support/server
 import { deliver, mail } from '../support/smtp.js';
 import { root } from '../support/databases.js';
 
-const corpus = path.resolve(root, '../shared/mail-corpus');
+const corpus = path.join(root, 'tests/fixtures/mail-corpus');
 
 function emlFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

@@ -4,7 +4,8 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { suitePostgresUrl } from '../support/databases.js';
 import { createTeam } from '../support/fixtures.js';
-import { MAIL_DOMAIN, settle, startTestServer, subscribe, type TestServer } from '../support/server.js';
+import { waitFor } from '../support/wait.js';
+import { MAIL_DOMAIN, startTestServer, subscribe, untilSubscribed, type TestServer } from '../support/server.js';
 import { deliver, mail, type Delivery } from '../support/smtp.js';
 
 // Mails that arrive while others are being stored share a transaction (MailIntakeQueue). These
@@ -13,7 +14,7 @@ import { deliver, mail, type Delivery } from '../support/smtp.js';
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startTestServer({ SMTP_MAX_CLIENTS_PER_ADDRESS: '100' });
 });
 afterAll(async () => {
   await server?.stop();
@@ -40,8 +41,8 @@ describe('mail arriving together', () => {
   it('gives each mail its own ticket, customer and first message, and tells subscribers of each', async () => {
     const team = await createTeam(server, 'Together');
     const to = `together@${MAIL_DOMAIN}`;
-    const created = subscribe(server.wsClient(), `subscription ($t: ID) { ticketCreated(teamId: $t) { title customer { email } } }`, { t: team.id });
-    await settle();
+    const created = subscribe(server.wsClient(), `subscription ($t: ID) { ticketCreated(teamId: $t) { node { title customer { email } } } }`, { t: team.id });
+    await untilSubscribed(server, 1);
     const count = 24;
     const deliveries = await Promise.all(
       Array.from({ length: count }, (_, n) =>
@@ -60,7 +61,7 @@ describe('mail arriving together', () => {
     }
 
     const events = await created.waitFor(count);
-    expect(events.map((e: any) => e.ticketCreated.title).sort()).toEqual(nodes.map((t) => t.title).sort());
+    expect(events.map((e: any) => e.ticketCreated.node.title).sort()).toEqual(nodes.map((t) => t.title).sort());
     created.dispose();
   });
 
@@ -93,12 +94,16 @@ describe.runIf(suitePostgresUrl !== undefined)('mail waiting behind a busy batch
         await tx`lock table inbound_mails in access exclusive mode`;
         // This mail's batch blocks on the lock; everything sent after it queues up.
         sent.push(deliver(server.smtpPort, { from: 'first@example.com', to: `waiting@${MAIL_DOMAIN}`, raw: mail({ from: 'first@example.com', to: `waiting@${MAIL_DOMAIN}`, subject: 'Stalled first' }) }));
-        await settle(400);
+        await waitFor(async () => (await tx<Array<{ n: number }>>`select count(*)::int as n from pg_locks where relation = 'inbound_mails'::regclass and not granted`)[0]!.n > 0, {
+          what: 'the first batch waiting for the lock',
+        });
         await work(async (message) => {
           const delivery = deliver(server.smtpPort, message);
           sent.push(delivery);
-          // Queued in this order: each mail is parsed and waiting before the next is sent.
-          await settle(150);
+          // Queued in this order: each mail is parsed and waiting before the next is sent. The
+          // one fixed wait left in the suite: the intake queue's length is not visible from
+          // outside src/mail (a read-only count there would make this a wait for a fact).
+          await new Promise((resolve) => setTimeout(resolve, 150));
           return { delivery };
         });
       });
@@ -137,7 +142,7 @@ describe.runIf(suitePostgresUrl !== undefined)('mail waiting behind a busy batch
     expect(statuses.map((s) => s.status).sort()).toEqual(['DUPLICATE', 'PROCESSED']);
   });
 
-  it('answers 451 to the one mail that fails and 250 to the rest of its batch', async () => {
+  it('keeps the one mail the database refuses as QUARANTINED (250, with the cause) and stores the rest of its batch', async () => {
     const team = await createTeam(server, 'Isolated');
     const to = `isolated@${MAIL_DOMAIN}`;
     await server.app.database.rows(sql`
@@ -162,10 +167,13 @@ describe.runIf(suitePostgresUrl !== undefined)('mail waiting behind a busy batch
     const [first, exploding, second] = await Promise.all(results);
     expect(first!.ok).toBe(true);
     expect(second!.ok).toBe(true);
-    expect(exploding).toMatchObject({ ok: false, code: 451 });
+    // Not 451: the sender would retry for days a mail we can never store as it is.
+    expect(exploding).toMatchObject({ ok: true });
     expect((await ticketsOf(team.id)).nodes.map((t) => t.title).sort()).toEqual(['Survives 1', 'Survives 2']);
-    expect(await inboundStatuses('Explodes')).toEqual([]);
-    // The sender retries once we are well again: exactly one ticket.
+    const { inboundMails } = await server.client().request<any>(gql`{ inboundMails(first: 100) { nodes { status reason envelope { mailFrom } } } }`);
+    const kept = (inboundMails.nodes as any[]).filter((n) => n.envelope.mailFrom === 'carl@example.com');
+    expect(kept).toEqual([{ status: 'QUARANTINED', reason: expect.stringContaining('refused by test trigger'), envelope: { mailFrom: 'carl@example.com' } }]);
+    // Sent again once the cause is gone: exactly one ticket.
     expect((await deliver(server.smtpPort, { from: 'carl@example.com', to, raw })).ok).toBe(true);
     expect((await ticketsOf(team.id)).nodes.map((t) => t.title).sort()).toEqual(['Explodes', 'Survives 1', 'Survives 2']);
   });

@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { gql } from 'graphql-request';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTeam } from '../support/fixtures.js';
-import { ADMIN_TOKEN, MAIL_DOMAIN, settle, startTestServer, subscribe, type TestServer } from '../support/server.js';
+import { ADMIN_TOKEN, MAIL_DOMAIN, startTestServer, subscribe, untilSubscribed, type TestServer } from '../support/server.js';
 import { deliver, mail, smtpDialogue } from '../support/smtp.js';
 
 let server: TestServer;
@@ -66,8 +66,8 @@ describe('the listener', () => {
 describe('new mail', () => {
   it('becomes a ticket: title, customer, description, sanitised HTML, attachments, EMAIL channel, live event', async () => {
     const team = await createTeam(server, 'Mail Desk');
-    const sub = subscribe(server.wsClient(), `subscription ($t: ID) { ticketCreated(teamId: $t) { title channel } }`, { t: team.id });
-    await settle();
+    const sub = subscribe(server.wsClient(), `subscription ($t: ID) { ticketCreated(teamId: $t) { node { title channel } } }`, { t: team.id });
+    await untilSubscribed(server, 1);
     const boundary = 'mixed-1';
     const raw = [
       'From: "Zoë Smith" <Zoe.Smith@Example.com>',
@@ -131,7 +131,7 @@ describe('new mail', () => {
     expect(Buffer.from(await download.arrayBuffer()).toString()).toBe('%PDF-1.4 fake');
 
     const [event] = await sub.waitFor(1);
-    expect(event.ticketCreated).toEqual({ title: 'Café machine broken', channel: 'EMAIL' });
+    expect(event.ticketCreated.node).toEqual({ title: 'Café machine broken', channel: 'EMAIL' });
     sub.dispose();
   });
 

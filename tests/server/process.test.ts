@@ -3,8 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../support/databases.js';
-import { freePort, graphqlClient, settle, spawnServer, subscribe, wsClient } from '../support/server.js';
+import { freePort, graphqlClient, spawnServer, subscribe, wsClient } from '../support/server.js';
 import { sseSubscribe } from '../support/sse.js';
+import { probeUntil } from '../support/wait.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterAll(async () => {
@@ -12,7 +13,7 @@ afterAll(async () => {
 });
 
 describe('npm start on an empty embedded database', () => {
-  it('is demo-ready: Customer Care team, GraphiQL URL, alias address and an admin token printed once', async () => {
+  it('is demo-ready: Customer Care team with its mail alias and published form, their addresses and an admin token printed once; a later start keeps the admin\'s changes', async () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'intake-first-start-'));
     cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
     const port = await freePort();
@@ -21,21 +22,50 @@ describe('npm start on an empty embedded database', () => {
     const output = server.output();
     expect(output).toContain(`GraphiQL:     http://localhost:${port}/graphql`);
     expect(output).toContain('Customer Care <customer-care@localhost>');
+    const formUrl = /Website form: (http:\/\/\S+)/.exec(output)?.[1];
+    expect(formUrl).toBe(`http://localhost:${port}/support/customer-care`);
     const token = /Admin token:\s+(intake_\S+)/.exec(output)?.[1];
     expect(token).toBeDefined();
 
-    const data = await graphqlClient(`${server.url}/graphql`, token!).request<any>(`{ viewer { role } teams { name emailAlias { address } stages { name } } }`);
+    const admin = graphqlClient(`${server.url}/graphql`, token!);
+    const data = await admin.request<any>(`{ viewer { role } teams { id name useEmailAlias useWebsiteForm emailAlias { address } stages { name } websiteForm { published url } } }`);
     expect(data.viewer.role).toBe('ADMIN');
-    expect(data.teams).toEqual([{ name: 'Customer Care', emailAlias: { address: 'customer-care@localhost' }, stages: [{ name: 'New' }, { name: 'In Progress' }, { name: 'Solved' }, { name: 'Cancelled' }] }]);
+    const { id: teamId, ...team } = data.teams[0];
+    expect(data.teams).toHaveLength(1);
+    expect(team).toEqual({
+      name: 'Customer Care',
+      useEmailAlias: true,
+      useWebsiteForm: true,
+      emailAlias: { address: 'customer-care@localhost' },
+      stages: [{ name: 'New' }, { name: 'In Progress' }, { name: 'Solved' }, { name: 'Cancelled' }],
+      websiteForm: { published: true, url: formUrl },
+    });
+    // Every channel answers: /support lists the form, and its page is served.
+    const index = await (await fetch(`${server.url}/support`)).text();
+    expect(index).toContain('href="/support/customer-care"');
+    expect(index).not.toContain('No form is available');
+    expect((await fetch(`${server.url}/support/customer-care`)).status).toBe(200);
 
-    // A second start on the same data neither duplicates the team nor prints a new token.
+    // The admin changes the demo: renames the team, unpublishes its form and switches mail off.
+    const changed = await admin.request<any>(
+      `mutation ($id: ID!) {
+        updateTeam(input: { id: $id, name: "Helpdesk", useEmailAlias: false }) { userErrors { code } }
+        unpublishWebsiteForm(input: { teamId: $id }) { userErrors { code } }
+      }`,
+      { id: teamId },
+    );
+    expect(changed).toEqual({ updateTeam: { userErrors: [] }, unpublishWebsiteForm: { userErrors: [] } });
+
+    // A later start on the same data changes none of it, creates no team and prints no new token.
     await server.stop();
     const again = await spawnServer({ INTAKE_DATA_DIR: dataDir, DATABASE_URL: '', INTAKE_ADMIN_TOKEN: '' }, port);
     cleanups.push(async () => void (await again.stop()));
     expect(again.output()).not.toMatch(/Admin token:\s+intake_/);
-    const teams = await graphqlClient(`${again.url}/graphql`, token!).request<any>(`{ teams { name } }`);
-    expect(teams.teams).toHaveLength(1);
-  }, 90_000);
+    expect(again.output()).not.toContain('Website form:');
+    const after = await graphqlClient(`${again.url}/graphql`, token!).request<any>(`{ teams { name useEmailAlias useWebsiteForm websiteForm { published } } }`);
+    expect(after.teams).toEqual([{ name: 'Helpdesk', useEmailAlias: false, useWebsiteForm: true, websiteForm: { published: false } }]);
+    expect(await (await fetch(`${again.url}/support`)).text()).not.toContain('href="/support/customer-care"');
+  }, 180_000);
 });
 
 describe('operations', () => {
@@ -48,11 +78,17 @@ describe('operations', () => {
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ status: 'ok', database: 'ok' });
 
-    const sse = sseSubscribe(`${server.url}/graphql`, 'ops-token', 'subscription { ticketCreated { id } }');
+    const sse = sseSubscribe(`${server.url}/graphql`, 'ops-token', 'subscription { ticketCreated { node { id } } }');
     await sse.response;
     const socket = wsClient(`${server.url.replace('http', 'ws')}/graphql`, 'ops-token');
-    const ws = subscribe(socket, 'subscription { ticketUpdated { id } }');
-    await settle(300);
+    const ws = subscribe(socket, 'subscription { ticketCreated { node { id } } }');
+    // Both streams are open on the server once a probe ticket has reached each of them.
+    const admin = graphqlClient(`${server.url}/graphql`, 'ops-token');
+    const { teams } = await admin.request<any>('{ teams { id } }');
+    await probeUntil(
+      () => sse.events.length > 0 && ws.events.length > 0,
+      () => admin.request('mutation ($t: ID!) { createTicket(input: { teamId: $t, title: "probe" }) { ticket { id } } }', { t: teams[0].id }),
+    );
 
     const { code, ms } = await server.stop('SIGTERM');
     expect(code).toBe(0);

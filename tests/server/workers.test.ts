@@ -2,12 +2,12 @@ import { spawnSync } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPostgresDatabase, postgresReachable, root, type TestDatabase } from '../support/databases.js';
-import { ADMIN_TOKEN, freePort, graphqlClient, settle, spawnServer, subscribe, wsClient, type ServerProcess } from '../support/server.js';
+import { createPostgresDatabase, postgresForTests, root, type TestDatabase } from '../support/databases.js';
+import { ADMIN_TOKEN, freePort, graphqlClient, spawnServer, subscribe, wsClient, type ServerProcess } from '../support/server.js';
 import { deliver, mail } from '../support/smtp.js';
+import { probeUntil, waitFor as waitForFact } from '../support/wait.js';
 
-const available = process.env.CI ? true : await postgresReachable();
-if (!available) console.warn('worker tests skipped: no PostgreSQL at 127.0.0.1:5432 (set TEST_POSTGRES_URL)');
+const available = await postgresForTests('worker tests');
 
 /**
  * Worker processes of a primary, including one that died and is not yet reaped: its `node`
@@ -28,13 +28,7 @@ function healthOverNewConnection(url: string): Promise<number | undefined> {
   });
 }
 
-async function waitFor(check: () => boolean, ms = 20_000) {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await settle(200);
-  }
-}
+const waitFor = (check: () => boolean) => waitForFact(check, { timeout: 20_000 });
 
 describe.runIf(available)('INTAKE_WORKERS=2 on PostgreSQL', () => {
   let database: TestDatabase;
@@ -64,12 +58,21 @@ describe.runIf(available)('INTAKE_WORKERS=2 on PostgreSQL', () => {
     const team = teams[0];
     // Each new connection may land on either worker; events reach subscribers on both.
     const sockets = [wsClient(`${server.url.replace('http', 'ws')}/graphql`, ADMIN_TOKEN), wsClient(`${server.url.replace('http', 'ws')}/graphql`, ADMIN_TOKEN)];
-    const subs = sockets.map((s) => subscribe(s, `subscription ($t: ID) { ticketCreated(teamId: $t) { title channel } }`, { t: team.id }));
-    await settle(500);
+    const subs = sockets.map((s) => subscribe(s, `subscription { ticketCreated { node { title channel } } }`));
+    // The workers' subscriptions cannot be counted from here: probe tickets of another team
+    // reaching both subscribers prove they listen.
+    const { createTeam: probeTeam } = await admin.request<any>(`mutation { createTeam(input: { name: "Probes" }) { team { id } } }`);
+    await probeUntil(
+      () => subs.every((sub) => sub.events.length > 0),
+      () => admin.request(`mutation ($t: ID!) { createTicket(input: { teamId: $t, title: "probe" }) { ticket { id } } }`, { t: probeTeam.team.id }),
+    );
     const sent = await deliver(smtpPort, { from: 'ann@example.com', to: team.emailAlias.address, raw: mail({ from: 'Ann <ann@example.com>', to: team.emailAlias.address, subject: 'Printer on fire' }) });
     expect(sent.ok).toBe(true);
-    for (const sub of subs) expect((await sub.waitFor(1))[0].ticketCreated).toEqual({ title: 'Printer on fire', channel: 'EMAIL' });
-    const { tickets } = await admin.request<any>(`{ tickets(first: 5) { nodes { title customer { email } } } }`);
+    for (const sub of subs) {
+      await waitFor(() => sub.events.some((e) => e.ticketCreated.node.title === 'Printer on fire'));
+      expect(sub.events.filter((e) => e.ticketCreated.node.title !== 'probe').map((e) => e.ticketCreated.node)).toEqual([{ title: 'Printer on fire', channel: 'EMAIL' }]);
+    }
+    const { tickets } = await admin.request<any>(`query ($t: ID!) { tickets(first: 5, filter: { teamId: $t }) { nodes { title customer { email } } } }`, { t: team.id });
     expect(tickets.nodes).toEqual([{ title: 'Printer on fire', customer: { email: 'ann@example.com' } }]);
     await Promise.all(sockets.map((s) => s.dispose()));
   });

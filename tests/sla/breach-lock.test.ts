@@ -4,10 +4,10 @@ import { openPostgres, queryRows } from '../../src/db/client.js';
 import { BREACH_WATCH_LOCK, createSlaPolicy, failOverdueSlas, registerSlaHooks, setWorkingHours } from '../../src/sla/service.js';
 import { createTeam, stagesOf } from '../../src/teams/service.js';
 import { createTicket } from '../../src/tickets/service.js';
-import { createPostgresDatabase, postgresReachable, type TestDatabase } from '../support/databases.js';
+import { createPostgresDatabase, postgresForTests, type TestDatabase } from '../support/databases.js';
 
 // Two instances mean two sessions on one PostgreSQL; PGlite has a single session.
-const available = process.env.CI ? true : await postgresReachable();
+const available = await postgresForTests('breach-lock tests');
 
 describe.runIf(available)('breach watch across instances', () => {
   let database: TestDatabase;

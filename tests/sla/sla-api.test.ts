@@ -1,8 +1,10 @@
+import { sql } from 'drizzle-orm';
 import { gql } from 'graphql-request';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { idOf } from '../../src/graphql/user-errors.js';
 import { addWorkingTime, DEFAULT_CALENDAR } from '../../src/sla/calendar.js';
 import { createTeam, createTicket } from '../support/fixtures.js';
-import { settle, startTestServer, subscribe, type TestServer } from '../support/server.js';
+import { startTestServer, subscribe, untilSubscribed, type TestServer } from '../support/server.js';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -31,13 +33,13 @@ describe('SLA through the API', () => {
     const urgentDeadline = addWorkingTime(DEFAULT_CALENDAR, createdAt, 4 * H).toISOString();
     expect(before).toMatchObject({ slaDeadline: lowDeadline, slaFailed: false, slaStatuses: [{ policy: { name: 'Low: 40 h' }, deadline: lowDeadline, reachedAt: null, status: 'ONGOING', paused: false }] });
 
-    const sub = subscribe(server.wsClient(), `subscription ($t: ID) { ticketUpdated(teamId: $t) { priority slaDeadline } }`, { t: team.id });
-    await settle();
+    const sub = subscribe(server.wsClient(), `subscription ($t: ID) { ticketUpdated(teamId: $t) { node { priority slaDeadline } } }`, { t: team.id });
+    await untilSubscribed(server, 1);
     const SET = gql`mutation ($id: ID!, $p: TicketPriority!) { setTicketPriority(input: { ticketId: $id, priority: $p }) { ticket { priority slaDeadline slaStatuses { policy { name } } } } }`;
     const raised = await server.client().request<any>(SET, { id: ticket.id, p: 'URGENT' });
     expect(raised.setTicketPriority.ticket).toEqual({ priority: 'URGENT', slaDeadline: urgentDeadline, slaStatuses: [{ policy: { name: 'Urgent: 4 h' } }] });
     const [event] = await sub.waitFor(1);
-    expect(event.ticketUpdated).toEqual({ priority: 'URGENT', slaDeadline: urgentDeadline });
+    expect(event.ticketUpdated.node).toEqual({ priority: 'URGENT', slaDeadline: urgentDeadline });
 
     const lowered = await server.client().request<any>(SET, { id: ticket.id, p: 'LOW' });
     expect(lowered.setTicketPriority.ticket.slaDeadline).toBe(lowDeadline);
@@ -98,27 +100,32 @@ describe('SLA through the API', () => {
 
 describe('the breach watch', () => {
   it('fails an overdue ticket on its own, publishes it, and the filters find it', async () => {
-    const watched = await startTestServer({ SLA_WATCH_INTERVAL_MS: '200' });
+    // The watch reads the time from this clock: the test moves it past the deadline.
+    let offsetMs = 0;
+    const watched = await startTestServer({ SLA_WATCH_INTERVAL_MS: '50' }, { now: () => new Date(Date.now() + offsetMs) });
     try {
       const team = await createTeam(watched, 'Breach Watch');
       const solved = team.stages.find((s) => s.name === 'Solved')!.id;
-      // Round the clock, so the deadline passes during the test whatever day it runs.
+      // Round the clock, so the deadline is an hour after creation whatever day the test runs.
       await watched.client().request(gql`mutation ($input: SetWorkingHoursInput!) { setWorkingHours(input: $input) { userErrors { code } } }`, {
         input: { teamId: team.id, timezone: 'UTC', intervals: [1, 2, 3, 4, 5, 6, 7].map((weekday) => ({ weekday, start: '00:00', end: '24:00' })) },
       });
-      await watched.client().request(POLICY, { input: { teamId: team.id, name: 'Two seconds', hours: 2 / 3600, targetStageId: solved } });
-      const sub = subscribe(watched.wsClient(), `subscription ($t: ID) { ticketUpdated(teamId: $t) { title slaFailed } }`, { t: team.id });
-      await settle();
+      await watched.client().request(POLICY, { input: { teamId: team.id, name: 'One hour', hours: 1, targetStageId: solved } });
+      const sub = subscribe(watched.wsClient(), `subscription ($t: ID) { ticketUpdated(teamId: $t) { node { title slaFailed } } }`, { t: team.id });
+      await untilSubscribed(watched, 1);
       const late = await createTicket(watched, { teamId: team.id, title: 'Will be late' });
-      const [event] = await sub.waitFor(1, 15_000);
-      expect(event.ticketUpdated).toEqual({ title: 'Will be late', slaFailed: true });
+      const before = (await watched.client().request<any>(TICKET_SLA, { id: late.id })).ticket;
+      expect(before.slaStatuses).toEqual([expect.objectContaining({ status: 'ONGOING' })]);
+      offsetMs = 2 * H;
+      const [event] = await sub.waitFor(1);
+      expect(event.ticketUpdated.node).toEqual({ title: 'Will be late', slaFailed: true });
       const { ticket } = await watched.client().request<any>(TICKET_SLA, { id: late.id });
       expect(ticket.slaStatuses).toEqual([expect.objectContaining({ status: 'FAILED', reachedAt: null })]);
 
       const q = gql`query ($f: TicketFilter) { tickets(filter: $f) { totalCount nodes { title } } }`;
       expect((await watched.client().request<any>(q, { f: { teamId: team.id, slaFailed: true } })).tickets).toEqual({ totalCount: 1, nodes: [{ title: 'Will be late' }] });
       expect((await watched.client().request<any>(q, { f: { teamId: team.id, slaFailed: false } })).tickets.totalCount).toBe(0);
-      const soon = new Date(Date.now() + 3_600_000).toISOString();
+      const soon = new Date(Date.now() + 2 * H).toISOString();
       expect((await watched.client().request<any>(q, { f: { teamId: team.id, slaDeadlineBefore: soon } })).tickets.nodes).toEqual([{ title: 'Will be late' }]);
       expect((await watched.client().request<any>(q, { f: { teamId: team.id, slaDeadlineBefore: '2000-01-01T00:00:00Z' } })).tickets.totalCount).toBe(0);
       sub.dispose();
@@ -168,7 +175,7 @@ describe('policies', () => {
     await server.client().request(gql`mutation ($input: SetWorkingHoursInput!) { setWorkingHours(input: $input) { userErrors { code } } }`, {
       input: { teamId: team.id, timezone: 'UTC', intervals: [1, 2, 3, 4, 5, 6, 7].map((weekday) => ({ weekday, start: '00:00', end: '24:00' })) },
     });
-    const { createSlaPolicy } = await server.client().request<any>(POLICY, { input: { teamId: team.id, name: 'Blink', hours: 1 / 3600, targetStageId: solved, priorities: ['HIGH', 'URGENT'] } });
+    const { createSlaPolicy } = await server.client().request<any>(POLICY, { input: { teamId: team.id, name: 'Blink', hours: 1, targetStageId: solved, priorities: ['HIGH', 'URGENT'] } });
     const id = createSlaPolicy.slaPolicy.id;
     const updated = await server.client().request<any>(
       gql`mutation ($input: UpdateSlaPolicyInput!) { updateSlaPolicy(input: $input) { slaPolicy { name priorities active } userErrors { code } } }`,
@@ -176,10 +183,14 @@ describe('policies', () => {
     );
     expect(updated.updateSlaPolicy.slaPolicy).toEqual({ name: 'Blink (all)', priorities: [], active: true });
     const { team: read } = await server.client().request<any>(gql`query ($id: ID!) { team(id: $id) { slaPolicies { id name hours } } }`, { id: team.id });
-    expect(read.slaPolicies).toEqual([{ id, name: 'Blink (all)', hours: 1 / 3600 }]);
+    expect(read.slaPolicies).toEqual([{ id, name: 'Blink (all)', hours: 1 }]);
 
     const ticket = await createTicket(server, { teamId: team.id, title: 'Too slow' });
-    await new Promise((r) => setTimeout(r, 1500));
+    // Stage times are the database's clock: the ticket is dated two hours back instead of the
+    // test waiting past its deadline.
+    const ticketId = idOf(ticket.id, 'Ticket')!;
+    await server.app.database.rows(sql`update tickets set created_at = created_at - interval '2 hours' where id = ${ticketId}`);
+    await server.app.database.rows(sql`update ticket_stage_changes set entered_at = entered_at - interval '2 hours' where ticket_id = ${ticketId}`);
     const moved = await server.client().request<any>(
       gql`mutation ($id: ID!, $s: ID!) { moveTicketToStage(input: { ticketId: $id, stageId: $s }) { ticket { slaFailed slaStatuses { status reachedAt } } } }`,
       { id: ticket.id, s: solved },

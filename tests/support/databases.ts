@@ -40,6 +40,18 @@ export async function postgresReachable(url = realPostgresUrl): Promise<boolean>
   }
 }
 
+/**
+ * Whether the tests that need a real PostgreSQL (several sessions or instances) run. In CI they
+ * always do, so a missing server fails them instead of skipping them; on a developer's machine
+ * without one they are skipped with a note.
+ */
+export async function postgresForTests(what: string): Promise<boolean> {
+  if (process.env.CI) return true;
+  if (await postgresReachable()) return true;
+  console.warn(`${what} skipped: no PostgreSQL at ${realPostgresUrl} (set TEST_POSTGRES_URL; in CI they fail instead)`);
+  return false;
+}
+
 export interface TestDatabase {
   /** Environment that points a server at this database. */
   env: { DATABASE_URL?: string; INTAKE_DATA_DIR: string };

@@ -14,7 +14,9 @@ export default async function setup() {
     await database.close();
   }
   // The PostgreSQL template serves the PostgreSQL suite and the multi-instance tests of both suites.
-  if (suitePostgresUrl || (await postgresReachable())) {
+  const withPostgres = suitePostgresUrl !== undefined || (await postgresReachable());
+  if (!withPostgres && process.env.CI) throw new Error(`CI runs every test: no PostgreSQL answers at ${realPostgresUrl}`);
+  if (withPostgres) {
     const adminUrl = suitePostgresUrl ?? realPostgresUrl;
     const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
     try {

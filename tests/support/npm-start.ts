@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 /**
- * The arguments `npm start` gives node (its flags, then `--import tsx src/main.ts start`), read from
+ * The arguments `npm start` gives node (its flags, then `bin/intake.mjs start`), read from
  * package.json: tests and benchmarks run the server exactly as an operator does. `entry` swaps the
  * script and its arguments for another, under the same flags.
  */
@@ -13,7 +13,10 @@ export function npmStartArgs(entry?: { script: string; args: string[] }): string
   const { scripts } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: { start: string } };
   const [command, ...words] = scripts.start.split(/\s+/);
   if (command !== 'node') throw new Error(`npm start should run node, not ${command}`);
-  const script = words.findIndex((word) => word.endsWith('.ts'));
+  const script = words.findIndex((word) => /\.(ts|mjs)$/.test(word));
   const flags = words.slice(0, script);
-  return entry ? [...flags, path.join(root, entry.script), ...entry.args] : [...flags, path.join(root, words[script]!), ...words.slice(script + 1)];
+  if (!entry) return [...flags, path.join(root, words[script]!), ...words.slice(script + 1)];
+  // npm start runs a bundle (bin/intake.mjs); another TypeScript entry runs through tsx.
+  const loader = entry.script.endsWith('.ts') && !flags.includes('tsx') ? ['--import', 'tsx'] : [];
+  return [...flags, ...loader, path.join(root, entry.script), ...entry.args];
 }

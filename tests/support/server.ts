@@ -6,6 +6,7 @@ import WebSocket from 'ws';
 import { startApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createTestDatabase, root, type TestDatabase } from './databases.js';
+import { waitFor } from './wait.js';
 
 export const ADMIN_TOKEN = 'test-admin-token';
 export const MAIL_DOMAIN = 'intake.test';
@@ -23,8 +24,11 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-/** Starts a real server on a free port over a fresh database of the suite's kind. */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+/**
+ * Starts a real server on a free port over a fresh database of the suite's kind. `now` is the
+ * clock of its SLA breach watch, so a test can move time on instead of waiting for it.
+ */
+export async function startTestServer(env: Record<string, string> = {}, options: { now?: () => Date } = {}): Promise<TestServer> {
   const database = await createTestDatabase();
   const config = loadConfig({
     ...database.env,
@@ -36,7 +40,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...env,
   });
-  const app = await startApp(config);
+  const app = await startApp(config, { now: options.now });
   const url = app.http.url;
   const sockets: Client[] = [];
   return {
@@ -122,9 +126,13 @@ export function subscribe<T = any>(client: Client, query: string, variables: Rec
   };
 }
 
-/** Waits until the server has registered the subscription (graphql-ws acknowledges nothing per subscribe). */
-export async function settle(ms = 300) {
-  await new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * Waits until the server holds exactly `count` open subscriptions (graphql-ws acknowledges
+ * nothing per subscribe). Exactly, not at least: the subscriptions an earlier test disposed
+ * must be gone too, or an event could be counted for a subscriber that is still leaving.
+ */
+export async function untilSubscribed(server: TestServer, count: number): Promise<void> {
+  await waitFor(() => server.app.events.activeSubscriptions() === count, { what: `${count} open subscription(s) on the server` });
 }
 
 export interface ServerProcess {
@@ -145,7 +153,8 @@ export async function spawnServer(env: Record<string, string>, port: number): Pr
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
+  // A first start initialises PGlite (about 2 s alone), far longer on a machine busy with other suites.
+  const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${output}`);
     try {
@@ -157,7 +166,7 @@ export async function spawnServer(env: Record<string, string>, port: number): Pr
       child.kill('SIGKILL');
       throw new Error(`server did not become healthy:\n${output}`);
     }
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 200)); // polling /healthz, the fact waited for
   }
   return {
     child,

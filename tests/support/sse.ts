@@ -1,3 +1,5 @@
+import { waitFor } from './wait.js';
+
 /** A GraphQL-over-SSE subscription through plain fetch, as a browser or third-party app would open it. */
 export function sseSubscribe(url: string, token: string | null, query: string, variables: Record<string, unknown> = {}) {
   const controller = new AbortController();
@@ -34,11 +36,7 @@ export function sseSubscribe(url: string, token: string | null, query: string, v
     events,
     response: opened,
     async waitFor(count: number, ms = 10_000) {
-      const deadline = Date.now() + ms;
-      while (events.length < count) {
-        if (Date.now() > deadline) throw new Error(`expected ${count} SSE events, got ${events.length}`);
-        await new Promise((r) => setTimeout(r, 25));
-      }
+      await waitFor(() => events.length >= count, { timeout: ms, what: `${count} SSE events` });
       return events;
     },
     close() {

@@ -1,6 +1,6 @@
 import { gql } from 'graphql-request';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { settle, startTestServer, subscribe, type TestServer } from '../support/server.js';
+import { startTestServer, subscribe, untilSubscribed, type TestServer } from '../support/server.js';
 import { publishedRichForm } from './support.js';
 
 let server: TestServer;
@@ -33,14 +33,14 @@ describe('website form through GraphQL', () => {
 
   it('takes a submission with every kind of field, anonymously, and reveals only the ticket number', async () => {
     const { teamId } = await publishedRichForm(server, 'Form Rich');
-    const sub = subscribe(server.wsClient(), `subscription ($t: ID) { ticketCreated(teamId: $t) { title channel } }`, { t: teamId });
-    await settle();
+    const sub = subscribe(server.wsClient(), `subscription ($t: ID) { ticketCreated(teamId: $t) { node { title channel } } }`, { t: teamId });
+    await untilSubscribed(server, 1);
     const result = await server.client(null).request<any>(SUBMIT, {
       input: { teamId, values: values({ ...good, phone: '+32 2 555 01 01', company: 'ACME', urgency: 'URGENT', site: 'https://acme.example', seats: '3', since: '2026-10-01', consent: 'on', source: 'forged', website_url: '' }) },
     });
     expect(result.submitWebsiteForm).toEqual({ ticketNumber: expect.any(Number), successMessage: 'Thanks! We are on it.', userErrors: [] });
     const [event] = await sub.waitFor(1);
-    expect(event.ticketCreated).toEqual({ title: 'App crashes', channel: 'WEBSITE_FORM' });
+    expect(event.ticketCreated.node).toEqual({ title: 'App crashes', channel: 'WEBSITE_FORM' });
     sub.dispose();
 
     const { tickets } = await server.client().request<any>(

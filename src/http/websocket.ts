@@ -1,0 +1,186 @@
+import type http from 'node:http';
+import { getOperationAST, GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
+import type { YogaServerInstance } from 'graphql-yoga';
+import { CloseCode } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Authenticator } from '../auth/service.js';
+import type { Config } from '../config.js';
+import type { Context } from '../graphql/context.js';
+import type { Logger } from '../log.js';
+import { clientAddressOf } from './client-address.js';
+
+/**
+ * A Subscription field whose `extensions` carry `{ [PUBLIC_SUBSCRIPTION]: true }` may be used by
+ * a socket without a token (a chat visitor waiting for replies, say): while such a subscription
+ * is open, the anonymous grace period does not close the socket.
+ */
+export const PUBLIC_SUBSCRIPTION = 'publicSubscription';
+
+/** Close code for a socket that stayed without a token past its grace: graphql-ws clients do not retry it. */
+const ANONYMOUS_CLOSE_CODE = CloseCode.Unauthorized;
+
+interface SocketState {
+  clientAddress: string;
+  authenticated: boolean;
+  /** Ids of open public subscriptions: while there is one, an anonymous socket may stay. */
+  publicOperations: Set<string>;
+  graceTimer: NodeJS.Timeout | null;
+  answeredPing: boolean;
+}
+
+interface Options {
+  server: http.Server;
+  path: string;
+  yoga: YogaServerInstance<Record<string, unknown>, Context>;
+  config: Config;
+  auth: Authenticator;
+  log: Logger;
+}
+
+function authorizationOf(connectionParams: Readonly<Record<string, unknown>> | undefined, headers: http.IncomingHttpHeaders): string | undefined {
+  const fromParams = connectionParams?.Authorization ?? connectionParams?.authorization;
+  return typeof fromParams === 'string' ? fromParams : headers.authorization;
+}
+
+/** Whether every root field of a subscription operation is marked public. */
+function isPublicSubscription(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined): boolean {
+  const operation = getOperationAST(document, operationName);
+  const fields = schema.getSubscriptionType()?.getFields();
+  if (operation?.operation !== 'subscription' || !fields) return false;
+  return operation.selectionSet.selections.every((s) => s.kind === 'Field' && fields[s.name.value]?.extensions?.[PUBLIC_SUBSCRIPTION] === true);
+}
+
+/**
+ * graphql-ws on the HTTP server's port, with the caps a public socket needs: operations per
+ * socket, sockets per client address, a grace period for sockets without a token, and a ping
+ * that drops sockets whose peer went away without closing.
+ */
+export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log }: Options) {
+  const states = new WeakMap<WebSocket, SocketState>();
+  const socketsPerAddress = new Map<string, number>();
+
+  const wsServer = new WebSocketServer({
+    server,
+    path,
+    maxPayload: config.maxWsPayloadBytes,
+    // Refused before the upgrade, so a flood of sockets from one address costs no socket state.
+    verifyClient: ({ req }, accept) => {
+      const address = clientAddressOf(req, config.trustedProxies) ?? 'unknown';
+      if ((socketsPerAddress.get(address) ?? 0) < config.wsMaxSocketsPerClient) return accept(true);
+      log.info('websocket refused: too many sockets from one address', { clientAddress: address });
+      accept(false, 429, 'Too many open sockets from your address');
+    },
+  });
+
+  const closeAnonymous = (socket: WebSocket) => socket.close(ANONYMOUS_CLOSE_CODE, 'Authentication required: send a token in the connection parameters');
+  const startGrace = (socket: WebSocket, state: SocketState) => {
+    if (state.graceTimer) clearTimeout(state.graceTimer);
+    state.graceTimer = setTimeout(() => closeAnonymous(socket), config.wsAnonymousGraceMs);
+    state.graceTimer.unref();
+  };
+  const stopGrace = (state: SocketState) => {
+    if (state.graceTimer) clearTimeout(state.graceTimer);
+    state.graceTimer = null;
+  };
+
+  // Registered before graphql-ws's own listener, so every socket has its state when the protocol starts.
+  wsServer.on('connection', (socket, req) => {
+    const clientAddress = clientAddressOf(req, config.trustedProxies) ?? 'unknown';
+    socketsPerAddress.set(clientAddress, (socketsPerAddress.get(clientAddress) ?? 0) + 1);
+    const state: SocketState = { clientAddress, authenticated: false, publicOperations: new Set(), graceTimer: null, answeredPing: true };
+    states.set(socket, state);
+    startGrace(socket, state);
+    socket.on('pong', () => {
+      state.answeredPing = true;
+    });
+    socket.once('close', () => {
+      stopGrace(state);
+      const left = (socketsPerAddress.get(clientAddress) ?? 1) - 1;
+      if (left > 0) socketsPerAddress.set(clientAddress, left);
+      else socketsPerAddress.delete(clientAddress);
+    });
+  });
+
+  const keepalive = setInterval(() => {
+    for (const socket of wsServer.clients) {
+      const state = states.get(socket);
+      if (!state) continue;
+      if (!state.answeredPing) {
+        log.info('websocket dropped: no answer to ping', { clientAddress: state.clientAddress });
+        socket.terminate();
+        continue;
+      }
+      state.answeredPing = false;
+      socket.ping();
+    }
+  }, config.wsPingIntervalMs);
+  keepalive.unref();
+
+  // graphql-ws runs every operation through Yoga's envelop, so auth, limits and masking apply on sockets too.
+  const disposable = useServer(
+    {
+      execute: (args: any) => args.rootValue.execute(args),
+      subscribe: (args: any) => args.rootValue.subscribe(args),
+      onConnect: async (ctx) => {
+        const state = states.get(ctx.extra.socket);
+        if (!state) return true;
+        state.authenticated = (await auth.fromAuthorization(authorizationOf(ctx.connectionParams, ctx.extra.request.headers))).kind !== 'anonymous';
+        if (state.authenticated) stopGrace(state);
+        return true;
+      },
+      onSubscribe: async (ctx, id, params) => {
+        // graphql-ws has already counted this operation among the socket's open ones.
+        if (Object.keys(ctx.subscriptions).length > config.wsMaxSubscriptionsPerSocket) {
+          return [
+            new GraphQLError(`At most ${config.wsMaxSubscriptionsPerSocket} operations may be open on one socket: complete one first, or open another socket.`, {
+              extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' },
+            }),
+          ];
+        }
+        const { schema: enveloped, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params,
+          connectionParams: ctx.connectionParams,
+          upgradeHeaders: ctx.extra.request.headers,
+        });
+        let document;
+        try {
+          document = parse(params.query);
+        } catch (err) {
+          return [err as any];
+        }
+        const errors = validate(enveloped, document);
+        if (errors.length > 0) return errors;
+        const state = states.get(ctx.extra.socket);
+        if (state && !state.authenticated && isPublicSubscription(enveloped, document, params.operationName)) {
+          state.publicOperations.add(id);
+          stopGrace(state);
+        }
+        return {
+          schema: enveloped,
+          operationName: params.operationName,
+          document,
+          variableValues: params.variables,
+          contextValue: await contextFactory(),
+          rootValue: { execute, subscribe },
+        };
+      },
+      onComplete: (ctx, id) => {
+        const state = states.get(ctx.extra.socket);
+        if (state?.publicOperations.delete(id) && state.publicOperations.size === 0 && !state.authenticated) startGrace(ctx.extra.socket, state);
+      },
+    },
+    wsServer,
+  );
+
+  return {
+    async close() {
+      clearInterval(keepalive);
+      for (const client of wsServer.clients) client.close(1001, 'server shutting down');
+      await disposable.dispose();
+    },
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * Text cleaning for everything that enters from outside (mail, API inputs). PostgreSQL text
+ * cannot hold NUL, and a lone UTF-16 surrogate cannot be encoded as UTF-8: either makes a write
+ * fail. Both are replaced with U+FFFD, the replacement character, so the text can always be stored.
+ */
+
+const REPLACEMENT = '\uFFFD';
+// A NUL, a high surrogate not followed by a low one, or a low surrogate not preceded by a high one.
+// eslint-disable-next-line no-control-regex -- NUL is exactly what must be found
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** The text with NUL and lone surrogates replaced by U+FFFD. */
+export function cleanText(text: string): string {
+  return text.replace(UNSTORABLE, REPLACEMENT);
+}
+
+/** True when the text holds a NUL or a lone surrogate (for inputs that should be refused instead). */
+export function hasUnstorableText(text: string): boolean {
+  UNSTORABLE.lastIndex = 0;
+  const found = UNSTORABLE.test(text);
+  UNSTORABLE.lastIndex = 0;
+  return found;
+}
+
+/** At most `maxCodePoints` code points of the text, never splitting a surrogate pair. */
+export function cutByCodePoints(text: string, maxCodePoints: number): string {
+  // Fast path: a string no longer than the limit in UTF-16 units is within it in code points.
+  if (text.length <= maxCodePoints) return text;
+  let units = 0;
+  let count = 0;
+  while (units < text.length && count < maxCodePoints) {
+    const code = text.charCodeAt(units);
+    const pair = code >= 0xd800 && code <= 0xdbff && units + 1 < text.length && (text.charCodeAt(units + 1) & 0xfc00) === 0xdc00;
+    units += pair ? 2 : 1;
+    count++;
+  }
+  return text.slice(0, units);
+}

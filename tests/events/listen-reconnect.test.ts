@@ -1,0 +1,84 @@
+import { sql } from 'drizzle-orm';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApp, type App } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { openPostgres, type Database } from '../../src/db/client.js';
+import { encodeCursor } from '../../src/events/hub.js';
+import { idOf } from '../../src/graphql/user-errors.js';
+import { createTicket } from '../../src/tickets/service.js';
+import { createPostgresDatabase, postgresForTests, realPostgresUrl, type TestDatabase } from '../support/databases.js';
+import { ADMIN_TOKEN, graphqlClient, subscribe, wsClient } from '../support/server.js';
+
+// Terminating the LISTEN connection needs a real PostgreSQL. CI always has one.
+const available = await postgresForTests('LISTEN reconnect tests');
+
+describe.runIf(available)('a dropped LISTEN connection', () => {
+  let database: TestDatabase;
+  let app: App;
+  let admin: postgres.Sql;
+  let writer: Database;
+  let name: string;
+
+  beforeAll(async () => {
+    database = await createPostgresDatabase(realPostgresUrl);
+    name = new URL(database.env.DATABASE_URL!).pathname.slice(1);
+    app = await startApp(loadConfig({ ...database.env, PORT: '0', HOST: '127.0.0.1', SMTP_PORT: '0', INTAKE_ADMIN_TOKEN: ADMIN_TOKEN, MAIL_DOMAIN: 'intake.test', LOG_LEVEL: 'silent' }));
+    admin = postgres(realPostgresUrl, { max: 1, onnotice: () => {} });
+    // Commits during the outage go through a connection opened before new ones are refused.
+    writer = openPostgres(database.env.DATABASE_URL!, { max: 1 });
+    await writer.rows(sql`select 1`);
+  }, 60_000);
+
+  afterAll(async () => {
+    await admin?.unsafe(`alter database "${name}" allow_connections true`);
+    await writer?.close();
+    await app?.stop();
+    await admin?.end({ timeout: 1 });
+    await database?.drop();
+  });
+
+  const listenerBackends = () => admin<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${name} and application_name = 'intake-listen'`;
+
+  it('catches up from the log after the reconnect: every ticket committed meanwhile, exactly once', async () => {
+    const client = graphqlClient(`${app.http.url}/graphql`, ADMIN_TOKEN);
+    const { createTeam } = await client.request<any>(`mutation { createTeam(input: { name: "Outage" }) { team { id } } }`);
+    const teamId = createTeam.team.id;
+    const create = (title: string) => client.request(`mutation ($t: ID!, $title: String!) { createTicket(input: { teamId: $t, title: $title }) { ticket { id } } }`, { t: teamId, title });
+    const socket = wsClient(`${app.http.url.replace('http', 'ws')}/graphql`, ADMIN_TOKEN);
+    const query = `subscription ($t: ID, $after: String) { ticketCreated(teamId: $t, after: $after) { cursor node { title } } }`;
+    const titles = (events: any[]) => events.map((e) => e.ticketCreated.node.title);
+    // A live subscriber (registered once it has its first event) and one resuming from the start.
+    const live = subscribe(socket, query, { t: teamId });
+    const resuming = subscribe(socket, query, { t: teamId, after: encodeCursor('ticketCreated', 0) });
+    // The live one is registered once it hears a ticket: send until it does.
+    let createdBefore = 0;
+    while (live.events.length === 0) {
+      await create(`before ${createdBefore++}`);
+      await live.waitFor(1, 2000).catch(() => {});
+    }
+    const liveBefore = live.events.length;
+    const resumingBefore = (await resuming.waitFor(createdBefore)).length;
+    expect(resumingBefore).toBe(createdBefore);
+
+    await admin.unsafe(`alter database "${name}" allow_connections false`);
+    const terminated = await admin`select pg_terminate_backend(pid) as done from pg_stat_activity where datname = ${name} and application_name = 'intake-listen'`;
+    expect(terminated.map((r) => r.done)).toEqual([true]);
+    while ((await listenerBackends()).length > 0);
+
+    const teamKey = idOf(teamId, 'Team')!;
+    for (const title of ['during 1', 'during 2', 'during 3']) await createTicket(writer.db, { teamId: teamKey, title, channel: 'API' });
+    expect(await listenerBackends()).toEqual([]);
+    await admin.unsafe(`alter database "${name}" allow_connections true`);
+
+    await create('after');
+    const missedAndLive = ['during 1', 'during 2', 'during 3', 'after'];
+    expect(titles(await live.waitFor(liveBefore + 4)).slice(liveBefore)).toEqual(missedAndLive);
+    expect(titles(await resuming.waitFor(resumingBefore + 4)).slice(resumingBefore)).toEqual(missedAndLive);
+    // Nothing twice: one more ticket is the very next event on both.
+    await create('final');
+    expect(titles(await live.waitFor(liveBefore + 5)).slice(liveBefore)).toEqual([...missedAndLive, 'final']);
+    expect(titles(await resuming.waitFor(resumingBefore + 5)).slice(resumingBefore)).toEqual([...missedAndLive, 'final']);
+    await socket.dispose();
+  });
+});

@@ -1,0 +1,35 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { root } from './support/databases.js';
+import { findOutsidePaths, outsidePathsIn, sourceFiles } from './support/outside-paths.js';
+
+// A fresh clone has only what is committed: a test or the code that reads a file beside the
+// repository passes here and fails there (the mail corpus once lived in ../shared).
+describe('the repository is self-contained', () => {
+  it('recognises paths that lead outside the repository, and leaves the others alone', () => {
+    const file = path.join(root, 'tests/mail/example.test.ts');
+    const outside = (line: string) => findOutsidePaths(root, file, line).map((found) => found.literal);
+    expect(outside(`const corpus = path.resolve(root, '../shared/mail-corpus');`)).toEqual(['../shared/mail-corpus']);
+    expect(outside('const corpus = `${root}/../shared/mail-corpus`;')).toEqual(['${root}/../shared/mail-corpus']);
+    expect(outside(`readFileSync(new URL('../../../shared/a.eml', import.meta.url));`)).toEqual(['../../../shared/a.eml']);
+    const beside = path.join(path.dirname(root), 'shared/mail-corpus');
+    expect(outside(`readdirSync('${beside}');`)).toEqual([beside]);
+
+    expect(outside(`const corpus = path.join(root, 'tests/fixtures/mail-corpus');`)).toEqual([]);
+    expect(outside(`const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');`)).toEqual([]);
+    expect(outside(`import { createTeam } from '../support/fixtures.js';`)).toEqual([]);
+    expect(outside(`const CHROMIUM = '/usr/bin/chromium'; fetch(url + '/graphql');`)).toEqual([]);
+  });
+
+  it('no source of src/, tests/, bench/ or the root configuration names a path outside the repository', () => {
+    const files = [
+      ...sourceFiles(root, ['src', 'tests', 'bench']),
+      ...['vitest.config.ts', 'drizzle.config.ts', 'eslint.config.js'].map((name) => path.join(root, name)),
+    ];
+    expect(files.length).toBeGreaterThan(50);
+    // This test and its helper show such paths on purpose.
+    const examples = new Set([path.join('tests', 'repository.test.ts'), path.join('tests', 'support', 'outside-paths.ts')]);
+    const found = outsidePathsIn(root, files).filter((f) => !examples.has(f.file));
+    expect(found.map((f) => `${f.file}:${f.line} ${f.literal} → ${f.resolved}`)).toEqual([]);
+  });
+});

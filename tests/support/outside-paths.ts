@@ -1,0 +1,70 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+/**
+ * Absolute places a test or the code may name: system binaries and libraries (Chromium), the
+ * temporary folder, devices. Anything else at the top of the file system (/work, /home, /srv …)
+ * belongs to one machine, and a fresh clone elsewhere would not find it.
+ */
+const SYSTEM_TOP_FOLDERS = new Set(['usr', 'bin', 'lib', 'lib64', 'opt', 'etc', 'tmp', 'var', 'dev', 'proc', 'sys', 'run']);
+
+export interface OutsidePath {
+  file: string;
+  line: number;
+  literal: string;
+  /** Where the literal leads, outside the repository. */
+  resolved: string;
+}
+
+const STRING_LITERAL = /'([^'\\\n]*(?:\\.[^'\\\n]*)*)'|"([^"\\\n]*(?:\\.[^"\\\n]*)*)"|`([^`\\]*(?:\\.[^`\\]*)*)`/g;
+
+/**
+ * String literals of one source file that lead outside the repository root:
+ * - a relative path that climbs out from the file's own folder (`'../../../shared'`);
+ * - a relative path joined onto the repository root that climbs out (`path.resolve(root, '../shared')`,
+ *   `` `${root}/../shared` ``);
+ * - an absolute path beside the repository, or into a folder of this machine rather than of the
+ *   system (`'/work/shared/x'`).
+ * URL paths such as '/graphql' are not files: their first folder does not exist at the top of the disk.
+ */
+export function findOutsidePaths(root: string, file: string, source: string): OutsidePath[] {
+  const found: OutsidePath[] = [];
+  const inside = (target: string) => target === root || target.startsWith(root + path.sep);
+  source.split('\n').forEach((text, index) => {
+    for (const match of text.matchAll(STRING_LITERAL)) {
+      const literal = match[1] ?? match[2] ?? match[3] ?? '';
+      const before = text.slice(0, match.index);
+      const report = (resolved: string) => found.push({ file: path.relative(root, file), line: index + 1, literal, resolved });
+      const rooted = /^\$\{\s*root\s*\}\//.exec(literal);
+      const relative = rooted ? literal.slice(rooted[0].length) : literal;
+      if (/(^|\/)\.\.(\/|$)/.test(relative) && /^[\w./-]+$/.test(relative)) {
+        const fromFile = path.resolve(path.dirname(file), relative);
+        const fromRoot = path.resolve(root, relative);
+        if (!rooted && !inside(fromFile)) report(fromFile);
+        else if ((rooted || /\broot\s*[,+]\s*$/.test(before)) && !inside(fromRoot)) report(fromRoot);
+        continue;
+      }
+      const absolute = /^\/([\w.-]+)(\/[\w./-]*)?$/.exec(literal);
+      if (!absolute || inside(literal)) continue;
+      const besideRepository = literal.startsWith(path.dirname(root) + path.sep);
+      if (besideRepository || (!SYSTEM_TOP_FOLDERS.has(absolute[1]!) && existsSync(`/${absolute[1]}`))) report(literal);
+    }
+  });
+  return found;
+}
+
+/** Every TypeScript and JavaScript source under the given folders of the repository. */
+export function sourceFiles(root: string, folders: string[]): string[] {
+  const walk = (dir: string): string[] =>
+    readdirSync(dir).flatMap((name) => {
+      const full = path.join(dir, name);
+      if (name === 'node_modules' || name.startsWith('.')) return [];
+      if (statSync(full).isDirectory()) return walk(full);
+      return /\.(ts|js|mjs|cjs)$/.test(name) ? [full] : [];
+    });
+  return folders.flatMap((folder) => (existsSync(path.join(root, folder)) ? walk(path.join(root, folder)) : []));
+}
+
+export function outsidePathsIn(root: string, files: string[]): OutsidePath[] {
+  return files.flatMap((file) => findOutsidePaths(root, file, readFileSync(file, 'utf8')));
+}
