@@ -169,7 +169,9 @@ builder.node(ChatMessage, {
   loadOne: async (id, ctx) => {
     const message = await findMessage(ctx.db, Number(id));
     const session = message ? await findSession(ctx.db, message.sessionId) : undefined;
-    return session && (await canOperate(ctx, session.channelId)) ? message : null;
+    if (!message || !session) return null;
+    if (!(await canOperate(ctx, session.channelId))) throw forbidden("ChatMessage is for its channel's operators and admins");
+    return message;
   },
   fields: (t) => ({
     body: t.exposeString('body', { description: 'The text as sent (control characters other than tab, CR and LF removed).' }),
@@ -208,7 +210,9 @@ builder.node(LiveChatChannel, {
   id: { resolve: (c) => c.id },
   loadOne: async (id, ctx) => {
     const channel = await findChannel(ctx.db, Number(id));
-    return channel && (await canOperate(ctx, channel.id)) ? channel : null;
+    if (!channel) return null;
+    if (!(await canOperate(ctx, channel.id))) throw forbidden("LiveChatChannel is for the channel's operators and admins");
+    return channel;
   },
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Name shown to visitors; the team name at creation.' }),
@@ -299,7 +303,9 @@ builder.node(LiveChatSession, {
   id: { resolve: (s) => s.id },
   loadOne: async (id, ctx) => {
     const session = await findSession(ctx.db, Number(id));
-    return session && (await canOperate(ctx, session.channelId)) ? session : null;
+    if (!session) return null;
+    if (!(await canOperate(ctx, session.channelId))) throw forbidden("LiveChatSession is for its channel's operators and admins");
+    return session;
   },
   fields: (t) => ({
     channel: t.field({ type: LiveChatChannel, description: 'The channel.', resolve: async (s, _args, ctx) => (await findChannel(ctx.db, s.channelId))! }),

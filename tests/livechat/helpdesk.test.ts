@@ -12,7 +12,7 @@ afterAll(async () => {
 });
 
 const ADDED = `subscription ($sessionId: ID!) { chatMessageAdded(sessionId: $sessionId) { node { body } } }`;
-const CREATED = `subscription ($teamId: ID) { ticketCreated(teamId: $teamId) { number title } }`;
+const CREATED = `subscription ($teamId: ID) { ticketCreated(teamId: $teamId) { node { number title } } }`;
 
 describe('/helpdesk in a chat', () => {
   it("files a ticket in the chat's own team with the transcript, linked both ways; the visitor sees nothing of it", async () => {
@@ -36,8 +36,8 @@ describe('/helpdesk in a chat', () => {
     expect(command).toMatchObject({ message: { body: '/helpdesk Printer on fire', operatorOnly: true }, userErrors: [] });
 
     const [event] = await created.waitFor(1);
-    const number = event.ticketCreated.number;
-    expect(event.ticketCreated.title).toBe('Printer on fire');
+    const number = event.ticketCreated.node.number;
+    expect(event.ticketCreated.node.title).toBe('Printer on fire');
     expect((await bodies(server, ann.token, sessionId)).slice(-2)).toEqual(['/helpdesk Printer on fire', `Ticket #${number} created: Printer on fire`]);
 
     const { liveChatSession } = await request(
