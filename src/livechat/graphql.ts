@@ -58,6 +58,14 @@ async function actorOn(ctx: Context, session: LiveChatSessionRow): Promise<ChatA
   return { kind: 'OPERATOR', agentId, name: agent?.name ?? (ctx.principal.kind === 'admin' ? ctx.principal.name : 'Operator') };
 }
 
+/**
+ * Field scopes of what a session's visitor may call: staff (the resolver then asks for an
+ * operator of the session's channel), or the visitor token of that very session.
+ */
+function staffOrVisitorOf(globalId: unknown) {
+  return { agent: true, visitorOf: idOf(String(globalId), 'LiveChatSession') ?? 0 };
+}
+
 const NO_SESSION = () => new UserInputError([{ field: ['sessionId'], code: 'NOT_FOUND', message: 'No live chat session has this id.' }]);
 
 /** The session named by an input, with the caller's part in it; NOT_FOUND also when the caller has none. */
@@ -417,6 +425,7 @@ builder.queryFields((t) => ({
     type: LiveChatSession,
     nullable: true,
     skipTypeScopes: true,
+    authScopes: (_root, args) => staffOrVisitorOf(args.id),
     description: "One live chat session by ID: for its visitor (visitor token), the channel's operators and admins.",
     args: { id: t.arg.id({ required: true, description: 'Global ID of the session.' }) },
     resolve: async (_root, args, ctx) => {
@@ -626,6 +635,7 @@ builder.mutationFields((t) => ({
   sendChatMessage: t.field({
     type: payloadType<ChatMessageRow, 'message'>('SendChatMessagePayload', 'Result of sendChatMessage.', 'message', ChatMessage, 'The stored message.'),
     skipTypeScopes: true,
+    authScopes: (_root, { input }) => staffOrVisitorOf(input.sessionId),
     description: 'The visitor (visitor token) or an operator writes in a session. Operators\' "/…" messages are commands.',
     args: { input: t.arg({ type: SendChatMessageInput, required: true, description: 'Session and text.' }) },
     resolve: (_root, { input }, ctx) =>
@@ -637,6 +647,7 @@ builder.mutationFields((t) => ({
   setChatTyping: t.field({
     type: TypingPayload,
     skipTypeScopes: true,
+    authScopes: (_root, { input }) => staffOrVisitorOf(input.sessionId),
     description: 'Tells the other side the caller is typing (or stopped); nothing is stored.',
     args: { input: t.arg({ type: SetChatTypingInput, required: true, description: 'Session and state.' }) },
     resolve: (_root, { input }, ctx) =>
@@ -655,6 +666,7 @@ builder.mutationFields((t) => ({
   closeLiveChat: t.field({
     type: SessionPayload('CloseLiveChatPayload', 'Result of closeLiveChat.'),
     skipTypeScopes: true,
+    authScopes: (_root, { input }) => staffOrVisitorOf(input.sessionId),
     description: 'The visitor or an operator ends the conversation.',
     args: { input: t.arg({ type: SessionInput('CloseLiveChatInput', 'The session to close.'), required: true, description: 'The session.' }) },
     resolve: (_root, { input }, ctx) =>
@@ -678,6 +690,7 @@ builder.mutationFields((t) => ({
   rateLiveChat: t.field({
     type: SessionPayload('RateLiveChatPayload', 'Result of rateLiveChat.'),
     skipTypeScopes: true,
+    authScopes: (_root, { input }) => staffOrVisitorOf(input.sessionId),
     description: 'The visitor rates its session; a new rating replaces the old one.',
     args: { input: t.arg({ type: RateLiveChatInput, required: true, description: 'Session and rating.' }) },
     resolve: (_root, { input }, ctx) =>
@@ -721,6 +734,7 @@ builder.subscriptionFields((t) => ({
   chatMessageAdded: t.field({
     type: ChatMessageEdge as any,
     skipTypeScopes: true,
+    authScopes: (_root, args) => staffOrVisitorOf(args.sessionId),
     description: 'Messages of a session after the cursor (from the first when `after` is absent), then live ones, each exactly once. Visitors never get operator-only messages.',
     args: {
       sessionId: t.arg.id({ required: true, description: 'The session.' }),
@@ -735,6 +749,7 @@ builder.subscriptionFields((t) => ({
   chatTyping: t.field({
     type: ChatTypingEvent,
     skipTypeScopes: true,
+    authScopes: (_root, args) => staffOrVisitorOf(args.sessionId),
     description: 'Typing indicators of a session, live only.',
     args: { sessionId: t.arg.id({ required: true, description: 'The session.' }) },
     subscribe: async (_root, args, ctx) => {
@@ -746,6 +761,7 @@ builder.subscriptionFields((t) => ({
   liveChatSessionChanged: t.field({
     type: LiveChatSession,
     skipTypeScopes: true,
+    authScopes: (_root, args) => (args.sessionId != null ? staffOrVisitorOf(args.sessionId) : { agent: true }),
     description: "Session changes. With channelId: the channel's sessions, for its operators (and it marks the operator connected). With sessionId: that session, for its visitor.",
     args: {
       channelId: t.arg.id({ description: 'A channel you operate.' }),

@@ -46,12 +46,11 @@ describe('visitor isolation', () => {
     const own = await request(server, token, `query ($id: ID!) { liveChatSession(id: $id) { visitorName channel { name buttonText } } }`, { id: mine.session.id });
     expect(own.liveChatSession).toEqual({ visitorName: 'Mine', channel: { name: 'Iso Team', buttonText: 'Have a Question? Chat with us.' } });
 
-    // Writing into another session, rating it, closing it: as if it did not exist.
-    expect((await send(server, token, { sessionId: theirs.session.id, body: 'hi' })).userErrors[0]).toMatchObject({ code: 'NOT_FOUND' });
-    const rate = await request(server, token, `mutation ($input: RateLiveChatInput!) { rateLiveChat(input: $input) { ${USER_ERRORS} } }`, { input: { sessionId: theirs.session.id, rating: 'DISSATISFIED' } });
-    expect(rate.rateLiveChat.userErrors[0].code).toBe('NOT_FOUND');
-    const closed = await request(server, token, `mutation ($input: CloseLiveChatInput!) { closeLiveChat(input: $input) { ${USER_ERRORS} } }`, { input: { sessionId: theirs.session.id } });
-    expect(closed.closeLiveChat.userErrors[0].code).toBe('NOT_FOUND');
+    // Writing into another session, rating it, closing it: the visitorOf scope refuses the field.
+    expect(await errorCode(request(server, token, `mutation ($input: SendChatMessageInput!) { sendChatMessage(input: $input) { ${USER_ERRORS} } }`, { input: { sessionId: theirs.session.id, body: 'hi' } }))).toBe('FORBIDDEN');
+    expect(await errorCode(request(server, token, `mutation ($input: RateLiveChatInput!) { rateLiveChat(input: $input) { ${USER_ERRORS} } }`, { input: { sessionId: theirs.session.id, rating: 'DISSATISFIED' } }))).toBe('FORBIDDEN');
+    expect(await errorCode(request(server, token, `mutation ($input: CloseLiveChatInput!) { closeLiveChat(input: $input) { ${USER_ERRORS} } }`, { input: { sessionId: theirs.session.id } }))).toBe('FORBIDDEN');
+    expect((await request(server, ann.token, `query ($id: ID!) { liveChatSession(id: $id) { status } }`, { id: theirs.session.id })).liveChatSession.status).not.toBe('CLOSED');
     // An agent who is not an operator of the channel is no better placed.
     expect(await errorCode(request(server, outsider.token, `query ($id: ID!) { liveChatSession(id: $id) { id } }`, { id: theirs.session.id }))).toBe('FORBIDDEN');
     expect((await send(server, outsider.token, { sessionId: theirs.session.id, body: 'hi' })).userErrors[0].code).toBe('NOT_FOUND');
