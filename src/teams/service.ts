@@ -2,6 +2,7 @@ import { and, asc, eq, inArray, max, ne, or, sql } from 'drizzle-orm';
 import { inTransaction, type DbOrTx } from '../db/client.js';
 import { ErrorCollector, fail, isUniqueViolation, requiredText } from '../errors.js';
 import { mailDomains, stages, teams } from './tables.js';
+import { afterTeamWrite } from './write-hooks.js';
 
 export type TeamRow = typeof teams.$inferSelect;
 export type StageRow = typeof stages.$inferSelect;
@@ -132,6 +133,7 @@ export async function createTeam(db: DbOrTx, settings: MailSettings, input: Crea
         })
         .returning();
       await tx.insert(stages).values(DEFAULT_STAGES.map((s, i) => ({ teamId: team!.id, name: s.name, closed: s.closed, sequence: i + 1 })));
+      await afterTeamWrite(tx, team!);
       return team!;
     }),
   );
@@ -199,6 +201,7 @@ export async function updateTeam(db: DbOrTx, settings: MailSettings, input: Upda
         .set({ ...next, updatedAt: sql`now()` })
         .where(eq(teams.id, current.id))
         .returning();
+      await afterTeamWrite(tx, team!);
       return team!;
     }),
   );

@@ -1,0 +1,43 @@
+import type { AppModule } from '../app-module.js';
+import { isOperatorOf, syncChannelWithTeam } from './channels.js';
+import { chatMessageAdded, liveChatSessionChanged } from './events.js';
+import './graphql.js';
+import { PresenceTracker, setPresenceTracker } from './presence.js';
+import { pruneRateCounters } from './ratelimit.js';
+import { sweepLiveChatSessions } from './sessions.js';
+import { setTypingRelay, TypingRelay } from './typing.js';
+
+/**
+ * Live chat: its events, the team hook that keeps a team's channel in step with its switch, the
+ * operatorOf scope's lookup, the sweep that closes idle sessions and removes empty ones, and the
+ * services with a lifetime of their own (operator presence with its heartbeat, the typing relay).
+ */
+export const liveChatModule: AppModule = {
+  name: 'livechat',
+  events: [chatMessageAdded, liveChatSessionChanged],
+  teamWriteHooks: [syncChannelWithTeam],
+  scopeLookups: (db) => ({ isOperator: (agentId, channelId) => isOperatorOf(db, channelId, agentId) }),
+  jobs: [
+    {
+      name: 'live chat sweep',
+      intervalMs: (config) => config.liveChat.sweepIntervalMs,
+      async run({ db, config, log }) {
+        const result = await sweepLiveChatSessions(db, config.liveChat);
+        if (result.closed || result.removed) log.info('live chat sweep', result);
+        await pruneRateCounters(db);
+      },
+    },
+  ],
+  async start({ database, events, log }) {
+    const typing = new TypingRelay(database, log);
+    await typing.start();
+    setTypingRelay(events, typing);
+    const presence = new PresenceTracker(database.db, (err) => log.error('live chat presence heartbeat failed', { err }));
+    presence.start();
+    setPresenceTracker(events, presence);
+    return async () => {
+      await presence.stop();
+      await typing.stop();
+    };
+  },
+};
