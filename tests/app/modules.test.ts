@@ -52,7 +52,7 @@ describe('apps composed from modules, side by side in one process', () => {
   beforeAll(async () => {
     [full, bare] = await Promise.all([
       startTestServer(),
-      startTestServer({}, { modules: [...INTAKE_MODULES.filter((m) => m.name !== 'sla' && m.name !== 'webform'), probe] }),
+      startTestServer({}, { modules: [...INTAKE_MODULES.filter((m) => !['sla', 'webform', 'livechat'].includes(m.name)), probe] }),
     ]);
   });
   afterAll(async () => {
@@ -64,6 +64,12 @@ describe('apps composed from modules, side by side in one process', () => {
     expect(await ticketSlaStatuses(bare)).toEqual([]);
     // Starting the second app changed nothing in the first.
     expect(await ticketSlaStatuses(full)).toEqual([{ status: 'ONGOING' }]);
+  });
+
+  it('runs the live chat team hook only in the app composed with live chat', async () => {
+    const CREATE = gql`mutation { createTeam(input: { name: "Chatty", useLiveChat: true }) { team { liveChatChannel { name } } } }`;
+    expect((await full.client().request<any>(CREATE)).createTeam.team.liveChatChannel).toEqual({ name: expect.any(String) });
+    expect((await bare.client().request<any>(CREATE)).createTeam.team.liveChatChannel).toBeNull();
   });
 
   it("mounts each app's module routes with their headers, and only those", async () => {
