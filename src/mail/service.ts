@@ -10,7 +10,7 @@ import {
   listMailDomains,
   type MailSettings as TeamMailSettings,
 } from '../teams/service.js';
-import { isEmailAddress } from '../tickets/email-address.js';
+import { isEmailAddress } from '../text/email-address.js';
 import {
   addCustomerMessage,
   addSystemNote,

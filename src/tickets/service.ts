@@ -5,8 +5,8 @@ import { ErrorCollector, fail, optionalText, requiredText } from '../errors.js';
 import { publishEvent, publishEvents } from '../events/hub.js';
 import { findStage, firstOpenStageOf, firstStagesOf, type StageRow } from '../teams/service.js';
 import { stages } from '../teams/tables.js';
-import { isEmailAddress } from './email-address.js';
-import { sanitizeMessageHtml, textToHtml } from './html.js';
+import { isEmailAddress } from '../text/email-address.js';
+import { sanitizeMessageHtml, textToHtml } from '../text/html.js';
 import { attachmentBlobs, customers, tags, ticketAttachments, ticketMessages, tickets, ticketStageChanges, ticketTags, type MessageOrigin } from './tables.js';
 
 export type TicketRow = typeof tickets.$inferSelect;
