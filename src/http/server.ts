@@ -15,7 +15,7 @@ import { useSchemaHiding } from '../graphql/introspection.js';
 import { useQueryLimits } from '../graphql/limits.js';
 import { schema } from '../graphql/schema.js';
 import { UserInputError } from '../errors.js';
-import { findAttachment } from '../tickets/service.js';
+import { findAttachment } from '../tickets/message-rows.js';
 import { renderFormPage, renderIndexPage, renderRefusedPage, renderSuccessPage } from '../webform/page.js';
 import { languageOf } from '../text/public-pages.js';
 import { countFormSubmission, MAX_FILE_BYTES, publicFormBySlug, publishedForms, submitWebsiteForm } from '../webform/service.js';

@@ -3,13 +3,10 @@ import { inTransaction, queryRows, type DbOrTx } from '../db/client.js';
 import { publishEvents } from '../events/hub.js';
 import { ErrorCollector, fail, optionalText, requiredText } from '../errors.js';
 import { findTeam, stagesOf } from '../teams/service.js';
+import { countTicketsForSla, stageChangesByTicket, tagIdsByTicket, ticketsForSla } from '../tickets/list.js';
 import {
-  countTicketsForSla,
   onTicketWrite,
-  stageChangesByTicket,
   TICKET_UPDATED,
-  tagIdsByTicket,
-  ticketsForSla,
   type TicketRow,
 } from '../tickets/service.js';
 import { DEFAULT_CALENDAR, isValidTime, isValidTimezone, type WorkingCalendar, type WorkingInterval } from './calendar.js';
