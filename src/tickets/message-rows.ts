@@ -21,6 +21,32 @@ export function customerMessageRow(ticketId: number, customer: CustomerRow | nul
   };
 }
 
+/** One message of the conversation a ticket starts from (a chat transcript), as it was written. */
+export interface TranscriptMessage {
+  authorKind: 'CUSTOMER' | 'AGENT' | 'SYSTEM';
+  /** The author's display name; a customer's defaults to the ticket's customer. */
+  authorName?: string | null;
+  body: string;
+  writtenAt: Date;
+}
+
+/** A transcript message on the new ticket's chatter, with its author and time as written. */
+export function transcriptMessageRow(ticketId: number, customer: CustomerRow | null, message: TranscriptMessage) {
+  const byCustomer = message.authorKind === 'CUSTOMER';
+  const bodyText = message.body.trim();
+  return {
+    ticketId,
+    kind: 'MESSAGE' as const,
+    authorKind: message.authorKind,
+    authorName: message.authorName?.trim() || (byCustomer ? (customer?.name ?? null) : null),
+    authorEmail: byCustomer ? (customer?.email ?? null) : null,
+    customerId: byCustomer ? (customer?.id ?? null) : null,
+    bodyText,
+    bodyHtml: textToHtml(bodyText),
+    createdAt: message.writtenAt,
+  };
+}
+
 export interface NewAttachment {
   filename: string;
   contentType: string;

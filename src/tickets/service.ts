@@ -6,11 +6,11 @@ import { publishEvent, publishEvents } from '../events/hub.js';
 import { findStage, firstStagesOf } from '../teams/service.js';
 import { isEmailAddress } from '../text/email-address.js';
 import { customerKey, findOrCreateCustomers, type CustomerContact } from './customers.js';
-import { customerMessageRow, MAX_BODY, storeAttachments, type NewAttachment } from './message-rows.js';
+import { customerMessageRow, MAX_BODY, storeAttachments, transcriptMessageRow, type NewAttachment, type TranscriptMessage } from './message-rows.js';
 import { tags, ticketMessages, tickets, ticketStageChanges, ticketTags, type MessageOrigin } from './tables.js';
 
 export type { CustomerRow } from './customers.js';
-export type { NewAttachment } from './message-rows.js';
+export type { NewAttachment, TranscriptMessage } from './message-rows.js';
 export type { MessageOrigin } from './tables.js';
 export type TicketRow = typeof tickets.$inferSelect;
 export type TicketMessageRow = typeof ticketMessages.$inferSelect;
@@ -36,6 +36,8 @@ export const TICKET_CREATED = 'ticketCreated';
 export const TICKET_UPDATED = 'ticketUpdated';
 
 const MAX_TITLE = 300;
+const MAX_TRANSCRIPT_MESSAGES = 1000;
+const TRANSCRIPT_AUTHORS = new Set(['CUSTOMER', 'AGENT', 'SYSTEM']);
 
 export interface NewTicket {
   teamId: number;
@@ -46,6 +48,12 @@ export interface NewTicket {
   priority?: number | null;
   channel: TicketChannel;
   customer?: CustomerContact | null;
+  /**
+   * The conversation the ticket starts from (a chat), oldest first: its messages become the
+   * first chatter entries, each with its author and time, instead of one message of the
+   * description. The description defaults to the customer's first message.
+   */
+  transcript?: TranscriptMessage[] | null;
   /** Files of the first message (mail attachments, form uploads). */
   attachments?: NewAttachment[];
   /** Where a web submission came from, kept on the first message. */
@@ -64,6 +72,16 @@ export function validateNewTicket(input: NewTicket): ErrorCollector {
     errors.add('customerEmail', 'INVALID_EMAIL', 'customerEmail must be an email address such as jane@example.com.');
   }
   if ((input.customer?.name?.length ?? 0) > 200) errors.add('customerName', 'TOO_LONG', 'customerName must be at most 200 characters.');
+  const transcript = input.transcript ?? [];
+  if (transcript.length > MAX_TRANSCRIPT_MESSAGES) errors.add('transcript', 'TOO_MANY', `A transcript holds at most ${MAX_TRANSCRIPT_MESSAGES} messages.`);
+  transcript.forEach((message, i) => {
+    const field = ['transcript', String(i)];
+    if (!TRANSCRIPT_AUTHORS.has(message.authorKind)) errors.add([...field, 'authorKind'], 'INVALID_VALUE', 'authorKind must be CUSTOMER, AGENT or SYSTEM.');
+    if ((message.authorName?.length ?? 0) > 200) errors.add([...field, 'authorName'], 'TOO_LONG', 'authorName must be at most 200 characters.');
+    const body = (message.body ?? '').trim();
+    if (body === '' || body.length > MAX_BODY) errors.add([...field, 'body'], body === '' ? 'REQUIRED' : 'TOO_LONG', `A transcript message needs a body of at most ${MAX_BODY} characters.`);
+    if (!(message.writtenAt instanceof Date) || Number.isNaN(message.writtenAt.getTime())) errors.add([...field, 'writtenAt'], 'INVALID_VALUE', 'writtenAt must be a time.');
+  });
   return errors;
 }
 
@@ -101,7 +119,7 @@ export async function createTickets(db: DbOrTx, inputs: NewTicket[]): Promise<Ti
       .values(
         inputs.map((input) => ({
           title: input.title.trim(),
-          description: (input.description ?? '').trim(),
+          description: (input.description ?? input.transcript?.find((m) => m.authorKind === 'CUSTOMER')?.body ?? '').trim().slice(0, MAX_BODY),
           priority: input.priority ?? 0,
           channel: input.channel,
           teamId: input.teamId,
@@ -115,22 +133,29 @@ export async function createTickets(db: DbOrTx, inputs: NewTicket[]): Promise<Ti
       throw new Error('inserted tickets came back out of order');
     }
 
-    const withMessage = inputs.flatMap((input, i) => (created[i]!.description !== '' || input.descriptionHtml || input.attachments?.length ? [i] : []));
+    // The first chatter entries of each ticket: its transcript, or one message of its description.
+    const messagesOf = (input: NewTicket, i: number) => {
+      const ticket = created[i]!;
+      if (input.transcript?.length) return input.transcript.map((message) => transcriptMessageRow(ticket.id, customerFor(input), message));
+      if (ticket.description === '' && !input.descriptionHtml && !input.attachments?.length) return [];
+      return [{ ...customerMessageRow(ticket.id, customerFor(input), ticket.description, input.descriptionHtml), origin: input.origin ?? null }];
+    };
+    const firstMessages = inputs.map(messagesOf);
     const storeMessages = async () => {
-      if (withMessage.length === 0) return;
-      const messages = await tx
-        .insert(ticketMessages)
-        .values(
-          withMessage.map((i) => ({
-            ...customerMessageRow(created[i]!.id, customerFor(inputs[i]!), created[i]!.description, inputs[i]!.descriptionHtml),
-            origin: inputs[i]!.origin ?? null,
-          })),
-        )
-        .returning({ id: ticketMessages.id, ticketId: ticketMessages.ticketId });
-      if (messages.some((m, n) => m.ticketId !== created[withMessage[n]!]!.id)) throw new Error('inserted messages came back out of order');
+      const rows = firstMessages.flat();
+      if (rows.length === 0) return;
+      const messages = await tx.insert(ticketMessages).values(rows).returning({ id: ticketMessages.id, ticketId: ticketMessages.ticketId });
+      if (messages.some((m, n) => m.ticketId !== rows[n]!.ticketId)) throw new Error('inserted messages came back out of order');
+      // Attachments go with each ticket's first message.
+      let next = 0;
+      const firstIds = firstMessages.map((list) => {
+        const id = list.length ? messages[next]!.id : null;
+        next += list.length;
+        return id;
+      });
       await storeAttachments(
         tx,
-        withMessage.flatMap((i, n) => (inputs[i]!.attachments ?? []).map((a) => ({ ...a, messageId: messages[n]!.id }))),
+        inputs.flatMap((input, i) => (firstIds[i] === null ? [] : (input.attachments ?? []).map((a) => ({ ...a, messageId: firstIds[i]! })))),
       );
     };
     // Statements on one connection run in the order sent: the write hooks read the stage changes.
