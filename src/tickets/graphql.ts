@@ -14,6 +14,7 @@ import {
 } from './service.js';
 import { EVENT_RETENTION_DAYS, type EventEdge } from '../events/hub.js';
 import { ticketCreated, ticketUpdated } from './events.js';
+import { MessageAuthorKind } from './message-graphql.js';
 import { Ticket, TicketPriority } from './ticket-graphql.js';
 
 const ticketPayload = (name: string) =>
@@ -33,7 +34,21 @@ const CreateTicketInput = builder.inputType('CreateTicketInput', {
     description: t.string({ description: 'What the customer wrote; also the first chatter message.' }),
     priority: t.field({ type: TicketPriority, description: 'Defaults to LOW.' }),
     customerEmail: t.string({ description: 'The customer, found or created by this address.' }),
-    customerName: t.string({ description: "The customer's name, kept when the customer is new." }),
+    customerName: t.string({ description: "The customer's name, kept when the customer is new; without customerEmail, a new customer known by this name only." }),
+    transcript: t.field({
+      type: [TicketTranscriptMessageInput],
+      description: 'The conversation the ticket starts from (a phone call, a chat), oldest first: its messages become the first chatter entries instead of the description.',
+    }),
+  }),
+});
+
+const TicketTranscriptMessageInput = builder.inputType('TicketTranscriptMessageInput', {
+  description: 'One message of the conversation a ticket starts from.',
+  fields: (t) => ({
+    authorKind: t.field({ type: MessageAuthorKind, required: true, description: 'Who wrote it: the customer, an agent or the system.' }),
+    authorName: t.string({ description: "The author's display name; a customer's defaults to the ticket's customer." }),
+    body: t.string({ required: true, description: 'The message, as plain text.' }),
+    writtenAt: t.field({ type: 'DateTime', required: true, description: 'When it was written.' }),
   }),
 });
 
@@ -91,6 +106,7 @@ builder.mutationFields((t) => ({
           priority: input.priority,
           channel: 'API',
           customer: input.customerEmail == null ? null : { email: input.customerEmail, name: input.customerName },
+          transcript: input.transcript?.map((m) => ({ authorKind: m.authorKind, authorName: m.authorName, body: m.body, writtenAt: m.writtenAt })),
         }),
       })),
   }),

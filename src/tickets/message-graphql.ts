@@ -12,7 +12,7 @@ const TicketMessageKind = builder.enumType('TicketMessageKind', {
   } as const,
 });
 
-const MessageAuthorKind = builder.enumType('MessageAuthorKind', {
+export const MessageAuthorKind = builder.enumType('MessageAuthorKind', {
   description: 'Who wrote a chatter message.',
   values: {
     CUSTOMER: { description: 'The customer.' },
