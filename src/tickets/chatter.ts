@@ -3,7 +3,7 @@ import { ErrorCollector, requiredText } from '../errors.js';
 import type { DbOrTx } from '../db/client.js';
 import { findStage, firstOpenStageOf } from '../teams/service.js';
 import { textToHtml } from '../text/html.js';
-import { findOrCreateCustomer, type CustomerContact } from './customers.js';
+import { findOrCreateCustomer, type MailContact } from './customers.js';
 import { customerMessageRow, MAX_BODY, storeAttachments, type NewAttachment } from './message-rows.js';
 import { changeTicket, type TicketRow } from './service.js';
 import { ticketMessages } from './tables.js';
@@ -37,7 +37,7 @@ export async function addTicketNote(db: DbOrTx, input: { ticketId: number; body:
  */
 export async function addCustomerMessage(
   db: DbOrTx,
-  input: { ticketId: number; customer: CustomerContact; bodyText: string; bodyHtml?: string | null; attachments?: NewAttachment[] },
+  input: { ticketId: number; customer: MailContact; bodyText: string; bodyHtml?: string | null; attachments?: NewAttachment[] },
 ): Promise<{ ticket: TicketRow; messageId: number }> {
   let messageId = 0;
   const ticket = await changeTicket(db, input.ticketId, async (tx, ticket) => {

@@ -105,7 +105,7 @@ builder.mutationFields((t) => ({
           description: input.description,
           priority: input.priority,
           channel: 'API',
-          customer: input.customerEmail == null ? null : { email: input.customerEmail, name: input.customerName },
+          customer: input.customerEmail == null && input.customerName == null ? null : { email: input.customerEmail, name: input.customerName },
           transcript: input.transcript?.map((m) => ({ authorKind: m.authorKind, authorName: m.authorName, body: m.body, writtenAt: m.writtenAt })),
         }),
       })),

@@ -5,16 +5,22 @@ import { ErrorCollector, fail, optionalText, requiredText } from '../errors.js';
 import { publishEvent, publishEvents } from '../events/hub.js';
 import { findStage, firstStagesOf } from '../teams/service.js';
 import { isEmailAddress } from '../text/email-address.js';
-import { customerKey, findOrCreateCustomers, type CustomerContact } from './customers.js';
+import { createNameOnlyCustomers, customerKey, findOrCreateCustomers, mailContactOf, type CustomerContact, type CustomerRow } from './customers.js';
 import { customerMessageRow, MAX_BODY, storeAttachments, transcriptMessageRow, type NewAttachment, type TranscriptMessage } from './message-rows.js';
 import { tags, ticketMessages, tickets, ticketStageChanges, ticketTags, type MessageOrigin } from './tables.js';
 
-export type { CustomerRow } from './customers.js';
+export type { CustomerContact, CustomerRow } from './customers.js';
 export type { NewAttachment, TranscriptMessage } from './message-rows.js';
 export type { MessageOrigin } from './tables.js';
 export type TicketRow = typeof tickets.$inferSelect;
 export type TicketMessageRow = typeof ticketMessages.$inferSelect;
 export type TicketChannel = TicketRow['channel'];
+
+/** Where a ticket came from when that is a record of its own: a chat session, an inbound mail. */
+export interface TicketSource {
+  kind: NonNullable<TicketRow['sourceKind']>;
+  id: number;
+}
 
 /** Highest priority first, then newest: the order of every ticket list. */
 export const TICKET_ORDER = { priority: 'desc', createdAt: 'desc', id: 'desc' } as const;
@@ -58,6 +64,8 @@ export interface NewTicket {
   attachments?: NewAttachment[];
   /** Where a web submission came from, kept on the first message. */
   origin?: MessageOrigin | null;
+  /** The record the ticket came from (the chat session), kept on the ticket. */
+  source?: TicketSource | null;
 }
 
 /** Checks a new ticket's input; the errors name the GraphQL input fields. */
@@ -67,8 +75,8 @@ export function validateNewTicket(input: NewTicket): ErrorCollector {
   optionalText(errors, 'description', input.description, MAX_BODY);
   const priority = input.priority ?? 0;
   if (!Number.isInteger(priority) || priority < 0 || priority > 3) errors.add('priority', 'INVALID_PRIORITY', 'priority must be 0 to 3.');
-  const customerEmail = input.customer?.email.trim();
-  if (customerEmail !== undefined && !isEmailAddress(customerEmail)) {
+  const customerEmail = input.customer?.email?.trim();
+  if (customerEmail != null && !isEmailAddress(customerEmail)) {
     errors.add('customerEmail', 'INVALID_EMAIL', 'customerEmail must be an email address such as jane@example.com.');
   }
   if ((input.customer?.name?.length ?? 0) > 200) errors.add('customerName', 'TOO_LONG', 'customerName must be at most 200 characters.');
@@ -108,11 +116,19 @@ export async function createTickets(db: DbOrTx, inputs: NewTicket[]): Promise<Ti
     const firstStages = await firstStagesOf(tx, teamIds);
     if (firstStages.size !== teamIds.length) fail('teamId', 'NOT_FOUND', 'No team has this id.');
 
+    // A customer with an address is found or created by it; one known by name only is new.
+    const mailContacts = inputs.map((input) => mailContactOf(input.customer));
     const customerOf = await findOrCreateCustomers(
       tx,
-      inputs.flatMap((input) => (input.customer ? [input.customer] : [])),
+      mailContacts.flatMap((contact) => (contact ? [contact] : [])),
     );
-    const customerFor = (input: NewTicket) => (input.customer ? customerOf.get(customerKey(input.customer))! : null);
+    const nameOnly = inputs.flatMap((input, i) => (!mailContacts[i] && input.customer?.name?.trim() ? [i] : []));
+    const nameOnlyRows = await createNameOnlyCustomers(tx, nameOnly.map((i) => inputs[i]!.customer!.name!));
+    const nameOnlyOf = new Map<NewTicket, CustomerRow>(nameOnly.map((i, n) => [inputs[i]!, nameOnlyRows[n]!]));
+    const customerFor = (input: NewTicket): CustomerRow | null => {
+      const contact = mailContactOf(input.customer);
+      return contact ? customerOf.get(customerKey(contact))! : (nameOnlyOf.get(input) ?? null);
+    };
 
     const created = await tx
       .insert(tickets)
@@ -125,6 +141,8 @@ export async function createTickets(db: DbOrTx, inputs: NewTicket[]): Promise<Ti
           teamId: input.teamId,
           stageId: firstStages.get(input.teamId)!.id,
           customerId: customerFor(input)?.id ?? null,
+          sourceKind: input.source?.kind ?? null,
+          sourceId: input.source?.id ?? null,
         })),
       )
       .returning();

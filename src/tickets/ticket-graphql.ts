@@ -1,3 +1,4 @@
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import { builder } from '../graphql/builder.js';
 import { readsColumns } from '../graphql/selection.js';
 import { findStage } from '../teams/service.js';
@@ -7,6 +8,7 @@ import { Customer } from './customer-graphql.js';
 import { LOADED_CUSTOMER, LOADED_STAGE, type ListedTicket } from './list.js';
 import { countTicketMessages } from './chatter.js';
 import { TicketMessageConnection } from './message-graphql.js';
+import type { TicketSource } from './service.js';
 
 export const TicketPriority = builder.enumType('TicketPriority', {
   description: 'How urgent a ticket is, shown as 0–3 stars. Lists put the highest first.',
@@ -33,6 +35,24 @@ export const Tag = builder.drizzleNode('tags', {
   description: 'A label on tickets.',
   id: { column: (tag) => tag.id },
   fields: (t) => ({ name: t.exposeString('name', { description: 'The label.' }) }),
+});
+
+const TicketSourceKind = builder.enumType('TicketSourceKind', {
+  description: 'What kind of record a ticket came from.',
+  values: {
+    INBOUND_MAIL: { description: 'An inbound mail (InboundMail).' },
+    LIVE_CHAT_SESSION: { description: 'A live chat session (LiveChatSession).' },
+  } as const,
+});
+
+const SOURCE_TYPE_NAMES = { INBOUND_MAIL: 'InboundMail', LIVE_CHAT_SESSION: 'LiveChatSession' } as const;
+
+const TicketSourceRef = builder.objectRef<TicketSource>('TicketSource').implement({
+  description: 'The record a ticket came from, such as the chat session it was made from.',
+  fields: (t) => ({
+    kind: t.field({ type: TicketSourceKind, description: 'What kind of record it is.', resolve: (source) => source.kind }),
+    id: t.id({ description: 'Global ID of the record.', resolve: (source) => encodeGlobalID(SOURCE_TYPE_NAMES[source.kind], source.id) }),
+  }),
 });
 
 export const Ticket = builder.drizzleNode('tickets', {
@@ -78,6 +98,13 @@ export const Ticket = builder.drizzleNode('tickets', {
       },
       TicketMessageConnection,
     ),
+    source: t.field({
+      type: TicketSourceRef,
+      nullable: true,
+      description: 'The record the ticket came from (the chat session), when it came from one.',
+      extensions: readsColumns('sourceKind', 'sourceId'),
+      resolve: (ticket) => (ticket.sourceKind === null || ticket.sourceId === null ? null : { kind: ticket.sourceKind, id: ticket.sourceId }),
+    }),
     createdAt: t.field({ type: 'DateTime', description: 'When the ticket was created.', resolve: (ticket) => ticket.createdAt }),
     updatedAt: t.field({ type: 'DateTime', description: 'When the ticket last changed.', resolve: (ticket) => ticket.updatedAt }),
   }),
