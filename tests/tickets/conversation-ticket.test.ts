@@ -118,6 +118,6 @@ describe('a ticket from a conversation', () => {
       gql`mutation ($input: CreateTicketInput!) { createTicket(input: $input) { ticket { id } userErrors { field code } } }`,
       { input: { teamId: team.id, title: 'Bad transcript', transcript: [{ authorKind: 'CUSTOMER', body: '  ', writtenAt: '2026-11-30T09:00:00.000Z' }] } },
     );
-    expect(result).toEqual({ ticket: null, userErrors: [{ field: ['transcript', '0', 'body'], code: 'REQUIRED' }] });
+    expect(result).toEqual({ ticket: null, userErrors: [{ field: ['input', 'transcript', '0', 'body'], code: 'REQUIRED' }] });
   });
 });
