@@ -1,10 +1,10 @@
-import { and, asc, eq, gt, gte, inArray, lte, sql, type Placeholder } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, inArray, lte, sql, type Placeholder } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
 import { defineKeyset, pageOf, pickColumns, PreparedShapes, type PageRequest } from '../db/keyset.js';
 import { stageJoin, type StageRow } from '../teams/service.js';
 import type { CustomerRow } from './customers.js';
 import type { TicketChannel, TicketRow } from './service.js';
-import { customers, tickets, ticketStageChanges, ticketTags } from './tables.js';
+import { customers, tags, tickets, ticketStageChanges, ticketTags } from './tables.js';
 
 /** The stage and customer a list query loaded with a ticket, so resolving them costs nothing. */
 export const LOADED_STAGE = Symbol('loaded stage');
@@ -224,4 +224,18 @@ export function ticketFilterSql(filter: TicketFilterShape, table: typeof tickets
       ? undefined
       : sql`exists (select 1 from ticket_sla_statuses s where s.ticket_id = ${table.id} and s.reached_at is null and s.deadline < ${deadline}::timestamptz)`,
   );
+}
+/** A team's tickets whose title or a tag contains every word (case-insensitive), newest first. */
+export async function searchTeamTickets(db: DbOrTx, input: { teamId: number; words: string[]; limit: number }): Promise<TicketRow[]> {
+  const like = (word: string) => `%${word.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const matches = input.words.map(
+    (word) =>
+      sql`(lower(${tickets.title}) like ${like(word)} or exists (select 1 from ${ticketTags} tt join ${tags} g on g.id = tt.tag_id where tt.ticket_id = ${tickets.id} and g.name_key like ${like(word)}))`,
+  );
+  return db
+    .select()
+    .from(tickets)
+    .where(and(eq(tickets.teamId, input.teamId), ...matches))
+    .orderBy(desc(tickets.number))
+    .limit(input.limit);
 }
