@@ -31,16 +31,9 @@ interface CycleException {
   why: string;
 }
 
-const TABLE_EXCEPTIONS: TableException[] = [
-  { from: 'src/mail/service.ts', to: 'src/tickets/tables.ts', why: 'Mail finds tickets and customers by reading their tables; issue 13 point 5 moves this behind the tickets service.' },
-  { from: 'src/tickets/service.ts', to: 'src/teams/tables.ts', why: "Ticket writes and the ticket list join the teams' stages table directly instead of asking the teams service." },
-  { from: 'src/tickets/graphql.ts', to: 'src/teams/tables.ts', why: "The ticket list's stage filter and columns read the teams' stages table directly." },
-  { from: 'src/webform/service.ts', to: 'src/tickets/tables.ts', why: 'Only for the MessageOrigin type of ticket messages, which belongs with the tickets service.' },
-];
+const TABLE_EXCEPTIONS: TableException[] = [];
 
-const CYCLE_EXCEPTIONS: CycleException[] = [
-  { from: 'auth', to: 'tickets', why: 'auth/service.ts checks email addresses with tickets/email-address.ts; point 5 moves that helper to src/text/.' },
-];
+const CYCLE_EXCEPTIONS: CycleException[] = [];
 
 type ImportGraph = Map<string, string[]>;
 

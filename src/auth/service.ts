@@ -2,7 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
 import { ErrorCollector, fail, requiredText } from '../errors.js';
-import { isEmailAddress } from '../tickets/email-address.js';
+import { isEmailAddress } from '../text/email-address.js';
 import { ANONYMOUS, isStaff, NO_SCOPE_LOOKUPS, type Principal, type ScopeLookups } from './principal.js';
 import { agents, apiTokens, visitorTokens } from './tables.js';
 

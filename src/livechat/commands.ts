@@ -1,5 +1,6 @@
 import type { DbOrTx } from '../db/client.js';
-import { createTicket, searchTeamTickets } from '../tickets/service.js';
+import { searchTeamTickets } from '../tickets/list.js';
+import { createTicket } from '../tickets/service.js';
 import type { LiveChatSessionRow } from './assignment.js';
 import { publishSessionChanged } from './events.js';
 import type { LiveChatChannelRow } from './channels.js';
@@ -9,6 +10,8 @@ import { liveChatSessionTickets } from './tables.js';
 
 const MAX_TITLE = 300;
 const MAX_TRANSCRIPT = 200_000;
+/** As many chat messages as a ticket's transcript takes. */
+const MAX_TRANSCRIPT_MESSAGES = 1000;
 const SEARCH_RESULTS = 5;
 
 /** Answers an operator's command with a SYSTEM message only operators see. */
@@ -22,15 +25,22 @@ export async function runChatCommand(
   switch (command.kind) {
     case 'CREATE_TICKET': {
       const title = (command.title || `${session.visitorName}'s chat`).slice(0, MAX_TITLE);
-      const transcript = transcriptOf(await transcriptMessages(tx, session.id)).slice(0, MAX_TRANSCRIPT);
-      // The one creation path: the chat's own team, whichever team the operator works in.
+      const lines = await transcriptMessages(tx, session.id);
+      // The one creation path: the chat's own team, whichever team the operator works in. The
+      // chat becomes the ticket's first messages, each with its author and time; the description
+      // is the conversation in one text, as a list of tickets shows it.
       const ticket = await createTicket(tx, {
         teamId: channel.teamId,
         title,
-        description: transcript,
+        description: transcriptOf(lines).slice(0, MAX_TRANSCRIPT),
         channel: 'LIVE_CHAT',
-        customer: session.visitorEmail ? { email: session.visitorEmail, name: session.visitorName } : null,
-        customerNameOnly: session.visitorName,
+        customer: { email: session.visitorEmail, name: session.visitorName },
+        transcript: lines.slice(0, MAX_TRANSCRIPT_MESSAGES).flatMap((line) =>
+          line.body.trim() === ''
+            ? []
+            : [{ authorKind: line.authorKind === 'VISITOR' ? ('CUSTOMER' as const) : ('AGENT' as const), authorName: line.authorName, body: line.body, writtenAt: line.createdAt }],
+        ),
+        source: { kind: 'LIVE_CHAT_SESSION', id: session.id },
       });
       await tx.insert(liveChatSessionTickets).values({ sessionId: session.id, ticketId: ticket.id });
       await reply(`Ticket #${ticket.number} created: ${ticket.title}`);

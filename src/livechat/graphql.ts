@@ -7,7 +7,7 @@ import type { Context } from '../graphql/context.js';
 import { connectionTypeOptions, idOf, payloadType, requireIdOf, UserError, withUserErrors } from '../graphql/user-errors.js';
 import { Team } from '../teams/graphql.js';
 import { findTeam } from '../teams/service.js';
-import { Ticket } from '../tickets/graphql.js';
+import { Ticket } from '../tickets/ticket-graphql.js';
 import { findTicket } from '../tickets/service.js';
 import { callerAgentId, canOperate, forbidden, isAdmin, isVisitorOf, visitorSessionId } from './graphql-access.js';
 import { queuePositionOf, type LiveChatSessionRow } from './assignment.js';

@@ -3,7 +3,7 @@ import { and, desc, eq, gte, lt, sql } from 'drizzle-orm';
 import { createVisitorToken, findAgent, hashToken } from '../auth/service.js';
 import type { DbOrTx } from '../db/client.js';
 import { ErrorCollector, fail } from '../errors.js';
-import { isEmailAddress } from '../tickets/email-address.js';
+import { isEmailAddress } from '../text/email-address.js';
 import { assignSession, assignWaitingSessions, onlineOperators, type LiveChatSessionRow } from './assignment.js';
 import { chatTransaction, publishSessionChanged } from './events.js';
 import { findChannel, isOperatorOf, lockChannel } from './channels.js';

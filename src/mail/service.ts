@@ -10,17 +10,16 @@ import {
   listMailDomains,
   type MailSettings as TeamMailSettings,
 } from '../teams/service.js';
-import { isEmailAddress } from '../tickets/email-address.js';
+import { isEmailAddress } from '../text/email-address.js';
+import { addCustomerMessage, addSystemNote } from '../tickets/chatter.js';
+import { customerIdsByEmail, findCustomerByEmail } from '../tickets/customers.js';
 import {
-  addCustomerMessage,
-  addSystemNote,
   createTickets,
-  findCustomerByEmail,
+  findTicketsByNumbers,
   validateNewTicket,
   type NewAttachment,
   type NewTicket,
 } from '../tickets/service.js';
-import { customers, tickets } from '../tickets/tables.js';
 import { cleanText, cutByCodePoints } from '../text/clean.js';
 import { automatedReason, isBounce, normaliseMessageId, referencedMessageIds, subjectTicketNumber, type MailFacts } from './classify.js';
 import { inboundMails, rawMails } from './tables.js';
@@ -424,10 +423,8 @@ async function threadTargets(tx: DbOrTx, units: Array<{ parsed: Parsed; teamId: 
           .from(inboundMails)
           .where(and(inArray(inboundMails.teamId, [...new Set(units.map((u) => u.teamId))]), inArray(inboundMails.messageId, referenced), isNotNull(inboundMails.ticketId)))
       : [],
-    tagged.length
-      ? tx.select({ id: tickets.id, number: tickets.number, teamId: tickets.teamId, customerId: tickets.customerId }).from(tickets).where(inArray(tickets.number, tagged.map((t) => t.number)))
-      : [],
-    tagged.length ? tx.select({ id: customers.id, emailKey: customers.emailKey }).from(customers).where(inArray(customers.emailKey, tagged.map((t) => t.sender))) : [],
+    findTicketsByNumbers(tx, tagged.map((t) => t.number)),
+    customerIdsByEmail(tx, tagged.map((t) => t.sender)),
   ]);
   const targets = units.map(({ parsed, teamId }) => {
     if (!parsed.mail) return null;
@@ -440,8 +437,8 @@ async function threadTargets(tx: DbOrTx, units: Array<{ parsed: Parsed; teamId: 
   for (const { i, number, sender } of tagged) {
     if (targets[i] !== null) continue;
     const ticket = numbered.find((t) => t.number === number);
-    const customer = senders.find((c) => c.emailKey === sender);
-    if (ticket && ticket.teamId === units[i]!.teamId && ticket.customerId !== null && customer?.id === ticket.customerId) targets[i] = ticket.id;
+    const customerId = senders.get(sender.toLowerCase());
+    if (ticket && ticket.teamId === units[i]!.teamId && ticket.customerId !== null && customerId === ticket.customerId) targets[i] = ticket.id;
   }
   return targets;
 }

@@ -2,7 +2,7 @@ import { readsColumns } from '../graphql/selection.js';
 import { builder } from '../graphql/builder.js';
 import { payloadType, requireIdOf, withUserErrors } from '../graphql/user-errors.js';
 import { Team } from '../teams/graphql.js';
-import { Ticket, TicketPriority } from '../tickets/graphql.js';
+import { Ticket, TicketPriority } from '../tickets/ticket-graphql.js';
 import type { WorkingCalendar } from './calendar.js';
 import { calendarOf, createSlaPolicy, deleteSlaPolicy, recomputeSlaDeadlines, setWorkingHours, updateSlaPolicy, type SlaPolicyInput, type SlaPolicyRow } from './service.js';
 

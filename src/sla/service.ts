@@ -4,14 +4,8 @@ import { ADVISORY_LOCKS } from '../db/locks.js';
 import { publishEvents } from '../events/hub.js';
 import { ErrorCollector, fail, optionalText, requiredText } from '../errors.js';
 import { findTeam, stagesOf } from '../teams/service.js';
-import {
-  countTicketsForSla,
-  stageChangesByTicket,
-  TICKET_UPDATED,
-  tagIdsByTicket,
-  ticketsForSla,
-  type TicketRow,
-} from '../tickets/service.js';
+import { countTicketsForSla, stageChangesByTicket, tagIdsByTicket, ticketsForSla } from '../tickets/list.js';
+import { TICKET_UPDATED, type TicketRow } from '../tickets/service.js';
 import { DEFAULT_CALENDAR, isValidTime, isValidTimezone, type WorkingCalendar, type WorkingInterval } from './calendar.js';
 import { evaluateSla, policyMatches, type StagePeriod } from './policy.js';
 import { slaPolicies, teamCalendars, ticketSlaStatuses } from './tables.js';

@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, max, ne, or, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, max, ne, or, sql, type Column } from 'drizzle-orm';
 import { inTransaction, type DbOrTx } from '../db/client.js';
 import { ErrorCollector, fail, isUniqueViolation, requiredText } from '../errors.js';
 import { mailDomains, stages, teams } from './tables.js';
@@ -345,4 +345,12 @@ export async function firstOpenStageOf(db: DbOrTx, teamId: number): Promise<Stag
 /** A team's pipeline, in order. */
 export async function stagesOf(db: DbOrTx, teamId: number): Promise<StageRow[]> {
   return db.select().from(stages).where(eq(stages.teamId, teamId)).orderBy(asc(stages.sequence), asc(stages.id));
+}
+
+/**
+ * What another capability's query needs to show each row's stage in the same statement (the
+ * ticket list): the stages table to select from and the join condition on a stage id column.
+ */
+export function stageJoin(stageId: Column) {
+  return { table: stages, on: eq(stages.id, stageId) };
 }

@@ -1,327 +1,21 @@
 import { staffAuthor } from '../auth/principal.js';
 import { builder } from '../graphql/builder.js';
-import { connectionTypeOptions, idOf, payloadType, requireIdOf, withUserErrors } from '../graphql/user-errors.js';
-import { GraphQLError, type FieldNode, type GraphQLObjectType, type GraphQLResolveInfo } from 'graphql';
-import { columnsRead, mergeSelections, readsColumns, selectedFields } from '../graphql/selection.js';
-import type { Context } from '../graphql/context.js';
-import { UserInputError } from '../errors.js';
-import { findStage } from '../teams/service.js';
-import { Stage, Team } from '../teams/graphql.js';
-import { stages } from '../teams/tables.js';
-import type { TicketMessageRow } from './service.js';
+import { idOf, payloadType, requireIdOf, withUserErrors } from '../graphql/user-errors.js';
+import { addTicketNote } from './chatter.js';
+import type { ListedTicket } from './list.js';
+import { NO_ROW } from './list-graphql.js';
 import {
-  addTicketNote,
   assignTicket,
   createTicket,
   moveTicketToStage,
   setTicketPriority,
   setTicketTags,
-  countTickets,
-  findCustomer,
-  listTickets,
-  LOADED_CUSTOMER,
-  LOADED_STAGE,
-  ticketCursor,
-  type ListedTicket,
-  type TicketFilterValues,
-  type TicketListColumns,
-  type TicketPageRequest,
   type TicketRow,
 } from './service.js';
-import { customers, ticketMessages, tickets, type MessageOrigin } from './tables.js';
-import { eq } from 'drizzle-orm';
 import { EVENT_RETENTION_DAYS, type EventEdge } from '../events/hub.js';
 import { ticketCreated, ticketUpdated } from './events.js';
-
-export const TicketPriority = builder.enumType('TicketPriority', {
-  description: 'How urgent a ticket is, shown as 0–3 stars. Lists put the highest first.',
-  values: {
-    LOW: { value: 0, description: 'No star: handle in turn (the default).' },
-    MEDIUM: { value: 1, description: 'One star.' },
-    HIGH: { value: 2, description: 'Two stars.' },
-    URGENT: { value: 3, description: 'Three stars: handle first.' },
-  } as const,
-});
-
-export const TicketChannel = builder.enumType('TicketChannel', {
-  description: 'Where a ticket came from.',
-  values: {
-    EMAIL: { description: 'Mail to a team alias.' },
-    WEBSITE_FORM: { description: 'The public website form.' },
-    LIVE_CHAT: { description: 'A live chat turned into a ticket.' },
-    API: { description: 'Created through this API.' },
-  } as const,
-});
-
-const TicketMessageKind = builder.enumType('TicketMessageKind', {
-  description: 'What a chatter message is.',
-  values: {
-    MESSAGE: { description: 'Part of the conversation with the customer.' },
-    NOTE: { description: 'An internal note between agents; never sent to the customer.' },
-    SYSTEM: { description: 'Written by Intake itself (bounces, automatic changes).' },
-  } as const,
-});
-
-const MessageAuthorKind = builder.enumType('MessageAuthorKind', {
-  description: 'Who wrote a chatter message.',
-  values: {
-    CUSTOMER: { description: 'The customer.' },
-    AGENT: { description: 'An agent or an API client.' },
-    SYSTEM: { description: 'Intake itself.' },
-  } as const,
-});
-
-const MessageAuthor = builder.objectRef<TicketMessageRow>('MessageAuthor').implement({
-  description: 'The author of a chatter message.',
-  fields: (t) => ({
-    kind: t.field({ type: MessageAuthorKind, description: 'Customer, agent or system.', resolve: (m) => m.authorKind }),
-    name: t.string({ nullable: true, description: 'Display name, when known.', resolve: (m) => m.authorName }),
-    email: t.string({ nullable: true, description: 'Mail address, when known.', resolve: (m) => m.authorEmail }),
-  }),
-});
-
-export const Customer = builder.drizzleNode('customers', {
-  name: 'Customer',
-  description: 'Someone who asks for help; one per mail address, whatever its case.',
-  id: { column: (c) => c.id },
-  fields: (t) => ({
-    // Plain resolvers rather than t.expose*: exposed fields of drizzle objects are wrapped per row,
-    // which costs the hot ticket lists more than the query itself.
-    name: t.string({ nullable: true, description: 'Display name, when known.', resolve: (c) => c.name }),
-    email: t.string({ nullable: true, description: 'Mail address as first given; null for a customer known by name only (a chat visitor).', resolve: (c) => c.email }),
-  }),
-});
-
-export const Tag = builder.drizzleNode('tags', {
-  name: 'Tag',
-  description: 'A label on tickets.',
-  id: { column: (tag) => tag.id },
-  fields: (t) => ({ name: t.exposeString('name', { description: 'The label.' }) }),
-});
-
-export const Attachment = builder.drizzleObject('ticketAttachments', {
-  name: 'Attachment',
-  description: 'A file sent with a chatter message; agents download it from `url` with their bearer token.',
-  // Never load the bytes for the API: they are served by GET /attachments/<id>.
-  select: { columns: { id: true, messageId: true, filename: true, contentType: true, size: true, contentId: true } },
-  fields: (t) => ({
-    filename: t.exposeString('filename', { description: 'File name as sent.' }),
-    contentType: t.exposeString('contentType', { description: 'MIME type, e.g. application/pdf.' }),
-    size: t.exposeInt('size', { description: 'Size in bytes.' }),
-    contentId: t.exposeString('contentId', { nullable: true, description: 'Content-ID of an inline image, referenced from the HTML body as cid:<contentId>.' }),
-    url: t.string({ description: 'Download address (needs an agent token).', resolve: (a, _args, ctx) => `${ctx.publicUrl}/attachments/${a.id}` }),
-  }),
-});
-
-const MessageOriginType = builder.objectRef<MessageOrigin>('MessageOrigin').implement({
-  description: 'Where a web submission came from.',
-  fields: (t) => ({
-    clientAddress: t.exposeString('clientAddress', { nullable: true, description: 'IP address of the client.' }),
-    userAgent: t.exposeString('userAgent', { nullable: true, description: 'User-Agent header.' }),
-    referer: t.exposeString('referer', { nullable: true, description: 'Referer header: the page the form was on.' }),
-    language: t.exposeString('language', { nullable: true, description: 'Accept-Language header.' }),
-  }),
-});
-
-const TicketMessage = builder.drizzleNode('ticketMessages', {
-  name: 'TicketMessage',
-  description: "One entry of a ticket's chatter: a message, an internal note or a system note.",
-  id: { column: (m) => m.id },
-  fields: (t) => ({
-    kind: t.expose('kind', { type: TicketMessageKind, description: 'Message, note or system note.' }),
-    author: t.field({ type: MessageAuthor, description: 'Who wrote it.', resolve: (m: TicketMessageRow) => m }),
-    bodyText: t.exposeString('bodyText', { description: 'The body as plain text.' }),
-    bodyHtml: t.exposeString('bodyHtml', { description: 'The body as HTML, sanitised: no scripts, handlers or remote resources.' }),
-    origin: t.field({ type: MessageOriginType, nullable: true, description: 'Where a web submission came from (website form messages).', resolve: (m) => m.origin }),
-    attachments: t.relation('attachments', { description: 'Files sent with the message, in order.', query: { orderBy: { id: 'asc' } } }),
-    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was written.' }),
-  }),
-});
-
-export const Ticket = builder.drizzleNode('tickets', {
-  name: 'Ticket',
-  description: 'A request for help, whatever channel it came through.',
-  id: { column: (ticket) => ticket.id },
-  fields: (t) => ({
-    number: t.int({ description: 'Sequential human number, e.g. 42 for "#42".', resolve: (ticket) => ticket.number }),
-    title: t.string({ description: 'Short summary (the mail subject, the form subject …).', resolve: (ticket) => ticket.title }),
-    description: t.string({ description: 'What the customer first wrote, as plain text.', resolve: (ticket) => ticket.description }),
-    priority: t.field({ type: TicketPriority, description: 'LOW to URGENT.', resolve: (ticket) => ticket.priority as 0 | 1 | 2 | 3 }),
-    channel: t.field({ type: TicketChannel, description: 'Where the ticket came from.', resolve: (ticket) => ticket.channel }),
-    team: t.relation('team', { description: 'The team that owns the ticket.', extensions: readsColumns('id') }),
-    // Lists load stage and customer in their one query; a single ticket reads them here.
-    stage: t.field({
-      type: Stage,
-      description: 'Where the ticket is in its team pipeline.',
-      extensions: readsColumns('stageId'),
-      // Synchronous when loaded: a promise per row would send the whole list down graphql-js's slow path.
-      resolve: (ticket, _args, ctx) => (ticket as ListedTicket)[LOADED_STAGE] ?? findStage(ctx.db, ticket.stageId).then((stage) => stage!),
-    }),
-    customer: t.field({
-      type: Customer,
-      nullable: true,
-      description: 'Who asked, when known.',
-      extensions: readsColumns('customerId'),
-      resolve: (ticket, _args, ctx) => {
-        const loaded = (ticket as ListedTicket)[LOADED_CUSTOMER];
-        if (loaded !== undefined || ticket.customerId === null) return loaded ?? null;
-        return findCustomer(ctx.db, ticket.customerId).then((c) => c ?? null);
-      },
-    }),
-    // Relations load by the ticket's id.
-    assignee: t.relation('assignee', { nullable: true, description: 'The agent working on it, if any.', extensions: readsColumns('id') }),
-    tags: t.relation('tags', { description: 'Labels, by name.', query: { orderBy: { nameKey: 'asc' } }, extensions: readsColumns('id') }),
-    messages: t.drizzleConnection(
-      {
-        type: 'ticketMessages',
-        description: 'The chatter, oldest first.',
-        extensions: readsColumns('id'),
-        totalCount: (ticket, _args, ctx) => ctx.db.$count(ticketMessages, eq(ticketMessages.ticketId, ticket.id)),
-        resolve: (query, ticket, _args, ctx) => ctx.db.query.ticketMessages.findMany(query({ where: { ticketId: ticket.id }, orderBy: { id: 'asc' } })),
-      },
-      TicketMessageConnection,
-    ),
-    createdAt: t.field({ type: 'DateTime', description: 'When the ticket was created.', resolve: (ticket) => ticket.createdAt }),
-    updatedAt: t.field({ type: 'DateTime', description: 'When the ticket last changed.', resolve: (ticket) => ticket.updatedAt }),
-  }),
-});
-
-const TicketConnection = builder.connectionObject(
-  { type: Ticket, name: 'TicketConnection', ...connectionTypeOptions('A page of tickets, highest priority first, then newest.') },
-  { name: 'TicketEdge', description: 'A ticket in a list.' },
-);
-
-const TicketMessageConnection = builder.connectionObject(
-  { type: TicketMessage, name: 'TicketMessageConnection', ...connectionTypeOptions("A page of a ticket's chatter.") },
-  { name: 'TicketMessageEdge', description: 'A chatter entry in a list.' },
-);
-
-/** An edge whose cursor is made only when asked for: most lists show nodes alone. */
-class TicketEdge {
-  constructor(readonly node: ListedTicket) {}
-  get cursor() {
-    return ticketCursor(this.node);
-  }
-}
-
-/** Resolves a ticket connection through the one-query list of the tickets service. */
-async function ticketConnection(ctx: { db: Context['db'] }, filter: TicketFilterValues, args: TicketPageRequest, info: GraphQLResolveInfo) {
-  const page = await listTickets(ctx.db, filter, args, ticketListColumns(info));
-  return {
-    edges: page.tickets.map((ticket) => new TicketEdge(ticket)),
-    pageInfo: {
-      hasNextPage: page.hasNextPage,
-      hasPreviousPage: page.hasPreviousPage,
-      startCursor: page.tickets[0] ? ticketCursor(page.tickets[0]) : null,
-      endCursor: page.tickets.at(-1) ? ticketCursor(page.tickets.at(-1)!) : null,
-    },
-    totalCount: () => countTickets(ctx.db, filter),
-  };
-}
-
-builder.drizzleObjectFields(Team, (t) => ({
-  tickets: t.connection(
-    {
-      type: Ticket,
-      description: "The team's tickets, highest priority first, then newest.",
-      resolve: (team, args, ctx, info) => withCursorErrors(() => ticketConnection(ctx, { teamId: team.id }, args, info)),
-    },
-    TicketConnection,
-  ),
-}));
-
-const TicketFilter = builder.inputType('TicketFilter', {
-  description: 'Narrows a ticket list; all given conditions must hold.',
-  fields: (t) => ({
-    teamId: t.id({ description: 'Only tickets of this team.' }),
-    stageId: t.id({ description: 'Only tickets in this stage.' }),
-    priority: t.field({ type: TicketPriority, description: 'Only tickets of this priority.' }),
-    channel: t.field({ type: TicketChannel, description: 'Only tickets from this channel.' }),
-    slaFailed: t.boolean({ description: 'true: only tickets with a failed SLA; false: only tickets without one.' }),
-    slaDeadlineBefore: t.field({ type: 'DateTime', description: 'Only tickets with an unreached SLA deadline before this time.' }),
-  }),
-});
-
-/** An ID that names nothing of its type matches nothing, rather than everything. */
-const NO_ROW = -1;
-
-builder.queryFields((t) => ({
-  ticket: t.drizzleField({
-    type: Ticket,
-    nullable: true,
-    description: 'One ticket by ID, or null.',
-    args: { id: t.arg.id({ required: true, description: 'Global ID of the ticket.' }) },
-    resolve: (query, _root, args, ctx) => {
-      const id = idOf(String(args.id), 'Ticket');
-      return id === null ? null : ctx.db.query.tickets.findFirst(query({ where: { id } }));
-    },
-  }),
-  tickets: t.connection(
-    {
-      type: Ticket,
-      description: 'Tickets, highest priority first, then newest first.',
-      args: { filter: t.arg({ type: TicketFilter, description: 'Conditions the tickets must meet.' }) },
-      resolve: (_root, args, ctx, info) => withCursorErrors(() => ticketConnection(ctx, filterOf(args.filter), args, info)),
-    },
-    TicketConnection,
-  ),
-}));
-
-// Parsed documents are cached, so a query sent again brings the same field nodes: its columns are
-// worked out once.
-const columnsByFieldNode = new WeakMap<FieldNode, { fieldNodes: readonly FieldNode[]; columns: TicketListColumns }>();
-
-/** The columns a ticket connection's query shows, as the list fetches them. */
-function ticketListColumns(info: GraphQLResolveInfo): TicketListColumns {
-  const known = columnsByFieldNode.get(info.fieldNodes[0]!);
-  if (known && known.fieldNodes.length === info.fieldNodes.length && known.fieldNodes.every((node, i) => node === info.fieldNodes[i])) return known.columns;
-  const columns = columnsOfSelection(info);
-  columnsByFieldNode.set(info.fieldNodes[0]!, { fieldNodes: info.fieldNodes, columns });
-  return columns;
-}
-
-function columnsOfSelection(info: GraphQLResolveInfo): TicketListColumns {
-  const selected = selectedFields(info.fieldNodes, info.fragments);
-  const node = mergeSelections(selected.get('nodes'), selected.get('edges')?.get('node'));
-  const objectType = (name: string) => info.schema.getType(name) as GraphQLObjectType;
-  const stage = node.get('stage');
-  const customer = node.get('customer');
-  return {
-    ticket: columnsRead(objectType('Ticket'), tickets, node),
-    stage: stage ? columnsRead(objectType('Stage'), stages, stage) : false,
-    customer: customer ? columnsRead(objectType('Customer'), customers, customer) : false,
-  };
-}
-
-/** A cursor this API did not give out is the caller's mistake: a clear GraphQL error, not a masked one. */
-async function withCursorErrors<T>(run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    if (error instanceof UserInputError) throw new GraphQLError(error.message, { extensions: { code: 'BAD_USER_INPUT', reason: 'INVALID_CURSOR' } });
-    throw error;
-  }
-}
-
-type FilterArg = {
-  teamId?: string | number | null;
-  stageId?: string | number | null;
-  priority?: number | null;
-  channel?: TicketRow['channel'] | null;
-  slaFailed?: boolean | null;
-  slaDeadlineBefore?: Date | null;
-};
-
-function filterOf(filter: FilterArg | null | undefined): TicketFilterValues {
-  const where: TicketFilterValues = {};
-  if (filter?.teamId != null) where.teamId = idOf(String(filter.teamId), 'Team') ?? NO_ROW;
-  if (filter?.stageId != null) where.stageId = idOf(String(filter.stageId), 'Stage') ?? NO_ROW;
-  if (filter?.priority != null) where.priority = filter.priority;
-  if (filter?.channel != null) where.channel = filter.channel;
-  if (filter?.slaFailed != null) where.slaFailed = filter.slaFailed;
-  if (filter?.slaDeadlineBefore != null) where.slaDeadlineBefore = filter.slaDeadlineBefore;
-  return where;
-}
+import { MessageAuthorKind } from './message-graphql.js';
+import { Ticket, TicketPriority } from './ticket-graphql.js';
 
 const ticketPayload = (name: string) =>
   payloadType<TicketRow, 'ticket'>(
@@ -340,7 +34,21 @@ const CreateTicketInput = builder.inputType('CreateTicketInput', {
     description: t.string({ description: 'What the customer wrote; also the first chatter message.' }),
     priority: t.field({ type: TicketPriority, description: 'Defaults to LOW.' }),
     customerEmail: t.string({ description: 'The customer, found or created by this address.' }),
-    customerName: t.string({ description: "The customer's name, kept when the customer is new." }),
+    customerName: t.string({ description: "The customer's name, kept when the customer is new; without customerEmail, a new customer known by this name only." }),
+    transcript: t.field({
+      type: [TicketTranscriptMessageInput],
+      description: 'The conversation the ticket starts from (a phone call, a chat), oldest first: its messages become the first chatter entries instead of the description.',
+    }),
+  }),
+});
+
+const TicketTranscriptMessageInput = builder.inputType('TicketTranscriptMessageInput', {
+  description: 'One message of the conversation a ticket starts from.',
+  fields: (t) => ({
+    authorKind: t.field({ type: MessageAuthorKind, required: true, description: 'Who wrote it: the customer, an agent or the system.' }),
+    authorName: t.string({ description: "The author's display name; a customer's defaults to the ticket's customer." }),
+    body: t.string({ required: true, description: 'The message, as plain text.' }),
+    writtenAt: t.field({ type: 'DateTime', required: true, description: 'When it was written.' }),
   }),
 });
 
@@ -397,7 +105,8 @@ builder.mutationFields((t) => ({
           description: input.description,
           priority: input.priority,
           channel: 'API',
-          customer: input.customerEmail == null ? null : { email: input.customerEmail, name: input.customerName },
+          customer: input.customerEmail == null && input.customerName == null ? null : { email: input.customerEmail, name: input.customerName },
+          transcript: input.transcript?.map((m) => ({ authorKind: m.authorKind, authorName: m.authorName, body: m.body, writtenAt: m.writtenAt })),
         }),
       })),
   }),

@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import { isStaff } from '../auth/principal.js';
 import { sendJson, type Route, type RouteContext } from '../http/router.js';
-import { findAttachment } from './service.js';
+import { findAttachment } from './message-rows.js';
 
 /** Attachments are for agents: the same bearer tokens as the API. */
 export const TICKET_ROUTES: Route[] = [

@@ -14,6 +14,7 @@ export interface MessageOrigin {
 export const ticketChannel = pgEnum('ticket_channel', ['EMAIL', 'WEBSITE_FORM', 'LIVE_CHAT', 'API']);
 export const messageKind = pgEnum('ticket_message_kind', ['MESSAGE', 'NOTE', 'SYSTEM']);
 export const authorKind = pgEnum('ticket_message_author_kind', ['CUSTOMER', 'AGENT', 'SYSTEM']);
+export const ticketSourceKind = pgEnum('ticket_source_kind', ['INBOUND_MAIL', 'LIVE_CHAT_SESSION']);
 
 export const customers = pgTable(
   'customers',
@@ -58,11 +59,16 @@ export const tickets = pgTable(
       .references(() => stages.id),
     customerId: integer('customer_id').references(() => customers.id),
     assigneeId: integer('assignee_id').references(() => agents.id, { onDelete: 'set null' }),
+    // Where the ticket came from when that is a record of its own (a chat session): its kind and
+    // id. No foreign key: the record belongs to another capability and may be deleted before the ticket.
+    sourceKind: ticketSourceKind('source_kind'),
+    sourceId: integer('source_id'),
     createdAt: createdAtColumn(),
     updatedAt: updatedAtColumn(),
   },
   (t) => [
     check('tickets_priority_range', sql`${t.priority} between 0 and 3`),
+    check('tickets_source_complete', sql`(${t.sourceKind} is null) = (${t.sourceId} is null)`),
     // ORDER BY x DESC means NULLS FIRST: the index must say so to serve the ticket order.
     index('tickets_team_order').on(t.teamId, t.priority.desc().nullsFirst(), t.createdAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
     index('tickets_order').on(t.priority.desc().nullsFirst(), t.createdAt.desc().nullsFirst(), t.id.desc().nullsFirst()),

@@ -3,7 +3,7 @@
  * shown, and what a submission must contain. Pure, so every rule is tested table by table and
  * the page, GraphQL and the service share one implementation.
  */
-import { isInternetEmailAddress } from '../tickets/email-address.js';
+import { isInternetEmailAddress } from '../text/email-address.js';
 
 export const MAPS_TO = ['TITLE', 'DESCRIPTION', 'CUSTOMER_NAME', 'CUSTOMER_EMAIL', 'CUSTOMER_PHONE', 'CUSTOMER_COMPANY', 'PRIORITY', 'CUSTOM'] as const;
 export const INPUT_TYPES = ['TEXT', 'TEXTAREA', 'EMAIL', 'TEL', 'URL', 'NUMBER', 'DATE', 'SELECT', 'CHECKBOX', 'FILE'] as const;

@@ -2,7 +2,8 @@ import type http from 'node:http';
 import { UserInputError } from '../errors.js';
 import { readFormBody, type FormBodyLimits } from '../http/form-body.js';
 import { clientOf, sendHtml, type Route, type RouteContext } from '../http/router.js';
-import { languageOf, renderFormPage, renderIndexPage, renderRefusedPage, renderSuccessPage } from './page.js';
+import { languageOf } from '../text/public-pages.js';
+import { renderFormPage, renderIndexPage, renderRefusedPage, renderSuccessPage } from './page.js';
 import { countFormSubmission, MAX_FILE_BYTES, publicFormBySlug, publishedForms, submitWebsiteForm } from './service.js';
 
 /** The public pages run no script of others and are never framed: no one can overlay them to steal input. */

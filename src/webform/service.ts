@@ -2,8 +2,7 @@ import { and, eq, lt, ne, sql } from 'drizzle-orm';
 import { inTransaction, type DbOrTx } from '../db/client.js';
 import { fail, UserInputError } from '../errors.js';
 import { aliasFromName, findTeam, firstFreeAlias, listTeams, type TeamRow } from '../teams/service.js';
-import { createTicket, type NewAttachment } from '../tickets/service.js';
-import type { MessageOrigin } from '../tickets/tables.js';
+import { createTicket, type MessageOrigin, type NewAttachment } from '../tickets/service.js';
 import { DEFAULT_FIELDS, describeSubmission, validateFormDefinition, validateSubmission, type FormField } from './form.js';
 import { formRateCounters, websiteForms, type SideBlock } from './tables.js';
 

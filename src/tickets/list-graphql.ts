@@ -1,0 +1,144 @@
+import { GraphQLError, type FieldNode, type GraphQLObjectType, type GraphQLResolveInfo } from 'graphql';
+import { UserInputError } from '../errors.js';
+import { builder } from '../graphql/builder.js';
+import type { Context } from '../graphql/context.js';
+import { columnsRead, mergeSelections, selectedFields } from '../graphql/selection.js';
+import { connectionTypeOptions, idOf } from '../graphql/user-errors.js';
+import { Team } from '../teams/graphql.js';
+import { stageJoin } from '../teams/service.js';
+import { countTickets, listTickets, ticketCursor, type ListedTicket, type TicketFilterValues, type TicketListColumns, type TicketPageRequest } from './list.js';
+import type { TicketRow } from './service.js';
+import { customers, tickets } from './tables.js';
+import { Ticket, TicketChannel, TicketPriority } from './ticket-graphql.js';
+
+const TicketConnection = builder.connectionObject(
+  { type: Ticket, name: 'TicketConnection', ...connectionTypeOptions('A page of tickets, highest priority first, then newest.') },
+  { name: 'TicketEdge', description: 'A ticket in a list.' },
+);
+
+/** An edge whose cursor is made only when asked for: most lists show nodes alone. */
+class TicketEdge {
+  constructor(readonly node: ListedTicket) {}
+  get cursor() {
+    return ticketCursor(this.node);
+  }
+}
+
+/** Resolves a ticket connection through the one-query list of the tickets service. */
+async function ticketConnection(ctx: { db: Context['db'] }, filter: TicketFilterValues, args: TicketPageRequest, info: GraphQLResolveInfo) {
+  const page = await listTickets(ctx.db, filter, args, ticketListColumns(info));
+  return {
+    edges: page.tickets.map((ticket) => new TicketEdge(ticket)),
+    pageInfo: {
+      hasNextPage: page.hasNextPage,
+      hasPreviousPage: page.hasPreviousPage,
+      startCursor: page.tickets[0] ? ticketCursor(page.tickets[0]) : null,
+      endCursor: page.tickets.at(-1) ? ticketCursor(page.tickets.at(-1)!) : null,
+    },
+    totalCount: () => countTickets(ctx.db, filter),
+  };
+}
+
+builder.drizzleObjectFields(Team, (t) => ({
+  tickets: t.connection(
+    {
+      type: Ticket,
+      description: "The team's tickets, highest priority first, then newest.",
+      resolve: (team, args, ctx, info) => withCursorErrors(() => ticketConnection(ctx, { teamId: team.id }, args, info)),
+    },
+    TicketConnection,
+  ),
+}));
+
+const TicketFilter = builder.inputType('TicketFilter', {
+  description: 'Narrows a ticket list; all given conditions must hold.',
+  fields: (t) => ({
+    teamId: t.id({ description: 'Only tickets of this team.' }),
+    stageId: t.id({ description: 'Only tickets in this stage.' }),
+    priority: t.field({ type: TicketPriority, description: 'Only tickets of this priority.' }),
+    channel: t.field({ type: TicketChannel, description: 'Only tickets from this channel.' }),
+    slaFailed: t.boolean({ description: 'true: only tickets with a failed SLA; false: only tickets without one.' }),
+    slaDeadlineBefore: t.field({ type: 'DateTime', description: 'Only tickets with an unreached SLA deadline before this time.' }),
+  }),
+});
+
+/** An ID that names nothing of its type matches nothing, rather than everything. */
+export const NO_ROW = -1;
+
+builder.queryFields((t) => ({
+  ticket: t.drizzleField({
+    type: Ticket,
+    nullable: true,
+    description: 'One ticket by ID, or null.',
+    args: { id: t.arg.id({ required: true, description: 'Global ID of the ticket.' }) },
+    resolve: (query, _root, args, ctx) => {
+      const id = idOf(String(args.id), 'Ticket');
+      return id === null ? null : ctx.db.query.tickets.findFirst(query({ where: { id } }));
+    },
+  }),
+  tickets: t.connection(
+    {
+      type: Ticket,
+      description: 'Tickets, highest priority first, then newest first.',
+      args: { filter: t.arg({ type: TicketFilter, description: 'Conditions the tickets must meet.' }) },
+      resolve: (_root, args, ctx, info) => withCursorErrors(() => ticketConnection(ctx, filterOf(args.filter), args, info)),
+    },
+    TicketConnection,
+  ),
+}));
+
+// Parsed documents are cached, so a query sent again brings the same field nodes: its columns are
+// worked out once.
+const columnsByFieldNode = new WeakMap<FieldNode, { fieldNodes: readonly FieldNode[]; columns: TicketListColumns }>();
+
+/** The columns a ticket connection's query shows, as the list fetches them. */
+function ticketListColumns(info: GraphQLResolveInfo): TicketListColumns {
+  const known = columnsByFieldNode.get(info.fieldNodes[0]!);
+  if (known && known.fieldNodes.length === info.fieldNodes.length && known.fieldNodes.every((node, i) => node === info.fieldNodes[i])) return known.columns;
+  const columns = columnsOfSelection(info);
+  columnsByFieldNode.set(info.fieldNodes[0]!, { fieldNodes: info.fieldNodes, columns });
+  return columns;
+}
+
+function columnsOfSelection(info: GraphQLResolveInfo): TicketListColumns {
+  const selected = selectedFields(info.fieldNodes, info.fragments);
+  const node = mergeSelections(selected.get('nodes'), selected.get('edges')?.get('node'));
+  const objectType = (name: string) => info.schema.getType(name) as GraphQLObjectType;
+  const stage = node.get('stage');
+  const customer = node.get('customer');
+  return {
+    ticket: columnsRead(objectType('Ticket'), tickets, node),
+    stage: stage ? columnsRead(objectType('Stage'), stageJoin(tickets.stageId).table, stage) : false,
+    customer: customer ? columnsRead(objectType('Customer'), customers, customer) : false,
+  };
+}
+
+/** A cursor this API did not give out is the caller's mistake: a clear GraphQL error, not a masked one. */
+async function withCursorErrors<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof UserInputError) throw new GraphQLError(error.message, { extensions: { code: 'BAD_USER_INPUT', reason: 'INVALID_CURSOR' } });
+    throw error;
+  }
+}
+
+type FilterArg = {
+  teamId?: string | number | null;
+  stageId?: string | number | null;
+  priority?: number | null;
+  channel?: TicketRow['channel'] | null;
+  slaFailed?: boolean | null;
+  slaDeadlineBefore?: Date | null;
+};
+
+function filterOf(filter: FilterArg | null | undefined): TicketFilterValues {
+  const where: TicketFilterValues = {};
+  if (filter?.teamId != null) where.teamId = idOf(String(filter.teamId), 'Team') ?? NO_ROW;
+  if (filter?.stageId != null) where.stageId = idOf(String(filter.stageId), 'Stage') ?? NO_ROW;
+  if (filter?.priority != null) where.priority = filter.priority;
+  if (filter?.channel != null) where.channel = filter.channel;
+  if (filter?.slaFailed != null) where.slaFailed = filter.slaFailed;
+  if (filter?.slaDeadlineBefore != null) where.slaDeadlineBefore = filter.slaDeadlineBefore;
+  return where;
+}

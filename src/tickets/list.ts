@@ -1,0 +1,241 @@
+import { and, asc, desc, eq, gt, gte, inArray, lte, sql, type Placeholder } from 'drizzle-orm';
+import type { DbOrTx } from '../db/client.js';
+import { defineKeyset, pageOf, pickColumns, PreparedShapes, type PageRequest } from '../db/keyset.js';
+import { stageJoin, type StageRow } from '../teams/service.js';
+import type { CustomerRow } from './customers.js';
+import type { TicketChannel, TicketRow } from './service.js';
+import { customers, tags, tickets, ticketStageChanges, ticketTags } from './tables.js';
+
+/** The stage and customer a list query loaded with a ticket, so resolving them costs nothing. */
+export const LOADED_STAGE = Symbol('loaded stage');
+export const LOADED_CUSTOMER = Symbol('loaded customer');
+export type ListedTicket = TicketRow & { [LOADED_STAGE]?: StageRow; [LOADED_CUSTOMER]?: CustomerRow | null };
+
+/** The ticket list's order, highest priority first, then newest: the index (priority, created_at, id). */
+const ticketKeyset = defineKeyset({
+  prefix: 't',
+  direction: 'desc',
+  parts: [
+    { name: 'priority', column: tickets.priority, kind: 'int', sqlType: 'smallint', max: 3 },
+    { name: 'createdAt', column: tickets.createdAt, kind: 'time' },
+    { name: 'id', column: tickets.id, kind: 'int', sqlType: 'int', max: 2_147_483_647 },
+  ],
+});
+
+/** Opaque to clients: the ticket's place in the order (priority, creation, id). */
+export function ticketCursor(ticket: Pick<TicketRow, 'priority' | 'createdAt' | 'id'>): string {
+  return ticketKeyset.cursorOf(ticket);
+}
+
+export type TicketPageRequest = PageRequest;
+
+/**
+ * The columns a ticket list reads, table by table, so that a page showing five fields of fifty
+ * tickets does not fetch and decode all of them. Left out: every column of that table. `false`: the
+ * table is not joined, and a ticket resolves its stage or customer itself if asked.
+ */
+export interface TicketListColumns {
+  ticket?: readonly string[];
+  stage?: readonly string[] | false;
+  customer?: readonly string[] | false;
+}
+
+/** Ticket columns every list reads: its order and cursor, and what stage and customer resolve from. */
+const KEY_COLUMNS = ['id', 'priority', 'createdAt', 'stageId', 'customerId'];
+
+type ListedRow = { ticket: TicketRow; stage?: StageRow; customer?: CustomerRow | null };
+
+/** Tickets joined with what every ticket view shows (or what `columns` asks for): rows for withLoaded. */
+function selectTicketsWithStageAndCustomer(db: DbOrTx, columns: TicketListColumns = {}) {
+  const fields = { ticket: pickColumns(tickets, columns.ticket && [...new Set([...KEY_COLUMNS, ...columns.ticket])]) } as {
+    ticket: typeof tickets;
+    stage: ReturnType<typeof stageJoin>['table'];
+    customer: typeof customers;
+  };
+  const stage = stageJoin(tickets.stageId);
+  if (columns.stage !== false) fields.stage = pickColumns(stage.table, columns.stage && ['id', ...columns.stage]);
+  if (columns.customer !== false) fields.customer = pickColumns(customers, columns.customer && ['id', ...columns.customer]);
+  const query = db.select(fields).from(tickets).$dynamic();
+  if (columns.stage !== false) query.innerJoin(stage.table, stage.on);
+  if (columns.customer !== false) query.leftJoin(customers, eq(customers.id, tickets.customerId));
+  return query;
+}
+
+function buildTicketList(db: DbOrTx, filter: TicketFilterShape, columns: TicketListColumns, withCursor: boolean, backward: boolean, limit: number) {
+  return selectTicketsWithStageAndCustomer(db, columns)
+    .where(and(ticketFilterSql(filter), withCursor ? ticketKeyset.position(backward) : undefined))
+    .orderBy(...ticketKeyset.order(backward))
+    // A literal limit: with LIMIT $n PostgreSQL cannot cost a generic plan and re-plans every call.
+    .limit(sql.raw(String(limit)) as unknown as number)
+    .prepare('ticket_list');
+}
+
+// Lists are the hottest read: each shape (filter, page, columns) runs as a prepared statement.
+const preparedTicketLists = new PreparedShapes<ReturnType<typeof buildTicketList>>();
+
+/**
+ * One page of a ticket list, highest priority first, then newest: one query that joins stage and
+ * customer, keyset-paginated on the index order (priority, created_at, id).
+ */
+export async function listTickets(db: DbOrTx, filter: TicketFilterValues, page: TicketPageRequest, columns: TicketListColumns = {}) {
+  const plan = ticketKeyset.plan(page);
+  const withCursor = plan.cursor !== null;
+  const given = FILTER_PARAMETERS.filter((name) => filter[name] !== undefined);
+  const shapeKey = `${given.join()}:${filter.slaFailed}:${withCursor}:${plan.backward}:${plan.size}:${columnsKey(columns)}`;
+  const query = preparedTicketLists.get(db, shapeKey, () => {
+    const shape: TicketFilterShape = { slaFailed: filter.slaFailed };
+    for (const name of given) shape[name] = sql.placeholder(name);
+    return buildTicketList(db, shape, columns, withCursor, plan.backward, plan.size + 1);
+  });
+  const rows = (await query.execute({
+    ...filter,
+    slaDeadlineBefore: filter.slaDeadlineBefore?.toISOString(),
+    ...ticketKeyset.parameters(plan.cursor),
+  })) as ListedRow[];
+  const listed = pageOf(rows, plan);
+  return { tickets: listed.rows.map(withLoaded), hasNextPage: listed.hasNextPage, hasPreviousPage: listed.hasPreviousPage };
+}
+
+const columnsKeys = new WeakMap<TicketListColumns, string>();
+
+function columnsKey(columns: TicketListColumns): string {
+  let known = columnsKeys.get(columns);
+  if (known === undefined) {
+    const key = (names: readonly string[] | false | undefined) => (names === undefined ? '*' : names === false ? '-' : [...names].sort().join());
+    known = `${key(columns.ticket)}/${key(columns.stage)}/${key(columns.customer)}`;
+    columnsKeys.set(columns, known);
+  }
+  return known;
+}
+
+/** The ticket of a list row, carrying the stage and customer its query joined. */
+function withLoaded(row: ListedRow): ListedTicket {
+  const ticket: ListedTicket = row.ticket;
+  if (row.stage !== undefined) ticket[LOADED_STAGE] = row.stage;
+  if (row.customer !== undefined) ticket[LOADED_CUSTOMER] = row.customer;
+  return ticket;
+}
+
+/**
+ * One ticket with its stage and customer, in one query: what events carry, so the subscribers
+ * of an instance share this one read instead of each resolving stage and customer again.
+ */
+export async function findListedTicket(db: DbOrTx, id: number): Promise<ListedTicket | undefined> {
+  const [row] = await selectTicketsWithStageAndCustomer(db).where(eq(tickets.id, id));
+  return row && withLoaded(row);
+}
+
+/** Several tickets as findListedTicket loads one, by id: what an event replay reads per batch. */
+export async function findListedTickets(db: DbOrTx, ids: number[]): Promise<Map<number, ListedTicket>> {
+  const rows = ids.length === 1 ? [await findListedTicket(db, ids[0]!)] : (await selectTicketsWithStageAndCustomer(db).where(inArray(tickets.id, ids))).map(withLoaded);
+  return new Map(rows.flatMap((ticket) => (ticket ? [[ticket.id, ticket] as const] : [])));
+}
+
+export async function countTickets(db: DbOrTx, filter: TicketFilterValues): Promise<number> {
+  return db.$count(tickets, ticketFilterSql(filter));
+}
+
+/** Scope of bulk work over tickets: one team, given tickets, or all. */
+export interface TicketScope {
+  teamId?: number;
+  ticketIds?: number[];
+}
+
+function scopeSql(scope: TicketScope) {
+  return and(
+    scope.teamId === undefined ? undefined : eq(tickets.teamId, scope.teamId),
+    scope.ticketIds === undefined ? undefined : inArray(tickets.id, scope.ticketIds.length ? scope.ticketIds : [-1]),
+  );
+}
+
+export async function countTicketsForSla(db: DbOrTx, scope: TicketScope): Promise<number> {
+  return db.$count(tickets, scopeSql(scope));
+}
+
+/** A page of tickets in id order, with what SLA evaluation reads. */
+export async function ticketsForSla(db: DbOrTx, scope: TicketScope & { afterId: number; limit: number }) {
+  return db
+    .select({ id: tickets.id, teamId: tickets.teamId, priority: tickets.priority, customerId: tickets.customerId, createdAt: tickets.createdAt })
+    .from(tickets)
+    .where(and(scopeSql(scope), gt(tickets.id, scope.afterId)))
+    .orderBy(asc(tickets.id))
+    .limit(scope.limit);
+}
+
+/** Rows of tickets whose ids lie between the first and last of `ticketIds` (given in order). */
+function idRange(column: typeof ticketTags.ticketId | typeof ticketStageChanges.ticketId, ticketIds: number[]) {
+  return and(gte(column, ticketIds[0] ?? 0), lte(column, ticketIds.at(-1) ?? -1));
+}
+
+/** Tag ids per ticket, for a batch of tickets in id order. */
+export async function tagIdsByTicket(db: DbOrTx, ticketIds: number[]): Promise<Map<number, number[]>> {
+  const rows = await db.select().from(ticketTags).where(idRange(ticketTags.ticketId, ticketIds));
+  const map = new Map<number, number[]>();
+  for (const r of rows) map.set(r.ticketId, [...(map.get(r.ticketId) ?? []), r.tagId]);
+  return map;
+}
+
+/** Stage changes per ticket, oldest first, for a batch of tickets in id order. */
+export async function stageChangesByTicket(db: DbOrTx, ticketIds: number[]): Promise<Map<number, Array<{ stageId: number; enteredAt: Date }>>> {
+  const rows = await db
+    .select({ ticketId: ticketStageChanges.ticketId, stageId: ticketStageChanges.stageId, enteredAt: ticketStageChanges.enteredAt })
+    .from(ticketStageChanges)
+    .where(idRange(ticketStageChanges.ticketId, ticketIds))
+    .orderBy(asc(ticketStageChanges.id));
+  const map = new Map<number, Array<{ stageId: number; enteredAt: Date }>>();
+  for (const r of rows) {
+    let list = map.get(r.ticketId);
+    if (!list) map.set(r.ticketId, (list = []));
+    list.push({ stageId: r.stageId, enteredAt: r.enteredAt });
+  }
+  return map;
+}
+
+export interface TicketFilterValues {
+  teamId?: number;
+  stageId?: number;
+  priority?: number;
+  channel?: TicketChannel;
+  slaFailed?: boolean;
+  slaDeadlineBefore?: Date;
+}
+
+/** Filter values that a prepared list takes as parameters (slaFailed changes the query's shape). */
+const FILTER_PARAMETERS = ['teamId', 'stageId', 'priority', 'channel', 'slaDeadlineBefore'] as const;
+
+/** A ticket filter whose values may be placeholders of a prepared statement. */
+export type TicketFilterShape = { [K in keyof TicketFilterValues]?: TicketFilterValues[K] | Placeholder };
+
+/**
+ * The SQL condition of a ticket filter, for the list and its count alike. `table` is the
+ * (aliased) tickets table of the query it goes in.
+ */
+export function ticketFilterSql(filter: TicketFilterShape, table: typeof tickets = tickets) {
+  // SLA statuses are derived data kept by the SLA capability; the filter only reads them.
+  const failed = sql`exists (select 1 from ticket_sla_statuses s where s.ticket_id = ${table.id} and s.status = 'FAILED')`;
+  const deadline = filter.slaDeadlineBefore instanceof Date ? filter.slaDeadlineBefore.toISOString() : filter.slaDeadlineBefore;
+  return and(
+    filter.teamId === undefined ? undefined : eq(table.teamId, filter.teamId),
+    filter.stageId === undefined ? undefined : eq(table.stageId, filter.stageId),
+    filter.priority === undefined ? undefined : eq(table.priority, filter.priority),
+    filter.channel === undefined ? undefined : eq(table.channel, filter.channel),
+    filter.slaFailed === undefined ? undefined : filter.slaFailed ? failed : sql`not ${failed}`,
+    deadline === undefined
+      ? undefined
+      : sql`exists (select 1 from ticket_sla_statuses s where s.ticket_id = ${table.id} and s.reached_at is null and s.deadline < ${deadline}::timestamptz)`,
+  );
+}
+/** A team's tickets whose title or a tag contains every word (case-insensitive), newest first. */
+export async function searchTeamTickets(db: DbOrTx, input: { teamId: number; words: string[]; limit: number }): Promise<TicketRow[]> {
+  const like = (word: string) => `%${word.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const matches = input.words.map(
+    (word) =>
+      sql`(lower(${tickets.title}) like ${like(word)} or exists (select 1 from ${ticketTags} tt join ${tags} g on g.id = tt.tag_id where tt.ticket_id = ${tickets.id} and g.name_key like ${like(word)}))`,
+  );
+  return db
+    .select()
+    .from(tickets)
+    .where(and(eq(tickets.teamId, input.teamId), ...matches))
+    .orderBy(desc(tickets.number))
+    .limit(input.limit);
+}

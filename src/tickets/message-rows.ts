@@ -1,0 +1,102 @@
+import { eq } from 'drizzle-orm';
+import type { DbOrTx } from '../db/client.js';
+import { sanitizeMessageHtml, textToHtml } from '../text/html.js';
+import type { CustomerRow } from './customers.js';
+import { attachmentBlobs, ticketAttachments } from './tables.js';
+
+/** The longest message body kept. */
+export const MAX_BODY = 200_000;
+
+/** A customer's message on a ticket's chatter: its HTML sanitised, or derived from the text. */
+export function customerMessageRow(ticketId: number, customer: CustomerRow | null, bodyText: string, bodyHtml: string | null | undefined) {
+  return {
+    ticketId,
+    kind: 'MESSAGE' as const,
+    authorKind: 'CUSTOMER' as const,
+    authorName: customer?.name ?? null,
+    authorEmail: customer?.email ?? null,
+    customerId: customer?.id ?? null,
+    bodyText,
+    bodyHtml: bodyHtml ? sanitizeMessageHtml(bodyHtml) : textToHtml(bodyText),
+  };
+}
+
+/** One message of the conversation a ticket starts from (a chat transcript), as it was written. */
+export interface TranscriptMessage {
+  authorKind: 'CUSTOMER' | 'AGENT' | 'SYSTEM';
+  /** The author's display name; a customer's defaults to the ticket's customer. */
+  authorName?: string | null;
+  body: string;
+  writtenAt: Date;
+}
+
+/** A transcript message on the new ticket's chatter, with its author and time as written. */
+export function transcriptMessageRow(ticketId: number, customer: CustomerRow | null, message: TranscriptMessage) {
+  const byCustomer = message.authorKind === 'CUSTOMER';
+  const bodyText = message.body.trim();
+  return {
+    ticketId,
+    kind: 'MESSAGE' as const,
+    authorKind: message.authorKind,
+    authorName: message.authorName?.trim() || (byCustomer ? (customer?.name ?? null) : null),
+    authorEmail: byCustomer ? (customer?.email ?? null) : null,
+    customerId: byCustomer ? (customer?.id ?? null) : null,
+    bodyText,
+    bodyHtml: textToHtml(bodyText),
+    createdAt: message.writtenAt,
+  };
+}
+
+export interface NewAttachment {
+  filename: string;
+  contentType: string;
+  contentId?: string | null;
+  data: Buffer;
+}
+
+/** Rows per INSERT, so a statement stays well under PostgreSQL's 65 535 bind parameters. */
+function chunksOf<T>(rows: T[], columns: number): T[][] {
+  const size = Math.max(1, Math.floor(30_000 / columns));
+  const chunks: T[][] = [];
+  for (let i = 0; i < rows.length; i += size) chunks.push(rows.slice(i, i + size));
+  return chunks;
+}
+
+/**
+ * Stores each distinct file once (the same Buffer reaching several tickets, as one mail to
+ * several teams does) and one attachment row per message referencing it.
+ */
+export async function storeAttachments(tx: DbOrTx, attachments: Array<NewAttachment & { messageId: number }>) {
+  if (!attachments.length) return;
+  const files = [...new Set(attachments.map((a) => a.data))];
+  const blobIdOf = new Map<Buffer, number>();
+  for (const chunk of chunksOf(files, 2)) {
+    const ids = await tx
+      .insert(attachmentBlobs)
+      .values(chunk.map((data) => ({ size: data.length, data })))
+      .returning({ id: attachmentBlobs.id });
+    chunk.forEach((data, i) => blobIdOf.set(data, ids[i]!.id));
+  }
+  for (const chunk of chunksOf(attachments, 6)) {
+    await tx.insert(ticketAttachments).values(
+      chunk.map((a) => ({
+        messageId: a.messageId,
+        filename: a.filename.slice(0, 255),
+        contentType: a.contentType.slice(0, 255),
+        contentId: a.contentId?.slice(0, 255) ?? null,
+        size: a.data.length,
+        blobId: blobIdOf.get(a.data)!,
+      })),
+    );
+  }
+}
+
+export async function findAttachment(db: DbOrTx, id: number) {
+  const [found] = await db
+    .select({ attachment: ticketAttachments, blobData: attachmentBlobs.data })
+    .from(ticketAttachments)
+    .leftJoin(attachmentBlobs, eq(attachmentBlobs.id, ticketAttachments.blobId))
+    .where(eq(ticketAttachments.id, id));
+  if (!found) return undefined;
+  return { ...found.attachment, data: found.attachment.data ?? found.blobData ?? Buffer.alloc(0) };
+}
