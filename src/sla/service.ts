@@ -24,6 +24,13 @@ export async function calendarOf(db: DbOrTx, teamId: number): Promise<WorkingCal
   return row ? { timezone: row.timezone, intervals: row.intervals, holidays: row.holidays } : DEFAULT_CALENDAR;
 }
 
+/** The calendars of several teams, in the order given, in one query (Team.workingHours across a list). */
+export async function calendarsOf(db: DbOrTx, teamIds: number[]): Promise<WorkingCalendar[]> {
+  const rows = teamIds.length ? await db.select().from(teamCalendars).where(inArray(teamCalendars.teamId, teamIds)) : [];
+  const byTeam = new Map(rows.map((row) => [row.teamId, { timezone: row.timezone, intervals: row.intervals, holidays: row.holidays }]));
+  return teamIds.map((id) => byTeam.get(id) ?? DEFAULT_CALENDAR);
+}
+
 export async function setWorkingHours(
   db: DbOrTx,
   input: { teamId: number; timezone: string; intervals: WorkingInterval[]; holidays: string[] },

@@ -216,6 +216,11 @@ export async function findTeam(db: DbOrTx, id: number): Promise<TeamRow | undefi
   return team;
 }
 
+/** Several teams by id, in one query; ids without a team are left out. */
+export async function findTeams(db: DbOrTx, ids: number[]): Promise<TeamRow[]> {
+  return ids.length ? db.select().from(teams).where(inArray(teams.id, ids)) : [];
+}
+
 export async function countTeams(db: DbOrTx): Promise<number> {
   return db.$count(teams);
 }

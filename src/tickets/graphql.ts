@@ -4,6 +4,7 @@ import { connectionTypeOptions, idOf, payloadType, requireIdOf, withUserErrors }
 import { GraphQLError, type FieldNode, type GraphQLObjectType, type GraphQLResolveInfo } from 'graphql';
 import { columnsRead, mergeSelections, readsColumns, selectedFields } from '../graphql/selection.js';
 import type { Context } from '../graphql/context.js';
+import { fieldPosition, loadInBatch } from '../graphql/batch.js';
 import { UserInputError } from '../errors.js';
 import { findStage } from '../teams/service.js';
 import { Stage, Team } from '../teams/graphql.js';
@@ -17,6 +18,8 @@ import {
   setTicketPriority,
   setTicketTags,
   countTickets,
+  countTicketsOfTeams,
+  listTicketsOfTeams,
   findCustomer,
   listTickets,
   LOADED_CUSTOMER,
@@ -25,6 +28,7 @@ import {
   type ListedTicket,
   type TicketFilterValues,
   type TicketListColumns,
+  type TicketPage,
   type TicketPageRequest,
   type TicketRow,
 } from './service.js';
@@ -62,7 +66,7 @@ const TicketMessageKind = builder.enumType('TicketMessageKind', {
   } as const,
 });
 
-const MessageAuthorKind = builder.enumType('MessageAuthorKind', {
+const MessageAuthorKind = builder.enumType('TicketMessageAuthorKind', {
   description: 'Who wrote a chatter message.',
   values: {
     CUSTOMER: { description: 'The customer.' },
@@ -71,7 +75,7 @@ const MessageAuthorKind = builder.enumType('MessageAuthorKind', {
   } as const,
 });
 
-const MessageAuthor = builder.objectRef<TicketMessageRow>('MessageAuthor').implement({
+const MessageAuthor = builder.objectRef<TicketMessageRow>('TicketMessageAuthor').implement({
   description: 'The author of a chatter message.',
   fields: (t) => ({
     kind: t.field({ type: MessageAuthorKind, description: 'Customer, agent or system.', resolve: (m) => m.authorKind }),
@@ -100,7 +104,7 @@ export const Tag = builder.drizzleNode('tags', {
 });
 
 export const Attachment = builder.drizzleObject('ticketAttachments', {
-  name: 'Attachment',
+  name: 'TicketMessageAttachment',
   description: 'A file sent with a chatter message; agents download it from `url` with their bearer token.',
   // Never load the bytes for the API: they are served by GET /attachments/<id>.
   select: { columns: { id: true, messageId: true, filename: true, contentType: true, size: true, contentId: true } },
@@ -113,7 +117,7 @@ export const Attachment = builder.drizzleObject('ticketAttachments', {
   }),
 });
 
-const MessageOriginType = builder.objectRef<MessageOrigin>('MessageOrigin').implement({
+const MessageOriginType = builder.objectRef<MessageOrigin>('TicketMessageOrigin').implement({
   description: 'Where a web submission came from.',
   fields: (t) => ({
     clientAddress: t.exposeString('clientAddress', { nullable: true, description: 'IP address of the client.' }),
@@ -207,6 +211,11 @@ class TicketEdge {
 /** Resolves a ticket connection through the one-query list of the tickets service. */
 async function ticketConnection(ctx: { db: Context['db'] }, filter: TicketFilterValues, args: TicketPageRequest, info: GraphQLResolveInfo) {
   const page = await listTickets(ctx.db, filter, args, ticketListColumns(info));
+  return connectionOf(page, () => countTickets(ctx.db, filter));
+}
+
+/** A page as a connection; the count is a function, called only when totalCount is selected. */
+function connectionOf(page: TicketPage, totalCount: () => Promise<number>) {
   return {
     edges: page.tickets.map((ticket) => new TicketEdge(ticket)),
     pageInfo: {
@@ -215,8 +224,26 @@ async function ticketConnection(ctx: { db: Context['db'] }, filter: TicketFilter
       startCursor: page.tickets[0] ? ticketCursor(page.tickets[0]) : null,
       endCursor: page.tickets.at(-1) ? ticketCursor(page.tickets.at(-1)!) : null,
     },
-    totalCount: () => countTickets(ctx.db, filter),
+    totalCount,
   };
+}
+
+/**
+ * Team.tickets for every team of a list in one query (and one count): the teams at the same place
+ * of the query share the page arguments and the selection.
+ */
+async function teamTicketConnection(ctx: Context, teamId: number, args: TicketPageRequest, info: GraphQLResolveInfo) {
+  const page = { first: args.first, after: args.after, last: args.last, before: args.before };
+  const teamPage = await loadInBatch(ctx, `Team.tickets ${fieldPosition(info)} ${JSON.stringify(page)}`, teamId, async (teamIds: number[]) => {
+    const pages = await listTicketsOfTeams(ctx.db, teamIds, page, ticketListColumns(info));
+    return teamIds.map((id) => pages.get(id)!);
+  });
+  return connectionOf(teamPage, () =>
+    loadInBatch(ctx, 'Team.tickets.totalCount', teamId, async (teamIds: number[]) => {
+      const counts = await countTicketsOfTeams(ctx.db, teamIds);
+      return teamIds.map((id) => counts.get(id)!);
+    }),
+  );
 }
 
 builder.drizzleObjectFields(Team, (t) => ({
@@ -224,7 +251,7 @@ builder.drizzleObjectFields(Team, (t) => ({
     {
       type: Ticket,
       description: "The team's tickets, highest priority first, then newest.",
-      resolve: (team, args, ctx, info) => withCursorErrors(() => ticketConnection(ctx, { teamId: team.id }, args, info)),
+      resolve: (team, args, ctx, info) => withCursorErrors(() => teamTicketConnection(ctx, team.id, args, info)),
     },
     TicketConnection,
   ),
