@@ -1,4 +1,4 @@
-import { UserInputError, type UserErrorShape } from '../errors.js';
+import { USER_ERROR_CODES, UserInputError, type UserErrorShape } from '../errors.js';
 import { builder } from './builder.js';
 import { parseGlobalId } from './global-id.js';
 
@@ -10,7 +10,12 @@ export const UserError = builder.objectRef<UserErrorShape>('UserError').implemen
       description: 'Path to the offending input field, e.g. ["input", "name"]; null when the whole input is at fault.',
     }),
     message: t.exposeString('message', { description: 'What is wrong and what to do, in English.' }),
-    code: t.exposeString('code', { description: 'Stable machine-readable code, e.g. REQUIRED, NOT_FOUND, ALIAS_TAKEN.' }),
+    code: t.string({
+      description: `Stable machine-readable code, one of:\n${Object.entries(USER_ERROR_CODES)
+        .map(([code, meaning]) => `- ${code}: ${meaning}`)
+        .join('\n')}`,
+      resolve: (e) => e.code,
+    }),
   }),
 });
 
