@@ -240,6 +240,11 @@ export async function findStage(db: DbOrTx, id: number): Promise<StageRow | unde
   return stage;
 }
 
+/** Several stages by id, in one query; ids without a stage are left out. */
+export async function findStages(db: DbOrTx, ids: number[]): Promise<StageRow[]> {
+  return ids.length ? db.select().from(stages).where(inArray(stages.id, ids)) : [];
+}
+
 export async function createStage(db: DbOrTx, input: { teamId: number; name: string; closed?: boolean | null }): Promise<StageRow> {
   const errors = new ErrorCollector();
   const name = requiredText(errors, 'name', input.name, 80);

@@ -6,7 +6,7 @@ import { columnsRead, mergeSelections, readsColumns, selectedFields } from '../g
 import type { Context } from '../graphql/context.js';
 import { fieldPosition, loadInBatch } from '../graphql/batch.js';
 import { UserInputError } from '../errors.js';
-import { findStage } from '../teams/service.js';
+import { findStages } from '../teams/service.js';
 import { Stage, Team } from '../teams/graphql.js';
 import { stages } from '../teams/tables.js';
 import type { TicketMessageRow } from './service.js';
@@ -20,7 +20,10 @@ import {
   countTickets,
   countTicketsOfTeams,
   listTicketsOfTeams,
-  findCustomer,
+  countMessagesOfTickets,
+  listMessagesOfTickets,
+  ticketMessageCursor,
+  findCustomers,
   listTickets,
   LOADED_CUSTOMER,
   LOADED_STAGE,
@@ -32,8 +35,7 @@ import {
   type TicketPageRequest,
   type TicketRow,
 } from './service.js';
-import { customers, ticketMessages, tickets, type MessageOrigin } from './tables.js';
-import { eq } from 'drizzle-orm';
+import { customers, tickets, type MessageOrigin } from './tables.js';
 import { EVENT_RETENTION_DAYS, type EventEdge } from '../events/hub.js';
 import { ticketCreated, ticketUpdated } from './events.js';
 
@@ -159,7 +161,12 @@ export const Ticket = builder.drizzleNode('tickets', {
       description: 'Where the ticket is in its team pipeline.',
       extensions: readsColumns('stageId'),
       // Synchronous when loaded: a promise per row would send the whole list down graphql-js's slow path.
-      resolve: (ticket, _args, ctx) => (ticket as ListedTicket)[LOADED_STAGE] ?? findStage(ctx.db, ticket.stageId).then((stage) => stage!),
+      resolve: (ticket, _args, ctx) =>
+        (ticket as ListedTicket)[LOADED_STAGE] ??
+        loadInBatch(ctx, 'Ticket.stage', ticket.stageId, async (ids: number[]) => {
+          const found = new Map((await findStages(ctx.db, ids)).map((stage) => [stage.id, stage]));
+          return ids.map((id) => found.get(id)!);
+        }),
     }),
     customer: t.field({
       type: Customer,
@@ -169,19 +176,21 @@ export const Ticket = builder.drizzleNode('tickets', {
       resolve: (ticket, _args, ctx) => {
         const loaded = (ticket as ListedTicket)[LOADED_CUSTOMER];
         if (loaded !== undefined || ticket.customerId === null) return loaded ?? null;
-        return findCustomer(ctx.db, ticket.customerId).then((c) => c ?? null);
+        return loadInBatch(ctx, 'Ticket.customer', ticket.customerId, async (ids: number[]) => {
+          const found = new Map((await findCustomers(ctx.db, ids)).map((customer) => [customer.id, customer]));
+          return ids.map((id) => found.get(id) ?? null);
+        });
       },
     }),
     // Relations load by the ticket's id.
     assignee: t.relation('assignee', { nullable: true, description: 'The agent working on it, if any.', extensions: readsColumns('id') }),
     tags: t.relation('tags', { description: 'Labels, by name.', query: { orderBy: { nameKey: 'asc' } }, extensions: readsColumns('id') }),
-    messages: t.drizzleConnection(
+    messages: t.connection(
       {
-        type: 'ticketMessages',
+        type: TicketMessage,
         description: 'The chatter, oldest first.',
         extensions: readsColumns('id'),
-        totalCount: (ticket, _args, ctx) => ctx.db.$count(ticketMessages, eq(ticketMessages.ticketId, ticket.id)),
-        resolve: (query, ticket, _args, ctx) => ctx.db.query.ticketMessages.findMany(query({ where: { ticketId: ticket.id }, orderBy: { id: 'asc' } })),
+        resolve: (ticket, args, ctx, info) => withCursorErrors(() => ticketMessageConnection(ctx, ticket.id, args, info)),
       },
       TicketMessageConnection,
     ),
@@ -244,6 +253,29 @@ async function teamTicketConnection(ctx: Context, teamId: number, args: TicketPa
       return teamIds.map((id) => counts.get(id)!);
     }),
   );
+}
+
+/** Ticket.messages for every ticket of a list in one query (and one count), like Team.tickets. */
+async function ticketMessageConnection(ctx: Context, ticketId: number, args: TicketPageRequest, info: GraphQLResolveInfo) {
+  const page = { first: args.first, after: args.after, last: args.last, before: args.before };
+  const { messages, hasNextPage, hasPreviousPage } = await loadInBatch(ctx, `Ticket.messages ${fieldPosition(info)} ${JSON.stringify(page)}`, ticketId, async (ticketIds: number[]) => {
+    const pages = await listMessagesOfTickets(ctx.db, ticketIds, page);
+    return ticketIds.map((id) => pages.get(id)!);
+  });
+  return {
+    edges: messages.map((message) => ({ node: message, cursor: ticketMessageCursor(message) })),
+    pageInfo: {
+      hasNextPage,
+      hasPreviousPage,
+      startCursor: messages[0] ? ticketMessageCursor(messages[0]) : null,
+      endCursor: messages.at(-1) ? ticketMessageCursor(messages.at(-1)!) : null,
+    },
+    totalCount: () =>
+      loadInBatch(ctx, 'Ticket.messages.totalCount', ticketId, async (ticketIds: number[]) => {
+        const counts = await countMessagesOfTickets(ctx.db, ticketIds);
+        return ticketIds.map((id) => counts.get(id)!);
+      }),
+  };
 }
 
 builder.drizzleObjectFields(Team, (t) => ({

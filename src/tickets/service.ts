@@ -605,6 +605,65 @@ export async function listTicketsOfTeams(db: DbOrTx, teamIds: number[], page: Ti
   return pages;
 }
 
+/** Several customers by id, in one query; ids without a customer are left out. */
+export async function findCustomers(db: DbOrTx, ids: number[]): Promise<CustomerRow[]> {
+  return ids.length ? db.select().from(customers).where(inArray(customers.id, ids)) : [];
+}
+
+export interface TicketMessagePage {
+  messages: TicketMessageRow[];
+  hasNextPage: boolean;
+  hasPreviousPage: boolean;
+}
+
+/** Opaque to clients: a chatter entry's place in its ticket's chatter (by id). */
+export function ticketMessageCursor(message: { id: number }): string {
+  return Buffer.from(`m:${message.id}`).toString('base64url');
+}
+
+function parseTicketMessageCursor(cursor: string, field: string): number {
+  const match = /^m:(\d{1,10})$/.exec(Buffer.from(cursor, 'base64url').toString());
+  if (!match || Number(match[1]) > 2_147_483_647) fail(field, 'INVALID_CURSOR', 'The cursor is not one this list gave out.');
+  return Number(match[1]);
+}
+
+/**
+ * The same page of several tickets' chatter (Ticket.messages across a list of tickets), oldest
+ * first, in one query: a lateral subquery per ticket walks its (ticket_id, id) index.
+ */
+export async function listMessagesOfTickets(db: DbOrTx, ticketIds: number[], page: TicketPageRequest): Promise<Map<number, TicketMessagePage>> {
+  const backward = page.last != null || page.before != null;
+  const size = Math.min(Math.max(page.first ?? page.last ?? 20, 0), 100);
+  const cursor = page.after ? parseTicketMessageCursor(page.after, 'after') : page.before ? parseTicketMessageCursor(page.before, 'before') : null;
+  const position = cursor === null ? sql`` : sql`and m.id ${backward ? sql`<` : sql`>`} ${cursor}::int`;
+  const ticketList = sql.join(ticketIds.map((id) => sql`${id}`), sql`, `);
+  const picked = sql`select p.id from unnest(array[${ticketList}]::int[]) as ticket(id) cross join lateral (
+    select m.id from ticket_messages m where m.ticket_id = ticket.id ${position}
+    order by m.id ${backward ? sql`desc` : sql`asc`} limit ${sql.raw(String(size + 1))}) p`;
+  const rows = ticketIds.length ? await db.select().from(ticketMessages).where(sql`${ticketMessages.id} in (${picked})`).orderBy(asc(ticketMessages.id)) : [];
+  const byTicket = new Map<number, TicketMessageRow[]>(ticketIds.map((id) => [id, []]));
+  for (const row of rows) byTicket.get(row.ticketId)?.push(row);
+  const pages = new Map<number, TicketMessagePage>();
+  for (const [ticketId, messages] of byTicket) {
+    const more = messages.length > size;
+    const pageRows = backward ? messages.slice(Math.max(messages.length - size, 0)) : messages.slice(0, size);
+    pages.set(ticketId, { messages: pageRows, hasNextPage: backward ? cursor !== null : more, hasPreviousPage: backward ? more : cursor !== null });
+  }
+  return pages;
+}
+
+/** Number of chatter entries of each ticket, in one grouped query. */
+export async function countMessagesOfTickets(db: DbOrTx, ticketIds: number[]): Promise<Map<number, number>> {
+  const rows = ticketIds.length
+    ? await db
+        .select({ ticketId: ticketMessages.ticketId, count: sql<number>`count(*)::int` })
+        .from(ticketMessages)
+        .where(inArray(ticketMessages.ticketId, ticketIds))
+        .groupBy(ticketMessages.ticketId)
+    : [];
+  return new Map(ticketIds.map((id) => [id, Number(rows.find((r) => r.ticketId === id)?.count ?? 0)]));
+}
+
 /** Number of tickets of each team, in one grouped query. */
 export async function countTicketsOfTeams(db: DbOrTx, teamIds: number[]): Promise<Map<number, number>> {
   const rows = teamIds.length

@@ -48,7 +48,7 @@ async function addTeams(prefix: string, count: number) {
   }
 }
 
-describe('per-team fields across a list of teams', () => {
+describe('per-parent fields across a list', () => {
   it('cost the same number of statements for 2 teams as for 8: one per field, not one per team', async () => {
     await addTeams('Few', 2);
     const few = await statementsDuring(() => server.client().request(TEAMS_WITH_FIELDS));
@@ -90,6 +90,52 @@ describe('per-team fields across a list of teams', () => {
     const back = await read({ last: 2, before: second.pageInfo.startCursor });
     expect(back.nodes.map((n: any) => n.title)).toEqual(['Paged 1', 'Paged 3']);
     expect(back.pageInfo).toMatchObject({ hasPreviousPage: false });
+  });
+
+  it('cost the same number of statements for 2 tickets as for 6 fetched by id: chatter, stage and customer', async () => {
+    const team = await createTeam(server, 'Chatty');
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) ids.push((await createTicket(server, { teamId: team.id, title: `Chatty ${i}`, description: `first words ${i}`, customerEmail: `chatty${i}@example.com` })).id);
+    const read = gql`
+      query ($ids: [ID!]!) {
+        nodes(ids: $ids) { ... on Ticket { title stage { name } customer { email } messages(first: 1) { totalCount nodes { bodyText attachments { filename } } } } }
+      }
+    `;
+    const few = await statementsDuring(() => server.client().request(read, { ids: ids.slice(0, 2) }));
+    let answer: any;
+    const many = await statementsDuring(async () => (answer = await server.client().request(read, { ids })));
+    expect(many).toHaveLength(few.length);
+    expect(many.filter((sql) => sql.includes('cross join lateral'))).toHaveLength(1);
+    expect(answer.nodes[4]).toEqual({
+      title: 'Chatty 4',
+      stage: { name: 'New' },
+      customer: { email: 'chatty4@example.com' },
+      messages: { totalCount: 1, nodes: [{ bodyText: 'first words 4', attachments: [] }] },
+    });
+  });
+
+  it('pages a ticket chatter forward and backward', async () => {
+    const team = await createTeam(server, 'Noted');
+    const ticket = await createTicket(server, { teamId: team.id, title: 'Noted', description: 'note 0' });
+    for (let i = 1; i <= 3; i++) {
+      await server.client().request(gql`mutation ($id: ID!, $body: String!) { addTicketNote(input: { ticketId: $id, body: $body }) { userErrors { code } } }`, { id: ticket.id, body: `note ${i}` });
+    }
+    const page = gql`
+      query ($id: ID!, $first: Int, $after: String, $last: Int, $before: String) {
+        ticket(id: $id) { messages(first: $first, after: $after, last: $last, before: $before) { nodes { bodyText } pageInfo { hasNextPage hasPreviousPage endCursor startCursor } } }
+      }
+    `;
+    const read = async (variables: Record<string, unknown>) => (await server.client().request<any>(page, { id: ticket.id, ...variables })).ticket.messages;
+    const first = await read({ first: 3 });
+    expect(first.nodes.map((n: any) => n.bodyText)).toEqual(['note 0', 'note 1', 'note 2']);
+    expect(first.pageInfo).toMatchObject({ hasNextPage: true, hasPreviousPage: false });
+    const rest = await read({ first: 3, after: first.pageInfo.endCursor });
+    expect(rest.nodes.map((n: any) => n.bodyText)).toEqual(['note 3']);
+    expect(rest.pageInfo).toMatchObject({ hasNextPage: false, hasPreviousPage: true });
+    const back = await read({ last: 2, before: rest.pageInfo.startCursor });
+    expect(back.nodes.map((n: any) => n.bodyText)).toEqual(['note 1', 'note 2']);
+    expect(back.pageInfo).toMatchObject({ hasPreviousPage: true });
+    await expect(read({ first: 1, after: 'bm90IGEgY3Vyc29y' })).rejects.toThrow(/cursor/i);
   });
 
   it('reads a website form without writing it, and keeps its id and url when it is first saved', async () => {
