@@ -101,14 +101,7 @@ export function isUniqueViolation(error: unknown, constraint: string): boolean {
   return false;
 }
 
-/** A NUL (PostgreSQL text cannot hold it) or a UTF-16 surrogate without its pair (not Unicode). */
-const UNSTORABLE_TEXT = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/** Whether text can be stored as it is: API inputs that cannot are refused (INVALID_TEXT), not cleaned. */
-export function isStorableText(text: string): boolean {
-  return !UNSTORABLE_TEXT.test(text);
-}
-
+/** The userError for API text holding a NUL or an unpaired surrogate: refused, not cleaned (src/text/clean.ts says why). */
 export function unstorableTextError(field: string[]): UserErrorShape {
   return {
     field,

@@ -1,10 +1,11 @@
 import SchemaBuilder, { BasePlugin, type PothosOutputFieldConfig, type SchemaTypes } from '@pothos/core';
 import { getNamedType, GraphQLError, isObjectType, type GraphQLFieldResolver } from 'graphql';
-import { isStorableText, unstorableTextError } from '../errors.js';
+import { unstorableTextError } from '../errors.js';
+import { hasUnstorableText } from '../text/clean.js';
 
 /** Path to the first string in `value` that cannot be stored as text, or null when all can. */
 export function unstorableTextPath(value: unknown, path: string[] = []): string[] | null {
-  if (typeof value === 'string') return isStorableText(value) ? null : path;
+  if (typeof value === 'string') return hasUnstorableText(value) ? path : null;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const found = unstorableTextPath(value[i], [...path, String(i)]);

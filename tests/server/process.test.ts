@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../support/databases.js';
 import { freePort, graphqlClient, spawnServer, subscribe, wsClient } from '../support/server.js';
 import { sseSubscribe } from '../support/sse.js';
-import { probeUntil } from '../support/wait.js';
+import { probeUntil, waitFor } from '../support/wait.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterAll(async () => {
@@ -84,10 +84,12 @@ describe('operations', () => {
     const ws = subscribe(socket, 'subscription { ticketCreated { node { id } } }');
     // Both streams are open on the server once a probe ticket has reached each of them.
     const admin = graphqlClient(`${server.url}/graphql`, 'ops-token');
-    const { teams } = await admin.request<any>('{ teams { id } }');
+    // /healthz answers once the server listens; the demo team of the first start follows it.
+    let teams: Array<{ id: string }> = [];
+    await waitFor(async () => (teams = (await admin.request<any>('{ teams { id } }')).teams).length > 0, { what: 'the demo team' });
     await probeUntil(
       () => sse.events.length > 0 && ws.events.length > 0,
-      () => admin.request('mutation ($t: ID!) { createTicket(input: { teamId: $t, title: "probe" }) { ticket { id } } }', { t: teams[0].id }),
+      () => admin.request('mutation ($t: ID!) { createTicket(input: { teamId: $t, title: "probe" }) { ticket { id } } }', { t: teams[0]!.id }),
     );
 
     const { code, ms } = await server.stop('SIGTERM');
