@@ -1,5 +1,6 @@
 import { and, eq, gte, inArray, isNull, lt, lte, sql } from 'drizzle-orm';
 import { inTransaction, queryRows, type DbOrTx } from '../db/client.js';
+import { isAnyOf } from '../db/columns.js';
 import { publishEvents } from '../events/hub.js';
 import { ErrorCollector, fail, optionalText, requiredText } from '../errors.js';
 import { findTeam, stagesOf } from '../teams/service.js';
@@ -26,7 +27,7 @@ export async function calendarOf(db: DbOrTx, teamId: number): Promise<WorkingCal
 
 /** The calendars of several teams, in the order given, in one query (Team.workingHours across a list). */
 export async function calendarsOf(db: DbOrTx, teamIds: number[]): Promise<WorkingCalendar[]> {
-  const rows = teamIds.length ? await db.select().from(teamCalendars).where(inArray(teamCalendars.teamId, teamIds)) : [];
+  const rows = teamIds.length ? await db.select().from(teamCalendars).where(isAnyOf(teamCalendars.teamId, teamIds)) : [];
   const byTeam = new Map(rows.map((row) => [row.teamId, { timezone: row.timezone, intervals: row.intervals, holidays: row.holidays }]));
   return teamIds.map((id) => byTeam.get(id) ?? DEFAULT_CALENDAR);
 }

@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, getColumns, gt, gte, inArray, lte, sql, type Column, type Placeholder, type Table } from 'drizzle-orm';
 import { findAgent } from '../auth/service.js';
 import { inTransaction, type DbOrTx } from '../db/client.js';
+import { idArray, isAnyOf } from '../db/columns.js';
 import { ErrorCollector, fail, optionalText, requiredText } from '../errors.js';
 import { publishEvent, publishEvents } from '../events/hub.js';
 import { findStage, firstOpenStageOf, firstStagesOf, type StageRow } from '../teams/service.js';
@@ -581,8 +582,7 @@ export async function listTicketsOfTeams(db: DbOrTx, teamIds: number[], page: Ti
   const position = cursor
     ? sql`and (t.priority, t.created_at, t.id) ${backward ? sql`>` : sql`<`} (${cursor.priority}::smallint, ${cursor.createdAt.toISOString()}::timestamptz, ${cursor.id}::int)`
     : sql``;
-  const teamList = sql.join(teamIds.map((id) => sql`${id}`), sql`, `);
-  const picked = sql`select p.id from unnest(array[${teamList}]::int[]) as team(id) cross join lateral (
+  const picked = sql`select p.id from unnest(${idArray(teamIds)}) as team(id) cross join lateral (
     select t.id from tickets t where t.team_id = team.id ${position}
     order by t.priority ${direction}, t.created_at ${direction}, t.id ${direction} limit ${sql.raw(String(size + 1))}) p`;
   const rows = teamIds.length
@@ -607,7 +607,7 @@ export async function listTicketsOfTeams(db: DbOrTx, teamIds: number[], page: Ti
 
 /** Several customers by id, in one query; ids without a customer are left out. */
 export async function findCustomers(db: DbOrTx, ids: number[]): Promise<CustomerRow[]> {
-  return ids.length ? db.select().from(customers).where(inArray(customers.id, ids)) : [];
+  return ids.length ? db.select().from(customers).where(isAnyOf(customers.id, ids)) : [];
 }
 
 export interface TicketMessagePage {
@@ -636,8 +636,7 @@ export async function listMessagesOfTickets(db: DbOrTx, ticketIds: number[], pag
   const size = Math.min(Math.max(page.first ?? page.last ?? 20, 0), 100);
   const cursor = page.after ? parseTicketMessageCursor(page.after, 'after') : page.before ? parseTicketMessageCursor(page.before, 'before') : null;
   const position = cursor === null ? sql`` : sql`and m.id ${backward ? sql`<` : sql`>`} ${cursor}::int`;
-  const ticketList = sql.join(ticketIds.map((id) => sql`${id}`), sql`, `);
-  const picked = sql`select p.id from unnest(array[${ticketList}]::int[]) as ticket(id) cross join lateral (
+  const picked = sql`select p.id from unnest(${idArray(ticketIds)}) as ticket(id) cross join lateral (
     select m.id from ticket_messages m where m.ticket_id = ticket.id ${position}
     order by m.id ${backward ? sql`desc` : sql`asc`} limit ${sql.raw(String(size + 1))}) p`;
   const rows = ticketIds.length ? await db.select().from(ticketMessages).where(sql`${ticketMessages.id} in (${picked})`).orderBy(asc(ticketMessages.id)) : [];
@@ -658,7 +657,7 @@ export async function countMessagesOfTickets(db: DbOrTx, ticketIds: number[]): P
     ? await db
         .select({ ticketId: ticketMessages.ticketId, count: sql<number>`count(*)::int` })
         .from(ticketMessages)
-        .where(inArray(ticketMessages.ticketId, ticketIds))
+        .where(isAnyOf(ticketMessages.ticketId, ticketIds))
         .groupBy(ticketMessages.ticketId)
     : [];
   return new Map(ticketIds.map((id) => [id, Number(rows.find((r) => r.ticketId === id)?.count ?? 0)]));
@@ -667,7 +666,7 @@ export async function countMessagesOfTickets(db: DbOrTx, ticketIds: number[]): P
 /** Number of tickets of each team, in one grouped query. */
 export async function countTicketsOfTeams(db: DbOrTx, teamIds: number[]): Promise<Map<number, number>> {
   const rows = teamIds.length
-    ? await db.select({ teamId: tickets.teamId, count: sql<number>`count(*)::int` }).from(tickets).where(inArray(tickets.teamId, teamIds)).groupBy(tickets.teamId)
+    ? await db.select({ teamId: tickets.teamId, count: sql<number>`count(*)::int` }).from(tickets).where(isAnyOf(tickets.teamId, teamIds)).groupBy(tickets.teamId)
     : [];
   return new Map(teamIds.map((id) => [id, Number(rows.find((r) => r.teamId === id)?.count ?? 0)]));
 }
