@@ -5,6 +5,7 @@ import { inTransaction, openDatabase, type Database } from './db/client.js';
 import { migrateDatabase } from './db/migrate.js';
 import { EventHub } from './events/hub.js';
 import { startHttpServer, type HttpServer } from './http/server.js';
+import { liveChatScopeLookups, registerLiveChatHooks, startLiveChat } from './livechat/module.js';
 import { createLogger, type Logger } from './log.js';
 import { registerSlaHooks, startBreachWatch } from './sla/service.js';
 import { startSmtpServer, type SmtpListener } from './smtp/server.js';
@@ -27,13 +28,16 @@ export interface App {
 export async function startApp(config: Config, options: { log?: Logger; now?: () => Date } = {}): Promise<App> {
   const log = options.log ?? createLogger(config.logLevel);
   registerSlaHooks();
+  registerLiveChatHooks();
   const database = await openDatabase(config);
   try {
     await migrateDatabase(database, config.databaseUrl);
     const events = new EventHub(database, log);
     events.register(ticketCreated, ticketUpdated);
+    const stopLiveChat = await startLiveChat({ config, database, events, log });
     await events.start();
     const auth = new Authenticator(database.db, config.adminToken, {
+      scopeLookups: liveChatScopeLookups(database.db),
       cacheMs: config.tokenCacheMs,
       usageFlushMs: config.tokenUsageFlushMs,
       onError: (err) => log.error('recording token use failed', { err }),
@@ -53,6 +57,7 @@ export async function startApp(config: Config, options: { log?: Logger; now?: ()
       stop: () =>
         (stopping ??= (async () => {
           await Promise.all([http.close(), smtp.close(), stopBreachWatch()]);
+          await stopLiveChat();
           await auth.close();
           await events.stop();
           await database.close();

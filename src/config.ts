@@ -66,9 +66,30 @@ export interface Config {
   anonymousIntrospection: boolean;
   /** Origins whose browser requests may carry credentials (CORS_ORIGINS, comma-separated). */
   corsOrigins: string[];
+  liveChat: LiveChatSettings;
+}
+
+export interface LiveChatSettings {
+  maxMessageChars: number;
+  /** Open sessions without a message for this long close themselves (fractions allowed). */
+  idleCloseMinutes: number;
+  /** Sessions in which the visitor never wrote are removed after this long (fractions allowed). */
+  emptySessionMinutes: number;
+  sessionsPerHourPerClient: number;
+  messagesPerMinutePerSession: number;
+  /** How often the idle-close and clean-up job runs. */
+  sweepIntervalMs: number;
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
+function minutesFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number of minutes, got "${raw}"`);
+  return value;
+}
 
 function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];
@@ -147,5 +168,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       .split(',')
       .map((origin) => origin.trim().replace(/\/+$/, ''))
       .filter((origin) => origin !== ''),
+    liveChat: {
+      maxMessageChars: Math.max(1, intFrom(env, 'LIVECHAT_MAX_MESSAGE_CHARS', 4000)),
+      idleCloseMinutes: minutesFrom(env, 'LIVECHAT_IDLE_CLOSE_MINUTES', 30),
+      emptySessionMinutes: minutesFrom(env, 'LIVECHAT_EMPTY_SESSION_MINUTES', 60),
+      sessionsPerHourPerClient: intFrom(env, 'LIVECHAT_SESSIONS_PER_HOUR', 20),
+      messagesPerMinutePerSession: intFrom(env, 'LIVECHAT_MESSAGES_PER_MINUTE', 30),
+      sweepIntervalMs: Math.max(100, intFrom(env, 'LIVECHAT_SWEEP_INTERVAL_MS', 15_000)),
+    },
   };
 }

@@ -8,7 +8,7 @@ export const USER_ERROR_CODES = {
   TOO_LONG: 'A text is longer than the field allows.',
   TOO_MANY: 'A list has more items than allowed.',
   INVALID_TEXT: 'A text holds a NUL character or an unpaired UTF-16 surrogate, or is outside its length limits.',
-  INVALID_ID: 'An ID is not the global ID of an object of the expected type.',
+  INVALID_ID: 'An ID is not the global ID of an object of the expected type (or a client-chosen id is empty or too long).',
   INVALID_CURSOR: 'A cursor is not one this list gave out.',
   NOT_FOUND: 'No object has this ID (any more).',
   INVALID_EMAIL: 'Not an email address.',
@@ -42,7 +42,18 @@ export const USER_ERROR_CODES = {
   FILE_TOO_LARGE: 'An uploaded file is larger than 10 MB.',
   FILE_TYPE: 'An uploaded file is not an image, a PDF or a text file.',
   REJECTED: 'The submission was refused as automated.',
-  RATE_LIMITED: 'Too many submissions from this client address: try again later.',
+  RATE_LIMITED: 'Too many submissions, chats or chat messages from this client or session: try again later.',
+  FORBIDDEN: 'The caller may not do this to this object (an operator-only chat message from a visitor, a transfer by another operator).',
+  INVALID_COLOR: 'A colour not written #RRGGBB.',
+  INVALID_NUMBER: 'A number outside its allowed range.',
+  INVALID_LANGUAGE: 'Not a language tag such as "en" or "fr-BE", or too many of them.',
+  INVALID_URL: 'Not an http(s) address, or too long.',
+  NOT_AN_AGENT: 'Only a token bound to an agent can do this.',
+  NOT_AN_OPERATOR: 'The agent is not an operator of the live chat channel.',
+  OPERATOR_OFFLINE: 'The operator is not online.',
+  CHANNEL_UNAVAILABLE: "Live chat is switched off for the team.",
+  NO_OPERATOR_AVAILABLE: 'No operator of the channel is online: leave a message instead.',
+  SESSION_CLOSED: 'The chat session is closed.',
 } as const satisfies Record<string, string>;
 
 export type UserErrorCode = keyof typeof USER_ERROR_CODES;

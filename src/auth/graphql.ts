@@ -29,7 +29,8 @@ export const Agent = builder.drizzleNode('agents', {
   id: { column: (a) => a.id },
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Display name.' }),
-    email: t.exposeString('email', { nullable: true, description: 'Mail address, if given.' }),
+    // Live chat visitors reach agents as their operators: name only.
+    email: t.string({ nullable: true, description: 'Mail address, if given; null for live chat visitors.', resolve: (a, _args, ctx) => (ctx.principal.kind === 'visitor' ? null : a.email) }),
   }),
 });
 

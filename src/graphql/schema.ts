@@ -10,6 +10,7 @@ import '../tickets/graphql.js';
 import '../mail/graphql.js';
 import '../sla/graphql.js';
 import '../webform/graphql.js';
+import '../livechat/graphql.js';
 
 export const schema: GraphQLSchema = resolveRowIdsSynchronously(builder.toSchema({ sortSchema: true }));
 

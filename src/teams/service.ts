@@ -12,6 +12,18 @@ export interface MailSettings {
   mailDomain: string;
 }
 
+/** Keeps a capability's data in step with a team (the live chat channel), inside the team's transaction. */
+export type TeamWriteHook = (tx: DbOrTx, team: TeamRow) => Promise<void>;
+const teamWriteHooks = new Set<TeamWriteHook>();
+
+export function onTeamWrite(hook: TeamWriteHook): void {
+  teamWriteHooks.add(hook);
+}
+
+async function afterTeamWrite(tx: DbOrTx, team: TeamRow): Promise<void> {
+  for (const hook of teamWriteHooks) await hook(tx, team);
+}
+
 export const DEFAULT_STAGES = [
   { name: 'New', closed: false },
   { name: 'In Progress', closed: false },
@@ -133,6 +145,7 @@ export async function createTeam(db: DbOrTx, settings: MailSettings, input: Crea
         })
         .returning();
       await tx.insert(stages).values(DEFAULT_STAGES.map((s, i) => ({ teamId: team!.id, name: s.name, closed: s.closed, sequence: i + 1 })));
+      await afterTeamWrite(tx, team!);
       return team!;
     }),
   );
@@ -200,6 +213,7 @@ export async function updateTeam(db: DbOrTx, settings: MailSettings, input: Upda
         .set({ ...next, updatedAt: sql`now()` })
         .where(eq(teams.id, current.id))
         .returning();
+      await afterTeamWrite(tx, team!);
       return team!;
     }),
   );

@@ -94,7 +94,7 @@ export const Customer = builder.drizzleNode('customers', {
     // Plain resolvers rather than t.expose*: exposed fields of drizzle objects are wrapped per row,
     // which costs the hot ticket lists more than the query itself.
     name: t.string({ nullable: true, description: 'Display name, when known.', resolve: (c) => c.name }),
-    email: t.string({ description: 'Mail address as first given.', resolve: (c) => c.email }),
+    email: t.string({ nullable: true, description: 'Mail address as first given; null for a customer known by name only (a chat visitor).', resolve: (c) => c.email }),
   }),
 });
 

@@ -67,7 +67,7 @@ async function findOrCreateCustomers(db: DbOrTx, contacts: CustomerContact[]): P
     .values([...byKey.values()].sort((a, b) => (a.emailKey < b.emailKey ? -1 : a.emailKey > b.emailKey ? 1 : 0)))
     .onConflictDoUpdate({ target: customers.emailKey, set: { name: sql`coalesce(${customers.name}, excluded.name)` } })
     .returning();
-  return new Map(rows.map((c) => [c.emailKey, c]));
+  return new Map(rows.map((c) => [c.emailKey!, c]));
 }
 
 /** A customer's message on a ticket's chatter: its HTML sanitised, or derived from the text. */
@@ -93,6 +93,8 @@ export interface NewTicket {
   priority?: number | null;
   channel: TicketChannel;
   customer?: CustomerContact | null;
+  /** Without `customer`: a new customer known by this name only (a chat visitor who gave no email). */
+  customerNameOnly?: string | null;
   /** Files of the first message (mail attachments, form uploads). */
   attachments?: NewAttachment[];
   /** Where a web submission came from, kept on the first message. */
@@ -185,7 +187,10 @@ export async function createTickets(db: DbOrTx, inputs: NewTicket[]): Promise<Ti
       tx,
       inputs.flatMap((input) => (input.customer ? [input.customer] : [])),
     );
-    const customerFor = (input: NewTicket) => (input.customer ? customerOf.get(customerKey(input.customer))! : null);
+    const nameOnly = inputs.flatMap((input) => (!input.customer && input.customerNameOnly ? [input] : []));
+    const nameOnlyRows = nameOnly.length ? await tx.insert(customers).values(nameOnly.map((input) => ({ name: input.customerNameOnly!.trim().slice(0, 200) }))).returning() : [];
+    const nameOnlyOf = new Map(nameOnly.map((input, i) => [input, nameOnlyRows[i]!]));
+    const customerFor = (input: NewTicket) => (input.customer ? customerOf.get(customerKey(input.customer))! : (nameOnlyOf.get(input) ?? null));
 
     const created = await tx
       .insert(tickets)
@@ -760,4 +765,19 @@ export function ticketFilterSql(filter: TicketFilterShape, table: typeof tickets
       ? undefined
       : sql`exists (select 1 from ticket_sla_statuses s where s.ticket_id = ${table.id} and s.reached_at is null and s.deadline < ${deadline}::timestamptz)`,
   );
+}
+
+/** A team's tickets whose title or a tag contains every word (case-insensitive), newest first. */
+export async function searchTeamTickets(db: DbOrTx, input: { teamId: number; words: string[]; limit: number }): Promise<TicketRow[]> {
+  const like = (word: string) => `%${word.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const matches = input.words.map(
+    (word) =>
+      sql`(lower(${tickets.title}) like ${like(word)} or exists (select 1 from ${ticketTags} tt join ${tags} g on g.id = tt.tag_id where tt.ticket_id = ${tickets.id} and g.name_key like ${like(word)}))`,
+  );
+  return db
+    .select()
+    .from(tickets)
+    .where(and(eq(tickets.teamId, input.teamId), ...matches))
+    .orderBy(desc(tickets.number))
+    .limit(input.limit);
 }

@@ -20,9 +20,10 @@ export const customers = pgTable(
   {
     id: idColumn(),
     name: text('name'),
-    email: text('email').notNull(),
+    // Null for a customer known by name only (a chat visitor who left no address).
+    email: text('email'),
     // Lower-cased address: one customer per mailbox whatever the case the sender typed.
-    emailKey: text('email_key').notNull(),
+    emailKey: text('email_key'),
     createdAt: createdAtColumn(),
   },
   (t) => [uniqueIndex('customers_email_key_unique').on(t.emailKey)],

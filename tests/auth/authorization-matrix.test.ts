@@ -15,9 +15,8 @@ import {
   type GraphQLObjectType,
 } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createVisitorToken } from '../../src/auth/service.js';
 import { schema } from '../../src/graphql/schema.js';
-import { createToken } from '../support/fixtures.js';
+import { createToken, createVisitorSession } from '../support/fixtures.js';
 import { ADMIN_TOKEN, startTestServer, subscribe, type TestServer } from '../support/server.js';
 
 /**
@@ -39,7 +38,7 @@ beforeAll(async () => {
   server = await startTestServer();
   tokens.agent = await createToken(server, 'AGENT', 'Matrix Agent');
   // A visitor of some other chat session: its token must open nothing outside that session.
-  tokens.visitor = (await createVisitorToken(server.app.database.db, 424242)).token;
+  tokens.visitor = (await createVisitorSession(server)).token;
 });
 afterAll(async () => {
   await server?.stop();

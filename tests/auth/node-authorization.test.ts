@@ -1,8 +1,9 @@
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import { ClientError, gql } from 'graphql-request';
 import { isObjectType } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schema } from '../../src/graphql/schema.js';
-import { createTeam, createTicket, createToken } from '../support/fixtures.js';
+import { createTeam, createTicket, createToken, createVisitorSession } from '../support/fixtures.js';
 import { MAIL_DOMAIN, startTestServer, type TestServer } from '../support/server.js';
 import { deliver, mail } from '../support/smtp.js';
 
@@ -31,9 +32,21 @@ beforeAll(async () => {
   expect(sent.ok).toBe(true);
   const { inboundMails } = await admin.request<any>(gql`{ inboundMails(first: 1) { nodes { id } } }`);
   const { apiTokens } = await admin.request<any>(gql`{ apiTokens(first: 1) { nodes { id } } }`);
+  // A chat the walking agent does not operate: admins and the channel's operators read it.
+  const chatTeam = await createTeam(server, 'Walked chat', { useLiveChat: true });
+  const { team: withChannel } = await admin.request<any>(gql`query ($id: ID!) { team(id: $id) { liveChatChannel { id } } }`, { id: chatTeam.id });
+  const visitor = await createVisitorSession(server, 'Walked chat visitors');
+  const { sendChatMessage } = await server.client(visitor.token).request<any>(
+    gql`mutation ($input: SendChatMessageInput!) { sendChatMessage(input: $input) { message { id } userErrors { code } } }`,
+    { input: { sessionId: encodeGlobalID('LiveChatSession', String(visitor.sessionId)), body: 'walk with me' } },
+  );
+  expect(sendChatMessage.userErrors).toEqual([]);
 
   Object.assign(samples, {
     Agent: { id: createAgent.agent.id, field: 'name', reader: 'agent' },
+    ChatMessage: { id: sendChatMessage.message.id, field: 'body', reader: 'admin' },
+    LiveChatChannel: { id: withChannel.liveChatChannel.id, field: 'name', reader: 'admin' },
+    LiveChatSession: { id: encodeGlobalID('LiveChatSession', String(visitor.sessionId)), field: 'visitorName', reader: 'admin' },
     ApiToken: { id: apiTokens.nodes[0].id, field: 'name', reader: 'admin' },
     Customer: { id: setTicketTags.ticket.customer.id, field: 'email', reader: 'agent' },
     InboundMail: { id: inboundMails.nodes[0].id, field: 'subject', reader: 'admin' },

@@ -4,11 +4,11 @@ import { sql } from 'drizzle-orm';
 import { gql } from 'graphql-request';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { authScopesOf, NO_SCOPE_LOOKUPS, type Principal } from '../../src/auth/principal.js';
-import { Authenticator, createAgent, createApiToken, createVisitorToken } from '../../src/auth/service.js';
+import { Authenticator, createAgent, createApiToken } from '../../src/auth/service.js';
 import { openDatabase } from '../../src/db/client.js';
 import { queryLimits } from '../../src/graphql/builder.js';
 import { createTestDatabase, root, type TestDatabase } from '../support/databases.js';
-import { createAgent as createAgentOverApi, createTeam, createTicket } from '../support/fixtures.js';
+import { createAgent as createAgentOverApi, createTeam, createTicket, createVisitorSession } from '../support/fixtures.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 let server: TestServer;
@@ -118,15 +118,15 @@ describe('principals', () => {
   });
 
   it('lets a visitor token open its own session only, with tighter limits', async () => {
-    const { token } = await createVisitorToken(server.app.database.db, 7);
+    const { token, sessionId } = await createVisitorSession(server);
     const visitor = server.client(token);
     expect(await visitor.request(gql`{ viewer { kind name role agent { id } } }`)).toEqual({ viewer: { kind: 'VISITOR', name: null, role: null, agent: null } });
     await expect(visitor.request(gql`{ teams { id } }`)).rejects.toThrow(/Forbidden: Query.teams needs an agent or admin token/);
 
     const principal = (await new Authenticator(server.app.database.db, undefined).fromAuthorization(bearer(token))) as Extract<Principal, { kind: 'visitor' }>;
-    expect(principal).toMatchObject({ kind: 'visitor', sessionId: 7 });
+    expect(principal).toMatchObject({ kind: 'visitor', sessionId });
     const scopes = authScopesOf(principal, NO_SCOPE_LOOKUPS);
-    expect([scopes.visitorOf(7), scopes.visitorOf(8), scopes.agent, scopes.admin, scopes.operatorOf(1)]).toEqual([true, false, false, false, false]);
+    expect([scopes.visitorOf(sessionId), scopes.visitorOf(sessionId + 1), scopes.agent, scopes.admin, scopes.operatorOf(1)]).toEqual([true, false, false, false, false]);
 
     // Authorisation comes before the cost check, so a visitor is refused before a deep query costs
     // anything; on fields it may call, it has less room than staff.

@@ -63,7 +63,9 @@ describe.runIf(available)('a dropped LISTEN connection', () => {
 
     await admin.unsafe(`alter database "${name}" allow_connections false`);
     const terminated = await admin`select pg_terminate_backend(pid) as done from pg_stat_activity where datname = ${name} and application_name = 'intake-listen'`;
-    expect(terminated.map((r) => r.done)).toEqual([true]);
+    // The hub's LISTEN connection, and live chat's typing relay has one of its own.
+    expect(terminated.length).toBeGreaterThan(0);
+    expect(terminated.every((r) => r.done)).toBe(true);
     while ((await listenerBackends()).length > 0);
 
     const teamKey = idOf(teamId, 'Team')!;

@@ -1,4 +1,8 @@
+import { decodeGlobalID } from '@pothos/plugin-relay';
+import { eq } from 'drizzle-orm';
 import { gql } from 'graphql-request';
+import { createVisitorToken } from '../../src/auth/service.js';
+import { liveChatChannels, liveChatSessions } from '../../src/livechat/tables.js';
 import type { TestServer } from './server.js';
 
 export async function createTeam(server: TestServer, name: string, extra: Record<string, unknown> = {}) {
@@ -35,4 +39,20 @@ export async function createAgent(server: TestServer, name: string, email: strin
     { input: { name, email } },
   );
   return createAgent.agent;
+}
+
+/**
+ * A chat visitor's token for a fresh waiting session of a new live chat team: a visitor token
+ * must name a real session (visitor_tokens.session_id references live_chat_sessions).
+ */
+export async function createVisitorSession(server: TestServer, name = `Visitor team ${Math.random().toString(36).slice(2, 8)}`) {
+  const team = await createTeam(server, name, { useLiveChat: true });
+  const db = server.app.database.db;
+  const [channel] = await db.select().from(liveChatChannels).where(eq(liveChatChannels.teamId, Number(decodeGlobalID(team.id).id)));
+  const [session] = await db
+    .insert(liveChatSessions)
+    .values({ channelId: channel!.id, status: 'WAITING', visitorName: 'Probe visitor', sessionKeyHash: 'probe' })
+    .returning();
+  const { token } = await createVisitorToken(db, session!.id);
+  return { token, sessionId: session!.id, channelId: channel!.id };
 }

@@ -1,0 +1,206 @@
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { findAgent } from '../auth/service.js';
+import type { DbOrTx } from '../db/client.js';
+import { ErrorCollector, fail, requiredText } from '../errors.js';
+import type { TeamRow } from '../teams/service.js';
+import { assignWaitingSessions } from './assignment.js';
+import { isConnected } from './presence.js';
+import { CHANNEL_DEFAULTS, isColor } from './rules.js';
+import { liveChatChannels, liveChatOperators, liveChatOperatorStatuses, liveChatSessions } from './tables.js';
+import { chatTransaction } from './events.js';
+
+export type LiveChatChannelRow = typeof liveChatChannels.$inferSelect;
+
+const MAX_NAME = 120;
+const MAX_OPTION_TEXT = 500;
+const COLOR_FIELDS = ['headerBackgroundColor', 'titleColor', 'buttonBackgroundColor', 'buttonTextColor'] as const;
+const TEXT_FIELDS = ['buttonText', 'welcomeMessage', 'inputPlaceholder'] as const;
+
+/**
+ * Team write hook: switching useLiveChat on creates the team's channel (named after the team)
+ * or restores it; switching it off disables it and keeps its history.
+ */
+export async function syncChannelWithTeam(tx: DbOrTx, team: TeamRow): Promise<void> {
+  const [channel] = await tx.select().from(liveChatChannels).where(eq(liveChatChannels.teamId, team.id)).for('update');
+  if (channel) {
+    if (channel.enabled !== team.useLiveChat) await tx.update(liveChatChannels).set({ enabled: team.useLiveChat }).where(eq(liveChatChannels.id, channel.id));
+    return;
+  }
+  if (!team.useLiveChat) return;
+  await tx.insert(liveChatChannels).values({ teamId: team.id, name: team.name.slice(0, MAX_NAME), enabled: true, ...CHANNEL_DEFAULTS });
+}
+
+/** Whether the agent operates the channel (the operatorOf scope's lookup). */
+export async function isOperatorOf(db: DbOrTx, channelId: number, agentId: number): Promise<boolean> {
+  const [row] = await db
+    .select({ agentId: liveChatOperators.agentId })
+    .from(liveChatOperators)
+    .where(and(eq(liveChatOperators.channelId, channelId), eq(liveChatOperators.agentId, agentId)));
+  return row !== undefined;
+}
+
+export async function findChannel(db: DbOrTx, id: number): Promise<LiveChatChannelRow | undefined> {
+  const [channel] = await db.select().from(liveChatChannels).where(eq(liveChatChannels.id, id));
+  return channel;
+}
+
+export async function channelsOfTeams(db: DbOrTx, teamIds: number[]): Promise<LiveChatChannelRow[]> {
+  if (teamIds.length === 0) return [];
+  return db.select().from(liveChatChannels).where(inArray(liveChatChannels.teamId, teamIds));
+}
+
+/** Locks a channel: assignment, operator changes and the waiting line of one channel happen one at a time. */
+export async function lockChannel(tx: DbOrTx, id: number, field = 'channelId'): Promise<LiveChatChannelRow> {
+  const [channel] = await tx.select().from(liveChatChannels).where(eq(liveChatChannels.id, id)).for('update');
+  if (!channel) fail(field, 'NOT_FOUND', 'No live chat channel has this id.');
+  return channel;
+}
+
+export interface UpdateChannelInput {
+  channelId: number;
+  name?: string | null;
+  buttonText?: string | null;
+  welcomeMessage?: string | null;
+  inputPlaceholder?: string | null;
+  headerBackgroundColor?: string | null;
+  titleColor?: string | null;
+  buttonBackgroundColor?: string | null;
+  buttonTextColor?: string | null;
+  /** Puts the four colours back to their defaults (before any colour given in the same input). */
+  resetColors?: boolean | null;
+  /** undefined leaves it; null removes the cap. */
+  maxSessionsPerOperator?: number | null;
+}
+
+export async function updateChannel(db: DbOrTx, input: UpdateChannelInput): Promise<LiveChatChannelRow> {
+  const errors = new ErrorCollector();
+  const changes: Partial<LiveChatChannelRow> = {};
+  if (input.name != null) changes.name = requiredText(errors, 'name', input.name, MAX_NAME);
+  for (const field of TEXT_FIELDS) {
+    if (input[field] != null) changes[field] = requiredText(errors, field, input[field], MAX_OPTION_TEXT);
+  }
+  if (input.resetColors) for (const field of COLOR_FIELDS) changes[field] = CHANNEL_DEFAULTS[field];
+  for (const field of COLOR_FIELDS) {
+    const value = input[field];
+    if (value == null) continue;
+    if (isColor(value.trim())) changes[field] = value.trim().toUpperCase();
+    else errors.add(field, 'INVALID_COLOR', `${field} must be a colour written #RRGGBB, e.g. #875A7B.`);
+  }
+  if (input.maxSessionsPerOperator !== undefined) {
+    const cap = input.maxSessionsPerOperator;
+    if (cap !== null && (!Number.isInteger(cap) || cap < 1 || cap > 1000)) {
+      errors.add('maxSessionsPerOperator', 'INVALID_NUMBER', 'maxSessionsPerOperator must be 1 to 1000, or null for no cap.');
+    } else changes.maxSessionsPerOperator = cap;
+  }
+  errors.throwIfAny();
+  return chatTransaction(db, async (tx) => {
+    const current = await lockChannel(tx, input.channelId);
+    if (Object.keys(changes).length === 0) return current;
+    const [channel] = await tx.update(liveChatChannels).set(changes).where(eq(liveChatChannels.id, current.id)).returning();
+    // A raised cap makes room: waiting visitors may be served now.
+    if (changes.maxSessionsPerOperator !== undefined) await assignWaitingSessions(tx, channel!);
+    return channel!;
+  });
+}
+
+async function existingAgentIds(tx: DbOrTx, agentIds: number[]): Promise<number[]> {
+  const found = await Promise.all(agentIds.map((id) => findAgent(tx, id)));
+  return found.flatMap((agent) => (agent ? [agent.id] : []));
+}
+
+export async function addOperators(db: DbOrTx, channelId: number, agentIds: number[]): Promise<LiveChatChannelRow> {
+  return chatTransaction(db, async (tx) => {
+    const channel = await lockChannel(tx, channelId);
+    const unique = [...new Set(agentIds)];
+    const found = await existingAgentIds(tx, unique);
+    if (found.length !== unique.length) fail('agentIds', 'NOT_FOUND', 'agentIds must name existing agents.');
+    if (unique.length) {
+      await tx
+        .insert(liveChatOperators)
+        .values(unique.map((agentId) => ({ channelId: channel.id, agentId })))
+        .onConflictDoNothing();
+      await assignWaitingSessions(tx, channel);
+    }
+    return channel;
+  });
+}
+
+export async function removeOperators(db: DbOrTx, channelId: number, agentIds: number[]): Promise<LiveChatChannelRow> {
+  return chatTransaction(db, async (tx) => {
+    const channel = await lockChannel(tx, channelId);
+    if (agentIds.length) {
+      await tx.delete(liveChatOperators).where(and(eq(liveChatOperators.channelId, channel.id), inArray(liveChatOperators.agentId, agentIds)));
+    }
+    return channel;
+  });
+}
+
+export interface OperatorStatusRow {
+  agentId: number;
+  accepting: boolean;
+  languages: string[];
+}
+
+const MAX_LANGUAGES = 20;
+const LANGUAGE_TAG = /^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$/;
+
+/** The calling agent says whether it takes chats, and which languages it speaks. */
+export async function setOperatorStatus(db: DbOrTx, agentId: number, input: { accepting: boolean; languages?: string[] | null }): Promise<OperatorStatusRow> {
+  const languages = input.languages?.map((l) => l.trim()).filter(Boolean);
+  if (languages && (languages.length > MAX_LANGUAGES || languages.some((l) => l.length > 35 || !LANGUAGE_TAG.test(l)))) {
+    fail('languages', 'INVALID_LANGUAGE', `languages must be at most ${MAX_LANGUAGES} language tags such as "en" or "fr-BE".`);
+  }
+  return chatTransaction(db, async (tx) => {
+    const [row] = await tx
+      .insert(liveChatOperatorStatuses)
+      .values({ agentId, accepting: input.accepting, languages: languages ?? [] })
+      .onConflictDoUpdate({
+        target: liveChatOperatorStatuses.agentId,
+        set: { accepting: input.accepting, ...(languages ? { languages } : {}) },
+      })
+      .returning();
+    if (input.accepting) await assignWaitingInChannelsOf(tx, agentId);
+    return { agentId: row!.agentId, accepting: row!.accepting, languages: row!.languages };
+  });
+}
+
+/** An operator became reachable: waiting visitors of its channels may be served. */
+export async function assignWaitingInChannelsOf(tx: DbOrTx, agentId: number, onlyChannelId?: number): Promise<void> {
+  const waiting = await tx
+    .selectDistinct({ channelId: liveChatSessions.channelId })
+    .from(liveChatSessions)
+    .innerJoin(liveChatOperators, and(eq(liveChatOperators.channelId, liveChatSessions.channelId), eq(liveChatOperators.agentId, agentId)))
+    .where(and(eq(liveChatSessions.status, 'WAITING'), onlyChannelId === undefined ? undefined : eq(liveChatSessions.channelId, onlyChannelId)))
+    .orderBy(asc(liveChatSessions.channelId));
+  for (const { channelId } of waiting) await assignWaitingSessions(tx, await lockChannel(tx, channelId));
+}
+
+export interface OperatorView {
+  agentId: number;
+  accepting: boolean;
+  connected: boolean;
+  openSessions: number;
+  languages: string[];
+}
+
+/** The channel's operators with their state, by agent id. */
+export async function operatorsOf(db: DbOrTx, channelId: number): Promise<OperatorView[]> {
+  return db
+    .select({
+      agentId: liveChatOperators.agentId,
+      accepting: sql<boolean>`coalesce(${liveChatOperatorStatuses.accepting}, false)`.mapWith(Boolean),
+      connected: sql<boolean>`${isConnected(liveChatOperators.channelId, liveChatOperators.agentId)}`.mapWith(Boolean),
+      openSessions: sql<number>`(select count(*) from ${liveChatSessions} s where s.channel_id = ${liveChatOperators.channelId} and s.operator_id = ${liveChatOperators.agentId} and s.status = 'OPEN')`.mapWith(Number),
+      languages: sql<string[]>`coalesce(${liveChatOperatorStatuses.languages}, '{}')`,
+    })
+    .from(liveChatOperators)
+    .leftJoin(liveChatOperatorStatuses, eq(liveChatOperatorStatuses.agentId, liveChatOperators.agentId))
+    .where(eq(liveChatOperators.channelId, channelId))
+    .orderBy(asc(liveChatOperators.agentId));
+}
+
+/** True when someone would answer a new visitor, perhaps after a wait. */
+export async function isChannelAvailable(db: DbOrTx, channel: LiveChatChannelRow): Promise<boolean> {
+  if (!channel.enabled) return false;
+  return (await operatorsOf(db, channel.id)).some((o) => o.accepting && o.connected);
+}

@@ -1,0 +1,50 @@
+import type { DbOrTx } from '../db/client.js';
+import { createTicket, searchTeamTickets } from '../tickets/service.js';
+import type { LiveChatSessionRow } from './assignment.js';
+import { publishSessionChanged } from './events.js';
+import type { LiveChatChannelRow } from './channels.js';
+import { appendMessage, transcriptMessages } from './messages.js';
+import { COMMAND_HELP, transcriptOf, type ChatCommand } from './rules.js';
+import { liveChatSessionTickets } from './tables.js';
+
+const MAX_TITLE = 300;
+const MAX_TRANSCRIPT = 200_000;
+const SEARCH_RESULTS = 5;
+
+/** Answers an operator's command with a SYSTEM message only operators see. */
+export async function runChatCommand(
+  tx: DbOrTx,
+  channel: LiveChatChannelRow,
+  session: LiveChatSessionRow,
+  command: ChatCommand,
+): Promise<void> {
+  const reply = (body: string) => appendMessage(tx, channel, session, { authorKind: 'SYSTEM', authorName: 'System', body, operatorOnly: true, inTranscript: false });
+  switch (command.kind) {
+    case 'CREATE_TICKET': {
+      const title = (command.title || `${session.visitorName}'s chat`).slice(0, MAX_TITLE);
+      const transcript = transcriptOf(await transcriptMessages(tx, session.id)).slice(0, MAX_TRANSCRIPT);
+      // The one creation path: the chat's own team, whichever team the operator works in.
+      const ticket = await createTicket(tx, {
+        teamId: channel.teamId,
+        title,
+        description: transcript,
+        channel: 'LIVE_CHAT',
+        customer: session.visitorEmail ? { email: session.visitorEmail, name: session.visitorName } : null,
+        customerNameOnly: session.visitorName,
+      });
+      await tx.insert(liveChatSessionTickets).values({ sessionId: session.id, ticketId: ticket.id });
+      await reply(`Ticket #${ticket.number} created: ${ticket.title}`);
+      publishSessionChanged(tx, session);
+      return;
+    }
+    case 'SEARCH_TICKETS': {
+      if (command.words.length === 0) return void (await reply('Type the words to look for: /helpdesk_search <words>'));
+      const found = await searchTeamTickets(tx, { teamId: channel.teamId, words: command.words.slice(0, 10), limit: SEARCH_RESULTS });
+      await reply(found.length ? found.map((t) => `#${t.number} ${t.title}`).join('\n') : `No ticket of this team matches "${command.words.join(' ')}".`);
+      return;
+    }
+    case 'UNKNOWN':
+      await reply([`Unknown command /${command.name}. Commands:`, ...COMMAND_HELP].join('\n'));
+      return;
+  }
+}

@@ -1,0 +1,281 @@
+import { randomBytes } from 'node:crypto';
+import { and, desc, eq, gte, lt, sql } from 'drizzle-orm';
+import { createVisitorToken, findAgent, hashToken } from '../auth/service.js';
+import type { DbOrTx } from '../db/client.js';
+import { ErrorCollector, fail } from '../errors.js';
+import { isEmailAddress } from '../tickets/email-address.js';
+import { assignSession, assignWaitingSessions, onlineOperators, type LiveChatSessionRow } from './assignment.js';
+import { chatTransaction, publishSessionChanged } from './events.js';
+import { findChannel, isOperatorOf, lockChannel } from './channels.js';
+import { appendMessage, lockSession, type ChatActor } from './messages.js';
+import { hitRateLimit } from './ratelimit.js';
+import { chooseOperator, hasRoom, satisfactionOf, type RatingValue, type Satisfaction } from './rules.js';
+import { liveChatRatings, liveChatSessions, liveChatSessionTickets } from './tables.js';
+
+export type LiveChatRatingRow = typeof liveChatRatings.$inferSelect;
+
+const DEFAULT_VISITOR_NAME = 'Visitor';
+
+export interface StartLiveChatInput {
+  channelId: number;
+  visitorName?: string | null;
+  visitorEmail?: string | null;
+  pageUrl?: string | null;
+  language?: string | null;
+  previousSessionKey?: string | null;
+  clientAddress?: string | null;
+}
+
+export interface StartSettings {
+  sessionsPerHourPerClient: number;
+}
+
+/**
+ * Opens a session for a visitor: assigned to an online operator with room, or waiting in line
+ * when all are at their cap. Returns the visitor token (this session only) and the session key
+ * the browser keeps to come back; both are shown once.
+ */
+export async function startLiveChat(db: DbOrTx, settings: StartSettings, input: StartLiveChatInput) {
+  const errors = new ErrorCollector();
+  const visitorName = (input.visitorName ?? '').trim().replace(/\s+/g, ' ') || DEFAULT_VISITOR_NAME;
+  if (visitorName.length > 120) errors.add('visitorName', 'TOO_LONG', 'visitorName must be at most 120 characters.');
+  const visitorEmail = input.visitorEmail?.trim() || null;
+  if (visitorEmail && !isEmailAddress(visitorEmail)) errors.add('visitorEmail', 'INVALID_EMAIL', 'visitorEmail must be an email address such as jane@example.com.');
+  const pageUrl = input.pageUrl?.trim() || null;
+  if (pageUrl && (pageUrl.length > 2000 || !/^https?:\/\//i.test(pageUrl))) errors.add('pageUrl', 'INVALID_URL', 'pageUrl must be an http(s) address of at most 2000 characters.');
+  const language = input.language?.trim() || null;
+  if (language && !/^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,3}$/.test(language)) errors.add('language', 'INVALID_LANGUAGE', 'language must be a language tag such as "en" or "fr-BE".');
+  if ((input.previousSessionKey?.length ?? 0) > 200) errors.add('previousSessionKey', 'INVALID_KEY', 'previousSessionKey is not a session key.');
+  errors.throwIfAny();
+  if (input.clientAddress) await hitRateLimit(db, `chat-sessions:${input.clientAddress}`, settings.sessionsPerHourPerClient, 3600);
+
+  const sessionKey = randomBytes(24).toString('base64url');
+  const { session, visitorToken } = await chatTransaction(db, async (tx) => {
+    const channel = await lockChannel(tx, input.channelId);
+    if (!channel.enabled) fail('channelId', 'CHANNEL_UNAVAILABLE', 'Live chat is switched off for this team.');
+    const online = await onlineOperators(tx, channel.id);
+    if (online.length === 0) fail('channelId', 'NO_OPERATOR_AVAILABLE', 'No operator is online: leave a message instead.');
+    const previousOperatorId = input.previousSessionKey ? await previousOperatorOf(tx, channel.id, input.previousSessionKey) : null;
+    const [created] = await tx
+      .insert(liveChatSessions)
+      .values({
+        channelId: channel.id,
+        status: 'WAITING',
+        visitorName,
+        visitorEmail,
+        pageUrl,
+        language,
+        sessionKeyHash: hashToken(sessionKey),
+        clientAddress: input.clientAddress ?? null,
+      })
+      .returning();
+    // Visitors already in line come first: a newcomer is served directly only when nobody waits.
+    const waitingAhead = await tx.$count(liveChatSessions, and(eq(liveChatSessions.channelId, channel.id), eq(liveChatSessions.status, 'WAITING'), lt(liveChatSessions.id, created!.id)));
+    const withRoom = waitingAhead > 0 ? [] : online.filter((o) => hasRoom(o.openSessions, channel.maxSessionsPerOperator));
+    const agentId = chooseOperator(withRoom, { previousOperatorId, language });
+    // The token resolves to a visitor principal of this session through the Authenticator.
+    const { token } = await createVisitorToken(tx, created!.id);
+    if (agentId !== null) return { session: await assignSession(tx, channel, created!, agentId), visitorToken: token };
+    publishSessionChanged(tx, created!);
+    return { session: created!, visitorToken: token };
+  });
+  return { session, visitorToken, sessionKey };
+}
+
+async function previousOperatorOf(tx: DbOrTx, channelId: number, sessionKey: string): Promise<number | null> {
+  const [previous] = await tx
+    .select({ operatorId: liveChatSessions.operatorId })
+    .from(liveChatSessions)
+    .where(and(eq(liveChatSessions.sessionKeyHash, hashToken(sessionKey)), eq(liveChatSessions.channelId, channelId)))
+    .orderBy(desc(liveChatSessions.id))
+    .limit(1);
+  return previous?.operatorId ?? null;
+}
+
+export async function findSession(db: DbOrTx, id: number): Promise<LiveChatSessionRow | undefined> {
+  const [session] = await db.select().from(liveChatSessions).where(eq(liveChatSessions.id, id));
+  return session;
+}
+
+/** Session row unlocked first, to learn its channel: locks are always taken channel, then session. */
+async function lockChannelAndSession(tx: DbOrTx, sessionId: number) {
+  const found = await findSession(tx, sessionId);
+  if (!found) fail('sessionId', 'NOT_FOUND', 'No live chat session has this id.');
+  const channel = await lockChannel(tx, found.channelId, 'sessionId');
+  const session = await lockSession(tx, sessionId);
+  return { channel, session };
+}
+
+/** Ends a conversation, saying who left; a place frees, so the waiting line moves. */
+export async function closeLiveChat(db: DbOrTx, actor: ChatActor | { kind: 'SYSTEM' }, sessionId: number): Promise<LiveChatSessionRow> {
+  return chatTransaction(db, async (tx) => {
+    const { channel, session } = await lockChannelAndSession(tx, sessionId);
+    if (session.status === 'CLOSED') fail('sessionId', 'SESSION_CLOSED', 'This conversation is already closed.');
+    const body =
+      actor.kind === 'VISITOR'
+        ? 'Visitor left the conversation.'
+        : actor.kind === 'OPERATOR'
+          ? `${actor.name} closed the conversation.`
+          : 'The conversation was closed after a period of inactivity.';
+    await appendMessage(tx, channel, session, { authorKind: 'SYSTEM', authorName: 'System', body, inTranscript: false });
+    const [closed] = await tx.update(liveChatSessions).set({ status: 'CLOSED', closedAt: sql`now()` }).where(eq(liveChatSessions.id, session.id)).returning();
+    publishSessionChanged(tx, closed!);
+    // A visitor leaving the line moves everyone behind it up.
+    await assignWaitingSessions(tx, channel, { lineChanged: session.status === 'WAITING' });
+    return closed!;
+  });
+}
+
+/** Hands a session to another online operator of its channel. */
+export async function transferLiveChat(
+  db: DbOrTx,
+  actor: { agentId: number | null; name: string; admin: boolean },
+  input: { sessionId: number; agentId: number },
+): Promise<LiveChatSessionRow> {
+  return chatTransaction(db, async (tx) => {
+    const { channel, session } = await lockChannelAndSession(tx, input.sessionId);
+    if (!actor.admin && (actor.agentId === null || session.operatorId !== actor.agentId)) {
+      fail('sessionId', 'FORBIDDEN', "Only the session's operator or an admin may transfer it.");
+    }
+    if (session.status === 'CLOSED') fail('sessionId', 'SESSION_CLOSED', 'This conversation is closed.');
+    if (!(await isOperatorOf(tx, channel.id, input.agentId))) fail('agentId', 'NOT_AN_OPERATOR', 'agentId must be an operator of this channel.');
+    if (!(await onlineOperators(tx, channel.id)).some((o) => o.agentId === input.agentId)) {
+      fail('agentId', 'OPERATOR_OFFLINE', 'This operator is not online: choose one who is.');
+    }
+    const target = await findAgent(tx, input.agentId);
+    const [moved] = await tx
+      .update(liveChatSessions)
+      .set({ operatorId: input.agentId, status: 'OPEN' })
+      .where(eq(liveChatSessions.id, session.id))
+      .returning();
+    await appendMessage(tx, channel, moved!, { authorKind: 'SYSTEM', authorName: 'System', body: `${actor.name} transferred the conversation to ${target!.name}.`, inTranscript: false });
+    publishSessionChanged(tx, moved!);
+    return (await findSession(tx, session.id))!;
+  });
+}
+
+/** The visitor's rating; a new one replaces the old. Allowed while open and after closing. */
+export async function rateLiveChat(db: DbOrTx, input: { sessionId: number; rating: RatingValue; comment?: string | null }): Promise<LiveChatSessionRow> {
+  const comment = input.comment?.trim() || null;
+  if (comment && comment.length > 2000) fail('comment', 'TOO_LONG', 'comment must be at most 2000 characters.');
+  return chatTransaction(db, async (tx) => {
+    const session = await lockSession(tx, input.sessionId);
+    await tx
+      .insert(liveChatRatings)
+      .values({ sessionId: session.id, channelId: session.channelId, rating: input.rating, comment, operatorId: session.operatorId })
+      .onConflictDoUpdate({ target: liveChatRatings.sessionId, set: { rating: input.rating, comment, operatorId: session.operatorId, createdAt: sql`now()` } });
+    return session;
+  });
+}
+
+export async function ratingsOfSessions(db: DbOrTx, sessionIds: number[]): Promise<Map<number, LiveChatRatingRow>> {
+  if (sessionIds.length === 0) return new Map();
+  const rows = await db.select().from(liveChatRatings).where(sql`${liveChatRatings.sessionId} in ${sessionIds}`);
+  return new Map(rows.map((r) => [r.sessionId, r]));
+}
+
+export async function satisfactionOfChannel(db: DbOrTx, channelId: number, days: number): Promise<Satisfaction> {
+  const rows = await db
+    .select({ rating: liveChatRatings.rating, count: sql<number>`count(*)`.mapWith(Number) })
+    .from(liveChatRatings)
+    .where(and(eq(liveChatRatings.channelId, channelId), gte(liveChatRatings.createdAt, sql`now() - make_interval(days => ${days})`)))
+    .groupBy(liveChatRatings.rating);
+  const count = (rating: RatingValue) => rows.find((r) => r.rating === rating)?.count ?? 0;
+  return satisfactionOf({ satisfied: count('SATISFIED'), okay: count('OKAY'), dissatisfied: count('DISSATISFIED') });
+}
+
+/** The ratings log, newest first; keyset paging on (createdAt, sessionId). */
+export async function ratingsOfChannel(db: DbOrTx, channelId: number, page: { first: number; after: { createdAt: Date; sessionId: number } | null }) {
+  const rows = await db
+    .select()
+    .from(liveChatRatings)
+    .where(
+      and(
+        eq(liveChatRatings.channelId, channelId),
+        page.after ? sql`(${liveChatRatings.createdAt}, ${liveChatRatings.sessionId}) < (${page.after.createdAt}, ${page.after.sessionId})` : undefined,
+      ),
+    )
+    .orderBy(desc(liveChatRatings.createdAt), desc(liveChatRatings.sessionId))
+    .limit(page.first + 1);
+  return { rows: rows.slice(0, page.first), hasNextPage: rows.length > page.first, totalCount: () => db.$count(liveChatRatings, eq(liveChatRatings.channelId, channelId)) };
+}
+
+/** A channel's sessions, newest first, by status and operator. */
+export async function sessionsOfChannel(
+  db: DbOrTx,
+  channelId: number,
+  page: { first: number; afterId: number | null; status?: LiveChatSessionRow['status'] | null; operatorId?: number | null },
+) {
+  const where = and(
+    eq(liveChatSessions.channelId, channelId),
+    page.status ? eq(liveChatSessions.status, page.status) : undefined,
+    page.operatorId != null ? eq(liveChatSessions.operatorId, page.operatorId) : undefined,
+  );
+  const rows = await db
+    .select()
+    .from(liveChatSessions)
+    .where(and(where, page.afterId !== null ? lt(liveChatSessions.id, page.afterId) : undefined))
+    .orderBy(desc(liveChatSessions.id))
+    .limit(page.first + 1);
+  return { rows: rows.slice(0, page.first), hasNextPage: rows.length > page.first, totalCount: () => db.$count(liveChatSessions, where) };
+}
+
+export async function ticketIdsOfSession(db: DbOrTx, sessionId: number): Promise<number[]> {
+  const rows = await db.select({ ticketId: liveChatSessionTickets.ticketId }).from(liveChatSessionTickets).where(eq(liveChatSessionTickets.sessionId, sessionId));
+  return rows.map((r) => r.ticketId);
+}
+
+export async function sessionOfTicket(db: DbOrTx, ticketId: number): Promise<LiveChatSessionRow | undefined> {
+  const [row] = await db
+    .select({ session: liveChatSessions })
+    .from(liveChatSessionTickets)
+    .innerJoin(liveChatSessions, eq(liveChatSessions.id, liveChatSessionTickets.sessionId))
+    .where(eq(liveChatSessionTickets.ticketId, ticketId));
+  return row?.session;
+}
+
+export interface SweepSettings {
+  idleCloseMinutes: number;
+  emptySessionMinutes: number;
+}
+
+/**
+ * Closes sessions idle too long, and removes sessions in which the visitor never wrote. Each
+ * session is handled in its own transaction; a session another instance just closed is skipped.
+ */
+export async function sweepLiveChatSessions(db: DbOrTx, settings: SweepSettings): Promise<{ closed: number; removed: number }> {
+  const empty = await db
+    .delete(liveChatSessions)
+    .where(
+      and(
+        eq(liveChatSessions.visitorWrote, false),
+        lt(liveChatSessions.createdAt, sql`now() - make_interval(secs => ${settings.emptySessionMinutes * 60})`),
+        sql`not exists (select 1 from ${liveChatSessionTickets} t where t.session_id = ${liveChatSessions.id})`,
+        sql`not exists (select 1 from ${liveChatRatings} r where r.session_id = ${liveChatSessions.id})`,
+      ),
+    )
+    .returning({ id: liveChatSessions.id, channelId: liveChatSessions.channelId, status: liveChatSessions.status });
+  const idle = await db
+    .select({ id: liveChatSessions.id })
+    .from(liveChatSessions)
+    .where(and(sql`${liveChatSessions.status} <> 'CLOSED'`, lt(liveChatSessions.lastActivityAt, sql`now() - make_interval(secs => ${settings.idleCloseMinutes * 60})`)))
+    .limit(500);
+  let closed = 0;
+  for (const { id } of idle) {
+    try {
+      await closeLiveChat(db, { kind: 'SYSTEM' }, id);
+      closed += 1;
+    } catch {
+      // Closed or removed meanwhile by another instance or its visitor.
+    }
+  }
+  // A removed waiting or open session frees a place.
+  for (const channelId of new Set(empty.filter((s) => s.status !== 'CLOSED').map((s) => s.channelId))) {
+    await chatTransaction(db, async (tx) => assignWaitingSessions(tx, await lockChannel(tx, channelId), { lineChanged: true }));
+  }
+  return { closed, removed: empty.length };
+}
+
+export async function channelOfSession(db: DbOrTx, session: LiveChatSessionRow) {
+  return (await findChannel(db, session.channelId))!;
+}

@@ -1,0 +1,175 @@
+import { boolean, index, integer, pgEnum, pgTable, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { agents } from '../auth/tables.js';
+import { createdAtColumn, idColumn, timestampColumn } from '../db/columns.js';
+import { teams } from '../teams/tables.js';
+import { tickets } from '../tickets/tables.js';
+
+export const liveChatSessionStatus = pgEnum('live_chat_session_status', ['WAITING', 'OPEN', 'CLOSED']);
+export const chatAuthorKind = pgEnum('chat_author_kind', ['VISITOR', 'OPERATOR', 'BOT', 'SYSTEM']);
+export const liveChatRatingValue = pgEnum('live_chat_rating_value', ['SATISFIED', 'OKAY', 'DISSATISFIED']);
+
+/** One per team that ever switched live chat on; kept (disabled) when it is switched off. */
+export const liveChatChannels = pgTable(
+  'live_chat_channels',
+  {
+    id: idColumn(),
+    teamId: integer('team_id')
+      .notNull()
+      .references(() => teams.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    // Mirrors the team's useLiveChat, so availability needs no read of the teams table.
+    enabled: boolean('enabled').notNull().default(true),
+    buttonText: text('button_text').notNull(),
+    welcomeMessage: text('welcome_message').notNull(),
+    inputPlaceholder: text('input_placeholder').notNull(),
+    headerBackgroundColor: text('header_background_color').notNull(),
+    titleColor: text('title_color').notNull(),
+    buttonBackgroundColor: text('button_background_color').notNull(),
+    buttonTextColor: text('button_text_color').notNull(),
+    maxSessionsPerOperator: integer('max_sessions_per_operator'),
+    createdAt: createdAtColumn(),
+  },
+  (t) => [uniqueIndex('live_chat_channels_team_unique').on(t.teamId)],
+);
+
+export const liveChatOperators = pgTable(
+  'live_chat_operators',
+  {
+    channelId: integer('channel_id')
+      .notNull()
+      .references(() => liveChatChannels.id, { onDelete: 'cascade' }),
+    agentId: integer('agent_id')
+      .notNull()
+      .references(() => agents.id, { onDelete: 'cascade' }),
+    createdAt: createdAtColumn(),
+  },
+  (t) => [primaryKey({ columns: [t.channelId, t.agentId] }), index('live_chat_operators_agent').on(t.agentId)],
+);
+
+/** What an agent said about taking chats, whatever the channel. */
+export const liveChatOperatorStatuses = pgTable('live_chat_operator_statuses', {
+  agentId: integer('agent_id')
+    .primaryKey()
+    .references(() => agents.id, { onDelete: 'cascade' }),
+  accepting: boolean('accepting').notNull().default(false),
+  languages: text('languages').array().notNull().default([]),
+  // When a session was last given to the agent: "idle longest" compares these.
+  lastAssignedAt: timestampColumn('last_assigned_at'),
+});
+
+/**
+ * One row per open liveChatSessionChanged(channelId) subscription of an operator, on any
+ * instance. Each instance refreshes its rows' heartbeat; rows of a dead instance go stale.
+ */
+export const liveChatPresences = pgTable(
+  'live_chat_presences',
+  {
+    id: idColumn(),
+    channelId: integer('channel_id')
+      .notNull()
+      .references(() => liveChatChannels.id, { onDelete: 'cascade' }),
+    agentId: integer('agent_id')
+      .notNull()
+      .references(() => agents.id, { onDelete: 'cascade' }),
+    instanceId: text('instance_id').notNull(),
+    heartbeatAt: timestampColumn('heartbeat_at').notNull().defaultNow(),
+  },
+  (t) => [index('live_chat_presences_channel').on(t.channelId, t.agentId), index('live_chat_presences_instance').on(t.instanceId)],
+);
+
+export const liveChatSessions = pgTable(
+  'live_chat_sessions',
+  {
+    id: idColumn(),
+    channelId: integer('channel_id')
+      .notNull()
+      .references(() => liveChatChannels.id, { onDelete: 'cascade' }),
+    status: liveChatSessionStatus('status').notNull(),
+    visitorName: text('visitor_name').notNull(),
+    visitorEmail: text('visitor_email'),
+    language: text('language'),
+    country: text('country'),
+    pageUrl: text('page_url'),
+    operatorId: integer('operator_id').references(() => agents.id, { onDelete: 'set null' }),
+    // SHA-256 digest: the key is shown once, to the visitor (its token lives in visitor_tokens).
+    sessionKeyHash: text('session_key_hash').notNull(),
+    clientAddress: text('client_address'),
+    // Highest message seq given out; bumped under the session's row lock, so seq order is commit order.
+    lastSeq: integer('last_seq').notNull().default(0),
+    visitorWrote: boolean('visitor_wrote').notNull().default(false),
+    lastActivityAt: timestampColumn('last_activity_at').notNull().defaultNow(),
+    createdAt: createdAtColumn(),
+    closedAt: timestampColumn('closed_at'),
+  },
+  (t) => [
+    index('live_chat_sessions_key').on(t.sessionKeyHash),
+    index('live_chat_sessions_channel_status').on(t.channelId, t.status, t.id),
+    index('live_chat_sessions_operator_status').on(t.operatorId, t.status),
+  ],
+);
+
+export const liveChatMessages = pgTable(
+  'live_chat_messages',
+  {
+    id: idColumn(),
+    sessionId: integer('session_id')
+      .notNull()
+      .references(() => liveChatSessions.id, { onDelete: 'cascade' }),
+    seq: integer('seq').notNull(),
+    authorKind: chatAuthorKind('author_kind').notNull(),
+    authorName: text('author_name').notNull(),
+    agentId: integer('agent_id').references(() => agents.id, { onDelete: 'set null' }),
+    body: text('body').notNull(),
+    operatorOnly: boolean('operator_only').notNull().default(false),
+    // Commands and the welcome message stay out of transcripts.
+    inTranscript: boolean('in_transcript').notNull().default(true),
+    clientMessageId: text('client_message_id'),
+    createdAt: createdAtColumn(),
+  },
+  (t) => [
+    uniqueIndex('live_chat_messages_session_seq').on(t.sessionId, t.seq),
+    uniqueIndex('live_chat_messages_client_id').on(t.sessionId, t.clientMessageId),
+  ],
+);
+
+export const liveChatRatings = pgTable(
+  'live_chat_ratings',
+  {
+    sessionId: integer('session_id')
+      .primaryKey()
+      .references(() => liveChatSessions.id, { onDelete: 'cascade' }),
+    channelId: integer('channel_id')
+      .notNull()
+      .references(() => liveChatChannels.id, { onDelete: 'cascade' }),
+    rating: liveChatRatingValue('rating').notNull(),
+    comment: text('comment'),
+    operatorId: integer('operator_id').references(() => agents.id, { onDelete: 'set null' }),
+    createdAt: createdAtColumn(),
+  },
+  (t) => [index('live_chat_ratings_channel').on(t.channelId, t.createdAt)],
+);
+
+/** Tickets made from a chat (/helpdesk): the link both ways. */
+export const liveChatSessionTickets = pgTable(
+  'live_chat_session_tickets',
+  {
+    sessionId: integer('session_id')
+      .notNull()
+      .references(() => liveChatSessions.id, { onDelete: 'cascade' }),
+    ticketId: integer('ticket_id')
+      .notNull()
+      .references(() => tickets.id, { onDelete: 'cascade' }),
+  },
+  (t) => [primaryKey({ columns: [t.sessionId, t.ticketId] }), uniqueIndex('live_chat_session_tickets_ticket').on(t.ticketId)],
+);
+
+/** Fixed-window counters shared by every instance: key + window start → hits. */
+export const liveChatRateCounters = pgTable(
+  'live_chat_rate_counters',
+  {
+    key: text('key').notNull(),
+    windowStart: timestampColumn('window_start').notNull(),
+    hits: integer('hits').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.key, t.windowStart] })],
+);
