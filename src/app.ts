@@ -1,21 +1,28 @@
-import { Authenticator, countApiTokens, createApiToken } from './auth/service.js';
 import { sql } from 'drizzle-orm';
+import { composeModules, type AppModule, type ModuleSet } from './app-module.js';
+import { Authenticator, countApiTokens, createApiToken } from './auth/service.js';
 import type { Config } from './config.js';
 import { inTransaction, openDatabase, type Database } from './db/client.js';
+import { ADVISORY_LOCKS } from './db/locks.js';
 import { migrateDatabase } from './db/migrate.js';
 import { EventHub } from './events/hub.js';
-import { startHttpServer, type HttpServer } from './http/server.js';
-import { liveChatScopeLookups, registerLiveChatHooks, startLiveChat } from './livechat/module.js';
+import { apiEndpoint } from './http/api.js';
+import type { AppServices } from './http/router.js';
+import { listenHttp, serveRoutes, type HttpServer } from './http/server.js';
+import { startJobs } from './jobs.js';
 import { createLogger, type Logger } from './log.js';
-import { registerSlaHooks, startBreachWatch } from './sla/service.js';
+import { INTAKE_MODULES } from './modules.js';
 import { startSmtpServer, type SmtpListener } from './smtp/server.js';
 import { countTeams, createTeam } from './teams/service.js';
-import { ticketCreated, ticketUpdated } from './tickets/events.js';
 import { setWebsiteFormPublished } from './webform/service.js';
 
 export interface App {
   config: Config;
+  /** Base of the links this app hands out: PUBLIC_URL, or http://localhost:<port it listens on>. */
+  publicUrl: string;
+  /** Its database; `database.db` carries the modules' write hooks (see ModuleSet.bind). */
   database: Database;
+  modules: ModuleSet;
   events: EventHub;
   log: Logger;
   http: HttpServer;
@@ -24,53 +31,70 @@ export interface App {
   stop(): Promise<void>;
 }
 
-/** Wires one server instance: database, migrations, event hub, HTTP + WebSocket, SMTP. */
-export async function startApp(config: Config, options: { log?: Logger; now?: () => Date } = {}): Promise<App> {
+/** PUBLIC_URL, or, without one, the local address of the port the server got. */
+export function publicUrlOf(config: Pick<Config, 'publicUrl'>, listeningUrl: string): string {
+  return config.publicUrl || `http://localhost:${new URL(listeningUrl).port}`;
+}
+
+/**
+ * Wires one server instance from its modules (every capability unless told otherwise): database,
+ * migrations, event hub with the modules' event types, HTTP router with their routes, graphql-ws,
+ * SMTP, and their background jobs. Nothing is registered anywhere else: two apps in one process
+ * may run different modules side by side.
+ */
+export async function startApp(
+  config: Config,
+  options: { log?: Logger; now?: () => Date; modules?: readonly AppModule[] } = {},
+): Promise<App> {
   const log = options.log ?? createLogger(config.logLevel);
-  registerSlaHooks();
-  registerLiveChatHooks();
-  const database = await openDatabase(config);
+  const modules = composeModules(options.modules ?? INTAKE_MODULES);
+  const opened = await openDatabase(config);
+  const database: Database = { ...opened, db: modules.bind(opened.db) };
+  let stopModules: (() => Promise<void>) | null = null;
   try {
-    await migrateDatabase(database, config.databaseUrl);
+    await migrateDatabase(opened, config.databaseUrl);
     const events = new EventHub(database, log);
-    events.register(ticketCreated, ticketUpdated);
-    const stopLiveChat = await startLiveChat({ config, database, events, log });
+    events.register(...modules.events);
+    stopModules = await modules.start({ config, database, events, log });
     await events.start();
     const auth = new Authenticator(database.db, config.adminToken, {
-      scopeLookups: liveChatScopeLookups(database.db),
+      scopeLookups: modules.scopeLookups(database.db),
       cacheMs: config.tokenCacheMs,
       usageFlushMs: config.tokenUsageFlushMs,
       onError: (err) => log.error('recording token use failed', { err }),
     });
-    const http = await startHttpServer({ config, database, events, auth, log });
-    if (!config.publicUrl) config.publicUrl = `http://localhost:${new URL(http.url).port}`;
-    const smtp = await startSmtpServer({ config, database, log });
-    const stopBreachWatch = startBreachWatch(database.db, config.slaWatchIntervalMs, (err) => log.error('SLA breach watch failed', { err }), options.now);
+    const listener = await listenHttp(config.host, config.port);
+    const publicUrl = publicUrlOf(config, listener.url);
+    const services: AppServices = { db: database.db, config, events, auth, log, publicUrl };
+    const api = apiEndpoint(services, database);
+    const http = serveRoutes(listener, { routes: [...api.routes, ...modules.routes], services, log, maxBodyBytes: config.maxBodyBytes, attach: api.attach });
+    const smtp = await startSmtpServer({ config, database, log, publicUrl });
+    const stopJobs = startJobs(modules.jobs, { db: database.db, config, events, log, now: options.now ?? (() => new Date()) });
     let stopping: Promise<void> | null = null;
     return {
       config,
+      publicUrl,
       database,
+      modules,
       events,
       log,
       http,
       smtp,
       stop: () =>
         (stopping ??= (async () => {
-          await Promise.all([http.close(), smtp.close(), stopBreachWatch()]);
-          await stopLiveChat();
+          await Promise.all([http.close(), smtp.close(), stopJobs()]);
+          await stopModules?.();
           await auth.close();
           await events.stop();
           await database.close();
         })()),
     };
   } catch (err) {
+    await stopModules?.();
     await database.close();
     throw err;
   }
 }
-
-// Any constant will do; it only has to be the same in every instance (migrations and the SLA watch use others).
-const FIRST_START_LOCK_KEY = 7_041_972_003;
 
 export interface FirstStart {
   team: { name: string; address: string | null } | null;
@@ -91,7 +115,7 @@ export async function prepareFirstStart(app: Pick<App, 'database' | 'config'>): 
       ? null
       : await inTransaction(db, async (tx) => {
           // Instances starting together on one empty database: one makes the demo, the others find it made.
-          await tx.execute(sql`select pg_advisory_xact_lock(${FIRST_START_LOCK_KEY})`);
+          await tx.execute(sql`select pg_advisory_xact_lock(${ADVISORY_LOCKS.firstStart})`);
           if ((await countTeams(tx)) > 0) return null;
           const created = await createTeam(tx, app.config, { name: 'Customer Care', useEmailAlias: true, useWebsiteForm: true });
           await setWebsiteFormPublished(tx, { teamId: created.id, published: true });

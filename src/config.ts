@@ -1,8 +1,10 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
 
-/** Everything Intake reads from the environment, parsed once. */
-export interface Config {
+/** Everything Intake reads from the environment, parsed once and never changed afterwards (frozen). */
+export type Config = Readonly<ConfigValues>;
+
+interface ConfigValues {
   databaseUrl: string | undefined;
   dataDir: string;
   host: string;
@@ -33,6 +35,10 @@ export interface Config {
   tokenCacheMs: number;
   /** How often the tokens' lastUsedAt is written, one UPDATE for all tokens used meanwhile. */
   tokenUsageFlushMs: number;
+  /**
+   * PUBLIC_URL without its trailing slash; empty when not set and PORT is 0: the app then derives
+   * it once it listens (App.publicUrl), and hands that value to whoever builds links.
+   */
   publicUrl: string;
   /** Largest HTTP request body accepted, in bytes. */
   maxBodyBytes: number;
@@ -49,7 +55,7 @@ export interface Config {
    * Reverse proxies whose `X-Forwarded-For` is believed (addresses or CIDR blocks): the client
    * address of a request is the right-most hop not in this list. Empty: the socket's peer.
    */
-  trustedProxies: string[];
+  trustedProxies: readonly string[];
   /** Operations open at once on one graphql-ws socket; past it a subscribe is answered with an error. */
   wsMaxSubscriptionsPerSocket: number;
   /** Open graphql-ws sockets per client address (per server process); past it the upgrade gets 429. */
@@ -65,7 +71,7 @@ export interface Config {
    */
   anonymousIntrospection: boolean;
   /** Origins whose browser requests may carry credentials (CORS_ORIGINS, comma-separated). */
-  corsOrigins: string[];
+  corsOrigins: readonly string[];
   liveChat: LiveChatSettings;
 }
 
@@ -122,6 +128,13 @@ function introspectionFrom(env: NodeJS.ProcessEnv): boolean {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const config = readConfig(env);
+  Object.freeze(config.trustedProxies);
+  Object.freeze(config.corsOrigins);
+  return Object.freeze(config);
+}
+
+function readConfig(env: NodeJS.ProcessEnv): ConfigValues {
   const port = intFrom(env, 'PORT', 4000);
   const logLevel = (env.LOG_LEVEL ?? 'info') as LogLevel;
   if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) {

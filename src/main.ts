@@ -120,7 +120,7 @@ async function start(): Promise<number> {
   const { prepareFirstStart, startApp } = await import('./app.js');
   const app = await startApp(config);
   const first = await prepareFirstStart(app);
-  await printBanner(app.database, config, app.smtp.port, first);
+  await printBanner(app.database, config, app.publicUrl, app.smtp.port, first);
   stopOnSignal(app.log, () => app.stop());
   return new Promise<number>(() => {});
 }
@@ -144,17 +144,17 @@ async function startPrimary(config: Config): Promise<number> {
   await withMigratedDatabase(config, async (database) => {
     const { prepareFirstStart } = await import('./app.js');
     const first = await prepareFirstStart({ database, config });
-    const smtpPort = await new Promise<number>((resolve) => {
+    // Every worker derives the same public URL (they share the port): the last one ready tells it.
+    const { smtpPort, publicUrl } = await new Promise<{ smtpPort: number; publicUrl: string }>((resolve) => {
       const ready = new Set<number>();
-      cluster.on('message', (worker, message: { smtpPort?: number; url?: string }) => {
-        if (typeof message?.smtpPort !== 'number') return;
-        if (!config.publicUrl && message.url) config.publicUrl = `http://localhost:${new URL(message.url).port}`;
+      cluster.on('message', (worker, message: { smtpPort?: number; publicUrl?: string }) => {
+        if (typeof message?.smtpPort !== 'number' || typeof message.publicUrl !== 'string') return;
         ready.add(worker.id);
-        if (ready.size === config.workers) resolve(message.smtpPort);
+        if (ready.size === config.workers) resolve({ smtpPort: message.smtpPort, publicUrl: message.publicUrl });
       });
       for (let i = 0; i < config.workers; i++) cluster.fork();
     });
-    await printBanner(database, config, smtpPort, first, `${config.workers} worker processes`);
+    await printBanner(database, config, publicUrl, smtpPort, first, `${config.workers} worker processes`);
   });
   stopOnSignal(log, async () => {
     stopping = true;
@@ -167,13 +167,13 @@ async function startPrimary(config: Config): Promise<number> {
 async function startWorker(config: Config): Promise<number> {
   const { startApp } = await import('./app.js');
   const app = await startApp(config);
-  process.send?.({ smtpPort: app.smtp.port, url: app.http.url });
+  process.send?.({ smtpPort: app.smtp.port, publicUrl: app.publicUrl });
   // The primary forwards stop signals; a Ctrl-C in a terminal reaches every worker as well.
   stopOnSignal(app.log, () => app.stop());
   return new Promise<number>(() => {});
 }
 
-async function printBanner(database: Database, config: Config, smtpPort: number, first: FirstStart, processes?: string) {
+async function printBanner(database: Database, config: Config, publicUrl: string, smtpPort: number, first: FirstStart, processes?: string) {
   const { listTeams } = await import('./teams/service.js');
   const { publishedForms } = await import('./webform/service.js');
   const [teams, forms] = await Promise.all([listTeams(database.db), publishedForms(database.db)]);
@@ -182,12 +182,12 @@ async function printBanner(database: Database, config: Config, smtpPort: number,
   const lines = [
     '',
     `  Intake is running (${where}${processes ? `, ${processes}` : ''}).`,
-    `  GraphiQL:     ${config.publicUrl}/graphql`,
-    `  Health:       ${config.publicUrl}/healthz`,
+    `  GraphiQL:     ${publicUrl}/graphql`,
+    `  Health:       ${publicUrl}/healthz`,
     `  SMTP:         ${config.smtpHost}:${smtpPort} (mail to the team aliases below becomes tickets)`,
     ...(first.team ? [`  Demo team:    ${first.team.name} created`] : []),
     ...(aliases.length ? [`  Team aliases: ${aliases.join(', ')}`] : []),
-    ...forms.map(({ team, form }) => `  Website form: ${config.publicUrl}/support/${form.slug} (${team.name})`),
+    ...forms.map(({ team, form }) => `  Website form: ${publicUrl}/support/${form.slug} (${team.name})`),
     // Live chat (next issue): a line per team with chat on, with the chat's direct link.
     ...(first.adminToken
       ? [`  Admin token:  ${first.adminToken}`, '                (shown once: keep it; send it as "Authorization: Bearer <token>")']

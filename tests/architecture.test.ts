@@ -180,6 +180,17 @@ describe('boundaries of src/', () => {
   it('keeps services free of GraphQL and HTTP, tables behind their services, and capabilities out of cycles', () => {
     expect(checkBoundaries(graph, TABLE_EXCEPTIONS, CYCLE_EXCEPTIONS)).toEqual([]);
   });
+
+  it('gives every capability with an API one module, listed in src/modules.ts, and composes modules only there', () => {
+    const capabilities = [...new Set([...graph.keys()].map(capabilityOf).filter((c): c is string => c !== null))];
+    const withApi = capabilities.filter((c) => graph.has(`src/${c}/graphql.ts`) || graph.has(`src/${c}/routes.ts`));
+    expect(withApi.filter((c) => !graph.has(`src/${c}/module.ts`))).toEqual([]);
+    const modules = [...graph.keys()].filter((file) => capabilityOf(file) && path.posix.basename(file) === 'module.ts');
+    expect(modules.filter((m) => !graph.get('src/modules.ts')!.includes(m))).toEqual([]);
+    // A module declares its own parts; which modules run together is the app's choice.
+    const composers = [...graph].filter(([file, targets]) => file !== 'src/modules.ts' && targets.some((t) => modules.includes(t))).map(([file]) => file);
+    expect(composers).toEqual([]);
+  });
 });
 
 describe('the boundary checker, on made-up graphs (each rule can fail)', () => {

@@ -22,6 +22,42 @@ export function inTransaction<T>(db: DbOrTx, work: (tx: DbOrTx) => Promise<T>): 
   return is(db, PgAsyncTransaction) ? work(db) : db.transaction(work);
 }
 
+/**
+ * A value an app binds to its database handle when it composes its modules (the ticket-write
+ * hooks, say). Services stay plain functions over a handle and still reach it, with no registry
+ * in a module: every transaction opened through the handle carries the same values.
+ */
+export interface HandleSlot<V> {
+  readonly key: symbol;
+  /** Never set: it only carries the value's type. */
+  readonly type?: V;
+}
+
+export function handleSlot<V>(description: string): HandleSlot<V> {
+  return { key: Symbol(description) };
+}
+
+const SLOT_VALUES = Symbol('handle slot values');
+type SlotValues = ReadonlyMap<symbol, unknown>;
+
+/** A handle that behaves as `db` and carries `value` in `slot`, into its transactions too. */
+export function withSlotValue<T extends DbOrTx, V>(db: T, slot: HandleSlot<V>, value: V): T {
+  const values = new Map((db as { [SLOT_VALUES]?: SlotValues })[SLOT_VALUES]);
+  values.set(slot.key, value);
+  return carrying(db, values);
+}
+
+export function slotValue<V>(db: DbOrTx, slot: HandleSlot<V>): V | undefined {
+  return (db as { [SLOT_VALUES]?: SlotValues })[SLOT_VALUES]?.get(slot.key) as V | undefined;
+}
+
+function carrying<T extends DbOrTx>(db: T, values: SlotValues): T {
+  const transaction = (work: (tx: Tx) => Promise<unknown>, config?: unknown) =>
+    (db as Db).transaction((tx) => work(carrying(tx, values)), config as never);
+  // The handle's prototype is the original: drizzle's methods and `is(…, PgAsyncTransaction)` still apply.
+  return Object.create(db, { [SLOT_VALUES]: { value: values }, transaction: { value: transaction } }) as T;
+}
+
 export interface Database {
   kind: 'pglite' | 'postgres';
   db: Db;

@@ -7,11 +7,9 @@ import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import type { Database } from './client.js';
+import { ADVISORY_LOCKS } from './locks.js';
 
 export const migrationsFolder = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../drizzle');
-
-// Any constant will do; it only has to be the same in every instance.
-const MIGRATION_LOCK_KEY = 7_041_972_001;
 
 /**
  * Applies pending migrations. On PostgreSQL several instances may start at once, so the
@@ -27,11 +25,11 @@ export async function migrateDatabase(database: Database, databaseUrl: string | 
   const client = postgres(databaseUrl, { max: 1, onnotice: () => {} });
   try {
     const db = drizzlePostgres({ client });
-    await db.execute(sql`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`);
+    await db.execute(sql`select pg_advisory_lock(${ADVISORY_LOCKS.migrate})`);
     try {
       await migratePostgres(db, { migrationsFolder });
     } finally {
-      await db.execute(sql`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`);
+      await db.execute(sql`select pg_advisory_unlock(${ADVISORY_LOCKS.migrate})`);
     }
   } finally {
     await client.end({ timeout: 2 });

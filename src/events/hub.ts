@@ -9,7 +9,6 @@ export const EVENTS_CHANNEL = 'intake_events';
 
 /** How long the event log keeps what it replays; a cursor older than this cannot resume. */
 export const EVENT_RETENTION_DAYS = 7;
-const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
 /** Events read from the log per query when replaying or catching up. */
 const REPLAY_BATCH = 500;
 
@@ -109,7 +108,6 @@ interface Stream {
 export class EventHub {
   private readonly streams = new Map<string, Stream>();
   private stopListening: (() => Promise<void>) | null = null;
-  private pruneTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly database: Database,
@@ -143,14 +141,9 @@ export class EventHub {
     } finally {
       ready();
     }
-    this.pruneTimer = setInterval(() => {
-      this.prune().catch((err) => this.log.error('pruning the event log failed', { err }));
-    }, PRUNE_INTERVAL_MS);
-    this.pruneTimer.unref();
   }
 
   async stop(): Promise<void> {
-    if (this.pruneTimer) clearInterval(this.pruneTimer);
     await this.stopListening?.();
     this.stopListening = null;
     for (const stream of this.streams.values()) stream.subscribers.clear();
@@ -292,14 +285,19 @@ export class EventHub {
     });
   }
 
-  /** Drops log rows past retention and remembers how far, so older cursors are refused, not half-replayed. */
+  /** Drops log rows past retention (the events module's pruning job does it hourly). */
   async prune(days = EVENT_RETENTION_DAYS): Promise<void> {
-    await this.database.db.execute(sql`
-      with gone as (
-        delete from events where created_at < now() - make_interval(days => ${days}::int) returning type, position
-      )
-      update event_streams s set pruned_through = g.position
-      from (select type, max(position) as position from gone group by type) g
-      where s.type = g.type and s.pruned_through < g.position`);
+    await pruneEventLog(this.database.db, days);
   }
+}
+
+/** Drops log rows past retention and remembers how far, so older cursors are refused, not half-replayed. */
+export async function pruneEventLog(db: DbOrTx, days = EVENT_RETENTION_DAYS): Promise<void> {
+  await db.execute(sql`
+    with gone as (
+      delete from events where created_at < now() - make_interval(days => ${days}::int) returning type, position
+    )
+    update event_streams s set pruned_through = g.position
+    from (select type, max(position) as position from gone group by type) g
+    where s.type = g.type and s.pruned_through < g.position`);
 }

@@ -10,6 +10,8 @@ export interface Context {
   db: Db;
   config: Config;
   events: EventHub;
+  /** Base of the links the API hands out (pages, attachments): PUBLIC_URL, or where the app listens. */
+  publicUrl: string;
   /** Who is calling: admin, agent, chat visitor or anonymous. */
   principal: Principal;
   /** Resolves tokens; revoking one evicts it here, and it holds the scopes' per-object lookups. */

@@ -4,13 +4,8 @@ import { isObjectType, lexicographicSortSchema, printSchema, type GraphQLSchema 
 import { builder } from './builder.js';
 import './roots.js';
 import './user-errors.js';
-import '../auth/graphql.js';
-import '../teams/graphql.js';
-import '../tickets/graphql.js';
-import '../mail/graphql.js';
-import '../sla/graphql.js';
-import '../webform/graphql.js';
-import '../livechat/graphql.js';
+// Each capability's module file imports its graphql.ts: loading them registers every type.
+import '../modules.js';
 
 export const schema: GraphQLSchema = resolveRowIdsSynchronously(builder.toSchema({ sortSchema: true }));
 

@@ -1,12 +1,12 @@
 import { and, eq, gte, inArray, isNull, lt, lte, sql } from 'drizzle-orm';
 import { inTransaction, queryRows, type DbOrTx } from '../db/client.js';
 import { isAnyOf } from '../db/columns.js';
+import { ADVISORY_LOCKS } from '../db/locks.js';
 import { publishEvents } from '../events/hub.js';
 import { ErrorCollector, fail, optionalText, requiredText } from '../errors.js';
 import { findTeam, stagesOf } from '../teams/service.js';
 import {
   countTicketsForSla,
-  onTicketWrite,
   stageChangesByTicket,
   TICKET_UPDATED,
   tagIdsByTicket,
@@ -287,16 +287,6 @@ export async function recomputeSlaDeadlines(
   }
   return done;
 }
-const applyOnWrite = (tx: DbOrTx, written: TicketRow[]) => applySlaPolicies(tx, written);
-
-/** Wires SLA into every ticket write; registering twice changes nothing. */
-export function registerSlaHooks(): void {
-  onTicketWrite(applyOnWrite);
-}
-
-
-// Any constant will do; it only has to be the same in every instance.
-export const BREACH_WATCH_LOCK = 7_041_972_002;
 
 /**
  * Marks ongoing statuses whose deadline has passed as FAILED and tells subscribers. With
@@ -305,7 +295,7 @@ export const BREACH_WATCH_LOCK = 7_041_972_002;
  */
 export async function failOverdueSlas(db: DbOrTx, now = new Date(), limit = 500): Promise<Array<{ ticketId: number; teamId: number }>> {
   return inTransaction(db, async (tx) => {
-    const [lock] = await queryRows<{ locked: boolean }>(tx, sql`select pg_try_advisory_xact_lock(${BREACH_WATCH_LOCK}) as locked`);
+    const [lock] = await queryRows<{ locked: boolean }>(tx, sql`select pg_try_advisory_xact_lock(${ADVISORY_LOCKS.slaBreachWatch}) as locked`);
     if (!lock?.locked) return [];
     const overdue = await tx
       .update(ticketSlaStatuses)
@@ -327,16 +317,4 @@ export async function failOverdueSlas(db: DbOrTx, now = new Date(), limit = 500)
     await publishEvents(tx, TICKET_UPDATED, new Map(changed.map((t) => [t.id, t.teamId])));
     return changed.map((t) => ({ ticketId: t.id, teamId: t.teamId }));
   });
-}
-
-/** Runs failOverdueSlas every `intervalMs` until stopped; `now` is its clock (tests move it on). */
-export function startBreachWatch(db: DbOrTx, intervalMs: number, onError: (err: unknown) => void, now: () => Date = () => new Date()): () => Promise<void> {
-  let running: Promise<unknown> = Promise.resolve();
-  const timer = setInterval(() => {
-    running = running.then(() => failOverdueSlas(db, now())).catch(onError);
-  }, intervalMs);
-  return async () => {
-    clearInterval(timer);
-    await running;
-  };
 }

@@ -35,7 +35,7 @@ function withinTime<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
  * The inbound MX of Intake: no AUTH, STARTTLS only with a configured certificate, recipients
  * checked at RCPT TO, and 250 only once the mail is committed to the database.
  */
-export async function startSmtpServer({ config, database, log }: { config: Config; database: Database; log: Logger }): Promise<SmtpListener> {
+export async function startSmtpServer({ config, database, log, publicUrl }: { config: Config; database: Database; log: Logger; publicUrl: string }): Promise<SmtpListener> {
   const tls = config.smtpTlsKey && config.smtpTlsCert ? { key: readFileSync(config.smtpTlsKey), cert: readFileSync(config.smtpTlsCert) } : null;
   // Team of each accepted recipient (null: postmaster), per session; read back at DATA for the current envelope.
   const teamsOf = new WeakMap<SMTPServerSession, Map<string, number | null>>();
@@ -47,7 +47,7 @@ export async function startSmtpServer({ config, database, log }: { config: Confi
   installConnectionRules();
 
   const server = new SMTPServer({
-    name: new URL(config.publicUrl).hostname,
+    name: new URL(publicUrl).hostname,
     banner: 'Intake ESMTP helpdesk intake ready',
     authOptional: true,
     disabledCommands: tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],

@@ -3,6 +3,7 @@ import { inTransaction, type DbOrTx } from '../db/client.js';
 import { isAnyOf } from '../db/columns.js';
 import { ErrorCollector, fail, isUniqueViolation, requiredText } from '../errors.js';
 import { mailDomains, stages, teams } from './tables.js';
+import { afterTeamWrite } from './write-hooks.js';
 
 export type TeamRow = typeof teams.$inferSelect;
 export type StageRow = typeof stages.$inferSelect;
@@ -10,18 +11,6 @@ export type StageRow = typeof stages.$inferSelect;
 /** What the team rules need to know of the installation. */
 export interface MailSettings {
   mailDomain: string;
-}
-
-/** Keeps a capability's data in step with a team (the live chat channel), inside the team's transaction. */
-export type TeamWriteHook = (tx: DbOrTx, team: TeamRow) => Promise<void>;
-const teamWriteHooks = new Set<TeamWriteHook>();
-
-export function onTeamWrite(hook: TeamWriteHook): void {
-  teamWriteHooks.add(hook);
-}
-
-async function afterTeamWrite(tx: DbOrTx, team: TeamRow): Promise<void> {
-  for (const hook of teamWriteHooks) await hook(tx, team);
 }
 
 export const DEFAULT_STAGES = [

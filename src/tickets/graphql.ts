@@ -115,7 +115,7 @@ export const Attachment = builder.drizzleObject('ticketAttachments', {
     contentType: t.exposeString('contentType', { description: 'MIME type, e.g. application/pdf.' }),
     size: t.exposeInt('size', { description: 'Size in bytes.' }),
     contentId: t.exposeString('contentId', { nullable: true, description: 'Content-ID of an inline image, referenced from the HTML body as cid:<contentId>.' }),
-    url: t.string({ description: 'Download address (needs an agent token).', resolve: (a, _args, ctx) => `${ctx.config.publicUrl}/attachments/${a.id}` }),
+    url: t.string({ description: 'Download address (needs an agent token).', resolve: (a, _args, ctx) => `${ctx.publicUrl}/attachments/${a.id}` }),
   }),
 });
 

@@ -8,6 +8,7 @@ import { findStage, firstOpenStageOf, firstStagesOf, type StageRow } from '../te
 import { stages } from '../teams/tables.js';
 import { isEmailAddress } from './email-address.js';
 import { sanitizeMessageHtml, textToHtml } from './html.js';
+import { afterTicketWrite } from './write-hooks.js';
 import { attachmentBlobs, customers, tags, ticketAttachments, ticketMessages, tickets, ticketStageChanges, ticketTags, type MessageOrigin } from './tables.js';
 
 export type TicketRow = typeof tickets.$inferSelect;
@@ -17,19 +18,6 @@ export type TicketChannel = TicketRow['channel'];
 
 /** Highest priority first, then newest: the order of every ticket list. */
 export const TICKET_ORDER = { priority: 'desc', createdAt: 'desc', id: 'desc' } as const;
-
-/** Keeps derived data (SLA statuses) in step with tickets, inside the transaction that wrote them. */
-export type TicketWriteHook = (tx: DbOrTx, tickets: TicketRow[]) => Promise<void>;
-const writeHooks = new Set<TicketWriteHook>();
-
-/** Capabilities that derive data from tickets register here, so tickets need not know them. */
-export function onTicketWrite(hook: TicketWriteHook): void {
-  writeHooks.add(hook);
-}
-
-async function afterTicketWrite(tx: DbOrTx, written: TicketRow[]): Promise<void> {
-  for (const hook of writeHooks) await hook(tx, written);
-}
 
 export const TICKET_CREATED = 'ticketCreated';
 export const TICKET_UPDATED = 'ticketUpdated';

@@ -61,7 +61,7 @@ export const WebsiteForm = builder.node(builder.objectRef<WebsiteFormRow>('Websi
   loadMany: (teamIds, ctx) => formsOfTeamIds(ctx.db, teamIds.map(Number)),
   fields: (t) => ({
     published: t.exposeBoolean('published', { description: 'Whether customers can reach it.' }),
-    url: t.string({ description: 'Address of the public page.', resolve: (f, _a, ctx) => `${ctx.config.publicUrl}/support/${f.slug}` }),
+    url: t.string({ description: 'Address of the public page.', resolve: (f, _a, ctx) => `${ctx.publicUrl}/support/${f.slug}` }),
     title: t.exposeString('title', { description: 'Heading of the page.' }),
     intro: t.exposeString('intro', { description: 'Text above the form.' }),
     successMessage: t.exposeString('successMessage', { description: 'Shown after a submission, with the ticket number.' }),

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { GraphQLClient } from 'graphql-request';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import type { AppModule } from '../../src/app-module.js';
 import { startApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createTestDatabase, root, type TestDatabase } from './databases.js';
@@ -26,9 +27,10 @@ export interface TestServer {
 
 /**
  * Starts a real server on a free port over a fresh database of the suite's kind. `now` is the
- * clock of its SLA breach watch, so a test can move time on instead of waiting for it.
+ * clock of its SLA breach watch, so a test can move time on instead of waiting for it; `modules`
+ * replaces the app's capabilities (all of them by default).
  */
-export async function startTestServer(env: Record<string, string> = {}, options: { now?: () => Date } = {}): Promise<TestServer> {
+export async function startTestServer(env: Record<string, string> = {}, options: { now?: () => Date; modules?: readonly AppModule[] } = {}): Promise<TestServer> {
   const database = await createTestDatabase();
   const config = loadConfig({
     ...database.env,
@@ -40,7 +42,7 @@ export async function startTestServer(env: Record<string, string> = {}, options:
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...env,
   });
-  const app = await startApp(config, { now: options.now });
+  const app = await startApp(config, { now: options.now, modules: options.modules });
   const url = app.http.url;
   const sockets: Client[] = [];
   return {

@@ -1,0 +1,119 @@
+import type http from 'node:http';
+import { useGraphQlJit } from '@envelop/graphql-jit';
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { getOperationAST, getVariableValues, type ExecutionArgs } from 'graphql';
+import { createYoga, type YogaInitialContext } from 'graphql-yoga';
+import { isStaff } from '../auth/principal.js';
+import { checkDatabase, type Database } from '../db/client.js';
+import type { Context } from '../graphql/context.js';
+import { useSchemaHiding } from '../graphql/introspection.js';
+import { useQueryLimits } from '../graphql/limits.js';
+import { schema } from '../graphql/schema.js';
+import { GRAPHIQL_OPTIONS, renderIntakeGraphiQL } from './graphiql.js';
+import { clientOf, isAbort, sendJson, type AppServices, type Route } from './router.js';
+import type { Upgrades } from './server.js';
+import { attachGraphqlWebSocket } from './websocket.js';
+
+const GRAPHQL_PATH = '/graphql';
+
+/** A query whose variables graphql-js accepts: safe to run through graphql-jit. */
+function isCompilableQuery(args: ExecutionArgs): boolean {
+  const operation = getOperationAST(args.document, args.operationName);
+  if (operation?.operation !== 'query') return false;
+  return !getVariableValues(args.schema, operation.variableDefinitions ?? [], args.variableValues ?? {}).errors;
+}
+
+/**
+ * The API's own routes: /graphql (Yoga: queries and mutations over HTTP, subscriptions over SSE,
+ * GraphiQL for browsers), / (to GraphiQL) and /healthz, and graphql-ws on /graphql's upgrades.
+ */
+export function apiEndpoint(services: AppServices, database: Database): { routes: Route[]; attach(server: http.Server): Upgrades } {
+  const { config, auth, log } = services;
+  const yoga = createYoga<Record<string, unknown>, Context>({
+    schema,
+    graphqlEndpoint: GRAPHQL_PATH,
+    landingPage: false,
+    // The router bounds bodies itself (Content-Length required, at most maxBodyBytes, read
+    // before Yoga sees the request); Yoga's own limit would wrap every body in another stream.
+    maxRequestBodySize: false,
+    // Internal errors reach clients as "Unexpected error." with no stack or SQL.
+    maskedErrors: { isDev: false },
+    logging: {
+      debug: (...args) => log.debug(String(args[0]), { details: args.slice(1) }),
+      info: (...args) => log.info(String(args[0]), { details: args.slice(1) }),
+      warn: (...args) => log.warn(String(args[0]), { details: args.slice(1) }),
+      error: (...args) => {
+        const err = args.find((a) => a instanceof Error);
+        // A client that goes away mid-request is routine, not a fault of ours.
+        (isAbort(err) ? log.info : log.error)(String(args[0]).slice(0, 1000), { err, details: args.filter((a) => !(a instanceof Error)) });
+      },
+    },
+    cors: (request) => corsFor(request, config.corsOrigins),
+    graphiql: GRAPHIQL_OPTIONS,
+    renderGraphiQL: renderIntakeGraphiQL,
+    plugins: [
+      // A simple (non-preflighted) request must carry a header a browser form cannot send.
+      useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }),
+      useQueryLimits(),
+      useSchemaHiding({
+        hideFromAnonymous: !config.anonymousIntrospection,
+        isStaff: async (request) => isStaff(await auth.fromAuthorization(request.headers.get('authorization'))),
+      }),
+      // Queries run compiled (once per document) into plain functions: a list of tickets costs a
+      // fraction of graphql-js's per-field interpretation. Mutations and subscriptions, and any
+      // operation with invalid variables, stay on graphql-js, whose errors name the input path.
+      useGraphQlJit({}, { enableIf: isCompilableQuery }),
+    ],
+    context: async (
+      initial: YogaInitialContext & { connectionParams?: Record<string, unknown>; upgradeHeaders?: http.IncomingHttpHeaders; req?: http.IncomingMessage },
+    ): Promise<Context> => {
+      const fromSocket = initial.connectionParams?.Authorization ?? initial.connectionParams?.authorization ?? initial.upgradeHeaders?.authorization;
+      const header = typeof fromSocket === 'string' ? fromSocket : initial.request?.headers.get('authorization');
+      const client = initial.req ? clientOf(initial.req, config) : { clientAddress: null, userAgent: null, referer: null, language: null };
+      return { db: services.db, config, events: services.events, publicUrl: services.publicUrl, principal: await auth.fromAuthorization(header), auth, client };
+    },
+  });
+
+  const routes: Route[] = [
+    {
+      methods: 'any',
+      path: GRAPHQL_PATH,
+      body: 'buffered',
+      async handle(req, res, { body }) {
+        // Read by the router, bounded by the Content-Length it checked: Yoga then parses a
+        // buffer instead of piping every request body through a stream of its own.
+        if (body && body.length > 0) Object.assign(req, { body });
+        await yoga.requestListener(req, res);
+      },
+    },
+    {
+      methods: 'any',
+      path: '/',
+      handle: (_req, res) => void res.writeHead(302, { location: GRAPHQL_PATH }).end(),
+    },
+    {
+      methods: 'any',
+      path: '/healthz',
+      headers: { 'cache-control': 'no-store' },
+      async handle(_req, res) {
+        try {
+          await checkDatabase(database);
+          sendJson(res, 200, { status: 'ok', database: 'ok' });
+        } catch (err) {
+          log.error('health check failed', { err });
+          sendJson(res, 503, { status: 'unavailable', database: 'unreachable' });
+        }
+      },
+    },
+  ];
+  return { routes, attach: (server) => attachGraphqlWebSocket({ server, path: GRAPHQL_PATH, yoga, config, auth, log }) };
+}
+
+/**
+ * Browsers may send credentials only from the configured origins (CORS_ORIGINS). Other origins
+ * may still call the API without credentials: a bearer token is sent explicitly, never ambiently.
+ */
+function corsFor(request: Request, allowed: readonly string[]) {
+  const origin = request.headers.get('origin');
+  return origin !== null && allowed.includes(origin) ? { origin: [origin], credentials: true } : { origin: ['*'], credentials: false };
+}
