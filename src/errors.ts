@@ -1,8 +1,69 @@
+/**
+ * Every code a userError can carry, with what it means: the one list clients can rely on. The
+ * UserError.code description prints it, and services can emit no other code: fail(),
+ * ErrorCollector.add() and UserErrorShape take a UserErrorCode.
+ */
+export const USER_ERROR_CODES = {
+  REQUIRED: 'A required value is missing or blank.',
+  TOO_LONG: 'A text is longer than the field allows.',
+  TOO_MANY: 'A list has more items than allowed.',
+  INVALID_TEXT: 'A text holds a NUL character or an unpaired UTF-16 surrogate, or is outside its length limits.',
+  INVALID_ID: 'An ID is not the global ID of an object of the expected type (or a client-chosen id is empty or too long).',
+  INVALID_CURSOR: 'A cursor is not one this list gave out.',
+  INVALID_VALUE: 'A value is not one the field accepts (an unknown kind, a time that is not a time).',
+  NOT_FOUND: 'No object has this ID (any more).',
+  INVALID_EMAIL: 'Not an email address.',
+  TAKEN: 'Another object already has this unique value (an agent email).',
+  INVALID_PRIORITY: 'A priority outside LOW…URGENT.',
+  STAGE_OF_OTHER_TEAM: 'The stage belongs to another team than the ticket or policy.',
+  INVALID_ORDER: 'A new stage order does not list every stage of the team exactly once.',
+  INVALID_ALIAS: 'A mail alias that is not a valid local part.',
+  UNKNOWN_DOMAIN: 'A mail alias on a domain this server does not receive mail for.',
+  ALIAS_TAKEN: 'Another team already uses this mail alias.',
+  INVALID_DOMAIN: 'Not a host name.',
+  DEFAULT_DOMAIN: 'MAIL_DOMAIN comes from the configuration and cannot be removed.',
+  DOMAIN_IN_USE: 'A team alias still uses the mail domain.',
+  INVALID_TIMEZONE: 'Not an IANA time zone.',
+  INVALID_WEEKDAY: 'A weekday outside 1 (Monday) … 7 (Sunday).',
+  INVALID_INTERVAL: 'A working interval whose times are not "HH:MM" with the end after the start.',
+  INVALID_DATE: 'Not a calendar date "YYYY-MM-DD".',
+  INVALID_HOURS: 'SLA hours outside (0, 100000].',
+  ALREADY_PROCESSED: 'Only QUARANTINED or IGNORED mail can be reprocessed.',
+  NOTHING_TO_REPROCESS: 'The raw message or the team of a kept mail is gone.',
+  INVALID_KEY: 'A form field key that is not 1–40 lower-case letters, digits or _.',
+  DUPLICATE_KEY: 'Two form fields share a key.',
+  INVALID_LABEL: 'A form field label outside 1–200 characters.',
+  DUPLICATE_MAPPING: 'Two form fields map to the same part of the ticket.',
+  MISSING_MAPPING: 'A form lacks a required, always visible field for a part every ticket needs.',
+  OPTIONS_REQUIRED: 'A SELECT form field without options.',
+  CONDITION_REQUIRED: 'A CONDITIONAL form field without a condition.',
+  INVALID_CONDITION: 'A form field condition that does not refer to an earlier field.',
+  FORM_NOT_PUBLISHED: 'The form is not published, or its team has the website channel off.',
+  INVALID_FORMAT: 'A form answer that does not fit its field (an email, a number, a date, a choice …).',
+  FILE_TOO_LARGE: 'An uploaded file is larger than 10 MB.',
+  FILE_TYPE: 'An uploaded file is not an image, a PDF or a text file.',
+  REJECTED: 'The submission was refused as automated.',
+  RATE_LIMITED: 'Too many submissions, chats or chat messages from this client or session: try again later.',
+  FORBIDDEN: 'The caller may not do this to this object (an operator-only chat message from a visitor, a transfer by another operator).',
+  INVALID_COLOR: 'A colour not written #RRGGBB.',
+  INVALID_NUMBER: 'A number outside its allowed range.',
+  INVALID_LANGUAGE: 'Not a language tag such as "en" or "fr-BE", or too many of them.',
+  INVALID_URL: 'Not an http(s) address, or too long.',
+  NOT_AN_AGENT: 'Only a token bound to an agent can do this.',
+  NOT_AN_OPERATOR: 'The agent is not an operator of the live chat channel.',
+  OPERATOR_OFFLINE: 'The operator is not online.',
+  CHANNEL_UNAVAILABLE: "Live chat is switched off for the team.",
+  NO_OPERATOR_AVAILABLE: 'No operator of the channel is online: leave a message instead.',
+  SESSION_CLOSED: 'The chat session is closed.',
+} as const satisfies Record<string, string>;
+
+export type UserErrorCode = keyof typeof USER_ERROR_CODES;
+
 /** A problem the caller can fix: which input field, what is wrong, and a stable code. */
 export interface UserErrorShape {
   field: string[] | null;
   message: string;
-  code: string;
+  code: UserErrorCode;
 }
 
 /** Thrown by services for expected failures; transports turn it into userErrors, 4xx/5xx replies or form messages. */
@@ -13,14 +74,14 @@ export class UserInputError extends Error {
   }
 }
 
-export function fail(field: string | string[] | null, code: string, message: string): never {
+export function fail(field: string | string[] | null, code: UserErrorCode, message: string): never {
   throw new UserInputError([{ field: field === null ? null : Array.isArray(field) ? field : [field], code, message }]);
 }
 
 /** Collects several problems so the caller sees all of them at once. */
 export class ErrorCollector {
   readonly errors: UserErrorShape[] = [];
-  add(field: string | string[] | null, code: string, message: string): void {
+  add(field: string | string[] | null, code: UserErrorCode, message: string): void {
     this.errors.push({ field: field === null ? null : Array.isArray(field) ? field : [field], code, message });
   }
   throwIfAny(): void {

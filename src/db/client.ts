@@ -69,7 +69,21 @@ export interface Database {
    * lost, so the caller catches up from the database.
    */
   listen(channel: string, onPayload: (payload: string) => void, onReconnect?: () => void): Promise<() => Promise<void>>;
+  /** Calls `listener` with every statement drizzle sends through `db` until the returned function runs (tests count them). */
+  watchStatements(listener: (sql: string) => void): () => void;
   close(): Promise<void>;
+}
+
+/** Drizzle's logger as a hook: the statements sent, told to whoever watches (nobody, most of the time). */
+function statementWatchers() {
+  const listeners = new Set<(sql: string) => void>();
+  return {
+    logger: { logQuery: (sql: string) => listeners.forEach((listener) => listener(sql)) },
+    watchStatements(listener: (sql: string) => void) {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
+    },
+  };
 }
 
 /** Runs a statement on any handle and returns its rows (PGlite answers {rows}, postgres.js an array). */
@@ -85,10 +99,12 @@ export function openPostgres(url: string, options: { max?: number } = {}): Datab
     connection: { application_name: 'intake' },
   });
   // jit: drizzle compiles a row mapper per query shape instead of walking each column's path per row.
-  const db = drizzlePostgres({ client: alwaysPrepared(client), relations, jit: true }) as unknown as Db;
+  const watchers = statementWatchers();
+  const db = drizzlePostgres({ client: alwaysPrepared(client), relations, jit: true, logger: watchers.logger }) as unknown as Db;
   return {
     kind: 'postgres',
     db,
+    watchStatements: watchers.watchStatements,
     rows: (query) => queryRows(db, query),
     listen: (channel, onPayload, onReconnect) => listenPostgres(url, channel, onPayload, onReconnect),
     close: () => client.end({ timeout: 2 }),
@@ -169,10 +185,12 @@ function alwaysPrepared(sql: postgres.Sql): postgres.Sql {
 export async function openPglite(dataDir: string): Promise<Database> {
   fs.mkdirSync(dataDir, { recursive: true });
   const client = await PGlite.create({ dataDir });
-  const db = drizzlePglite({ client, relations, jit: true }) as unknown as Db; // as openPostgres
+  const watchers = statementWatchers();
+  const db = drizzlePglite({ client, relations, jit: true, logger: watchers.logger }) as unknown as Db; // as openPostgres
   return {
     kind: 'pglite',
     db,
+    watchStatements: watchers.watchStatements,
     rows: (query) => queryRows(db, query),
     listen: (channel, onPayload) => client.listen(channel, onPayload),
     close: () => client.close(),

@@ -1,4 +1,5 @@
-import { UserInputError, type UserErrorShape } from '../errors.js';
+import { GraphQLError } from 'graphql';
+import { USER_ERROR_CODES, UserInputError, type UserErrorShape } from '../errors.js';
 import { builder } from './builder.js';
 import { parseGlobalId } from './global-id.js';
 
@@ -10,7 +11,12 @@ export const UserError = builder.objectRef<UserErrorShape>('UserError').implemen
       description: 'Path to the offending input field, e.g. ["input", "name"]; null when the whole input is at fault.',
     }),
     message: t.exposeString('message', { description: 'What is wrong and what to do, in English.' }),
-    code: t.exposeString('code', { description: 'Stable machine-readable code, e.g. REQUIRED, NOT_FOUND, ALIAS_TAKEN.' }),
+    code: t.string({
+      description: `Stable machine-readable code, one of:\n${Object.entries(USER_ERROR_CODES)
+        .map(([code, meaning]) => `- ${code}: ${meaning}`)
+        .join('\n')}`,
+      resolve: (e) => e.code,
+    }),
   }),
 });
 
@@ -77,4 +83,14 @@ export function payloadType<Shape, const K extends string>(name: string, descrip
         userErrors: t.field({ type: [UserError], description: 'Why nothing changed; empty on success.', resolve: (p) => p.userErrors }),
       }) as any,
   });
+}
+
+/** A cursor this API did not give out is the caller's mistake: a clear GraphQL error, not a masked one. */
+export async function withCursorErrors<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof UserInputError) throw new GraphQLError(error.message, { extensions: { code: 'BAD_USER_INPUT', reason: 'INVALID_CURSOR' } });
+    throw error;
+  }
 }

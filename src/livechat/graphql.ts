@@ -4,6 +4,7 @@ import { findAgent, type AgentRow } from '../auth/service.js';
 import { UserInputError } from '../errors.js';
 import { builder } from '../graphql/builder.js';
 import type { Context } from '../graphql/context.js';
+import { loadInBatch } from '../graphql/batch.js';
 import { connectionTypeOptions, idOf, payloadType, requireIdOf, UserError, withUserErrors } from '../graphql/user-errors.js';
 import { Team } from '../teams/graphql.js';
 import { findTeam } from '../teams/service.js';
@@ -33,7 +34,7 @@ import {
   ratingsOfChannel,
   ratingsOfSessions,
   satisfactionOfChannel,
-  sessionOfTicket,
+  sessionsOfTickets,
   sessionsOfChannel,
   startLiveChat,
   ticketIdsOfSession,
@@ -332,9 +333,20 @@ builder.node(LiveChatSession, {
     }),
     messageCount: t.int({
       description: 'Messages of the session the caller can see.',
-      resolve: async (s, _args, ctx) => (await messageCounts(ctx.db, [s.id], visitorSessionId(ctx) === null)).get(s.id) ?? 0,
+      resolve: (s, _args, ctx) => {
+        const staff = visitorSessionId(ctx) === null;
+        return loadInBatch(ctx, `LiveChatSession.messageCount ${staff}`, s.id, async (ids: number[]) => {
+          const counts = await messageCounts(ctx.db, ids, staff);
+          return ids.map((id) => counts.get(id) ?? 0);
+        });
+      },
     }),
-    rating: t.field({ type: LiveChatRating, nullable: true, description: "The visitor's rating, if given.", resolve: async (s, _args, ctx) => (await ratingsOfSessions(ctx.db, [s.id])).get(s.id) ?? null }),
+    rating: t.field({ type: LiveChatRating, nullable: true, description: "The visitor's rating, if given.", resolve: (s, _args, ctx) =>
+        loadInBatch(ctx, 'LiveChatSession.rating', s.id, async (ids: number[]) => {
+          const ratings = await ratingsOfSessions(ctx.db, ids);
+          return ids.map((id) => ratings.get(id) ?? null);
+        }),
+    }),
     createdAt: t.field({ type: 'DateTime', description: 'When the visitor started it.', resolve: (s) => s.createdAt }),
     closedAt: t.field({ type: 'DateTime', nullable: true, description: 'When it was closed.', resolve: (s) => s.closedAt }),
     tickets: t.field({
@@ -392,7 +404,11 @@ builder.drizzleObjectFields(Team, (t) => ({
     type: LiveChatChannel,
     nullable: true,
     description: "The team's live chat channel, kept while live chat is off; null until it was first switched on.",
-    resolve: async (team, _args, ctx) => (await channelsOfTeams(ctx.db, [team.id]))[0] ?? null,
+    resolve: (team, _args, ctx) =>
+      loadInBatch(ctx, 'Team.liveChatChannel', team.id, async (ids: number[]) => {
+        const channels = new Map((await channelsOfTeams(ctx.db, ids)).map((channel) => [channel.teamId, channel]));
+        return ids.map((id) => channels.get(id) ?? null);
+      }),
   }),
 }));
 
@@ -401,7 +417,11 @@ builder.drizzleObjectFields(Ticket, (t) => ({
     type: LiveChatSession,
     nullable: true,
     description: 'The chat the ticket was made from with /helpdesk, if any.',
-    resolve: async (ticket, _args, ctx) => (await sessionOfTicket(ctx.db, ticket.id)) ?? null,
+    resolve: (ticket, _args, ctx) =>
+      loadInBatch(ctx, 'Ticket.liveChatSession', ticket.id, async (ids: number[]) => {
+        const sessions = await sessionsOfTickets(ctx.db, ids);
+        return ids.map((id) => sessions.get(id) ?? null);
+      }),
   }),
 }));
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { and, desc, eq, gte, lt, sql } from 'drizzle-orm';
 import { createVisitorToken, findAgent, hashToken } from '../auth/service.js';
 import type { DbOrTx } from '../db/client.js';
+import { isAnyOf } from '../db/columns.js';
 import { ErrorCollector, fail } from '../errors.js';
 import { isEmailAddress } from '../text/email-address.js';
 import { assignSession, assignWaitingSessions, onlineOperators, type LiveChatSessionRow } from './assignment.js';
@@ -225,13 +226,15 @@ export async function ticketIdsOfSession(db: DbOrTx, sessionId: number): Promise
   return rows.map((r) => r.ticketId);
 }
 
-export async function sessionOfTicket(db: DbOrTx, ticketId: number): Promise<LiveChatSessionRow | undefined> {
-  const [row] = await db
-    .select({ session: liveChatSessions })
+/** The chats several tickets were made from, by ticket id, in one query (Ticket.liveChatSession across a list). */
+export async function sessionsOfTickets(db: DbOrTx, ticketIds: number[]): Promise<Map<number, LiveChatSessionRow>> {
+  if (ticketIds.length === 0) return new Map();
+  const rows = await db
+    .select({ ticketId: liveChatSessionTickets.ticketId, session: liveChatSessions })
     .from(liveChatSessionTickets)
     .innerJoin(liveChatSessions, eq(liveChatSessions.id, liveChatSessionTickets.sessionId))
-    .where(eq(liveChatSessionTickets.ticketId, ticketId));
-  return row?.session;
+    .where(isAnyOf(liveChatSessionTickets.ticketId, ticketIds));
+  return new Map(rows.map((row) => [row.ticketId, row.session]));
 }
 
 export interface SweepSettings {

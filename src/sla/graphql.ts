@@ -1,10 +1,11 @@
+import { loadInBatch } from '../graphql/batch.js';
 import { readsColumns } from '../graphql/selection.js';
 import { builder } from '../graphql/builder.js';
 import { payloadType, requireIdOf, withUserErrors } from '../graphql/user-errors.js';
 import { Team } from '../teams/graphql.js';
 import { Ticket, TicketPriority } from '../tickets/ticket-graphql.js';
 import type { WorkingCalendar } from './calendar.js';
-import { calendarOf, createSlaPolicy, deleteSlaPolicy, recomputeSlaDeadlines, setWorkingHours, updateSlaPolicy, type SlaPolicyInput, type SlaPolicyRow } from './service.js';
+import { calendarsOf, createSlaPolicy, deleteSlaPolicy, recomputeSlaDeadlines, setWorkingHours, updateSlaPolicy, type SlaPolicyInput, type SlaPolicyRow } from './service.js';
 
 const SlaStatusEnum = builder.enumType('SlaState', {
   description: 'Where a ticket stands against one SLA policy.',
@@ -90,7 +91,7 @@ const WorkingHours = builder.objectRef<WorkingCalendar>('WorkingHours').implemen
 
 builder.drizzleObjectFields(Team, (t) => ({
   useSla: t.exposeBoolean('useSla', { description: 'Whether SLA policies apply to the team tickets.' }),
-  workingHours: t.field({ type: WorkingHours, description: 'The team calendar (default Monday–Friday 08:00–17:00 UTC).', resolve: (team, _args, ctx) => calendarOf(ctx.db, team.id) }),
+  workingHours: t.field({ type: WorkingHours, description: 'The team calendar (default Monday–Friday 08:00–17:00 UTC).', resolve: (team, _args, ctx) => loadInBatch(ctx, 'Team.workingHours', team.id, (teamIds: number[]) => calendarsOf(ctx.db, teamIds)) }),
   slaPolicies: t.relation('slaPolicies', { description: 'The team SLA policies.', query: { orderBy: { id: 'asc' } } }),
 }));
 

@@ -1,5 +1,6 @@
 import { and, eq, gte, inArray, isNull, lt, lte, sql } from 'drizzle-orm';
 import { inTransaction, queryRows, type DbOrTx } from '../db/client.js';
+import { isAnyOf } from '../db/columns.js';
 import { ADVISORY_LOCKS } from '../db/locks.js';
 import { publishEvents } from '../events/hub.js';
 import { ErrorCollector, fail, optionalText, requiredText } from '../errors.js';
@@ -16,6 +17,13 @@ export type TicketSlaStatusRow = typeof ticketSlaStatuses.$inferSelect;
 export async function calendarOf(db: DbOrTx, teamId: number): Promise<WorkingCalendar> {
   const [row] = await db.select().from(teamCalendars).where(eq(teamCalendars.teamId, teamId));
   return row ? { timezone: row.timezone, intervals: row.intervals, holidays: row.holidays } : DEFAULT_CALENDAR;
+}
+
+/** The calendars of several teams, in the order given, in one query (Team.workingHours across a list). */
+export async function calendarsOf(db: DbOrTx, teamIds: number[]): Promise<WorkingCalendar[]> {
+  const rows = teamIds.length ? await db.select().from(teamCalendars).where(isAnyOf(teamCalendars.teamId, teamIds)) : [];
+  const byTeam = new Map(rows.map((row) => [row.teamId, { timezone: row.timezone, intervals: row.intervals, holidays: row.holidays }]));
+  return teamIds.map((id) => byTeam.get(id) ?? DEFAULT_CALENDAR);
 }
 
 export async function setWorkingHours(

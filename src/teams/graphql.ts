@@ -217,12 +217,18 @@ builder.mutationFields((t) => ({
   }),
 }));
 
-const MailDomainInput = builder.inputType('MailDomainInput', {
+const AddMailDomainInput = builder.inputType('AddMailDomainInput', {
   description: 'A domain to receive mail for.',
   fields: (t) => ({ domain: t.string({ required: true, description: 'Host name, e.g. support.example.com; point its MX at this server.' }) }),
 });
 
-const MailDomainsPayload = payloadType<string[], 'domains'>('MailDomainsPayload', 'The mail domains after the change.', 'domains', ['String'], 'MAIL_DOMAIN first, then the added ones.');
+const RemoveMailDomainInput = builder.inputType('RemoveMailDomainInput', {
+  description: 'An added domain to stop receiving mail for.',
+  fields: (t) => ({ domain: t.string({ required: true, description: 'Host name added earlier with addMailDomain.' }) }),
+});
+
+const MailDomainsPayload = (name: string) =>
+  payloadType<string[], 'domains'>(name, `Result of ${name[0]!.toLowerCase()}${name.slice(1, -'Payload'.length)}: the mail domains after the change.`, 'domains', ['String'], 'MAIL_DOMAIN first, then the added ones.');
 
 builder.queryField('mailDomains', (t) =>
   t.stringList({
@@ -235,16 +241,16 @@ builder.queryField('mailDomains', (t) =>
 builder.mutationFields((t) => ({
   addMailDomain: t.field({
     ...adminOnly,
-    type: MailDomainsPayload,
+    type: MailDomainsPayload('AddMailDomainPayload'),
     description: 'Receives mail for another domain (a custom domain), so aliases can use it. ADMIN only.',
-    args: { input: t.arg({ type: MailDomainInput, required: true, description: 'The domain.' }) },
+    args: { input: t.arg({ type: AddMailDomainInput, required: true, description: 'The domain.' }) },
     resolve: (_root, { input }, ctx) => withUserErrors(async () => ({ domains: await addMailDomain(ctx.db, ctx.config, input) })),
   }),
   removeMailDomain: t.field({
     ...adminOnly,
-    type: MailDomainsPayload,
+    type: MailDomainsPayload('RemoveMailDomainPayload'),
     description: 'Stops receiving mail for an added domain; refused while a team alias uses it. ADMIN only.',
-    args: { input: t.arg({ type: MailDomainInput, required: true, description: 'The domain.' }) },
+    args: { input: t.arg({ type: RemoveMailDomainInput, required: true, description: 'The domain.' }) },
     resolve: (_root, { input }, ctx) => withUserErrors(async () => ({ domains: await removeMailDomain(ctx.db, ctx.config, input) })),
   }),
 }));

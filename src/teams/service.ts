@@ -1,5 +1,6 @@
 import { and, asc, eq, inArray, max, ne, or, sql, type Column } from 'drizzle-orm';
 import { inTransaction, type DbOrTx } from '../db/client.js';
+import { isAnyOf } from '../db/columns.js';
 import { ErrorCollector, fail, isUniqueViolation, requiredText } from '../errors.js';
 import { mailDomains, stages, teams } from './tables.js';
 import { afterTeamWrite } from './write-hooks.js';
@@ -219,6 +220,11 @@ export async function findTeam(db: DbOrTx, id: number): Promise<TeamRow | undefi
   return team;
 }
 
+/** Several teams by id, in one query; ids without a team are left out. */
+export async function findTeams(db: DbOrTx, ids: number[]): Promise<TeamRow[]> {
+  return ids.length ? db.select().from(teams).where(isAnyOf(teams.id, ids)) : [];
+}
+
 export async function countTeams(db: DbOrTx): Promise<number> {
   return db.$count(teams);
 }
@@ -236,6 +242,11 @@ export async function firstStagesOf(db: DbOrTx, teamIds: number[]): Promise<Map<
 export async function findStage(db: DbOrTx, id: number): Promise<StageRow | undefined> {
   const [stage] = await db.select().from(stages).where(eq(stages.id, id));
   return stage;
+}
+
+/** Several stages by id, in one query; ids without a stage are left out. */
+export async function findStages(db: DbOrTx, ids: number[]): Promise<StageRow[]> {
+  return ids.length ? db.select().from(stages).where(isAnyOf(stages.id, ids)) : [];
 }
 
 export async function createStage(db: DbOrTx, input: { teamId: number; name: string; closed?: boolean | null }): Promise<StageRow> {

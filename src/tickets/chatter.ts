@@ -1,11 +1,13 @@
-import { eq } from 'drizzle-orm';
-import { ErrorCollector, requiredText } from '../errors.js';
+import { asc, eq, sql } from 'drizzle-orm';
+import { ErrorCollector, fail, requiredText } from '../errors.js';
 import type { DbOrTx } from '../db/client.js';
+import { idArray, isAnyOf } from '../db/columns.js';
+import type { PageRequest } from '../db/keyset.js';
 import { findStage, firstOpenStageOf } from '../teams/service.js';
 import { textToHtml } from '../text/html.js';
 import { findOrCreateCustomer, type MailContact } from './customers.js';
 import { customerMessageRow, MAX_BODY, storeAttachments, type NewAttachment } from './message-rows.js';
-import { changeTicket, type TicketRow } from './service.js';
+import { changeTicket, type TicketMessageRow, type TicketRow } from './service.js';
 import { ticketMessages } from './tables.js';
 
 export interface NoteAuthor {
@@ -73,4 +75,57 @@ export async function addSystemNote(db: DbOrTx, input: { ticketId: number; body:
 /** How many entries a ticket's chatter holds. */
 export async function countTicketMessages(db: DbOrTx, ticketId: number): Promise<number> {
   return db.$count(ticketMessages, eq(ticketMessages.ticketId, ticketId));
+}
+
+export interface TicketMessagePage {
+  messages: TicketMessageRow[];
+  hasNextPage: boolean;
+  hasPreviousPage: boolean;
+}
+
+/** Opaque to clients: a chatter entry's place in its ticket's chatter (by id). */
+export function ticketMessageCursor(message: { id: number }): string {
+  return Buffer.from(`m:${message.id}`).toString('base64url');
+}
+
+function parseTicketMessageCursor(cursor: string, field: string): number {
+  const match = /^m:(\d{1,10})$/.exec(Buffer.from(cursor, 'base64url').toString());
+  if (!match || Number(match[1]) > 2_147_483_647) fail(field, 'INVALID_CURSOR', 'The cursor is not one this list gave out.');
+  return Number(match[1]);
+}
+
+/**
+ * The same page of several tickets' chatter (Ticket.messages across a list of tickets), oldest
+ * first, in one query: a lateral subquery per ticket walks its (ticket_id, id) index.
+ */
+export async function listMessagesOfTickets(db: DbOrTx, ticketIds: number[], page: PageRequest): Promise<Map<number, TicketMessagePage>> {
+  const backward = page.last != null || page.before != null;
+  const size = Math.min(Math.max(page.first ?? page.last ?? 20, 0), 100);
+  const cursor = page.after ? parseTicketMessageCursor(page.after, 'after') : page.before ? parseTicketMessageCursor(page.before, 'before') : null;
+  const position = cursor === null ? sql`` : sql`and m.id ${backward ? sql`<` : sql`>`} ${cursor}::int`;
+  const picked = sql`select p.id from unnest(${idArray(ticketIds)}) as ticket(id) cross join lateral (
+    select m.id from ticket_messages m where m.ticket_id = ticket.id ${position}
+    order by m.id ${backward ? sql`desc` : sql`asc`} limit ${sql.raw(String(size + 1))}) p`;
+  const rows = ticketIds.length ? await db.select().from(ticketMessages).where(sql`${ticketMessages.id} in (${picked})`).orderBy(asc(ticketMessages.id)) : [];
+  const byTicket = new Map<number, TicketMessageRow[]>(ticketIds.map((id) => [id, []]));
+  for (const row of rows) byTicket.get(row.ticketId)?.push(row);
+  const pages = new Map<number, TicketMessagePage>();
+  for (const [ticketId, messages] of byTicket) {
+    const more = messages.length > size;
+    const pageRows = backward ? messages.slice(Math.max(messages.length - size, 0)) : messages.slice(0, size);
+    pages.set(ticketId, { messages: pageRows, hasNextPage: backward ? cursor !== null : more, hasPreviousPage: backward ? more : cursor !== null });
+  }
+  return pages;
+}
+
+/** Number of chatter entries of each ticket, in one grouped query. */
+export async function countMessagesOfTickets(db: DbOrTx, ticketIds: number[]): Promise<Map<number, number>> {
+  const rows = ticketIds.length
+    ? await db
+        .select({ ticketId: ticketMessages.ticketId, count: sql<number>`count(*)::int` })
+        .from(ticketMessages)
+        .where(isAnyOf(ticketMessages.ticketId, ticketIds))
+        .groupBy(ticketMessages.ticketId)
+    : [];
+  return new Map(ticketIds.map((id) => [id, Number(rows.find((r) => r.ticketId === id)?.count ?? 0)]));
 }

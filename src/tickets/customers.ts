@@ -1,5 +1,6 @@
 import { eq, inArray, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
+import { isAnyOf } from '../db/columns.js';
 import { customers } from './tables.js';
 
 export type CustomerRow = typeof customers.$inferSelect;
@@ -72,4 +73,9 @@ export async function customerIdsByEmail(db: DbOrTx, emails: string[]): Promise<
   const keys = [...new Set(emails.map((email) => email.trim().toLowerCase()))];
   const rows = await db.select({ id: customers.id, emailKey: customers.emailKey }).from(customers).where(inArray(customers.emailKey, keys));
   return new Map(rows.map((row) => [row.emailKey!, row.id]));
+}
+
+/** Several customers by id, in one query; ids without a customer are left out. */
+export async function findCustomers(db: DbOrTx, ids: number[]): Promise<CustomerRow[]> {
+  return ids.length ? db.select().from(customers).where(isAnyOf(customers.id, ids)) : [];
 }

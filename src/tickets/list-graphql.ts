@@ -1,12 +1,12 @@
-import { GraphQLError, type FieldNode, type GraphQLObjectType, type GraphQLResolveInfo } from 'graphql';
-import { UserInputError } from '../errors.js';
+import { type FieldNode, type GraphQLObjectType, type GraphQLResolveInfo } from 'graphql';
 import { builder } from '../graphql/builder.js';
 import type { Context } from '../graphql/context.js';
+import { fieldPosition, loadInBatch } from '../graphql/batch.js';
 import { columnsRead, mergeSelections, selectedFields } from '../graphql/selection.js';
-import { connectionTypeOptions, idOf } from '../graphql/user-errors.js';
+import { connectionTypeOptions, idOf, withCursorErrors } from '../graphql/user-errors.js';
 import { Team } from '../teams/graphql.js';
 import { stageJoin } from '../teams/service.js';
-import { countTickets, listTickets, ticketCursor, type ListedTicket, type TicketFilterValues, type TicketListColumns, type TicketPageRequest } from './list.js';
+import { countTickets, countTicketsOfTeams, listTickets, listTicketsOfTeams, ticketCursor, type ListedTicket, type TicketFilterValues, type TicketListColumns, type TicketPage, type TicketPageRequest } from './list.js';
 import type { TicketRow } from './service.js';
 import { customers, tickets } from './tables.js';
 import { Ticket, TicketChannel, TicketPriority } from './ticket-graphql.js';
@@ -27,6 +27,11 @@ class TicketEdge {
 /** Resolves a ticket connection through the one-query list of the tickets service. */
 async function ticketConnection(ctx: { db: Context['db'] }, filter: TicketFilterValues, args: TicketPageRequest, info: GraphQLResolveInfo) {
   const page = await listTickets(ctx.db, filter, args, ticketListColumns(info));
+  return connectionOf(page, () => countTickets(ctx.db, filter));
+}
+
+/** A page as a connection; the count is a function, called only when totalCount is selected. */
+function connectionOf(page: TicketPage, totalCount: () => Promise<number>) {
   return {
     edges: page.tickets.map((ticket) => new TicketEdge(ticket)),
     pageInfo: {
@@ -35,8 +40,26 @@ async function ticketConnection(ctx: { db: Context['db'] }, filter: TicketFilter
       startCursor: page.tickets[0] ? ticketCursor(page.tickets[0]) : null,
       endCursor: page.tickets.at(-1) ? ticketCursor(page.tickets.at(-1)!) : null,
     },
-    totalCount: () => countTickets(ctx.db, filter),
+    totalCount,
   };
+}
+
+/**
+ * Team.tickets for every team of a list in one query (and one count): the teams at the same place
+ * of the query share the page arguments and the selection.
+ */
+async function teamTicketConnection(ctx: Context, teamId: number, args: TicketPageRequest, info: GraphQLResolveInfo) {
+  const page = { first: args.first, after: args.after, last: args.last, before: args.before };
+  const teamPage = await loadInBatch(ctx, `Team.tickets ${fieldPosition(info)} ${JSON.stringify(page)}`, teamId, async (teamIds: number[]) => {
+    const pages = await listTicketsOfTeams(ctx.db, teamIds, page, ticketListColumns(info));
+    return teamIds.map((id) => pages.get(id)!);
+  });
+  return connectionOf(teamPage, () =>
+    loadInBatch(ctx, 'Team.tickets.totalCount', teamId, async (teamIds: number[]) => {
+      const counts = await countTicketsOfTeams(ctx.db, teamIds);
+      return teamIds.map((id) => counts.get(id)!);
+    }),
+  );
 }
 
 builder.drizzleObjectFields(Team, (t) => ({
@@ -44,7 +67,7 @@ builder.drizzleObjectFields(Team, (t) => ({
     {
       type: Ticket,
       description: "The team's tickets, highest priority first, then newest.",
-      resolve: (team, args, ctx, info) => withCursorErrors(() => ticketConnection(ctx, { teamId: team.id }, args, info)),
+      resolve: (team, args, ctx, info) => withCursorErrors(() => teamTicketConnection(ctx, team.id, args, info)),
     },
     TicketConnection,
   ),
@@ -111,16 +134,6 @@ function columnsOfSelection(info: GraphQLResolveInfo): TicketListColumns {
     stage: stage ? columnsRead(objectType('Stage'), stageJoin(tickets.stageId).table, stage) : false,
     customer: customer ? columnsRead(objectType('Customer'), customers, customer) : false,
   };
-}
-
-/** A cursor this API did not give out is the caller's mistake: a clear GraphQL error, not a masked one. */
-async function withCursorErrors<T>(run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    if (error instanceof UserInputError) throw new GraphQLError(error.message, { extensions: { code: 'BAD_USER_INPUT', reason: 'INVALID_CURSOR' } });
-    throw error;
-  }
 }
 
 type FilterArg = {

@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, gt, gte, inArray, lte, sql, type Placeholder } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
+import { idArray, isAnyOf } from '../db/columns.js';
 import { defineKeyset, pageOf, pickColumns, PreparedShapes, type PageRequest } from '../db/keyset.js';
 import { stageJoin, type StageRow } from '../teams/service.js';
 import type { CustomerRow } from './customers.js';
@@ -133,6 +134,53 @@ export async function findListedTickets(db: DbOrTx, ids: number[]): Promise<Map<
 
 export async function countTickets(db: DbOrTx, filter: TicketFilterValues): Promise<number> {
   return db.$count(tickets, ticketFilterSql(filter));
+}
+
+export interface TicketPage {
+  tickets: ListedTicket[];
+  hasNextPage: boolean;
+  hasPreviousPage: boolean;
+}
+
+/**
+ * The same page of several teams' ticket lists (Team.tickets across a list of teams) in one
+ * query: each team's page is picked through its own index order by a lateral subquery, then
+ * joined with stage and customer as listTickets does. Teams without tickets get an empty page.
+ */
+export async function listTicketsOfTeams(db: DbOrTx, teamIds: number[], page: TicketPageRequest, columns: TicketListColumns = {}): Promise<Map<number, TicketPage>> {
+  const plan = ticketKeyset.plan(page);
+  const { size, backward, cursor } = plan;
+  const direction = backward ? sql`asc` : sql`desc`;
+  const position = cursor
+    ? sql`and (t.priority, t.created_at, t.id) ${backward ? sql`>` : sql`<`} (${cursor.priority}::smallint, ${cursor.createdAt.toISOString()}::timestamptz, ${cursor.id}::int)`
+    : sql``;
+  const picked = sql`select p.id from unnest(${idArray(teamIds)}) as team(id) cross join lateral (
+    select t.id from tickets t where t.team_id = team.id ${position}
+    order by t.priority ${direction}, t.created_at ${direction}, t.id ${direction} limit ${sql.raw(String(size + 1))}) p`;
+  const rows = teamIds.length
+    ? ((await selectTicketsWithStageAndCustomer(db, { ...columns, ticket: columns.ticket && [...columns.ticket, 'teamId'] }).where(
+        sql`${tickets.id} in (${picked})`,
+      )) as ListedRow[])
+    : [];
+  const byTeam = new Map<number, ListedTicket[]>(teamIds.map((id) => [id, []]));
+  for (const row of rows) byTeam.get(row.ticket.teamId)?.push(withLoaded(row));
+  const pages = new Map<number, TicketPage>();
+  for (const [teamId, listed] of byTeam) {
+    // The page query returned them unordered: put them in the plan's direction, as pageOf expects.
+    listed.sort((a, b) => b.priority - a.priority || b.createdAt.getTime() - a.createdAt.getTime() || b.id - a.id);
+    if (backward) listed.reverse();
+    const { rows: pageRows, hasNextPage, hasPreviousPage } = pageOf(listed, plan);
+    pages.set(teamId, { tickets: pageRows, hasNextPage, hasPreviousPage });
+  }
+  return pages;
+}
+
+/** Number of tickets of each team, in one grouped query. */
+export async function countTicketsOfTeams(db: DbOrTx, teamIds: number[]): Promise<Map<number, number>> {
+  const rows = teamIds.length
+    ? await db.select({ teamId: tickets.teamId, count: sql<number>`count(*)::int` }).from(tickets).where(isAnyOf(tickets.teamId, teamIds)).groupBy(tickets.teamId)
+    : [];
+  return new Map(teamIds.map((id) => [id, Number(rows.find((r) => r.teamId === id)?.count ?? 0)]));
 }
 
 /** Scope of bulk work over tickets: one team, given tickets, or all. */

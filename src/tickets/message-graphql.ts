@@ -1,5 +1,10 @@
 import { builder } from '../graphql/builder.js';
+import type { GraphQLResolveInfo } from 'graphql';
+import { fieldPosition, loadInBatch } from '../graphql/batch.js';
+import type { Context } from '../graphql/context.js';
 import { connectionTypeOptions } from '../graphql/user-errors.js';
+import type { PageRequest } from '../db/keyset.js';
+import { countMessagesOfTickets, listMessagesOfTickets, ticketMessageCursor } from './chatter.js';
 import type { TicketMessageRow } from './service.js';
 import type { MessageOrigin } from './tables.js';
 
@@ -12,7 +17,7 @@ const TicketMessageKind = builder.enumType('TicketMessageKind', {
   } as const,
 });
 
-export const MessageAuthorKind = builder.enumType('MessageAuthorKind', {
+export const MessageAuthorKind = builder.enumType('TicketMessageAuthorKind', {
   description: 'Who wrote a chatter message.',
   values: {
     CUSTOMER: { description: 'The customer.' },
@@ -21,7 +26,7 @@ export const MessageAuthorKind = builder.enumType('MessageAuthorKind', {
   } as const,
 });
 
-const MessageAuthor = builder.objectRef<TicketMessageRow>('MessageAuthor').implement({
+const MessageAuthor = builder.objectRef<TicketMessageRow>('TicketMessageAuthor').implement({
   description: 'The author of a chatter message.',
   fields: (t) => ({
     kind: t.field({ type: MessageAuthorKind, description: 'Customer, agent or system.', resolve: (m) => m.authorKind }),
@@ -31,7 +36,7 @@ const MessageAuthor = builder.objectRef<TicketMessageRow>('MessageAuthor').imple
 });
 
 export const Attachment = builder.drizzleObject('ticketAttachments', {
-  name: 'Attachment',
+  name: 'TicketMessageAttachment',
   description: 'A file sent with a chatter message; agents download it from `url` with their bearer token.',
   // Never load the bytes for the API: they are served by GET /attachments/<id>.
   select: { columns: { id: true, messageId: true, filename: true, contentType: true, size: true, contentId: true } },
@@ -44,7 +49,7 @@ export const Attachment = builder.drizzleObject('ticketAttachments', {
   }),
 });
 
-const MessageOriginType = builder.objectRef<MessageOrigin>('MessageOrigin').implement({
+const MessageOriginType = builder.objectRef<MessageOrigin>('TicketMessageOrigin').implement({
   description: 'Where a web submission came from.',
   fields: (t) => ({
     clientAddress: t.exposeString('clientAddress', { nullable: true, description: 'IP address of the client.' }),
@@ -54,7 +59,7 @@ const MessageOriginType = builder.objectRef<MessageOrigin>('MessageOrigin').impl
   }),
 });
 
-const TicketMessage = builder.drizzleNode('ticketMessages', {
+export const TicketMessage = builder.drizzleNode('ticketMessages', {
   name: 'TicketMessage',
   description: "One entry of a ticket's chatter: a message, an internal note or a system note.",
   id: { column: (m) => m.id },
@@ -73,3 +78,26 @@ export const TicketMessageConnection = builder.connectionObject(
   { type: TicketMessage, name: 'TicketMessageConnection', ...connectionTypeOptions("A page of a ticket's chatter.") },
   { name: 'TicketMessageEdge', description: 'A chatter entry in a list.' },
 );
+
+/** Ticket.messages for every ticket of a list in one query (and one count), like Team.tickets. */
+export async function ticketMessageConnection(ctx: Context, ticketId: number, args: PageRequest, info: GraphQLResolveInfo) {
+  const page = { first: args.first, after: args.after, last: args.last, before: args.before };
+  const { messages, hasNextPage, hasPreviousPage } = await loadInBatch(ctx, `Ticket.messages ${fieldPosition(info)} ${JSON.stringify(page)}`, ticketId, async (ticketIds: number[]) => {
+    const pages = await listMessagesOfTickets(ctx.db, ticketIds, page);
+    return ticketIds.map((id) => pages.get(id)!);
+  });
+  return {
+    edges: messages.map((message) => ({ node: message, cursor: ticketMessageCursor(message) })),
+    pageInfo: {
+      hasNextPage,
+      hasPreviousPage,
+      startCursor: messages[0] ? ticketMessageCursor(messages[0]) : null,
+      endCursor: messages.at(-1) ? ticketMessageCursor(messages.at(-1)!) : null,
+    },
+    totalCount: () =>
+      loadInBatch(ctx, 'Ticket.messages.totalCount', ticketId, async (ticketIds: number[]) => {
+        const counts = await countMessagesOfTickets(ctx.db, ticketIds);
+        return ticketIds.map((id) => counts.get(id)!);
+      }),
+  };
+}

@@ -1,13 +1,14 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { builder } from '../graphql/builder.js';
 import { readsColumns } from '../graphql/selection.js';
-import { findStage } from '../teams/service.js';
+import { loadInBatch } from '../graphql/batch.js';
+import { withCursorErrors } from '../graphql/user-errors.js';
+import { findStages } from '../teams/service.js';
 import { Stage } from '../teams/graphql.js';
-import { findCustomer } from './customers.js';
+import { findCustomers } from './customers.js';
 import { Customer } from './customer-graphql.js';
 import { LOADED_CUSTOMER, LOADED_STAGE, type ListedTicket } from './list.js';
-import { countTicketMessages } from './chatter.js';
-import { TicketMessageConnection } from './message-graphql.js';
+import { TicketMessage, TicketMessageConnection, ticketMessageConnection } from './message-graphql.js';
 import type { TicketSource } from './service.js';
 
 export const TicketPriority = builder.enumType('TicketPriority', {
@@ -51,7 +52,7 @@ const TicketSourceRef = builder.objectRef<TicketSource>('TicketSource').implemen
   description: 'The record a ticket came from, such as the chat session it was made from.',
   fields: (t) => ({
     kind: t.field({ type: TicketSourceKind, description: 'What kind of record it is.', resolve: (source) => source.kind }),
-    id: t.id({ description: 'Global ID of the record.', resolve: (source) => encodeGlobalID(SOURCE_TYPE_NAMES[source.kind], source.id) }),
+    nodeId: t.id({ description: 'Global ID of the record: fetch it with node(id:).', resolve: (source) => encodeGlobalID(SOURCE_TYPE_NAMES[source.kind], source.id) }),
   }),
 });
 
@@ -72,7 +73,12 @@ export const Ticket = builder.drizzleNode('tickets', {
       description: 'Where the ticket is in its team pipeline.',
       extensions: readsColumns('stageId'),
       // Synchronous when loaded: a promise per row would send the whole list down graphql-js's slow path.
-      resolve: (ticket, _args, ctx) => (ticket as ListedTicket)[LOADED_STAGE] ?? findStage(ctx.db, ticket.stageId).then((stage) => stage!),
+      resolve: (ticket, _args, ctx) =>
+        (ticket as ListedTicket)[LOADED_STAGE] ??
+        loadInBatch(ctx, 'Ticket.stage', ticket.stageId, async (ids: number[]) => {
+          const found = new Map((await findStages(ctx.db, ids)).map((stage) => [stage.id, stage]));
+          return ids.map((id) => found.get(id)!);
+        }),
     }),
     customer: t.field({
       type: Customer,
@@ -82,19 +88,21 @@ export const Ticket = builder.drizzleNode('tickets', {
       resolve: (ticket, _args, ctx) => {
         const loaded = (ticket as ListedTicket)[LOADED_CUSTOMER];
         if (loaded !== undefined || ticket.customerId === null) return loaded ?? null;
-        return findCustomer(ctx.db, ticket.customerId).then((c) => c ?? null);
+        return loadInBatch(ctx, 'Ticket.customer', ticket.customerId, async (ids: number[]) => {
+          const found = new Map((await findCustomers(ctx.db, ids)).map((customer) => [customer.id, customer]));
+          return ids.map((id) => found.get(id) ?? null);
+        });
       },
     }),
     // Relations load by the ticket's id.
     assignee: t.relation('assignee', { nullable: true, description: 'The agent working on it, if any.', extensions: readsColumns('id') }),
     tags: t.relation('tags', { description: 'Labels, by name.', query: { orderBy: { nameKey: 'asc' } }, extensions: readsColumns('id') }),
-    messages: t.drizzleConnection(
+    messages: t.connection(
       {
-        type: 'ticketMessages',
+        type: TicketMessage,
         description: 'The chatter, oldest first.',
         extensions: readsColumns('id'),
-        totalCount: (ticket, _args, ctx) => countTicketMessages(ctx.db, ticket.id),
-        resolve: (query, ticket, _args, ctx) => ctx.db.query.ticketMessages.findMany(query({ where: { ticketId: ticket.id }, orderBy: { id: 'asc' } })),
+        resolve: (ticket, args, ctx, info) => withCursorErrors(() => ticketMessageConnection(ctx, ticket.id, args, info)),
       },
       TicketMessageConnection,
     ),

@@ -3,6 +3,7 @@
  * shown, and what a submission must contain. Pure, so every rule is tested table by table and
  * the page, GraphQL and the service share one implementation.
  */
+import type { UserErrorCode } from '../errors.js';
 import { isInternetEmailAddress } from '../text/email-address.js';
 
 export const MAPS_TO = ['TITLE', 'DESCRIPTION', 'CUSTOMER_NAME', 'CUSTOMER_EMAIL', 'CUSTOMER_PHONE', 'CUSTOMER_COMPANY', 'PRIORITY', 'CUSTOM'] as const;
@@ -68,7 +69,7 @@ export const DEFAULT_FIELDS: FormField[] = [
 export interface FormProblem {
   /** Path under the form input, e.g. ["fields", "2", "key"], or a field key for submissions. */
   field: string[];
-  code: string;
+  code: UserErrorCode;
   message: string;
 }
 
@@ -194,7 +195,7 @@ export function validateSubmission(fields: FormField[], submitted: Record<string
     if (f.inputType === 'FILE') continue; // files are checked where the upload is read
     if (f.visibility !== 'HIDDEN' && !isVisible(f, values, fields)) continue;
     const value = values[f.key]!;
-    const problem = (code: string, message: string) => problems.push({ field: [f.key], code, message });
+    const problem = (code: UserErrorCode, message: string) => problems.push({ field: [f.key], code, message });
     if (value === '') {
       if (f.required) problem('REQUIRED', `${f.label} is required.`);
       continue;

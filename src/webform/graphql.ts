@@ -1,11 +1,12 @@
-import { encodeGlobalID } from '@pothos/plugin-relay';
 import { UserInputError } from '../errors.js';
 import type { Context } from '../graphql/context.js';
 import { builder } from '../graphql/builder.js';
 import { idOf, payloadType, requireIdOf, UserError, withUserErrors } from '../graphql/user-errors.js';
 import { Team } from '../teams/graphql.js';
+import type { TeamRow } from '../teams/service.js';
+import { loadInBatch } from '../graphql/batch.js';
 import { DEVICES, formField, INPUT_TYPES, LABEL_POSITIONS, MAPS_TO, OPERATORS, VISIBILITIES, type FormField } from './form.js';
-import { formOf, setWebsiteFormPublished, submitWebsiteForm, updateWebsiteForm, type WebsiteFormRow } from './service.js';
+import { formsOf, formsOfTeamIds, setWebsiteFormPublished, submitWebsiteForm, updateWebsiteForm, type WebsiteFormRow } from './service.js';
 import type { SideBlock } from './tables.js';
 
 const enumOf = (name: string, description: string, values: readonly string[]) =>
@@ -53,10 +54,12 @@ const SideBlockType = builder.objectRef<SideBlock>('FormSideBlock').implement({
   fields: (t) => ({ title: t.exposeString('title', { description: 'Heading.' }), body: t.exposeString('body', { description: 'Text; blank lines separate paragraphs.' }) }),
 });
 
-export const WebsiteForm = builder.objectRef<WebsiteFormRow>('WebsiteForm').implement({
-  description: "A team's public ticket form.",
+export const WebsiteForm = builder.node(builder.objectRef<WebsiteFormRow>('WebsiteForm'), {
+  description: "A team's public ticket form, one per team. Until it is first changed it shows the defaults.",
+  // Its global ID carries the team's id: the form exists (with defaults) for every team.
+  id: { resolve: (f) => f.teamId },
+  loadMany: (teamIds, ctx) => formsOfTeamIds(ctx.db, teamIds.map(Number)),
   fields: (t) => ({
-    id: t.id({ description: 'Global ID of the form (one per team).', resolve: (f) => encodeGlobalID('WebsiteForm', f.teamId) }),
     published: t.exposeBoolean('published', { description: 'Whether customers can reach it.' }),
     url: t.string({ description: 'Address of the public page.', resolve: (f, _a, ctx) => `${ctx.publicUrl}/support/${f.slug}` }),
     title: t.exposeString('title', { description: 'Heading of the page.' }),
@@ -72,7 +75,8 @@ builder.drizzleObjectFields(Team, (t) => ({
     type: WebsiteForm,
     nullable: true,
     description: 'The public ticket form; null while the website form channel is off.',
-    resolve: (team, _args, ctx) => (team.useWebsiteForm ? formOf(ctx.db, team) : null),
+    resolve: (team, _args, ctx) =>
+      team.useWebsiteForm ? loadInBatch(ctx, 'Team.websiteForm', team, (teamRows: TeamRow[]) => formsOf(ctx.db, teamRows)) : null,
   }),
 }));
 
@@ -121,8 +125,12 @@ const UpdateWebsiteFormInput = builder.inputType('UpdateWebsiteFormInput', {
     fields: t.field({ type: [FieldInput], description: 'All fields, in order.' }),
   }),
 });
-const TeamFormInput = builder.inputType('WebsiteFormTeamInput', {
-  description: 'The team whose form it is.',
+const PublishWebsiteFormInput = builder.inputType('PublishWebsiteFormInput', {
+  description: 'The team whose form goes public.',
+  fields: (t) => ({ teamId: t.id({ required: true, description: 'Global ID of the team.' }) }),
+});
+const UnpublishWebsiteFormInput = builder.inputType('UnpublishWebsiteFormInput', {
+  description: 'The team whose form goes offline.',
   fields: (t) => ({ teamId: t.id({ required: true, description: 'Global ID of the team.' }) }),
 });
 const FormValueInput = builder.inputType('FormValueInput', {
@@ -152,12 +160,12 @@ const SubmitWebsiteFormPayload = builder.objectRef<{ ticketNumber?: number; succ
 });
 
 /** publishWebsiteForm and unpublishWebsiteForm differ only in the state they set. */
-const setPublished = (t: any, published: boolean, payloadName: string, description: string) =>
+const setPublished = (t: any, published: boolean, input: typeof PublishWebsiteFormInput, payloadName: string, description: string) =>
   t.field({
     authScopes: { admin: true },
     type: FormPayload(payloadName),
     description,
-    args: { input: t.arg({ type: TeamFormInput, required: true, description: 'The team.' }) },
+    args: { input: t.arg({ type: input, required: true, description: 'The team.' }) },
     resolve: (_root: unknown, { input }: { input: { teamId: string | number } }, ctx: Context) =>
       withUserErrors(async () => ({ websiteForm: await setWebsiteFormPublished(ctx.db, { teamId: requireIdOf(String(input.teamId), 'Team', 'teamId'), published }) })),
   });
@@ -180,8 +188,8 @@ builder.mutationFields((t) => ({
         }),
       })),
   }),
-  publishWebsiteForm: setPublished(t, true, 'PublishWebsiteFormPayload', 'Makes a team form public at its url. ADMIN only.'),
-  unpublishWebsiteForm: setPublished(t, false, 'UnpublishWebsiteFormPayload', 'Takes a team form offline. ADMIN only.'),
+  publishWebsiteForm: setPublished(t, true, PublishWebsiteFormInput, 'PublishWebsiteFormPayload', 'Makes a team form public at its url. ADMIN only.'),
+  unpublishWebsiteForm: setPublished(t, false, UnpublishWebsiteFormInput, 'UnpublishWebsiteFormPayload', 'Takes a team form offline. ADMIN only.'),
   submitWebsiteForm: t.field({
     skipTypeScopes: true,
     type: SubmitWebsiteFormPayload,

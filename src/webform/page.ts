@@ -51,7 +51,7 @@ const paragraphs = (text: string) =>
     .map((p) => `<p>${escapeHtml(p).replace(/\n/g, '<br>')}</p>`)
     .join('');
 
-function renderField(f: FormField, value: string, problem: FormProblem | undefined, lang: Language): string {
+function renderField(f: FormField, value: string, problem: PageProblem | undefined, lang: Language): string {
   if (f.visibility === 'HIDDEN') return '';
   const t = TEXTS[lang];
   const id = `f-${f.key}`;
@@ -76,7 +76,7 @@ function renderField(f: FormField, value: string, problem: FormProblem | undefin
 }
 
 /** The public form, with the values and problems of a refused submission when there is one. */
-export function renderFormPage(form: WebsiteFormRow, options: { lang: Language; action: string; values?: Record<string, string>; problems?: FormProblem[] }): string {
+export function renderFormPage(form: WebsiteFormRow, options: { lang: Language; action: string; values?: Record<string, string>; problems?: PageProblem[] }): string {
   const t = TEXTS[options.lang];
   const values = options.values ?? Object.fromEntries(form.fields.map((f) => [f.key, f.defaultValue ?? '']));
   const problems = options.problems ?? [];
@@ -111,6 +111,9 @@ export function renderIndexPage(forms: Array<{ name: string; slug: string; title
   const items = forms.map((f) => `<li><a href="/support/${encodeURIComponent(f.slug)}">${escapeHtml(f.title)}</a> — ${escapeHtml(f.name)}</li>`).join('');
   return page(lang, t.forms, `<main><form><h1>${escapeHtml(t.forms)}</h1>${items ? `<ul>${items}</ul>` : `<p>${escapeHtml(t.none)}</p>`}</form></main>`);
 }
+
+/** A problem the page shows: a userError, or a post refused before its fields were read. */
+type PageProblem = Omit<FormProblem, 'code'> & { code: FormProblem['code'] | 'TOO_LARGE' | 'UNREADABLE' };
 
 /** A post refused before its fields were read (too large, unreadable): the form again, empty, with the reason on top. */
 export function renderRefusedPage(form: WebsiteFormRow, options: { lang: Language; action: string; code: 'TOO_LARGE' | 'UNREADABLE' | 'RATE_LIMITED' }): string {

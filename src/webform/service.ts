@@ -1,7 +1,8 @@
-import { and, eq, lt, ne, sql } from 'drizzle-orm';
+import { and, eq, lt, ne, or, sql } from 'drizzle-orm';
 import { inTransaction, type DbOrTx } from '../db/client.js';
+import { isAnyOf } from '../db/columns.js';
 import { fail, UserInputError } from '../errors.js';
-import { aliasFromName, findTeam, firstFreeAlias, listTeams, type TeamRow } from '../teams/service.js';
+import { aliasFromName, findTeam, findTeams, firstFreeAlias, listTeams, type TeamRow } from '../teams/service.js';
 import { createTicket, type MessageOrigin, type NewAttachment } from '../tickets/service.js';
 import { DEFAULT_FIELDS, describeSubmission, validateFormDefinition, validateSubmission, type FormField } from './form.js';
 import { formRateCounters, websiteForms, type SideBlock } from './tables.js';
@@ -24,8 +25,34 @@ const defaults = (team: TeamRow) => ({
   fields: DEFAULT_FIELDS,
 });
 
-/** The team's form, created with the default fields the first time it is asked for. */
-export async function formOf(db: DbOrTx, team: TeamRow): Promise<WebsiteFormRow> {
+/**
+ * The forms of these teams, in the order given, in one query. Reading writes nothing: a team whose
+ * form was never changed gets the default form, unsaved, with the slug it will be saved under
+ * (the first free one for its name), so its id and url are the same before and after the first save.
+ */
+export async function formsOf(db: DbOrTx, teamRows: TeamRow[]): Promise<WebsiteFormRow[]> {
+  if (teamRows.length === 0) return [];
+  const bases = teamRows.map((team) => aliasFromName(team.name));
+  // The saved forms of these teams, and the slugs an unsaved one could clash with. Bases are
+  // [a-z0-9._-] (aliasFromName): quoted, they need no escaping, and `_` matching any character only
+  // reads a few more slugs. One array parameter keeps one statement whatever the number of teams.
+  const rows = await db
+    .select()
+    .from(websiteForms)
+    .where(or(isAnyOf(websiteForms.teamId, teamRows.map((team) => team.id)), sql`${websiteForms.slug} like any(${`{${bases.map((base) => `"${base}%"`).join(',')}}`}::text[])`));
+  const saved = new Map(rows.map((row) => [row.teamId, row]));
+  const taken = new Set(rows.map((row) => row.slug));
+  return teamRows.map((team, i) => {
+    const form = saved.get(team.id);
+    if (form) return form;
+    const slug = firstFreeAlias(bases[i]!, taken);
+    taken.add(slug);
+    return { teamId: team.id, slug, published: false, ...defaults(team), updatedAt: team.createdAt };
+  });
+}
+
+/** The team's form row, saved with the defaults first if it never was: for the mutations that change it. */
+async function savedFormOf(db: DbOrTx, team: TeamRow): Promise<WebsiteFormRow> {
   const [existing] = await db.select().from(websiteForms).where(eq(websiteForms.teamId, team.id));
   if (existing) return existing;
   return inTransaction(db, async (tx) => {
@@ -40,10 +67,17 @@ export async function formOf(db: DbOrTx, team: TeamRow): Promise<WebsiteFormRow>
   });
 }
 
+/** The forms behind these team ids (a WebsiteForm's id is its team's), for `node`; null where no team has the id. */
+export async function formsOfTeamIds(db: DbOrTx, teamIds: number[]): Promise<Array<WebsiteFormRow | null>> {
+  const found = await findTeams(db, teamIds);
+  const forms = new Map((await formsOf(db, found)).map((form) => [form.teamId, form]));
+  return teamIds.map((id) => forms.get(id) ?? null);
+}
+
 async function teamWithForm(db: DbOrTx, teamId: number): Promise<{ team: TeamRow; form: WebsiteFormRow }> {
   const team = await findTeam(db, teamId);
   if (!team) fail('teamId', 'NOT_FOUND', 'No team has this id.');
-  return { team, form: await formOf(db, team) };
+  return { team, form: await savedFormOf(db, team) };
 }
 
 export interface UpdateWebsiteFormInput {

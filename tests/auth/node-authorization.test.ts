@@ -22,6 +22,7 @@ beforeAll(async () => {
     gql`mutation ($id: ID!) { setTicketTags(input: { ticketId: $id, tags: ["walked"] }) { ticket { tags { id } customer { id } messages { nodes { id } } } } }`,
     { id: ticket.id },
   );
+  const { updateTeam } = await admin.request<any>(gql`mutation ($id: ID!) { updateTeam(input: { id: $id, useWebsiteForm: true }) { team { websiteForm { id } } } }`, { id: team.id });
   const { createAgent } = await admin.request<any>(gql`mutation { createAgent(input: { name: "Walker" }) { agent { id } } }`);
   const { createSlaPolicy } = await admin.request<any>(
     gql`mutation ($team: ID!, $stage: ID!) { createSlaPolicy(input: { teamId: $team, name: "Walk fast", hours: 4, targetStageId: $stage }) { slaPolicy { id } } }`,
@@ -55,6 +56,7 @@ beforeAll(async () => {
     Team: { id: team.id, field: 'name', reader: 'agent' },
     Ticket: { id: ticket.id, field: 'title', reader: 'agent' },
     TicketMessage: { id: setTicketTags.ticket.messages.nodes[0].id, field: 'bodyText', reader: 'agent' },
+    WebsiteForm: { id: updateTeam.team.websiteForm.id, field: 'title', reader: 'agent' },
   });
 });
 afterAll(async () => {

@@ -43,7 +43,7 @@ describe('/helpdesk in a chat', () => {
     const { liveChatSession } = await request(
       server,
       ann.token,
-      `query ($id: ID!) { liveChatSession(id: $id) { tickets { title channel description team { name } customer { email name } liveChatSession { id } source { kind id } messages(first: 10) { nodes { author { kind name } bodyText } } } } }`,
+      `query ($id: ID!) { liveChatSession(id: $id) { tickets { title channel description team { name } customer { email name } liveChatSession { id } source { kind nodeId } messages(first: 10) { nodes { author { kind name } bodyText } } } } }`,
       { id: sessionId },
     );
     expect(liveChatSession.tickets).toEqual([
@@ -55,7 +55,7 @@ describe('/helpdesk in a chat', () => {
         customer: { email: 'paula@example.com', name: 'Paula' },
         liveChatSession: { id: sessionId },
         // The transcript form of the one creation path: each chat line a message with its author; the operator-only note stays out.
-        source: { kind: 'LIVE_CHAT_SESSION', id: sessionId },
+        source: { kind: 'LIVE_CHAT_SESSION', nodeId: sessionId },
         messages: {
           nodes: [
             { author: { kind: 'CUSTOMER', name: 'Paula' }, bodyText: 'My printer is on fire' },

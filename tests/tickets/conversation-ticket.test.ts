@@ -29,7 +29,7 @@ const TICKET = gql`
     ticket(id: $id) {
       title description channel slaDeadline createdAt
       customer { name email }
-      source { kind id }
+      source { kind nodeId }
       messages(first: 10) { totalCount nodes { kind bodyText author { kind name email } createdAt } }
     }
   }
@@ -67,7 +67,7 @@ describe('a ticket from a conversation', () => {
       description: 'Hello, my order has not arrived.',
       channel: 'LIVE_CHAT',
       customer: { name: 'Maya', email: null },
-      source: { kind: 'LIVE_CHAT_SESSION', id: encodeGlobalID('LiveChatSession', 31) },
+      source: { kind: 'LIVE_CHAT_SESSION', nodeId: encodeGlobalID('LiveChatSession', 31) },
     });
     expect(read.messages.totalCount).toBe(3);
     expect(read.messages.nodes).toEqual([

@@ -1,0 +1,38 @@
+import { getNamedType, isEnumType, isObjectType, type GraphQLObjectType } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { schema } from '../../src/graphql/schema.js';
+
+const objectTypes = () => Object.values(schema.getTypeMap()).filter((type): type is GraphQLObjectType => isObjectType(type) && !type.name.startsWith('__'));
+const isNode = (type: GraphQLObjectType) => type.getInterfaces().some((face) => face.name === 'Node');
+
+describe('API conventions in the schema', () => {
+  it('every mutation is verbNoun(input: VerbNounInput!): VerbNounPayload!, the payload with userErrors', () => {
+    const shapes = Object.values(schema.getMutationType()!.getFields()).map((field) => {
+      const payload = getNamedType(field.type);
+      return {
+        mutation: field.name,
+        args: field.args.map((arg) => `${arg.name}: ${String(arg.type)}`),
+        returns: String(field.type),
+        userErrors: isObjectType(payload) ? String(payload.getFields().userErrors?.type) : null,
+      };
+    });
+    const expected = shapes.map(({ mutation }) => {
+      const name = mutation[0]!.toUpperCase() + mutation.slice(1);
+      return { mutation, args: [`input: ${name}Input!`], returns: `${name}Payload!`, userErrors: '[UserError!]!' };
+    });
+    expect(shapes).toEqual(expected);
+  });
+
+  it('every object with an id implements Node, so node(id:) can fetch it', () => {
+    expect(objectTypes().filter((type) => type.getFields().id && !isNode(type)).map((type) => type.name)).toEqual([]);
+  });
+
+  it("names the types of a ticket's chatter after TicketMessage, apart from shared scalars and other Node types", () => {
+    const unprefixed = Object.values((schema.getType('TicketMessage') as GraphQLObjectType).getFields())
+      .map((field) => getNamedType(field.type))
+      .filter((type) => (isObjectType(type) && !isNode(type)) || isEnumType(type))
+      .map((type) => type.name)
+      .filter((name) => !name.startsWith('TicketMessage'));
+    expect(unprefixed).toEqual([]);
+  });
+});

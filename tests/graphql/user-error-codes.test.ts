@@ -1,0 +1,58 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { GraphQLObjectType } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { ErrorCollector, fail, USER_ERROR_CODES, type UserErrorShape } from '../../src/errors.js';
+import { schema } from '../../src/graphql/schema.js';
+
+const SRC = path.resolve(import.meta.dirname, '../../src');
+
+function sourceFiles(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const file = path.join(dir, entry.name);
+    return entry.isDirectory() ? sourceFiles(file) : file.endsWith('.ts') ? [file] : [];
+  });
+}
+
+/** Codes the services hand to fail(), ErrorCollector.add(), a form problem or a UserErrorShape literal. */
+function codesEmittedInSource(): Set<string> {
+  const patterns = [
+    /\bfail\([^;]*?,\s*'([A-Z_]+)'/g,
+    /\.add\([^;]*?,\s*'([A-Z_]+)'/g,
+    /\bproblem\('([A-Z_]+)'/g,
+    /field:[^;{}]*?code: '([A-Z_]+)'/g,
+    /code: '([A-Z_]+)'[^;{}]*?message:/g,
+  ];
+  const codes = new Set<string>();
+  for (const file of sourceFiles(SRC)) {
+    if (file.endsWith(path.join('src', 'errors.ts'))) continue;
+    const text = fs.readFileSync(file, 'utf8');
+    for (const pattern of patterns) for (const match of text.matchAll(pattern)) codes.add(match[1]!);
+  }
+  return codes;
+}
+
+describe('userErrors codes', () => {
+  it('come from one list, and every code in it is one a service can emit', () => {
+    const emitted = codesEmittedInSource();
+    // The shared helpers of errors.ts emit these three themselves.
+    for (const code of ['REQUIRED', 'TOO_LONG', 'INVALID_TEXT']) emitted.add(code);
+    expect([...emitted].sort()).toEqual(Object.keys(USER_ERROR_CODES).sort());
+  });
+
+  it('are documented on UserError.code, each with its meaning', () => {
+    const description = (schema.getType('UserError') as GraphQLObjectType).getFields().code!.description!;
+    for (const [code, meaning] of Object.entries(USER_ERROR_CODES)) expect(description).toContain(`- ${code}: ${meaning}`);
+  });
+
+  it('are typed: a code outside the list does not compile', () => {
+    // The directives below fail the typecheck (npm run typecheck) once a stray code compiles.
+    // @ts-expect-error NOT_A_CODE is not a UserErrorCode
+    expect(() => fail('name', 'NOT_A_CODE', 'x')).toThrow();
+    // @ts-expect-error NOT_A_CODE is not a UserErrorCode
+    new ErrorCollector().add('name', 'NOT_A_CODE', 'x');
+    // @ts-expect-error NOT_A_CODE is not a UserErrorCode
+    const shape: UserErrorShape = { field: null, code: 'NOT_A_CODE', message: 'x' };
+    expect(shape.code).toBe('NOT_A_CODE');
+  });
+});
