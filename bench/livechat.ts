@@ -276,7 +276,9 @@ async function chatFlow(env: Record<string, string>, operatorToken: string, visi
   const sockets: WebSocket[] = [];
   let results;
   try {
-    servers.push(await startProcess('bin/intake.mjs', ['start'], env, `http://127.0.0.1:${INTAKE_PORT}/healthz`, { openFiles: OPEN_FILES }));
+    // BENCH_CPU_PROF=<dir> writes a CPU profile of Intake's run here (on exit), to see where the time goes.
+    const nodeFlags = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+    servers.push(await startProcess('bin/intake.mjs', ['start'], env, `http://127.0.0.1:${INTAKE_PORT}/healthz`, { openFiles: OPEN_FILES, nodeFlags }));
     servers.push(await startProcess('bench/livechat-floor-server.ts', [], { ...env, PORT: String(FLOOR_PORT) }, `http://127.0.0.1:${FLOOR_PORT}/healthz`, { openFiles: OPEN_FILES }));
 
     const intakeDeliveries = new Deliveries();
