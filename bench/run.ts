@@ -1,3 +1,4 @@
+import { benchLiveChat } from './livechat.js';
 import { benchSlaRecompute } from './sla-recompute.js';
 import { benchSmtpAmplification } from './smtp-amplification.js';
 import { benchSmtpIntake } from './smtp-intake.js';
@@ -13,6 +14,7 @@ const benches: Record<string, () => Promise<void>> = {
   'smtp-intake': () => benchSmtpIntake(seconds),
   'smtp-amplification': () => benchSmtpAmplification(),
   'sla-recompute': () => benchSlaRecompute(),
+  livechat: () => benchLiveChat(seconds),
   startup: () => benchStartup(Number(process.env.BENCH_ROUNDS || 5)),
 };
 

@@ -39,10 +39,14 @@ export async function dropDatabase(name: string): Promise<void> {
  * Starts a TypeScript entry point as its own process (the load generator must not share its CPU
  * time), with the node flags `npm start` uses, so that Intake runs as an operator runs it.
  */
-export async function startProcess(entry: string, args: string[], env: Record<string, string>, healthUrl: string): Promise<ChildProcess> {
+export async function startProcess(entry: string, args: string[], env: Record<string, string>, healthUrl: string, options: { openFiles?: number; nodeFlags?: string[] } = {}): Promise<ChildProcess> {
   // A server left over from an earlier run would answer the health check in this one's place.
   if (healthUrl && (await fetch(healthUrl).then((res) => res.ok).catch(() => false))) throw new Error(`${healthUrl} answers before ${entry} started: stop what listens there`);
-  const child = spawn(process.execPath, npmStartArgs({ script: entry, args }), {
+  const argv = [process.execPath, ...(options.nodeFlags ?? []), ...npmStartArgs({ script: entry, args })];
+  // Thousands of sockets need more open files than a login shell allows (up to the hard limit
+  // where the machine forbids raising it); `exec` keeps the pid node's.
+  const [command, ...rest] = options.openFiles ? ['sh', '-c', `{ ulimit -n ${options.openFiles} || ulimit -n $(ulimit -Hn); } 2>/dev/null; exec "$@"`, 'sh', ...argv] : argv;
+  const child = spawn(command!, rest, {
     cwd: root,
     env: { ...process.env, LOG_LEVEL: 'error', SMTP_PORT: '0', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],

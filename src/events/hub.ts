@@ -20,6 +20,12 @@ export interface EventType<T> {
   name: string;
   /** The rows behind these ids, as subscribers will see them; a missing id (deleted row) is skipped. */
   load(db: Db, ids: number[]): Promise<Map<number, T>>;
+  /**
+   * Live only: published with `notifyEvents`, neither logged nor numbered, so publishers do not
+   * queue behind the type's stream lock. For types whose subscribers resume from their own rows
+   * and fill gaps themselves (chat messages, by their seq within the session); no `after`.
+   */
+  liveOnly?: boolean;
 }
 
 export function defineEvent<T>(type: EventType<T>): EventType<T> {
@@ -70,6 +76,19 @@ export async function publishEvents(db: DbOrTx, type: { name: string } | string,
     select pg_notify(${EVENTS_CHANNEL}, json_build_object('type', ${name}::text, 'position', position, 'id', entity_id, 'key', key_id)::text) from logged`);
 }
 
+/**
+ * Queues notifications of a live-only type inside the caller's transaction (delivered on commit,
+ * dropped on rollback) with no log row and no stream lock: transactions of that type commit side
+ * by side instead of one after the other.
+ */
+export async function notifyEvents(db: DbOrTx, type: EventType<unknown>, keyById: Map<number, number | null>): Promise<void> {
+  if (keyById.size === 0) return;
+  const pairs = JSON.stringify([...keyById]);
+  await db.execute(sql`
+    select pg_notify(${EVENTS_CHANNEL}, json_build_object('type', ${type.name}::text, 'position', 0, 'id', (e.value->>0)::int, 'key', (e.value->>1)::int)::text)
+    from json_array_elements(${pairs}::text::json) as e(value)`);
+}
+
 export async function publishEvent(db: DbOrTx, type: { name: string } | string, id: number, key: number | null): Promise<void> {
   await publishEvents(db, type, new Map([[id, key]]));
 }
@@ -98,6 +117,8 @@ interface Stream {
   // holds back only its own type.
   queue: Promise<void>;
   delivered: number;
+  /** Live-only events not yet handed out: those that arrive while one load runs share the next. */
+  waiting: LoggedEvent[];
 }
 
 /**
@@ -118,7 +139,7 @@ export class EventHub {
   register(...types: EventType<any>[]): void {
     for (const type of types) {
       if (this.streams.has(type.name)) throw new Error(`event type ${type.name} registered twice`);
-      this.streams.set(type.name, { type, subscribers: new Set(), queue: Promise.resolve(), delivered: 0 });
+      this.streams.set(type.name, { type, subscribers: new Set(), queue: Promise.resolve(), delivered: 0, waiting: [] });
     }
   }
 
@@ -159,11 +180,12 @@ export class EventHub {
     const stream = this.streams.get(type.name);
     if (!stream) throw new Error(`event type ${type.name} is not registered`);
     const key = options.key ?? null;
+    if (type.liveOnly && options.after != null) throw new Error(`event type ${type.name} is live only: it has no cursor to resume after`);
     const after = options.after == null ? null : await this.checkedCursor(type.name, options.after);
     return new Repeater<EventEdge<T>>(async (push, stop) => {
       let last = after ?? 0;
       const deliver = (position: number, node: unknown) => {
-        if (position <= last) return;
+        if (!type.liveOnly && position <= last) return;
         last = position;
         push({ cursor: encodeCursor(type.name, position), node: node as T }).catch(() => {});
       };
@@ -244,6 +266,15 @@ export class EventHub {
     }
     const stream = this.streams.get(event.type);
     if (!stream) return;
+    if (stream.type.liveOnly) {
+      stream.waiting.push(event);
+      if (stream.waiting.length > 1) return; // a hand-out is already queued and will take it
+      return this.enqueue(stream, () => {
+        const batch = stream.waiting;
+        stream.waiting = [];
+        return this.handOut(stream, batch);
+      });
+    }
     this.enqueue(stream, async () => {
       if (event.position <= stream.delivered) return;
       // Positions have no gaps: a jump means notifications were lost, and the log has them.
@@ -255,7 +286,7 @@ export class EventHub {
   /** After a reconnect of the LISTEN connection: whatever committed meanwhile is in the log. */
   private catchUpAll(): void {
     this.log.warn('event listener reconnected: catching up from the event log');
-    for (const stream of this.streams.values()) this.enqueue(stream, () => this.catchUp(stream));
+    for (const stream of this.streams.values()) if (!stream.type.liveOnly) this.enqueue(stream, () => this.catchUp(stream));
   }
 
   private enqueue(stream: Stream, work: () => Promise<void>): void {
@@ -274,6 +305,10 @@ export class EventHub {
   /** Loads the rows of these events once, for the subscribers that want them, and hands them out in order. */
   private async dispatch(stream: Stream, batch: LoggedEvent[]): Promise<void> {
     stream.delivered = batch.at(-1)!.position;
+    await this.handOut(stream, batch);
+  }
+
+  private async handOut(stream: Stream, batch: LoggedEvent[]): Promise<void> {
     const subscribers = [...stream.subscribers];
     const targets = batch.map((event) => subscribers.filter((s) => s.key === null || s.key === event.key));
     const ids = [...new Set(batch.filter((_, i) => targets[i]!.length > 0).map((e) => e.id))];

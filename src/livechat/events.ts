@@ -1,6 +1,6 @@
 import { inArray } from 'drizzle-orm';
 import { inTransaction, type Db, type DbOrTx } from '../db/client.js';
-import { defineEvent, publishEvents } from '../events/hub.js';
+import { defineEvent, notifyEvents, publishEvents } from '../events/hub.js';
 import { liveChatMessages, liveChatSessions } from './tables.js';
 
 async function loadMessages(db: Db, ids: number[]) {
@@ -15,9 +15,11 @@ async function loadSessions(db: Db, ids: number[]) {
 
 /**
  * A chat message was committed; keyed by its session. Streams replay from the messages table by
- * seq (a cursor that outlives the event log's retention) and take only live events from here.
+ * seq (a cursor that outlives the event log's retention) and take only live events from here,
+ * reading the table again over any gap in seq: so the type is live only, and messages of
+ * different sessions commit side by side instead of queueing behind one event-log lock.
  */
-export const chatMessageAdded = defineEvent({ name: 'chatMessageAdded', load: loadMessages });
+export const chatMessageAdded = defineEvent({ name: 'chatMessageAdded', load: loadMessages, liveOnly: true });
 
 /**
  * A session was created or changed (status, operator, queue position); keyed by its channel,
@@ -48,7 +50,7 @@ export function chatTransaction<T>(db: DbOrTx, work: (tx: DbOrTx) => Promise<T>)
     pendingByTx.set(tx, pending);
     try {
       const result = await work(tx);
-      await publishEvents(tx, chatMessageAdded, pending.messages);
+      await notifyEvents(tx, chatMessageAdded, pending.messages);
       await publishEvents(tx, liveChatSessionChanged, pending.sessions);
       return result;
     } finally {

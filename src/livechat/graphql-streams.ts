@@ -36,14 +36,20 @@ export function chatMessageStream(ctx: Context, sessionId: number, afterSeq: num
       await push({ cursor: seqCursor(message.seq), node: message });
     };
     try {
-      for (;;) {
-        const page = await messagesOf(ctx.db, sessionId, { afterSeq: lastSeq, first: 200, includeOperatorOnly: true });
-        for (const message of page.messages) await send(message);
-        if (!page.hasNextPage) break;
-      }
+      const readUpTo = async (untilSeq: number) => {
+        while (lastSeq < untilSeq) {
+          const page = await messagesOf(ctx.db, sessionId, { afterSeq: lastSeq, first: 200, includeOperatorOnly: true });
+          for (const message of page.messages) await send(message);
+          if (!page.hasNextPage) break;
+        }
+      };
+      await readUpTo(Infinity);
       for (;;) {
         const result = await nextLive;
         if (result.done) break;
+        // Seqs have no gaps and notifications follow commit order: a jump means some were lost
+        // (a dropped LISTEN connection), and the table has them.
+        if (result.value.node.seq > lastSeq + 1) await readUpTo(result.value.node.seq - 1);
         await send(result.value.node);
         nextLive = live.next();
       }

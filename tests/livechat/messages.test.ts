@@ -1,3 +1,5 @@
+import { decodeGlobalID } from '@pothos/plugin-relay';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, subscribe, type TestServer } from '../support/server.js';
 import { typingRelayOf } from '../../src/livechat/typing.js';
@@ -65,6 +67,21 @@ describe('chat messages', () => {
     expect(liveChatSession.messageCount).toBe(2);
     visitorStream.dispose();
     operatorStream.dispose();
+  });
+
+  it('a live stream that missed a notification reads the gap from the table, in order', async () => {
+    const chat = await startChat(server, { channelId, visitorName: 'Gap' });
+    const sessionId = chat.session.id;
+    const stream = subscribe(server.wsClient(chat.visitorToken), ADDED, { sessionId });
+    await stream.waitFor(1);
+    // A message committed without its notification, as when the LISTEN connection drops.
+    const id = Number(decodeGlobalID(sessionId).id);
+    await server.app.database.rows(sql`
+      with bumped as (update live_chat_sessions set last_seq = last_seq + 1 where id = ${id} returning id, last_seq)
+      insert into live_chat_messages (session_id, seq, author_kind, author_name, body) select id, last_seq, 'OPERATOR', 'Msg Ann', 'never notified' from bumped`);
+    await send(server, ann.token, { sessionId, body: 'notified' });
+    expect((await stream.waitFor(3)).map((e) => e.chatMessageAdded.node.body)).toEqual(['How may I help you?', 'never notified', 'notified']);
+    stream.dispose();
   });
 
   it('exactly once: a subscriber that drops resumes with its cursor, gets the missed messages, then live ones', async () => {
