@@ -6,6 +6,7 @@ import type { Route } from './http/router.js';
 import type { Job } from './jobs.js';
 import type { Logger } from './log.js';
 import { withTeamWriteHooks, type TeamWriteHook } from './teams/write-hooks.js';
+import { withSlaTicketFilter, type SlaTicketFilter } from './tickets/sla-filter.js';
 import { withTicketWriteHooks, type TicketWriteHook } from './tickets/write-hooks.js';
 
 /**
@@ -21,6 +22,8 @@ export interface AppModule {
   ticketWriteHooks?: readonly TicketWriteHook[];
   /** Run inside every transaction that creates or changes a team (live chat keeps its channel in step). */
   teamWriteHooks?: readonly TeamWriteHook[];
+  /** The conditions of the ticket list's SLA filters (SLA's module); an app without them refuses those filters. */
+  slaTicketFilter?: SlaTicketFilter;
   /** HTTP routes, each with its own headers. */
   routes?: readonly Route[];
   /** Background work on every instance. */
@@ -66,6 +69,8 @@ export function composeModules(modules: readonly AppModule[]): ModuleSet {
   if (twice) throw new Error(`module ${twice} is composed twice`);
   const ticketWriteHooks = modules.flatMap((m) => m.ticketWriteHooks ?? []);
   const teamWriteHooks = modules.flatMap((m) => m.teamWriteHooks ?? []);
+  const slaTicketFilter = modules.find((m) => m.slaTicketFilter)?.slaTicketFilter;
+  const withSlaFilter = <T extends DbOrTx>(db: T) => (slaTicketFilter ? withSlaTicketFilter(db, slaTicketFilter) : db);
   return {
     modules,
     events: modules.flatMap((m) => m.events ?? []),
@@ -87,6 +92,6 @@ export function composeModules(modules: readonly AppModule[]): ModuleSet {
       }
       return stopAll;
     },
-    bind: (db) => withTeamWriteHooks(withTicketWriteHooks(db, ticketWriteHooks), teamWriteHooks),
+    bind: (db) => withSlaFilter(withTeamWriteHooks(withTicketWriteHooks(db, ticketWriteHooks), teamWriteHooks)),
   };
 }

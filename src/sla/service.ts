@@ -1,4 +1,4 @@
-import { and, eq, gte, inArray, isNull, lt, lte, sql } from 'drizzle-orm';
+import { and, eq, gte, inArray, isNull, lt, lte, sql, type AnyColumn, type Placeholder, type SQL } from 'drizzle-orm';
 import { inTransaction, queryRows, type DbOrTx } from '../db/client.js';
 import { isAnyOf } from '../db/columns.js';
 import { ADVISORY_LOCKS } from '../db/locks.js';
@@ -13,6 +13,17 @@ import { slaPolicies, teamCalendars, ticketSlaStatuses } from './tables.js';
 
 export type SlaPolicyRow = typeof slaPolicies.$inferSelect;
 export type TicketSlaStatusRow = typeof ticketSlaStatuses.$inferSelect;
+
+/** The ticket-list condition for tickets (by `ticketId`, the id column of the query) with a FAILED SLA, or without one. */
+export function failedSlaCondition(ticketId: AnyColumn, failed: boolean): SQL {
+  const exists = sql`exists (select 1 from ${ticketSlaStatuses} where ${ticketSlaStatuses.ticketId} = ${ticketId} and ${ticketSlaStatuses.status} = 'FAILED')`;
+  return failed ? exists : sql`not ${exists}`;
+}
+
+/** The ticket-list condition for tickets with an unreached SLA deadline before `deadline` (an ISO 8601 time, or a placeholder for one). */
+export function slaDeadlineBeforeCondition(ticketId: AnyColumn, deadline: string | Placeholder): SQL {
+  return sql`exists (select 1 from ${ticketSlaStatuses} where ${ticketSlaStatuses.ticketId} = ${ticketId} and ${ticketSlaStatuses.reachedAt} is null and ${ticketSlaStatuses.deadline} < ${deadline}::timestamptz)`;
+}
 
 export async function calendarOf(db: DbOrTx, teamId: number): Promise<WorkingCalendar> {
   const [row] = await db.select().from(teamCalendars).where(eq(teamCalendars.teamId, teamId));

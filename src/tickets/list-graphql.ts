@@ -1,4 +1,4 @@
-import { type FieldNode, type GraphQLObjectType, type GraphQLResolveInfo } from 'graphql';
+import { GraphQLError, type FieldNode, type GraphQLObjectType, type GraphQLResolveInfo } from 'graphql';
 import { builder } from '../graphql/builder.js';
 import type { Context } from '../graphql/context.js';
 import { fieldPosition, loadInBatch } from '../graphql/batch.js';
@@ -6,7 +6,7 @@ import { columnsRead, mergeSelections, selectedFields } from '../graphql/selecti
 import { connectionTypeOptions, idOf, withCursorErrors } from '../graphql/user-errors.js';
 import { Team } from '../teams/graphql.js';
 import { stageJoin } from '../teams/service.js';
-import { countTickets, countTicketsOfTeams, listTickets, listTicketsOfTeams, ticketCursor, type ListedTicket, type TicketFilterValues, type TicketListColumns, type TicketPage, type TicketPageRequest } from './list.js';
+import { countTickets, countTicketsOfTeams, listTickets, listTicketsOfTeams, ticketCursor, type ListedTicket, type TicketFilterValues, type TicketListColumns, type TicketPage, type TicketPageRequest, unsupportedTicketFilters } from './list.js';
 import type { TicketRow } from './service.js';
 import { customers, tickets } from './tables.js';
 import { Ticket, TicketChannel, TicketPriority } from './ticket-graphql.js';
@@ -26,6 +26,12 @@ class TicketEdge {
 
 /** Resolves a ticket connection through the one-query list of the tickets service. */
 async function ticketConnection(ctx: { db: Context['db'] }, filter: TicketFilterValues, args: TicketPageRequest, info: GraphQLResolveInfo) {
+  const [unsupported] = unsupportedTicketFilters(ctx.db, filter);
+  if (unsupported) {
+    throw new GraphQLError(`filter.${unsupported} needs the SLA capability, which this server runs without.`, {
+      extensions: { code: 'BAD_USER_INPUT', field: ['filter', unsupported] },
+    });
+  }
   const page = await listTickets(ctx.db, filter, args, ticketListColumns(info));
   return connectionOf(page, () => countTickets(ctx.db, filter));
 }

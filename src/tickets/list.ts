@@ -2,9 +2,11 @@ import { and, asc, desc, eq, gt, gte, inArray, lte, sql, type Placeholder } from
 import type { DbOrTx } from '../db/client.js';
 import { idArray, isAnyOf } from '../db/columns.js';
 import { defineKeyset, pageOf, pickColumns, PreparedShapes, type PageRequest } from '../db/keyset.js';
+import { fail } from '../errors.js';
 import { stageJoin, type StageRow } from '../teams/service.js';
 import type { CustomerRow } from './customers.js';
 import type { TicketChannel, TicketRow } from './service.js';
+import { slaTicketFilterOf, type SlaTicketFilter } from './sla-filter.js';
 import { customers, tags, tickets, ticketStageChanges, ticketTags } from './tables.js';
 
 /** The stage and customer a list query loaded with a ticket, so resolving them costs nothing. */
@@ -64,7 +66,7 @@ function selectTicketsWithStageAndCustomer(db: DbOrTx, columns: TicketListColumn
 
 function buildTicketList(db: DbOrTx, filter: TicketFilterShape, columns: TicketListColumns, withCursor: boolean, backward: boolean, limit: number) {
   return selectTicketsWithStageAndCustomer(db, columns)
-    .where(and(ticketFilterSql(filter), withCursor ? ticketKeyset.position(backward) : undefined))
+    .where(and(ticketFilterSql(db, filter), withCursor ? ticketKeyset.position(backward) : undefined))
     .orderBy(...ticketKeyset.order(backward))
     // A literal limit: with LIMIT $n PostgreSQL cannot cost a generic plan and re-plans every call.
     .limit(sql.raw(String(limit)) as unknown as number)
@@ -81,6 +83,8 @@ const preparedTicketLists = new PreparedShapes<ReturnType<typeof buildTicketList
 export async function listTickets(db: DbOrTx, filter: TicketFilterValues, page: TicketPageRequest, columns: TicketListColumns = {}) {
   const plan = ticketKeyset.plan(page);
   const withCursor = plan.cursor !== null;
+  // Before the cache: a shape prepared on a handle with SLA is no answer for one without.
+  slaConditionsOf(db, filter);
   const given = FILTER_PARAMETERS.filter((name) => filter[name] !== undefined);
   const shapeKey = `${given.join()}:${filter.slaFailed}:${withCursor}:${plan.backward}:${plan.size}:${columnsKey(columns)}`;
   const query = preparedTicketLists.get(db, shapeKey, () => {
@@ -133,7 +137,7 @@ export async function findListedTickets(db: DbOrTx, ids: number[]): Promise<Map<
 }
 
 export async function countTickets(db: DbOrTx, filter: TicketFilterValues): Promise<number> {
-  return db.$count(tickets, ticketFilterSql(filter));
+  return db.$count(tickets, ticketFilterSql(db, filter));
 }
 
 export interface TicketPage {
@@ -252,25 +256,35 @@ export interface TicketFilterValues {
 const FILTER_PARAMETERS = ['teamId', 'stageId', 'priority', 'channel', 'slaDeadlineBefore'] as const;
 
 /** A ticket filter whose values may be placeholders of a prepared statement. */
-export type TicketFilterShape = { [K in keyof TicketFilterValues]?: TicketFilterValues[K] | Placeholder };
+export type TicketFilterShape = { [K in keyof TicketFilterValues]?: K extends 'slaFailed' ? TicketFilterValues[K] : TicketFilterValues[K] | Placeholder };
+
+/** SLA filters that db's app cannot answer, by filter field name: it runs without the SLA capability. */
+export function unsupportedTicketFilters(db: DbOrTx, filter: TicketFilterShape): Array<'slaFailed' | 'slaDeadlineBefore'> {
+  if (slaTicketFilterOf(db)) return [];
+  return (['slaFailed', 'slaDeadlineBefore'] as const).filter((name) => filter[name] !== undefined);
+}
+
+/** The SLA conditions db's app supplies, if the filter asks for any; failing rather than ignoring the filter when there are none. */
+function slaConditionsOf(db: DbOrTx, filter: TicketFilterShape): SlaTicketFilter | undefined {
+  const [unsupported] = unsupportedTicketFilters(db, filter);
+  if (unsupported) fail(['filter', unsupported], 'INVALID_VALUE', `${unsupported} needs the SLA capability, which this server runs without.`);
+  return slaTicketFilterOf(db);
+}
 
 /**
  * The SQL condition of a ticket filter, for the list and its count alike. `table` is the
- * (aliased) tickets table of the query it goes in.
+ * (aliased) tickets table of the query it goes in. SLA conditions come from SLA, through db.
  */
-export function ticketFilterSql(filter: TicketFilterShape, table: typeof tickets = tickets) {
-  // SLA statuses are derived data kept by the SLA capability; the filter only reads them.
-  const failed = sql`exists (select 1 from ticket_sla_statuses s where s.ticket_id = ${table.id} and s.status = 'FAILED')`;
+export function ticketFilterSql(db: DbOrTx, filter: TicketFilterShape, table: typeof tickets = tickets) {
+  const sla = slaConditionsOf(db, filter);
   const deadline = filter.slaDeadlineBefore instanceof Date ? filter.slaDeadlineBefore.toISOString() : filter.slaDeadlineBefore;
   return and(
     filter.teamId === undefined ? undefined : eq(table.teamId, filter.teamId),
     filter.stageId === undefined ? undefined : eq(table.stageId, filter.stageId),
     filter.priority === undefined ? undefined : eq(table.priority, filter.priority),
     filter.channel === undefined ? undefined : eq(table.channel, filter.channel),
-    filter.slaFailed === undefined ? undefined : filter.slaFailed ? failed : sql`not ${failed}`,
-    deadline === undefined
-      ? undefined
-      : sql`exists (select 1 from ticket_sla_statuses s where s.ticket_id = ${table.id} and s.reached_at is null and s.deadline < ${deadline}::timestamptz)`,
+    filter.slaFailed === undefined ? undefined : sla!.failed(table.id, filter.slaFailed),
+    deadline === undefined ? undefined : sla!.deadlineBefore(table.id, deadline),
   );
 }
 /** A team's tickets whose title or a tag contains every word (case-insensitive), newest first. */

@@ -8,6 +8,7 @@ import { INTAKE_MODULES } from '../../src/modules.js';
 import { slaModule } from '../../src/sla/module.js';
 import { createSlaPolicy } from '../../src/sla/service.js';
 import { createTeam as createTeamRow, stagesOf } from '../../src/teams/service.js';
+import { countTickets, listTickets } from '../../src/tickets/list.js';
 import { createTicket as createTicketRow } from '../../src/tickets/service.js';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { createTeam, createTicket } from '../support/fixtures.js';
@@ -66,6 +67,24 @@ describe('apps composed from modules, side by side in one process', () => {
     expect(await ticketSlaStatuses(full)).toEqual([{ status: 'ONGOING' }]);
   });
 
+  it('answers the SLA filters only in the app composed with the SLA module, and refuses them clearly elsewhere', async () => {
+    const FILTERED = gql`query ($f: TicketFilter) { tickets(filter: $f) { totalCount } }`;
+    const team = await createTeam(full, 'Filtered by SLA');
+    await createTicket(full, { teamId: team.id, title: 'On time' });
+    expect((await full.client().request<any>(FILTERED, { f: { teamId: team.id, slaFailed: false } })).tickets.totalCount).toBe(1);
+    for (const f of [{ slaFailed: false }, { slaDeadlineBefore: '2030-01-01T00:00:00Z' }]) {
+      const refused = await bare.client().request<any>(FILTERED, { f }).then(
+        () => null,
+        (error) => error.response.errors,
+      );
+      const [name] = Object.keys(f);
+      expect(refused).toEqual([
+        expect.objectContaining({ message: `filter.${name} needs the SLA capability, which this server runs without.`, extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', field: ['filter', name] }) }),
+      ]);
+    }
+    expect((await bare.client().request<any>(FILTERED, { f: { priority: 'LOW' } })).tickets.totalCount).toBeGreaterThanOrEqual(0);
+  });
+
   it('runs the live chat team hook only in the app composed with live chat', async () => {
     const CREATE = gql`mutation { createTeam(input: { name: "Chatty", useLiveChat: true }) { team { liveChatChannel { name } } } }`;
     expect((await full.client().request<any>(CREATE)).createTeam.team.liveChatChannel).toEqual({ name: expect.any(String) });
@@ -121,5 +140,14 @@ describe('services called outside an app (tests, CLI)', () => {
     await createTicketRow(database.db, { teamId: team.id, title: 'bare handle', channel: 'API' });
     const statuses = await database.rows<{ ticket_id: number }>(sql`select ticket_id from ticket_sla_statuses order by ticket_id`);
     expect(statuses.map((s) => s.ticket_id)).toEqual([viaHandle.id, viaTransaction.id]);
+
+    // The SLA filters go through the conditions SLA's module bound to the handle; a bare handle refuses them.
+    await database.rows(sql`update ticket_sla_statuses set status = 'FAILED' where ticket_id = ${viaHandle.id}`);
+    expect(await countTickets(withSla, { teamId: team.id, slaFailed: true })).toBe(1);
+    const notFailed = await listTickets(withSla, { teamId: team.id, slaFailed: false }, { first: 10 });
+    expect(notFailed.tickets.map((t) => t.title).sort()).toEqual(['bare handle', 'through its transaction']);
+    await expect(countTickets(database.db, { teamId: team.id, slaFailed: true })).rejects.toThrow('slaFailed needs the SLA capability');
+    await expect(listTickets(database.db, { teamId: team.id, slaFailed: false }, { first: 10 })).rejects.toThrow('slaFailed needs the SLA capability');
+    expect((await listTickets(database.db, { teamId: team.id }, { first: 10 })).tickets).toHaveLength(3);
   });
 });
