@@ -117,9 +117,9 @@ export async function prepareFirstStart(app: Pick<App, 'database' | 'config'>): 
           // Instances starting together on one empty database: one makes the demo, the others find it made.
           await tx.execute(sql`select pg_advisory_xact_lock(${ADVISORY_LOCKS.firstStart})`);
           if ((await countTeams(tx)) > 0) return null;
-          const created = await createTeam(tx, app.config, { name: 'Customer Care', useEmailAlias: true, useWebsiteForm: true });
+          // Every channel on: live chat's team-write hook (on the bound handle) opens its channel.
+          const created = await createTeam(tx, app.config, { name: 'Customer Care', useEmailAlias: true, useWebsiteForm: true, useLiveChat: true });
           await setWebsiteFormPublished(tx, { teamId: created.id, published: true });
-          // Live chat (next issue): switch the demo team's chat channel on here, in this transaction.
           return created;
         });
   if (team) result.team = { name: team.name, address: team.aliasLocalPart ? `${team.aliasLocalPart}@${team.aliasDomain}` : null };

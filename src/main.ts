@@ -143,7 +143,10 @@ async function startPrimary(config: Config): Promise<number> {
   });
   await withMigratedDatabase(config, async (database) => {
     const { prepareFirstStart } = await import('./app.js');
-    const first = await prepareFirstStart({ database, config });
+    const { composeModules } = await import('./app-module.js');
+    const { INTAKE_MODULES } = await import('./modules.js');
+    // The demo is made with the modules' hooks, as a worker would make it (live chat opens its channel).
+    const first = await prepareFirstStart({ database: { ...database, db: composeModules(INTAKE_MODULES).bind(database.db) }, config });
     // Every worker derives the same public URL (they share the port): the last one ready tells it.
     const { smtpPort, publicUrl } = await new Promise<{ smtpPort: number; publicUrl: string }>((resolve) => {
       const ready = new Set<number>();
@@ -176,7 +179,11 @@ async function startWorker(config: Config): Promise<number> {
 async function printBanner(database: Database, config: Config, publicUrl: string, smtpPort: number, first: FirstStart, processes?: string) {
   const { listTeams } = await import('./teams/service.js');
   const { publishedForms } = await import('./webform/service.js');
+  const { channelsOfTeams } = await import('./livechat/channels.js');
+  const { encodeGlobalID } = await import('@pothos/plugin-relay');
   const [teams, forms] = await Promise.all([listTeams(database.db), publishedForms(database.db)]);
+  const chatTeams = teams.filter((t) => t.useLiveChat);
+  const channels = await channelsOfTeams(database.db, chatTeams.map((t) => t.id));
   const aliases = teams.filter((t) => t.useEmailAlias && t.aliasLocalPart).map((t) => `${t.name} <${t.aliasLocalPart}@${t.aliasDomain}>`);
   const where = database.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL';
   const lines = [
@@ -188,7 +195,8 @@ async function printBanner(database: Database, config: Config, publicUrl: string
     ...(first.team ? [`  Demo team:    ${first.team.name} created`] : []),
     ...(aliases.length ? [`  Team aliases: ${aliases.join(', ')}`] : []),
     ...forms.map(({ team, form }) => `  Website form: ${publicUrl}/support/${form.slug} (${team.name})`),
-    // Live chat (next issue): a line per team with chat on, with the chat's direct link.
+    // The widget and the chat's direct link come with the widget; until then operators join by id.
+    ...channels.map((channel) => `  Live chat:    ${channel.name} channel on (id ${encodeGlobalID('LiveChatChannel', channel.id)}: operators joinLiveChatChannel)`),
     ...(first.adminToken
       ? [`  Admin token:  ${first.adminToken}`, '                (shown once: keep it; send it as "Authorization: Bearer <token>")']
       : config.adminToken

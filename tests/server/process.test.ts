@@ -28,7 +28,7 @@ describe('npm start on an empty embedded database', () => {
     expect(token).toBeDefined();
 
     const admin = graphqlClient(`${server.url}/graphql`, token!);
-    const data = await admin.request<any>(`{ viewer { role } teams { id name useEmailAlias useWebsiteForm emailAlias { address } stages { name } websiteForm { published url } } }`);
+    const data = await admin.request<any>(`{ viewer { role } teams { id name useEmailAlias useWebsiteForm useLiveChat liveChatChannel { id name } emailAlias { address } stages { name } websiteForm { published url } } }`);
     expect(data.viewer.role).toBe('ADMIN');
     const { id: teamId, ...team } = data.teams[0];
     expect(data.teams).toHaveLength(1);
@@ -36,6 +36,8 @@ describe('npm start on an empty embedded database', () => {
       name: 'Customer Care',
       useEmailAlias: true,
       useWebsiteForm: true,
+      useLiveChat: true,
+      liveChatChannel: { id: /Live chat:\s+Customer Care channel on \(id (\S+):/.exec(output)?.[1], name: 'Customer Care' },
       emailAlias: { address: 'customer-care@localhost' },
       stages: [{ name: 'New' }, { name: 'In Progress' }, { name: 'Solved' }, { name: 'Cancelled' }],
       websiteForm: { published: true, url: formUrl },
