@@ -4,14 +4,14 @@ import { root } from './support/databases.js';
 import { findOutsidePaths, outsidePathsIn, sourceFiles } from './support/outside-paths.js';
 
 // A fresh clone has only what is committed: a test or the code that reads a file beside the
-// repository passes here and fails there (the mail corpus once lived in ../shared).
+// repository passes here and fails there (the mail corpus once lived in a folder beside it).
 describe('the repository is self-contained', () => {
   it('recognises paths that lead outside the repository, and leaves the others alone', () => {
     const file = path.join(root, 'tests/mail/example.test.ts');
     const outside = (line: string) => findOutsidePaths(root, file, line).map((found) => found.literal);
-    expect(outside(`const corpus = path.resolve(root, '../shared/mail-corpus');`)).toEqual(['../shared/mail-corpus']);
-    expect(outside('const corpus = `${root}/../shared/mail-corpus`;')).toEqual(['${root}/../shared/mail-corpus']);
-    expect(outside(`readFileSync(new URL('../../../shared/a.eml', import.meta.url));`)).toEqual(['../../../shared/a.eml']);
+    expect(outside(`const corpus = path.resolve(root, '../beside/mail-corpus');`)).toEqual(['../beside/mail-corpus']);
+    expect(outside('const corpus = `${root}/../beside/mail-corpus`;')).toEqual(['${root}/../beside/mail-corpus']);
+    expect(outside(`readFileSync(new URL('../../../beside/a.eml', import.meta.url));`)).toEqual(['../../../beside/a.eml']);
     const beside = path.join(path.dirname(root), 'shared/mail-corpus');
     expect(outside(`readdirSync('${beside}');`)).toEqual([beside]);
 

@@ -20,11 +20,11 @@ const STRING_LITERAL = /'([^'\\\n]*(?:\\.[^'\\\n]*)*)'|"([^"\\\n]*(?:\\.[^"\\\n]
 
 /**
  * String literals of one source file that lead outside the repository root:
- * - a relative path that climbs out from the file's own folder (`'../../../shared'`);
- * - a relative path joined onto the repository root that climbs out (`path.resolve(root, '../shared')`,
- *   `` `${root}/../shared` ``);
+ * - a relative path that climbs out from the file's own folder (`'../../../beside'`);
+ * - a relative path joined onto the repository root that climbs out (`path.resolve(root, '../beside')`,
+ *   `` `${root}/../beside` ``);
  * - an absolute path beside the repository, or into a folder of this machine rather than of the
- *   system (`'/work/shared/x'`).
+ *   system (`'/srv/elsewhere/x'`).
  * URL paths such as '/graphql' are not files: their first folder does not exist at the top of the disk.
  */
 export function findOutsidePaths(root: string, file: string, source: string): OutsidePath[] {
