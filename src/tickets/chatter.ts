@@ -1,8 +1,8 @@
 import { asc, eq, sql } from 'drizzle-orm';
-import { ErrorCollector, fail, requiredText } from '../errors.js';
+import { ErrorCollector, requiredText } from '../errors.js';
 import type { DbOrTx } from '../db/client.js';
 import { idArray, isAnyOf } from '../db/columns.js';
-import type { PageRequest } from '../db/keyset.js';
+import { defineKeyset, type PageRequest } from '../db/keyset.js';
 import { findStage, firstOpenStageOf } from '../teams/service.js';
 import { textToHtml } from '../text/html.js';
 import { findOrCreateCustomer, type MailContact } from './customers.js';
@@ -83,15 +83,16 @@ export interface TicketMessagePage {
   hasPreviousPage: boolean;
 }
 
+/** A ticket's chatter in order of writing: the (ticket_id, id) index. */
+const chatterKeyset = defineKeyset({
+  prefix: 'm',
+  direction: 'asc',
+  parts: [{ name: 'id', column: ticketMessages.id, kind: 'int', sqlType: 'int', max: 2_147_483_647 }],
+});
+
 /** Opaque to clients: a chatter entry's place in its ticket's chatter (by id). */
 export function ticketMessageCursor(message: { id: number }): string {
-  return Buffer.from(`m:${message.id}`).toString('base64url');
-}
-
-function parseTicketMessageCursor(cursor: string, field: string): number {
-  const match = /^m:(\d{1,10})$/.exec(Buffer.from(cursor, 'base64url').toString());
-  if (!match || Number(match[1]) > 2_147_483_647) fail(field, 'INVALID_CURSOR', 'The cursor is not one this list gave out.');
-  return Number(match[1]);
+  return chatterKeyset.cursorOf(message);
 }
 
 /**
@@ -99,10 +100,8 @@ function parseTicketMessageCursor(cursor: string, field: string): number {
  * first, in one query: a lateral subquery per ticket walks its (ticket_id, id) index.
  */
 export async function listMessagesOfTickets(db: DbOrTx, ticketIds: number[], page: PageRequest): Promise<Map<number, TicketMessagePage>> {
-  const backward = page.last != null || page.before != null;
-  const size = Math.min(Math.max(page.first ?? page.last ?? 20, 0), 100);
-  const cursor = page.after ? parseTicketMessageCursor(page.after, 'after') : page.before ? parseTicketMessageCursor(page.before, 'before') : null;
-  const position = cursor === null ? sql`` : sql`and m.id ${backward ? sql`<` : sql`>`} ${cursor}::int`;
+  const { size, backward, cursor } = chatterKeyset.plan(page);
+  const position = cursor === null ? sql`` : sql`and m.id ${backward ? sql`<` : sql`>`} ${cursor.id}::int`;
   const picked = sql`select p.id from unnest(${idArray(ticketIds)}) as ticket(id) cross join lateral (
     select m.id from ticket_messages m where m.ticket_id = ticket.id ${position}
     order by m.id ${backward ? sql`desc` : sql`asc`} limit ${sql.raw(String(size + 1))}) p`;
