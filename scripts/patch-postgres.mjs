@@ -8,6 +8,7 @@
 // longer matches what this script expects, it fails the install instead of leaving it unguarded.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 
 const EXPECTED_VERSION = '3.4.9';
@@ -109,7 +110,7 @@ const edits = {
 };
 
 function fail(message) {
-  console.error(`patch-postgres: ${message}`);
+  process.stderr.write(`patch-postgres: ${message}\n`);
   process.exit(1);
 }
 
@@ -140,4 +141,4 @@ for (const build of ['src', 'cjs/src', 'cf/src']) {
     patched++;
   }
 }
-if (patched) console.log(`patch-postgres: guarded postgres ${version} against closed connections (${patched} files)`);
+if (patched) process.stdout.write(`patch-postgres: guarded postgres ${version} against closed connections (${patched} files)\n`);
