@@ -68,7 +68,7 @@ describe.runIf(available)('an event whose rows cannot be loaded', () => {
     const [before] = await live.waitFor(1);
 
     // The LISTEN connection stays; the pool's connections go, and new ones are refused.
-    const [{ pid: writerPid }] = await writer.rows<{ pid: number }>(sql`select pg_backend_pid() as pid`);
+    const writerPid = (await writer.rows<{ pid: number }>(sql`select pg_backend_pid() as pid`))[0]!.pid;
     await admin.unsafe(`alter database "${name}" allow_connections false`);
     await admin`select pg_terminate_backend(pid) from pg_stat_activity where datname = ${name} and application_name = 'intake' and pid <> ${writerPid}`;
     const failuresBefore = logged.filter((m) => m.startsWith('event delivery failed')).length;
