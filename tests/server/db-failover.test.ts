@@ -11,7 +11,7 @@ const available = await postgresForTests('database failover test');
 
 /** How long backends keep being terminated, and how often. */
 const STORM_MS = 8000;
-const KILL_EVERY_MS = 150;
+const KILL_EVERY_MS = 250;
 /** Bounds on every client's retries: a sender gives up on a mail or message after these. */
 const MAX_ATTEMPTS = 60;
 const RETRY_PAUSE_MS = 100;
