@@ -28,11 +28,17 @@ export function isInitialisedDataDir(dataDir: string): boolean {
   return existsSync(path.join(dataDir, MARKER));
 }
 
-/** What the template depends on: PGlite's version (its PostgreSQL and initdb) and every migration. */
+/**
+ * 1 MB WAL segments instead of 16: the copy of a fresh database writes 40 % fewer bytes. PostgreSQL
+ * supports any power of two from 1 MB; a data folder keeps the size it was made with.
+ */
+const INITDB_PARAMS = ['--wal-segsize=1'];
+
+/** What the template depends on: PGlite's version (its PostgreSQL and initdb), how initdb runs, and every migration. */
 function templateKey(): string {
   const pgliteEntry = createRequire(import.meta.url).resolve('@electric-sql/pglite');
   const pglitePackage = path.join(pgliteEntry, '../../package.json');
-  const digest = createHash('sha256').update(JSON.parse(readFileSync(pglitePackage, 'utf8')).version as string);
+  const digest = createHash('sha256').update(JSON.parse(readFileSync(pglitePackage, 'utf8')).version as string).update(INITDB_PARAMS.join(' '));
   const migrations = readdirSync(migrationsFolder, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
   for (const name of migrations) digest.update('\0').update(name).update('\0').update(readFileSync(path.join(migrationsFolder, name, 'migration.sql')));
   return digest.digest('hex').slice(0, 16);
@@ -53,7 +59,7 @@ export async function ensurePgliteTemplate(): Promise<string> {
   mkdirSync(templateCache, { recursive: true });
   const building = `${template}.${process.pid}.tmp`;
   rmSync(building, { recursive: true, force: true });
-  const client = await PGlite.create({ dataDir: building });
+  const client = await PGlite.create({ dataDir: building, initDbStartParams: INITDB_PARAMS });
   try {
     await migrate(drizzle({ client }), { migrationsFolder });
   } finally {
