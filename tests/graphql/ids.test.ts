@@ -152,5 +152,8 @@ describe('GET /attachments', () => {
     expect((await fetch(`${server.url}/attachments/0`, { headers })).status).toBe(404);
     expect((await fetch(`${server.url}/attachments/abc`, { headers })).status).toBe(404);
     expect((await fetch(`${server.url}/attachments/-1`, { headers })).status).toBe(404);
+    // A refused token is told so, not asked for a token.
+    const refused = await fetch(`${server.url}/attachments/1`, { headers: { authorization: 'Bearer intake_not-a-real-token' } });
+    expect({ status: refused.status, body: await refused.json() }).toEqual({ status: 401, body: { error: expect.stringMatching(/^Authentication failed: the bearer token is unknown or revoked/) } });
   });
 });
