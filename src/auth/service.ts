@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { and, eq, isNull, sql } from 'drizzle-orm';
+import { and, eq, isNull, sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
 import { ErrorCollector, fail, requiredText } from '../errors.js';
 import { isEmailAddress } from '../text/email-address.js';
@@ -59,6 +59,16 @@ export function generateVisitorToken(): string {
   return generateToken(VISITOR_PREFIX);
 }
 
+/** The INSERT of a visitor token's hash, for another service's statement (startLiveChat writes its session and token in few statements). */
+export function visitorTokenInsertSql(sessionId: number, tokenHash: string): SQL {
+  return sql`insert into ${visitorTokens} (session_id, token_hash) values (${sessionId}, ${tokenHash})`;
+}
+
+/** An agent's name as a scalar subquery, for another service's statement; null when there is no such agent. */
+export function agentNameSql(agentId: SQL): SQL {
+  return sql`(select a.name from ${agents} a where a.id = ${agentId})`;
+}
+
 export async function createVisitorToken(db: DbOrTx, sessionId: number): Promise<{ token: string; id: number }> {
   const token = generateToken(VISITOR_PREFIX);
   const [row] = await db.insert(visitorTokens).values({ sessionId, tokenHash: hashToken(token) }).returning({ id: visitorTokens.id });
@@ -77,6 +87,14 @@ export interface AuthenticatorOptions {
   /** Per-object rights other capabilities know (chat operators). */
   scopeLookups?: ScopeLookups;
   onError?: (err: unknown) => void;
+}
+
+/** A token was sent but is not accepted: the caller hears so (HTTP 401, graphql-ws close 4401). */
+export class TokenRefusedError extends Error {
+  constructor(readonly reason: string) {
+    super(`Authentication failed: ${reason}. Send a valid token, or no Authorization header at all for the public operations.`);
+    this.name = 'TokenRefusedError';
+  }
 }
 
 /**
@@ -108,11 +126,32 @@ export class Authenticator {
     this.flushTimer.unref();
   }
 
-  /** Reads "Bearer <token>"; a missing, unknown or revoked token is anonymous. */
+  /**
+   * The caller behind an Authorization header. Anonymous only when no token is sent (no header,
+   * or a blank one, as clients send when logged out); a token that is sent but refused —
+   * not "Bearer <token>", unknown or revoked — throws TokenRefusedError, so that transports
+   * answer 401 instead of serving the caller silently as anonymous.
+   */
+  async principalOf(header: string | null | undefined): Promise<Principal> {
+    if (header == null || header.trim() === '') return ANONYMOUS;
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match || match[1]!.length > 256) throw new TokenRefusedError('the Authorization header is not "Bearer <token>"');
+    const principal = await this.fromToken(match[1]!);
+    if (principal.kind === 'anonymous') throw new TokenRefusedError('the bearer token is unknown or revoked');
+    return principal;
+  }
+
+  /** Like principalOf, but a refused token is anonymous (for callers that answer both alike). */
   async fromAuthorization(header: string | null | undefined): Promise<Principal> {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-    if (!match || match[1]!.length > 256) return ANONYMOUS;
-    const token = match[1]!;
+    try {
+      return await this.principalOf(header);
+    } catch (error) {
+      if (error instanceof TokenRefusedError) return ANONYMOUS;
+      throw error;
+    }
+  }
+
+  private async fromToken(token: string): Promise<Principal> {
     const hash = hashToken(token);
     if (this.bootstrapHash && timingSafeEqual(Buffer.from(hash, 'hex'), this.bootstrapHash)) {
       return { kind: 'admin', name: 'admin', tokenId: null, agentId: null };
