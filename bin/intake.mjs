@@ -2,6 +2,8 @@
 // node_modules/.cache/intake/ and made again whenever a source file changes. Loading ~60 modules
 // one by one through tsx's loader hooks took about half of the time to healthy; the bundle loads
 // as one file, and packages load from node_modules as usual (they are not bundled).
+// First: on a Node older than the minimum this exits with one line before anything else loads.
+import './node-version.mjs';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -40,7 +42,7 @@ if (!existsSync(bundle)) {
     packages: 'external',
     platform: 'node',
     format: 'esm',
-    target: 'node20',
+    target: 'node22',
     logLevel: 'error',
     plugins: [keepFileUrls()],
   });
