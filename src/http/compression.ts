@@ -82,7 +82,12 @@ export function compressResponse(req: http.IncomingMessage, res: http.ServerResp
         else {
           compressor = createCompressor(encoding, stream ? BROTLI_STREAM_QUALITY : BROTLI_QUALITY, size);
           flushEach = stream;
-          compressor.on('data', (data: Buffer) => original.write.call(res, data));
+          // The client's pace holds the compressor back, and the compressor the writer.
+          compressor.on('data', (data: Buffer) => {
+            if (original.write.call(res, data)) return;
+            compressor!.pause();
+            res.once('drain', () => compressor!.resume());
+          });
           compressor.on('end', () => original.end.call(res));
           // Writers wait for 'drain' when a write returned false: the compressor's backlog is ours.
           compressor.on('drain', () => res.emit('drain'));
