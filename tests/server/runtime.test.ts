@@ -8,8 +8,10 @@ import { freePort, spawnServer } from '../support/server.js';
 import { waitFor } from '../support/wait.js';
 
 const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { engines: { node: string }; devDependencies: Record<string, string> };
-/** The Node the suite runs on: the one npm brings (package.json), unless CI runs it on another on purpose. */
-const expectedMajor = process.env.INTAKE_TEST_NODE_MAJOR ?? pkg.devDependencies.node!.split('.')[0]!;
+/** The Node npm brings (package.json), which npm scripts run on. */
+const pinnedMajor = pkg.devDependencies.node!.split('.')[0]!;
+/** The Node the suite runs on: npm's, unless CI runs it on another on purpose. */
+const expectedMajor = process.env.INTAKE_TEST_NODE_MAJOR ?? pinnedMajor;
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterAll(async () => {
@@ -73,6 +75,8 @@ describe('npm start under a supervisor', () => {
       cleanups.push(() => killLeftover(serverPid));
       expect(serverPid, output).toBeTypeOf('number');
       expect(serverPid).not.toBe(npm.pid);
+      // Whatever node the PATH has, npm start runs the one npm brought.
+      expect(logLine(output, 'started')!.node).toMatch(new RegExp(`^v${pinnedMajor}\\.`));
       expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
 
       process.kill(target === 'npm alone' ? npm.pid! : -npm.pid!, 'SIGTERM');
