@@ -85,6 +85,10 @@ export interface LiveChatSettings {
   messagesPerMinutePerSession: number;
   /** How often the idle-close and clean-up job runs. */
   sweepIntervalMs: number;
+  /** A visitor token works while its session is open and this long after it closed (fractions allowed). */
+  visitorTokenDays: number;
+  /** Open or waiting sessions one client address (an IPv6 /64) may hold at once. */
+  openSessionsPerAddress: number;
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -94,6 +98,24 @@ function minutesFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): nu
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
   if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number of minutes, got "${raw}"`);
+  return value;
+}
+
+/** A positive number, fractions allowed (a period in days, say). */
+function positiveNumberFrom(env: NodeJS.ProcessEnv, name: string, fallback: number, unit: string): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number of ${unit}, got "${raw}"`);
+  return value;
+}
+
+/** A whole number of at least 1. */
+function countFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a whole number of at least 1, got "${raw}"`);
   return value;
 }
 
@@ -188,6 +210,8 @@ function readConfig(env: NodeJS.ProcessEnv): ConfigValues {
       sessionsPerHourPerClient: intFrom(env, 'LIVECHAT_SESSIONS_PER_HOUR', 20),
       messagesPerMinutePerSession: intFrom(env, 'LIVECHAT_MESSAGES_PER_MINUTE', 30),
       sweepIntervalMs: Math.max(100, intFrom(env, 'LIVECHAT_SWEEP_INTERVAL_MS', 15_000)),
+      visitorTokenDays: positiveNumberFrom(env, 'LIVECHAT_VISITOR_TOKEN_DAYS', 30, 'days'),
+      openSessionsPerAddress: countFrom(env, 'LIVECHAT_OPEN_SESSIONS_PER_ADDRESS', 3),
     },
   };
 }

@@ -50,6 +50,8 @@ export const visitorTokens = pgTable(
     tokenHash: text('token_hash').notNull(),
     createdAt: createdAtColumn(),
     revokedAt: timestampColumn('revoked_at'),
+    // Set when the session closes: the token lasts LIVECHAT_VISITOR_TOKEN_DAYS from then.
+    sessionClosedAt: timestampColumn('session_closed_at'),
   },
   (t) => [uniqueIndex('visitor_tokens_hash_unique').on(t.tokenHash)],
 );

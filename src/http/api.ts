@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
-import { getOperationAST, getVariableValues, type ExecutionArgs } from 'graphql';
+import { getOperationAST, getVariableValues, GraphQLError, type ExecutionArgs } from 'graphql';
 import { createYoga, type YogaInitialContext } from 'graphql-yoga';
 import { isStaff } from '../auth/principal.js';
 import { checkDatabase, type Database } from '../db/client.js';
@@ -70,7 +70,13 @@ export function apiEndpoint(services: AppServices, database: Database): { routes
       const fromSocket = initial.connectionParams?.Authorization ?? initial.connectionParams?.authorization ?? initial.upgradeHeaders?.authorization;
       const header = typeof fromSocket === 'string' ? fromSocket : initial.request?.headers.get('authorization');
       const client = initial.req ? clientOf(initial.req, config) : { clientAddress: null, userAgent: null, referer: null, language: null };
-      return { db: services.db, config, events: services.events, publicUrl: services.publicUrl, principal: await auth.fromAuthorization(header), auth, client };
+      const principal = await auth.fromAuthorization(header);
+      if (principal.kind === 'anonymous' && principal.refusedToken) {
+        throw new GraphQLError('This chat token no longer works (the chat ended a while ago, or was removed): start a new chat.', {
+          extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
+        });
+      }
+      return { db: services.db, config, events: services.events, publicUrl: services.publicUrl, principal, auth, client };
     },
   });
 

@@ -125,7 +125,10 @@ export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log }
       onConnect: async (ctx) => {
         const state = states.get(ctx.extra.socket);
         if (!state) return true;
-        state.authenticated = (await auth.fromAuthorization(authorizationOf(ctx.connectionParams, ctx.extra.request.headers))).kind !== 'anonymous';
+        const principal = await auth.fromAuthorization(authorizationOf(ctx.connectionParams, ctx.extra.request.headers));
+        // A chat token that no longer works is refused (4403), not kept as an anonymous socket.
+        if (principal.kind === 'anonymous' && principal.refusedToken) return false;
+        state.authenticated = principal.kind !== 'anonymous';
         if (state.authenticated) stopGrace(state);
         return true;
       },

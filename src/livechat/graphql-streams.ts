@@ -1,14 +1,17 @@
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import { GraphQLError } from 'graphql';
 import type { Context } from '../graphql/context.js';
 import { builder } from '../graphql/builder.js';
-import { idOf } from '../graphql/user-errors.js';
+import { idOf, withCursorErrors } from '../graphql/user-errors.js';
 import { callerAgentId, canOperate, forbidden, staffOrVisitorOf, subscribableSession } from './graphql-access.js';
 import { ChatAuthorKind, ChatMessageEdge, LiveChatSession, seqCursor, seqOfCursor } from './graphql-types.js';
-import type { LiveChatSessionRow } from './assignment.js';
+import type { LiveChatSessionRow } from './tables.js';
 import { assignWaitingInChannelsOf, findChannel, isOperatorOf } from './channels.js';
 import { chatMessageAdded, chatTransaction, liveChatSessionChanged } from './events.js';
 import { messagesOf, type ChatMessageRow } from './messages.js';
 import { presenceTrackerOf } from './presence.js';
+import { controlRelayOf } from './control.js';
+import { findSession } from './sessions.js';
 import { typingRelayOf, type TypingEvent } from './typing.js';
 import { Repeater } from 'graphql-yoga';
 
@@ -17,22 +20,64 @@ export interface ChatMessageEdgeShape {
   node: ChatMessageRow;
 }
 
+/** Who holds a stream, as far as ending it goes. */
+export interface StreamHolder {
+  /** The visitor of the session: its streams end with the session. */
+  visitor: boolean;
+  /** An agent (not an admin): its streams end when it stops operating the channel. */
+  removableAgentId: number | null;
+}
+
+export function streamHolderOf(ctx: Context, visitor: boolean): StreamHolder {
+  return { visitor, removableAgentId: ctx.principal.kind === 'agent' ? ctx.principal.agentId : null };
+}
+
+const NO_LONGER_OPERATOR = () => forbidden('you are no longer an operator of this channel');
+
+/**
+ * The signals that end a stream of one session, registered before the stream reads anything:
+ * `ended` resolves when the session ends (for its visitor), and `removed` fires when the holder
+ * stops operating the channel. Then the holder's rights are checked once more, which closes the
+ * race with a change committed between the subscribe-time check and the registration.
+ */
+async function endingSignals(ctx: Context, session: LiveChatSessionRow, holder: StreamHolder, removed: () => void) {
+  const control = controlRelayOf(ctx.events);
+  const stops: (() => void)[] = [];
+  let endSession!: () => void;
+  const ended = new Promise<'ended'>((resolve) => (endSession = () => resolve('ended')));
+  if (holder.visitor) stops.push(control.onSessionEnded(session.id, endSession));
+  if (holder.removableAgentId !== null) {
+    stops.push(control.onOperatorRemoved(session.channelId, holder.removableAgentId, removed));
+    if (!(await isOperatorOf(ctx.db, session.channelId, holder.removableAgentId))) removed();
+  }
+  if (holder.visitor) {
+    const now = await findSession(ctx.db, session.id);
+    if (!now || now.status === 'CLOSED') endSession();
+  }
+  return { ended, dispose: () => stops.forEach((stop) => stop()) };
+}
+
 /**
  * Replays the session's messages after the cursor, then continues live, each message once:
  * the live subscription is registered before the database is read, and live messages already
  * replayed (seq not above the last one sent) are skipped. The seq cursor is the session's own,
  * so it resumes from the messages table however old it is, with no event-log retention limit.
+ * A visitor's stream ends with the session, after its last message.
  */
-export function chatMessageStream(ctx: Context, sessionId: number, afterSeq: number, visitor: boolean): AsyncIterable<ChatMessageEdgeShape> {
+export function chatMessageStream(ctx: Context, session: LiveChatSessionRow, afterSeq: number, holder: StreamHolder): AsyncIterable<ChatMessageEdgeShape> {
+  const sessionId = session.id;
   return new Repeater<ChatMessageEdgeShape>(async (push, stop) => {
     const live = (await ctx.events.subscribe(chatMessageAdded, { key: sessionId }))[Symbol.asyncIterator]();
     let nextLive = live.next();
     void stop.then(() => live.return?.());
+    const signals = await endingSignals(ctx, session, holder, () => stop(NO_LONGER_OPERATOR()));
+    void stop.then(signals.dispose);
+    const stopped = stop.then(() => 'stopped' as const);
     let lastSeq = afterSeq;
     const send = async (message: ChatMessageRow) => {
       if (message.seq <= lastSeq) return;
       lastSeq = message.seq;
-      if (visitor && message.operatorOnly) return;
+      if (holder.visitor && message.operatorOnly) return;
       await push({ cursor: seqCursor(message.seq), node: message });
     };
     try {
@@ -45,7 +90,14 @@ export function chatMessageStream(ctx: Context, sessionId: number, afterSeq: num
       };
       await readUpTo(Infinity);
       for (;;) {
-        const result = await nextLive;
+        const result = await Promise.race([nextLive, signals.ended, stopped]);
+        if (result === 'stopped') break;
+        if (result === 'ended') {
+          // Committed before the signal was sent: the table has the session's last messages.
+          await readUpTo(Infinity);
+          stop();
+          break;
+        }
         if (result.done) break;
         // Seqs have no gaps and notifications follow commit order: a jump means some were lost
         // (a dropped LISTEN connection), and the table has them.
@@ -59,16 +111,35 @@ export function chatMessageStream(ctx: Context, sessionId: number, afterSeq: num
   });
 }
 
-/** Changes of one session: the channel's events, this session's only. */
+/** Changes of one session, for its visitor: the channel's events, this session's only; ends once it closed. */
 export function visitorSessionStream(ctx: Context, session: LiveChatSessionRow): AsyncIterable<LiveChatSessionRow> {
   return new Repeater<LiveChatSessionRow>(async (push, stop) => {
     const live = (await ctx.events.subscribe(liveChatSessionChanged, { key: session.channelId }))[Symbol.asyncIterator]();
+    let nextLive = live.next();
     void stop.then(() => live.return?.());
+    const signals = await endingSignals(ctx, session, { visitor: true, removableAgentId: null }, () => {});
+    void stop.then(signals.dispose);
+    const stopped = stop.then(() => 'stopped' as const);
     try {
       for (;;) {
-        const result = await live.next();
+        const result = await Promise.race([nextLive, signals.ended, stopped]);
+        if (result === 'stopped') break;
+        if (result === 'ended') {
+          // The closed session, as it is now, unless its change event came first.
+          const now = await findSession(ctx.db, session.id);
+          if (now) await push(now);
+          stop();
+          break;
+        }
         if (result.done) break;
-        if (result.value.node.id === session.id) await push(result.value.node);
+        if (result.value.node.id === session.id) {
+          await push(result.value.node);
+          if (result.value.node.status === 'CLOSED') {
+            stop();
+            break;
+          }
+        }
+        nextLive = live.next();
       }
     } catch (err) {
       stop(err);
@@ -78,16 +149,23 @@ export function visitorSessionStream(ctx: Context, session: LiveChatSessionRow):
 
 /**
  * An operator's session feed of a channel; while it is open the operator counts as connected,
- * through a presence row in PostgreSQL that the instance keeps fresh.
+ * through a presence row in PostgreSQL that the instance keeps fresh. It ends with FORBIDDEN when
+ * the agent stops being an operator of the channel.
  */
 export function operatorSessionStream(ctx: Context, channelId: number, agentId: number | null): AsyncIterable<LiveChatSessionRow> {
   return new Repeater<LiveChatSessionRow>(async (push, stop) => {
     const live = (await ctx.events.subscribe(liveChatSessionChanged, { key: channelId }))[Symbol.asyncIterator]();
     let nextLive = live.next();
+    const removableAgentId = ctx.principal.kind === 'agent' ? ctx.principal.agentId : null;
+    const unlisten = removableAgentId === null ? () => {} : controlRelayOf(ctx.events).onOperatorRemoved(channelId, removableAgentId, () => stop(NO_LONGER_OPERATOR()));
     const tracker = presenceTrackerOf(ctx.events);
     let presenceId: number | null = null;
     const connected = (async () => {
-      if (agentId === null || !(await isOperatorOf(ctx.db, channelId, agentId))) return;
+      if (agentId === null) return;
+      if (!(await isOperatorOf(ctx.db, channelId, agentId))) {
+        if (removableAgentId !== null) stop(NO_LONGER_OPERATOR());
+        return;
+      }
       presenceId = await tracker.connect(channelId, agentId);
       // A newly reachable operator may serve the waiting line at once.
       await chatTransaction(ctx.db, (tx) => assignWaitingInChannelsOf(tx, agentId, channelId));
@@ -103,17 +181,21 @@ export function operatorSessionStream(ctx: Context, channelId: number, agentId: 
     pump.catch((err) => stop(err));
     connected.catch((err) => stop(err));
     await stop;
+    unlisten();
     await live.return?.();
     await connected.catch(() => {});
     if (presenceId !== null) await tracker.disconnect(presenceId);
   });
 }
 
-/** Typing indicators of a session, live only. */
-export function typingStream(ctx: Context, sessionId: number): AsyncIterable<TypingEvent> {
+/** Typing indicators of a session, live only; ends as the holder's other streams of the session do. */
+export function typingStream(ctx: Context, session: LiveChatSessionRow, holder: StreamHolder): AsyncIterable<TypingEvent> {
   return new Repeater<TypingEvent>(async (push, stop) => {
-    const unsubscribe = typingRelayOf(ctx.events).listen(sessionId, (event) => void push(event).catch(() => {}));
+    const unsubscribe = typingRelayOf(ctx.events).listen(session.id, (event) => void push(event).catch(() => {}));
+    const signals = await endingSignals(ctx, session, holder, () => stop(NO_LONGER_OPERATOR()));
+    void signals.ended.then(() => stop());
     await stop;
+    signals.dispose();
     unsubscribe();
   });
 }
@@ -130,7 +212,7 @@ interface TypingShape {
 const ChatTypingEvent = builder.objectRef<TypingShape>('ChatTypingEvent').implement({
   description: 'Someone started or stopped typing in a session.',
   fields: (t) => ({
-    sessionId: t.id({ description: 'Global ID of the session.', resolve: (e) => Buffer.from(`LiveChatSession:${e.sessionId}`).toString('base64') }),
+    sessionId: t.id({ description: 'Global ID of the session.', resolve: (e) => encodeGlobalID('LiveChatSession', e.sessionId) }),
     authorKind: t.field({ type: ChatAuthorKind, description: 'Visitor or operator.', resolve: (e) => e.authorKind }),
     name: t.exposeString('name', { description: 'Name of who is typing.' }),
     typing: t.exposeBoolean('typing', { description: 'true while typing.' }),
@@ -148,8 +230,9 @@ builder.subscriptionFields((t) => ({
       after: t.arg.string({ description: 'Cursor of the last message received: resume after it.' }),
     },
     subscribe: async (_root, args, ctx) => {
+      const afterSeq = await withCursorErrors(async () => seqOfCursor(args.after, 'after'));
       const { session, visitor } = await subscribableSession(ctx, args.sessionId);
-      return chatMessageStream(ctx, session.id, seqOfCursor(args.after) ?? 0, visitor);
+      return chatMessageStream(ctx, session, afterSeq ?? 0, streamHolderOf(ctx, visitor));
     },
     resolve: (edge: any) => edge,
   }),
@@ -160,8 +243,8 @@ builder.subscriptionFields((t) => ({
     description: 'Typing indicators of a session, live only.',
     args: { sessionId: t.arg.id({ required: true, description: 'The session.' }) },
     subscribe: async (_root, args, ctx) => {
-      const { session } = await subscribableSession(ctx, args.sessionId);
-      return typingStream(ctx, session.id);
+      const { session, visitor } = await subscribableSession(ctx, args.sessionId);
+      return typingStream(ctx, session, streamHolderOf(ctx, visitor));
     },
     resolve: (event: TypingShape) => event,
   }),
