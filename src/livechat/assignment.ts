@@ -81,13 +81,3 @@ export async function queuePositionsOfChannels(db: DbOrTx, channelIds: readonly 
     .where(and(isAnyOf(liveChatSessions.channelId, [...new Set(channelIds)]), eq(liveChatSessions.status, 'WAITING')));
   return new Map(rows.map((row) => [row.id, row.position]));
 }
-
-/** 1 for the first in line; null when the session does not wait. */
-export async function queuePositionOf(db: DbOrTx, session: LiveChatSessionRow): Promise<number | null> {
-  if (session.status !== 'WAITING') return null;
-  const ahead = await db.$count(
-    liveChatSessions,
-    and(eq(liveChatSessions.channelId, session.channelId), eq(liveChatSessions.status, 'WAITING'), sql`${liveChatSessions.id} < ${session.id}`),
-  );
-  return ahead + 1;
-}

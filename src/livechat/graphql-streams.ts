@@ -1,5 +1,6 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { GraphQLError } from 'graphql';
+import { isStaff } from '../auth/principal.js';
 import type { Context } from '../graphql/context.js';
 import { builder } from '../graphql/builder.js';
 import { idOf, withCursorErrors } from '../graphql/user-errors.js';
@@ -24,12 +25,14 @@ export interface ChatMessageEdgeShape {
 export interface StreamHolder {
   /** The visitor of the session: its streams end with the session. */
   visitor: boolean;
+  /** Staff (operators, admins) receive operator-only messages; nobody else does. */
+  staff: boolean;
   /** An agent (not an admin): its streams end when it stops operating the channel. */
   removableAgentId: number | null;
 }
 
 export function streamHolderOf(ctx: Context, visitor: boolean): StreamHolder {
-  return { visitor, removableAgentId: ctx.principal.kind === 'agent' ? ctx.principal.agentId : null };
+  return { visitor, staff: isStaff(ctx.principal), removableAgentId: ctx.principal.kind === 'agent' ? ctx.principal.agentId : null };
 }
 
 const NO_LONGER_OPERATOR = () => forbidden('you are no longer an operator of this channel');
@@ -77,7 +80,7 @@ export function chatMessageStream(ctx: Context, session: LiveChatSessionRow, aft
     const send = async (message: ChatMessageRow) => {
       if (message.seq <= lastSeq) return;
       lastSeq = message.seq;
-      if (holder.visitor && message.operatorOnly) return;
+      if (!holder.staff && message.operatorOnly) return;
       await push({ cursor: seqCursor(message.seq), node: message });
     };
     try {
@@ -117,7 +120,7 @@ export function visitorSessionStream(ctx: Context, session: LiveChatSessionRow):
     const live = (await ctx.events.subscribe(liveChatSessionChanged, { key: session.channelId }))[Symbol.asyncIterator]();
     let nextLive = live.next();
     void stop.then(() => live.return?.());
-    const signals = await endingSignals(ctx, session, { visitor: true, removableAgentId: null }, () => {});
+    const signals = await endingSignals(ctx, session, { visitor: true, staff: false, removableAgentId: null }, () => {});
     void stop.then(signals.dispose);
     const stopped = stop.then(() => 'stopped' as const);
     try {

@@ -116,7 +116,16 @@ describe('per-parent fields of live chat', () => {
     let manyAnswer: any;
     const fewStatements = await statementsDuring(async () => (fewAnswer = await request(server, few.token, CHANNEL, { id: few.channelId })));
     const manyStatements = await statementsDuring(async () => (manyAnswer = await request(server, many.token, CHANNEL, { id: many.channelId })));
-    expect(manyStatements.length).toBe(fewStatements.length);
+    // Agent rows a resolver read itself are read again by the drizzle plugin's model loader (once
+    // per field position, batched per tick, so two positions may share one): bounded by the four
+    // places an agent appears in the query, never by the number of rows.
+    const refetch = (sql: string) => sql.includes('from "agents" as "d0"');
+    expect(fewStatements.filter(refetch).length).toBeLessThanOrEqual(4);
+    expect(manyStatements.filter(refetch).length).toBeLessThanOrEqual(4);
+    expect(manyStatements.filter((sql) => !refetch(sql))).toHaveLength(fewStatements.filter((sql) => !refetch(sql)).length);
+    // Each live chat field is one statement for the whole list.
+    expect(manyStatements.filter((sql) => sql.includes('row_number() over'))).toHaveLength(1);
+    expect(manyStatements.filter((sql) => sql.includes('from "live_chat_session_tickets"'))).toHaveLength(1);
 
     const sessions = manyAnswer.liveChatChannel.sessions.nodes;
     expect(sessions).toHaveLength(8);
