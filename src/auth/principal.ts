@@ -5,20 +5,17 @@
  *   admin token may speak for an agent (then notes carry that agent).
  * - `agent`: a token bound to an agent, who authors the notes written with it.
  * - `visitor`: a chat visitor's token, good for its own session only.
- * - `anonymous`: no valid token; public fields only. `refusedToken` marks a visitor token that
- *   no longer works (expired, or its session removed): the request is refused with 401, not
- *   served as anonymous.
+ * - `anonymous`: no valid token; public fields only.
  */
 export type Principal =
   | { kind: 'admin'; tokenId: number | null; name: string; agentId: number | null }
   | { kind: 'agent'; tokenId: number; name: string; agentId: number }
   | { kind: 'visitor'; tokenId: number; sessionId: number }
-  | { kind: 'anonymous'; refusedToken?: boolean };
+  | { kind: 'anonymous' };
 
 export type PrincipalKind = Principal['kind'];
 
 export const ANONYMOUS: Principal = Object.freeze({ kind: 'anonymous' });
-export const REFUSED_VISITOR_TOKEN: Principal = Object.freeze({ kind: 'anonymous', refusedToken: true });
 
 /** Staff work tickets: admins and agents. */
 export function isStaff(principal: Principal): principal is Extract<Principal, { kind: 'admin' | 'agent' }> {

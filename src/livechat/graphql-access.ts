@@ -2,6 +2,7 @@ import { GraphQLError } from 'graphql';
 import { findAgent } from '../auth/service.js';
 import { UserInputError } from '../errors.js';
 import type { Context } from '../graphql/context.js';
+import { idArgument } from '../graphql/global-id.js';
 import { idOf, requireIdOf } from '../graphql/user-errors.js';
 import type { LiveChatSessionRow } from './tables.js';
 import type { ChatActor } from './messages.js';
@@ -108,9 +109,9 @@ export function requireCallerAgent(ctx: Context): number {
 
 /** The session a subscription names, if the caller is its visitor or operates its channel. */
 export async function subscribableSession(ctx: Context, globalId: string | number): Promise<{ session: LiveChatSessionRow; visitor: boolean }> {
-  const id = idOf(String(globalId), 'LiveChatSession');
-  const session = id === null ? undefined : await findSession(ctx.db, id);
-  if (!session && id !== null && isVisitorOf(ctx, id)) throw visitorSessionGone();
+  const id = idArgument(globalId, 'LiveChatSession', ['sessionId']);
+  const session = await findSession(ctx.db, id);
+  if (!session && isVisitorOf(ctx, id)) throw visitorSessionGone();
   const actor = session ? await actorOn(ctx, session) : null;
   if (!session || !actor) throw forbidden('subscribe to a session that is yours (visitor token) or of your channel');
   return { session, visitor: actor.kind === 'VISITOR' };

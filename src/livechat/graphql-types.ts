@@ -5,7 +5,8 @@ import { findAgents, type AgentRow } from '../auth/service.js';
 import { builder } from '../graphql/builder.js';
 import { loadInBatch } from '../graphql/batch.js';
 import type { Context } from '../graphql/context.js';
-import { connectionTypeOptions, idOf, withCursorErrors } from '../graphql/user-errors.js';
+import { idArgument } from '../graphql/global-id.js';
+import { connectionTypeOptions, withCursorErrors } from '../graphql/user-errors.js';
 import { Team } from '../teams/graphql.js';
 import { findTeams } from '../teams/service.js';
 import { Ticket } from '../tickets/ticket-graphql.js';
@@ -234,7 +235,7 @@ builder.node(LiveChatChannel, {
       authScopes: (c) => ({ operatorOf: c.id }),
       resolve: (c, args, ctx) =>
         withCursorErrors(async () => {
-          const operatorId = args.filter?.operatorId != null ? (idOf(String(args.filter.operatorId), 'Agent') ?? -1) : null;
+          const operatorId = args.filter?.operatorId != null ? idArgument(args.filter.operatorId, 'Agent', ['filter', 'operatorId']) : null;
           const page = await sessionsOfChannel(ctx.db, c.id, { first: args.first, after: args.after, status: args.filter?.status ?? null, operatorId });
           return connectionOf(page, sessionCursor) as any;
         }),
@@ -398,8 +399,7 @@ builder.queryFields((t) => ({
     description: 'One live chat channel by ID (admins and its operators), or null.',
     args: { id: t.arg.id({ required: true, description: 'Global ID of the channel.' }) },
     resolve: async (_root, args, ctx) => {
-      const id = idOf(String(args.id), 'LiveChatChannel');
-      const channel = id === null ? undefined : await findChannel(ctx.db, id);
+      const channel = await findChannel(ctx.db, idArgument(args.id, 'LiveChatChannel', ['id']));
       if (!channel) return null;
       await requireOperator(ctx, channel.id, 'Query.liveChatChannel');
       return channel;
@@ -413,10 +413,10 @@ builder.queryFields((t) => ({
     description: "One live chat session by ID: for its visitor (visitor token), the channel's operators and admins.",
     args: { id: t.arg.id({ required: true, description: 'Global ID of the session.' }) },
     resolve: async (_root, args, ctx) => {
-      const id = idOf(String(args.id), 'LiveChatSession');
-      const session = id === null ? undefined : await findSession(ctx.db, id);
+      const id = idArgument(args.id, 'LiveChatSession', ['id']);
+      const session = await findSession(ctx.db, id);
       if (session && (await actorOn(ctx, session))) return session;
-      if (!session && id !== null && isVisitorOf(ctx, id)) throw visitorSessionGone();
+      if (!session && isVisitorOf(ctx, id)) throw visitorSessionGone();
       if (ctx.principal.kind === 'anonymous') {
         throw new GraphQLError('Authentication required for Query.liveChatSession: send "Authorization: Bearer <token>".', { extensions: { code: 'UNAUTHENTICATED' } });
       }
