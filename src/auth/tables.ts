@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { check, integer, pgEnum, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { check, index, integer, pgEnum, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { createdAtColumn, idColumn, timestampColumn } from '../db/columns.js';
 
 export const apiTokenRole = pgEnum('api_token_role', ['ADMIN', 'AGENT']);
@@ -53,5 +53,11 @@ export const visitorTokens = pgTable(
     // Set when the session closes: the token lasts LIVECHAT_VISITOR_TOKEN_DAYS from then.
     sessionClosedAt: timestampColumn('session_closed_at'),
   },
-  (t) => [uniqueIndex('visitor_tokens_hash_unique').on(t.tokenHash)],
+  (t) => [
+    uniqueIndex('visitor_tokens_hash_unique').on(t.tokenHash),
+    // Closing a session stamps its tokens; removing one deletes them (the foreign key's cascade).
+    index('visitor_tokens_session').on(t.sessionId),
+    // The sweep deletes the expired ones.
+    index('visitor_tokens_session_closed').on(t.sessionClosedAt).where(sql`${t.sessionClosedAt} is not null`),
+  ],
 );
