@@ -263,7 +263,7 @@ builder.subscriptionFields((t) => ({
     },
     subscribe: async (_root, args, ctx) => {
       if ((args.channelId == null) === (args.sessionId == null)) {
-        throw new GraphQLError('Give exactly one of channelId and sessionId.', { extensions: { code: 'INVALID_ARGUMENT' } });
+        throw new GraphQLError('Give exactly one of channelId and sessionId.', { extensions: { code: 'BAD_USER_INPUT' } });
       }
       if (args.channelId != null) {
         const channel = await findChannel(ctx.db, idArgument(args.channelId, 'LiveChatChannel', ['channelId']));

@@ -247,7 +247,7 @@ builder.node(LiveChatChannel, {
       authScopes: (c) => ({ operatorOf: c.id }),
       resolve: async (c, args, ctx) => {
         const days = args.days ?? 14;
-        if (days < 1 || days > 3660) throw new GraphQLError('days must be 1 to 3660.', { extensions: { code: 'INVALID_ARGUMENT' } });
+        if (days < 1 || days > 3660) throw new GraphQLError('days must be 1 to 3660.', { extensions: { code: 'BAD_USER_INPUT' } });
         return satisfactionOfChannel(ctx.db, c.id, days);
       },
     }),

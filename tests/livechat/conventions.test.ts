@@ -65,6 +65,15 @@ describe('cursors of messages, sessions and ratings', () => {
     await stream.untilEnded();
     expect(stream.errors.flat().map((e: any) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
 
+    // Other bad arguments are the caller's mistake too, as everywhere else.
+    expect(await errorCodesOf(ann.token, `query ($id: ID!) { liveChatChannel(id: $id) { satisfaction(days: 0) { rated } } }`, { id: channelId })).toEqual(['BAD_USER_INPUT']);
+    const both = subscribe(server.wsClient(ann.token), `subscription ($channelId: ID, $sessionId: ID) { liveChatSessionChanged(channelId: $channelId, sessionId: $sessionId) { id } }`, {
+      channelId,
+      sessionId: chat.session.id,
+    });
+    await both.untilEnded();
+    expect(both.errors.flat().map((e: any) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
+
     // Cursors given out still page.
     const first = await request(server, ann.token, `query ($id: ID!) { liveChatSession(id: $id) { messages(first: 1) { pageInfo { endCursor } } } }`, { id: chat.session.id });
     const next = await request(server, ann.token, MESSAGES, { id: chat.session.id, after: first.liveChatSession.messages.pageInfo.endCursor });
