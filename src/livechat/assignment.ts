@@ -1,14 +1,12 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { findAgent } from '../auth/service.js';
 import type { DbOrTx } from '../db/client.js';
-import type { LiveChatChannelRow } from './channels.js';
+import { isAnyOf } from '../db/columns.js';
 import { publishSessionChanged } from './events.js';
-import { appendMessage } from './messages.js';
+import { appendMessage } from './message-store.js';
 import { isConnected } from './presence.js';
 import { chooseOperator, hasRoom, type OperatorCandidate } from './rules.js';
-import { liveChatOperators, liveChatOperatorStatuses, liveChatSessions } from './tables.js';
-
-export type LiveChatSessionRow = typeof liveChatSessions.$inferSelect;
+import { liveChatOperators, liveChatOperatorStatuses, liveChatSessions, type LiveChatChannelRow, type LiveChatSessionRow } from './tables.js';
 
 /** Operators of the channel who are online (accepting and connected), with their load. */
 export async function onlineOperators(db: DbOrTx, channelId: number): Promise<OperatorCandidate[]> {
@@ -41,7 +39,7 @@ export async function assignSession(tx: DbOrTx, channel: LiveChatChannelRow, ses
     .values({ agentId, lastAssignedAt: sql`now()` })
     .onConflictDoUpdate({ target: liveChatOperatorStatuses.agentId, set: { lastAssignedAt: sql`now()` } });
   const operator = await findAgent(tx, agentId);
-  await appendMessage(tx, channel, updated!, { authorKind: 'OPERATOR', authorName: operator?.name ?? 'Operator', agentId, body: channel.welcomeMessage, inTranscript: false });
+  await appendMessage(tx, updated!, { authorKind: 'OPERATOR', authorName: operator?.name ?? 'Operator', agentId, body: channel.welcomeMessage, inTranscript: false });
   publishSessionChanged(tx, updated!);
   return updated!;
 }
@@ -74,12 +72,12 @@ export async function assignWaitingSessions(tx: DbOrTx, channel: LiveChatChannel
   for (const session of waiting.slice(served)) publishSessionChanged(tx, session);
 }
 
-/** 1 for the first in line; null when the session does not wait. */
-export async function queuePositionOf(db: DbOrTx, session: LiveChatSessionRow): Promise<number | null> {
-  if (session.status !== 'WAITING') return null;
-  const ahead = await db.$count(
-    liveChatSessions,
-    and(eq(liveChatSessions.channelId, session.channelId), eq(liveChatSessions.status, 'WAITING'), sql`${liveChatSessions.id} < ${session.id}`),
-  );
-  return ahead + 1;
+/** Places in line of every waiting session of these channels, 1 first: one query for a whole list. */
+export async function queuePositionsOfChannels(db: DbOrTx, channelIds: readonly number[]): Promise<Map<number, number>> {
+  if (channelIds.length === 0) return new Map();
+  const rows = await db
+    .select({ id: liveChatSessions.id, position: sql<number>`row_number() over (partition by ${liveChatSessions.channelId} order by ${liveChatSessions.id})`.mapWith(Number) })
+    .from(liveChatSessions)
+    .where(and(isAnyOf(liveChatSessions.channelId, [...new Set(channelIds)]), eq(liveChatSessions.status, 'WAITING')));
+  return new Map(rows.map((row) => [row.id, row.position]));
 }
