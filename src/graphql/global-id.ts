@@ -1,5 +1,6 @@
 import { encodeGlobalID, resolveNodes } from '@pothos/plugin-relay';
 import { GraphQLError, isObjectType, type GraphQLResolveInfo } from 'graphql';
+import { cutByCodePoints, isLongerThan } from '../text/clean.js';
 
 /** Row ids are PostgreSQL `integer` (int4) serials. */
 const MAX_ROW_ID = 2_147_483_647;
@@ -20,7 +21,7 @@ export function parseGlobalId(globalId: string): { typename: string; id: number 
 }
 
 export function invalidIdError(globalId: string): GraphQLError {
-  const shown = globalId.length > 60 ? `${globalId.slice(0, 60)}…` : globalId;
+  const shown = isLongerThan(globalId, 60) ? `${cutByCodePoints(globalId, 60)}…` : globalId;
   return new GraphQLError(`"${shown}" is not a valid ID: pass an \`id\` this API returned, unchanged.`, { extensions: { code: 'BAD_USER_INPUT' } });
 }
 

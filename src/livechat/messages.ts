@@ -9,6 +9,7 @@ import { chatTransaction, publishChatMessageAdded } from './events.js';
 import { hitRateLimit } from './ratelimit.js';
 import { cleanChatBody, parseChatCommand } from './rules.js';
 import { liveChatMessages, liveChatSessions } from './tables.js';
+import { isLongerThan } from '../text/clean.js';
 
 export type ChatMessageRow = typeof liveChatMessages.$inferSelect;
 export type ChatAuthorKind = ChatMessageRow['authorKind'];
@@ -90,9 +91,9 @@ export async function sendChatMessage(
 ): Promise<ChatMessageRow> {
   const body = cleanChatBody(input.body);
   if (body.trim() === '') fail('body', 'REQUIRED', 'body is required.');
-  if (body.length > settings.maxMessageChars) fail('body', 'TOO_LONG', `body must be at most ${settings.maxMessageChars} characters.`);
+  if (isLongerThan(body, settings.maxMessageChars)) fail('body', 'TOO_LONG', `body must be at most ${settings.maxMessageChars} characters.`);
   const clientMessageId = input.clientMessageId ?? null;
-  if (clientMessageId !== null && (clientMessageId === '' || clientMessageId.length > MAX_CLIENT_MESSAGE_ID)) {
+  if (clientMessageId !== null && (clientMessageId === '' || isLongerThan(clientMessageId, MAX_CLIENT_MESSAGE_ID))) {
     fail('clientMessageId', 'INVALID_ID', `clientMessageId must be 1 to ${MAX_CLIENT_MESSAGE_ID} characters.`);
   }
   if (input.operatorOnly && actor.kind === 'VISITOR') fail('operatorOnly', 'FORBIDDEN', 'Only operators may send operator-only messages.');

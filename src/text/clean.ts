@@ -22,6 +22,30 @@ export function hasUnstorableText(text: string): boolean {
   return found;
 }
 
+/**
+ * The length every text limit counts: code points, so an emoji or any other character outside
+ * the Basic Multilingual Plane (two UTF-16 units) is one character, as people count it.
+ */
+export function codePointLength(text: string): number {
+  let surrogatePairs = 0;
+  for (let i = 0; i < text.length - 1; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 0xd800 && code <= 0xdbff && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      surrogatePairs++;
+      i++;
+    }
+  }
+  return text.length - surrogatePairs;
+}
+
+/** Whether the text is longer than `max` code points (the rule of every length limit). */
+export function isLongerThan(text: string, max: number): boolean {
+  // Fast paths: within `max` UTF-16 units is within it; past 2 × max units is past it.
+  if (text.length <= max) return false;
+  if (text.length > 2 * max) return true;
+  return codePointLength(text) > max;
+}
+
 /** At most `maxCodePoints` code points of the text, never splitting a surrogate pair. */
 export function cutByCodePoints(text: string, maxCodePoints: number): string {
   // Fast path: a string no longer than the limit in UTF-16 units is within it in code points.
