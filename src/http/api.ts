@@ -12,6 +12,7 @@ import { schema } from '../graphql/schema.js';
 import { GRAPHIQL_OPTIONS, renderIntakeGraphiQL } from './graphiql.js';
 import { clientOf, isAbort, sendJson, type AppServices, type Route } from './router.js';
 import type { Upgrades } from './server.js';
+import { useStreamGuards } from './streams.js';
 import { attachGraphqlWebSocket } from './websocket.js';
 
 const GRAPHQL_PATH = '/graphql';
@@ -55,6 +56,7 @@ export function apiEndpoint(services: AppServices, database: Database): { routes
       // A simple (non-preflighted) request must carry a header a browser form cannot send.
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }),
       useQueryLimits(),
+      useStreamGuards({ auth }),
       useSchemaHiding({
         hideFromAnonymous: !config.anonymousIntrospection,
         isStaff: async (request) => isStaff(await auth.fromAuthorization(request.headers.get('authorization'))),

@@ -19,6 +19,8 @@ export const PUBLIC_SUBSCRIPTION = 'publicSubscription';
 
 /** Close code for a socket that stayed without a token past its grace: graphql-ws clients do not retry it. */
 const ANONYMOUS_CLOSE_CODE = CloseCode.Unauthorized;
+/** Close code for a socket whose token was revoked: the same, so clients do not retry with it. */
+const REVOKED_CLOSE_CODE = CloseCode.Unauthorized;
 
 interface SocketState {
   clientAddress: string;
@@ -27,6 +29,8 @@ interface SocketState {
   publicOperations: Set<string>;
   graceTimer: NodeJS.Timeout | null;
   answeredPing: boolean;
+  /** Stops watching the socket's token for revocation. */
+  unwatch: () => void;
 }
 
 interface Options {
@@ -88,7 +92,7 @@ export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log }
   wsServer.on('connection', (socket, req) => {
     const clientAddress = clientAddressOf(req, config.trustedProxies) ?? 'unknown';
     socketsPerAddress.set(clientAddress, (socketsPerAddress.get(clientAddress) ?? 0) + 1);
-    const state: SocketState = { clientAddress, authenticated: false, publicOperations: new Set(), graceTimer: null, answeredPing: true };
+    const state: SocketState = { clientAddress, authenticated: false, publicOperations: new Set(), graceTimer: null, answeredPing: true, unwatch: () => {} };
     states.set(socket, state);
     startGrace(socket, state);
     socket.on('pong', () => {
@@ -96,6 +100,7 @@ export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log }
     });
     socket.once('close', () => {
       stopGrace(state);
+      state.unwatch();
       const left = (socketsPerAddress.get(clientAddress) ?? 1) - 1;
       if (left > 0) socketsPerAddress.set(clientAddress, left);
       else socketsPerAddress.delete(clientAddress);
@@ -125,8 +130,11 @@ export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log }
       onConnect: async (ctx) => {
         const state = states.get(ctx.extra.socket);
         if (!state) return true;
-        state.authenticated = (await auth.fromAuthorization(authorizationOf(ctx.connectionParams, ctx.extra.request.headers))).kind !== 'anonymous';
+        const principal = await auth.fromAuthorization(authorizationOf(ctx.connectionParams, ctx.extra.request.headers));
+        state.authenticated = principal.kind !== 'anonymous';
         if (state.authenticated) stopGrace(state);
+        // Rights end when they are taken away: a revoked token's socket closes, whatever it holds open.
+        state.unwatch = auth.watchRevocation(principal, () => ctx.extra.socket.close(REVOKED_CLOSE_CODE, 'Token revoked: connect again with a valid token'));
         return true;
       },
       onSubscribe: async (ctx, id, params) => {

@@ -35,6 +35,8 @@ export function sseSubscribe(url: string, token: string | null, query: string, v
   return {
     events,
     response: opened,
+    /** Settles when the stream is over: ended by the server, or closed here. */
+    ended: reading,
     async waitFor(count: number, ms = 10_000) {
       await waitFor(() => events.length >= count, { timeout: ms, what: `${count} SSE events` });
       return events;
