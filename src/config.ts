@@ -64,6 +64,10 @@ interface ConfigValues {
   wsAnonymousGraceMs: number;
   /** Every socket is pinged this often and dropped when it has not answered the previous ping. */
   wsPingIntervalMs: number;
+  /** Open SSE streams per client address (per server process); past it a subscription gets 429. */
+  sseMaxStreamsPerClient: number;
+  /** Open subscriptions of one token, SSE streams and graphql-ws subscriptions together (per server process). */
+  maxSubscriptionsPerToken: number;
   /**
    * Whether anonymous callers may introspect the schema and see "Did you mean" suggestions
    * (GRAPHQL_INTROSPECTION: on, off, or auto = on unless NODE_ENV is production). Callers with a
@@ -176,6 +180,8 @@ function readConfig(env: NodeJS.ProcessEnv): ConfigValues {
     wsMaxSocketsPerClient: intFrom(env, 'WS_MAX_SOCKETS_PER_CLIENT', 20),
     wsAnonymousGraceMs: intFrom(env, 'WS_ANONYMOUS_GRACE_MS', 10_000),
     wsPingIntervalMs: Math.max(10, intFrom(env, 'WS_PING_INTERVAL_MS', 30_000)),
+    sseMaxStreamsPerClient: intFrom(env, 'SSE_MAX_STREAMS_PER_CLIENT', 20),
+    maxSubscriptionsPerToken: intFrom(env, 'MAX_SUBSCRIPTIONS_PER_TOKEN', 100),
     anonymousIntrospection: introspectionFrom(env),
     corsOrigins: (env.CORS_ORIGINS ?? '')
       .split(',')

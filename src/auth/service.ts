@@ -3,7 +3,7 @@ import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
 import { ErrorCollector, fail, requiredText } from '../errors.js';
 import { isEmailAddress } from '../text/email-address.js';
-import { ANONYMOUS, isStaff, NO_SCOPE_LOOKUPS, type Principal, type ScopeLookups } from './principal.js';
+import { ANONYMOUS, isStaff, NO_SCOPE_LOOKUPS, tokenKeyOf, type Principal, type ScopeLookups } from './principal.js';
 import { agents, apiTokens, visitorTokens } from './tables.js';
 
 export type Role = 'ADMIN' | 'AGENT';
@@ -74,13 +74,6 @@ export interface AuthenticatorOptions {
   /** How often the tokens of open streams are checked again; defaults to cacheMs (at least 100 ms). */
   revalidateMs?: number;
   onError?: (err: unknown) => void;
-}
-
-/** The key open streams watch a token by: its table and id; null for principals without a revocable token. */
-function tokenKeyOf(principal: Principal): string | null {
-  if (principal.kind === 'visitor') return `visitor:${principal.tokenId}`;
-  if (isStaff(principal) && principal.tokenId !== null) return `staff:${principal.tokenId}`;
-  return null;
 }
 
 /**

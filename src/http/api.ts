@@ -56,7 +56,7 @@ export function apiEndpoint(services: AppServices, database: Database): { routes
       // A simple (non-preflighted) request must carry a header a browser form cannot send.
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }),
       useQueryLimits(),
-      useStreamGuards({ auth }),
+      useStreamGuards({ auth, config }),
       useSchemaHiding({
         hideFromAnonymous: !config.anonymousIntrospection,
         isStaff: async (request) => isStaff(await auth.fromAuthorization(request.headers.get('authorization'))),
