@@ -44,6 +44,8 @@ interface ConfigValues {
   maxBodyBytes: number;
   /** Largest WebSocket message accepted, in bytes. */
   maxWsPayloadBytes: number;
+  /** Largest GraphQL reply (one result, or one event of a subscription), in bytes of JSON; larger ones are refused. */
+  maxResponseBytes: number;
   logLevel: LogLevel;
   formRateLimitPerHour: number;
   formRateLimitPerDay: number;
@@ -170,6 +172,7 @@ function readConfig(env: NodeJS.ProcessEnv): ConfigValues {
     publicUrl: (env.PUBLIC_URL || (port === 0 ? '' : `http://localhost:${port}`)).replace(/\/+$/, ''),
     maxBodyBytes: intFrom(env, 'MAX_BODY_BYTES', 1024 * 1024),
     maxWsPayloadBytes: intFrom(env, 'MAX_WS_PAYLOAD_BYTES', 256 * 1024),
+    maxResponseBytes: Math.max(1024, intFrom(env, 'MAX_RESPONSE_BYTES', 4 * 1024 * 1024)),
     logLevel,
     slaWatchIntervalMs: intFrom(env, 'SLA_WATCH_INTERVAL_MS', 30_000),
     formRateLimitPerHour: intFrom(env, 'FORM_RATE_LIMIT_PER_HOUR', 20),

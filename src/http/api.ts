@@ -7,7 +7,7 @@ import { isStaff } from '../auth/principal.js';
 import { checkDatabase, type Database } from '../db/client.js';
 import type { Context } from '../graphql/context.js';
 import { useSchemaHiding } from '../graphql/introspection.js';
-import { useQueryLimits } from '../graphql/limits.js';
+import { useQueryLimits, useResponseSizeLimit } from '../graphql/limits.js';
 import { schema } from '../graphql/schema.js';
 import { GRAPHIQL_OPTIONS, renderIntakeGraphiQL } from './graphiql.js';
 import { clientOf, isAbort, sendJson, type AppServices, type Route } from './router.js';
@@ -56,6 +56,7 @@ export function apiEndpoint(services: AppServices, database: Database): { routes
       // A simple (non-preflighted) request must carry a header a browser form cannot send.
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }),
       useQueryLimits(),
+      useResponseSizeLimit(config.maxResponseBytes),
       useStreamGuards({ auth, config }),
       useSchemaHiding({
         hideFromAnonymous: !config.anonymousIntrospection,
