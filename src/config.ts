@@ -42,6 +42,10 @@ interface ConfigValues {
   publicUrl: string;
   /** Largest HTTP request body accepted, in bytes. */
   maxBodyBytes: number;
+  /** Longest time a client may take to send an HTTP request's headers; past it the server answers 408 and closes. */
+  httpHeadersTimeoutMs: number;
+  /** Longest time a client may take to send a whole HTTP request, body included (responses such as SSE streams may last longer). */
+  httpRequestTimeoutMs: number;
   /** Largest WebSocket message accepted, in bytes. */
   maxWsPayloadBytes: number;
   /** Largest GraphQL reply (one result, or one event of a subscription), in bytes of JSON; larger ones are refused. */
@@ -171,6 +175,8 @@ function readConfig(env: NodeJS.ProcessEnv): ConfigValues {
     // Empty until the server listens when not configured: the real port is known only then.
     publicUrl: (env.PUBLIC_URL || (port === 0 ? '' : `http://localhost:${port}`)).replace(/\/+$/, ''),
     maxBodyBytes: intFrom(env, 'MAX_BODY_BYTES', 1024 * 1024),
+    httpHeadersTimeoutMs: Math.max(100, intFrom(env, 'HTTP_HEADERS_TIMEOUT_MS', 30_000)),
+    httpRequestTimeoutMs: Math.max(100, intFrom(env, 'HTTP_REQUEST_TIMEOUT_MS', 60_000)),
     maxWsPayloadBytes: intFrom(env, 'MAX_WS_PAYLOAD_BYTES', 256 * 1024),
     maxResponseBytes: Math.max(1024, intFrom(env, 'MAX_RESPONSE_BYTES', 4 * 1024 * 1024)),
     logLevel,

@@ -2,7 +2,7 @@ import type http from 'node:http';
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { getOperationAST, getVariableValues, type ExecutionArgs } from 'graphql';
-import { createYoga, type YogaInitialContext } from 'graphql-yoga';
+import { createYoga, type Plugin, type YogaInitialContext } from 'graphql-yoga';
 import { isStaff } from '../auth/principal.js';
 import { checkDatabase, type Database } from '../db/client.js';
 import type { Context } from '../graphql/context.js';
@@ -55,6 +55,7 @@ export function apiEndpoint(services: AppServices, database: Database): { routes
     plugins: [
       // A simple (non-preflighted) request must carry a header a browser form cannot send.
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }),
+      useVaryOnOrigin(),
       useQueryLimits(),
       useResponseSizeLimit(config.maxResponseBytes),
       useStreamGuards({ auth, config }),
@@ -110,6 +111,20 @@ export function apiEndpoint(services: AppServices, database: Database): { routes
     },
   ];
   return { routes, attach: (server) => attachGraphqlWebSocket({ server, path: GRAPHQL_PATH, yoga, config, auth, log }) };
+}
+
+/**
+ * Every answer depends on the request's Origin (its CORS headers differ by origin, or are absent
+ * without one): `Vary: Origin` on all of them, so no cache hands one origin's answer to another.
+ */
+function useVaryOnOrigin(): Plugin {
+  return {
+    onResponse({ response }) {
+      const vary = response.headers.get('vary');
+      if (vary === '*' || vary?.split(',').some((name) => name.trim().toLowerCase() === 'origin')) return;
+      response.headers.set('vary', vary ? `${vary}, Origin` : 'Origin');
+    },
+  };
 }
 
 /**

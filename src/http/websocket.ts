@@ -55,6 +55,37 @@ function isPublicSubscription(schema: GraphQLSchema, document: DocumentNode, ope
   return operation.selectionSet.selections.every((s) => s.kind === 'Field' && fields[s.name.value]?.extensions?.[PUBLIC_SUBSCRIPTION] === true);
 }
 
+/** Message types only a server sends: graphql-ws would throw on them and close with 4500, an internal error. */
+const SERVER_ONLY_TYPES = new Set(['next', 'error', 'connection_ack']);
+const MAYBE_SERVER_ONLY = /"(?:next|error|connection_ack)"/;
+
+/**
+ * Closes a socket whose client sends a message only servers send with 4400 (a bad request, which
+ * graphql-ws clients do not retry) before graphql-ws sees it. The socket's `emit` is wrapped
+ * because graphql-ws listens to 'message' itself; only messages that may be such a type are parsed.
+ */
+function refuseServerOnlyMessages(socket: WebSocket): void {
+  const emit = socket.emit.bind(socket);
+  socket.emit = ((event: string | symbol, ...args: unknown[]) => {
+    if (event === 'message') {
+      const text = String(args[0]);
+      if (MAYBE_SERVER_ONLY.test(text)) {
+        let type: unknown;
+        try {
+          type = (JSON.parse(text) as { type?: unknown } | null)?.type;
+        } catch {
+          type = null; // graphql-ws answers unparsable messages with 4400 itself
+        }
+        if (typeof type === 'string' && SERVER_ONLY_TYPES.has(type)) {
+          socket.close(CloseCode.BadRequest, `Invalid message received: clients do not send "${type}"`);
+          return true;
+        }
+      }
+    }
+    return emit(event, ...args);
+  }) as typeof socket.emit;
+}
+
 /**
  * graphql-ws on the HTTP server's port, with the caps a public socket needs: operations per
  * socket, sockets per client address, a grace period for sockets without a token, and a ping
@@ -90,6 +121,7 @@ export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log }
 
   // Registered before graphql-ws's own listener, so every socket has its state when the protocol starts.
   wsServer.on('connection', (socket, req) => {
+    refuseServerOnlyMessages(socket);
     const clientAddress = clientAddressOf(req, config.trustedProxies) ?? 'unknown';
     socketsPerAddress.set(clientAddress, (socketsPerAddress.get(clientAddress) ?? 0) + 1);
     const state: SocketState = { clientAddress, authenticated: false, publicOperations: new Set(), graceTimer: null, answeredPing: true, unwatch: () => {} };

@@ -12,7 +12,7 @@ import { appendMessage, lockSession, type ChatActor } from './messages.js';
 import { hitRateLimit } from './ratelimit.js';
 import { chooseOperator, hasRoom, satisfactionOf, type RatingValue, type Satisfaction } from './rules.js';
 import { liveChatRatings, liveChatSessions, liveChatSessionTickets } from './tables.js';
-import { isLongerThan } from '../text/clean.js';
+import { cleanTypedText, isLongerThan } from '../text/clean.js';
 
 export type LiveChatRatingRow = typeof liveChatRatings.$inferSelect;
 
@@ -39,7 +39,8 @@ export interface StartSettings {
  */
 export async function startLiveChat(db: DbOrTx, settings: StartSettings, input: StartLiveChatInput) {
   const errors = new ErrorCollector();
-  const visitorName = (input.visitorName ?? '').trim().replace(/\s+/g, ' ') || DEFAULT_VISITOR_NAME;
+  // A name is one line, cleaned as message bodies are (no controls, no bidirectional overrides).
+  const visitorName = cleanTypedText(input.visitorName ?? '').trim().replace(/\s+/g, ' ') || DEFAULT_VISITOR_NAME;
   if (isLongerThan(visitorName, 120)) errors.add('visitorName', 'TOO_LONG', 'visitorName must be at most 120 characters.');
   const visitorEmail = input.visitorEmail?.trim() || null;
   if (visitorEmail && !isEmailAddress(visitorEmail)) errors.add('visitorEmail', 'INVALID_EMAIL', 'visitorEmail must be an email address such as jane@example.com.');

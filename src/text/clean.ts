@@ -14,6 +14,21 @@ export function cleanText(text: string): string {
   return text.replace(UNSTORABLE, REPLACEMENT);
 }
 
+// C0 and C1 controls and DEL, except tab, LF and CR: matching them is the point.
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g;
+// Bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069): they reorder
+// the text that follows, so "Paul\u202Egnp.exe" shows as "Paulexe.png". Marks (U+200E, U+200F) stay.
+const BIDI_CONTROLS = /[\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Text people type for others to read (chat messages, visitor names): control characters other
+ * than tab, CR and LF, and bidirectional overrides, removed; nothing else touched.
+ */
+export function cleanTypedText(text: string): string {
+  return text.replace(CONTROL_CHARACTERS, '').replace(BIDI_CONTROLS, '');
+}
+
 /** True when the text holds a NUL or a lone surrogate (for inputs that should be refused instead). */
 export function hasUnstorableText(text: string): boolean {
   UNSTORABLE.lastIndex = 0;
