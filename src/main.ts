@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadConfig, type Config } from './config.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
 import type { FirstStart } from './app.js';
 import type { Database } from './db/client.js';
 import type { Logger } from './log.js';
@@ -230,6 +230,11 @@ function stopOnSignal(log: Logger, stop: () => Promise<void>) {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err) => {
+    // Settings that make no sense are the operator's to fix: their names, not a stack trace.
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
     console.error(err instanceof Error ? err.stack : err);
     process.exit(1);
   },

@@ -4,7 +4,8 @@ import type { YogaServerInstance } from 'graphql-yoga';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { Authenticator } from '../auth/service.js';
+import type { Principal } from '../auth/principal.js';
+import { TokenRefusedError, type Authenticator } from '../auth/service.js';
 import type { Config } from '../config.js';
 import type { Context } from '../graphql/context.js';
 import type { Logger } from '../log.js';
@@ -162,7 +163,15 @@ export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log }
       onConnect: async (ctx) => {
         const state = states.get(ctx.extra.socket);
         if (!state) return true;
-        const principal = await auth.fromAuthorization(authorizationOf(ctx.connectionParams, ctx.extra.request.headers));
+        let principal: Principal;
+        try {
+          principal = await auth.principalOf(authorizationOf(ctx.connectionParams, ctx.extra.request.headers));
+        } catch (error) {
+          if (!(error instanceof TokenRefusedError)) throw error;
+          // 4401, not graphql-ws's 4403 for `false` (which closes again, without effect): its clients do not retry 4401.
+          ctx.extra.socket.close(ANONYMOUS_CLOSE_CODE, `Unauthorized: ${error.reason}`);
+          return false;
+        }
         state.authenticated = principal.kind !== 'anonymous';
         if (state.authenticated) stopGrace(state);
         // Rights end when they are taken away: a revoked token's socket closes, whatever it holds open.
@@ -199,12 +208,20 @@ export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log }
           state.publicOperations.add(id);
           stopGrace(state);
         }
+        let contextValue;
+        try {
+          contextValue = await contextFactory();
+        } catch (err) {
+          // A token refused since the socket opened (UNAUTHENTICATED): an error for this operation.
+          if (err instanceof GraphQLError) return [new GraphQLError(err.message, { extensions: { ...err.extensions, http: undefined } })];
+          throw err;
+        }
         return {
           schema: enveloped,
           operationName: params.operationName,
           document,
           variableValues: params.variables,
-          contextValue: await contextFactory(),
+          contextValue,
           rootValue: { execute, subscribe },
         };
       },

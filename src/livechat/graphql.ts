@@ -5,6 +5,7 @@ import { UserInputError } from '../errors.js';
 import { builder } from '../graphql/builder.js';
 import type { Context } from '../graphql/context.js';
 import { loadInBatch } from '../graphql/batch.js';
+import { idArgument } from '../graphql/global-id.js';
 import { connectionTypeOptions, idOf, payloadType, requireIdOf, UserError, withUserErrors } from '../graphql/user-errors.js';
 import { Team } from '../teams/graphql.js';
 import { findTeam } from '../teams/service.js';
@@ -263,7 +264,7 @@ builder.node(LiveChatChannel, {
       },
       resolve: async (c, args, ctx) => {
         await requireOperator(ctx, c.id, 'LiveChatChannel.sessions');
-        const operatorId = args.filter?.operatorId != null ? (idOf(String(args.filter.operatorId), 'Agent') ?? -1) : null;
+        const operatorId = args.filter?.operatorId != null ? idArgument(args.filter.operatorId, 'Agent', ['filter', 'operatorId']) : null;
         const page = await sessionsOfChannel(ctx.db, c.id, { first: pageSize(args.first), afterId: idOfCursor(args.after), status: args.filter?.status ?? null, operatorId });
         return {
           edges: page.rows.map((s) => ({ cursor: idCursor(s.id), node: s })),
@@ -434,8 +435,7 @@ builder.queryFields((t) => ({
     description: 'One live chat channel by ID (admins and its operators), or null.',
     args: { id: t.arg.id({ required: true, description: 'Global ID of the channel.' }) },
     resolve: async (_root, args, ctx) => {
-      const id = idOf(String(args.id), 'LiveChatChannel');
-      const channel = id === null ? undefined : await findChannel(ctx.db, id);
+      const channel = await findChannel(ctx.db, idArgument(args.id, 'LiveChatChannel', ['id']));
       if (!channel) return null;
       await requireOperator(ctx, channel.id, 'Query.liveChatChannel');
       return channel;
@@ -449,8 +449,7 @@ builder.queryFields((t) => ({
     description: "One live chat session by ID: for its visitor (visitor token), the channel's operators and admins.",
     args: { id: t.arg.id({ required: true, description: 'Global ID of the session.' }) },
     resolve: async (_root, args, ctx) => {
-      const id = idOf(String(args.id), 'LiveChatSession');
-      const session = id === null ? undefined : await findSession(ctx.db, id);
+      const session = await findSession(ctx.db, idArgument(args.id, 'LiveChatSession', ['id']));
       if (session && (await actorOn(ctx, session))) return session;
       if (ctx.principal.kind === 'anonymous') {
         throw new GraphQLError('Authentication required for Query.liveChatSession: send "Authorization: Bearer <token>".', { extensions: { code: 'UNAUTHENTICATED' } });
@@ -701,9 +700,10 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: TransferLiveChatInput, required: true, description: 'Session and operator.' }) },
     resolve: (_root, { input }, ctx) =>
       withUserErrors(async () => {
+        // Both IDs are checked before any lookup, so a malformed one is named whatever the session.
+        const agentId = requireIdOf(String(input.agentId), 'Agent', 'agentId');
         const { session, actor } = await sessionForActor(ctx, input.sessionId);
         if (actor.kind !== 'OPERATOR') throw NO_SESSION();
-        const agentId = requireIdOf(String(input.agentId), 'Agent', 'agentId');
         return { session: await transferLiveChat(ctx.db, { agentId: actor.agentId, name: actor.name, admin: isAdmin(ctx) }, { sessionId: session.id, agentId }) };
       }),
   }),
@@ -726,8 +726,7 @@ builder.mutationFields((t) => ({
 
 /** The session a subscription names, if the caller is its visitor or operates its channel. */
 async function subscribableSession(ctx: Context, globalId: string | number): Promise<{ session: LiveChatSessionRow; visitor: boolean }> {
-  const id = idOf(String(globalId), 'LiveChatSession');
-  const session = id === null ? undefined : await findSession(ctx.db, id);
+  const session = await findSession(ctx.db, idArgument(globalId, 'LiveChatSession', ['sessionId']));
   const actor = session ? await actorOn(ctx, session) : null;
   if (!session || !actor) throw forbidden('subscribe to a session that is yours (visitor token) or of your channel');
   return { session, visitor: actor.kind === 'VISITOR' };
@@ -792,8 +791,7 @@ builder.subscriptionFields((t) => ({
         throw new GraphQLError('Give exactly one of channelId and sessionId.', { extensions: { code: 'INVALID_ARGUMENT' } });
       }
       if (args.channelId != null) {
-        const channelId = idOf(String(args.channelId), 'LiveChatChannel');
-        const channel = channelId === null ? undefined : await findChannel(ctx.db, channelId);
+        const channel = await findChannel(ctx.db, idArgument(args.channelId, 'LiveChatChannel', ['channelId']));
         if (!channel || !(await canOperate(ctx, channel.id))) throw forbidden("liveChatSessionChanged(channelId) is for the channel's operators and admins");
         return operatorSessionStream(ctx, channel.id, callerAgentId(ctx));
       }
