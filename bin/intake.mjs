@@ -5,6 +5,8 @@
 // parsing the packages' files (about a thousand) one by one. The bundle loads as one file. Outside
 // it stay PGlite, which finds its WebAssembly and data files beside its own module, and GraphiQL's
 // page (9 MB of strings), which src/http/graphiql.ts loads on the first visit only.
+// First: on a Node older than the minimum this exits with one line before anything else loads.
+import './node-version.mjs';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import module from 'node:module';
@@ -48,7 +50,7 @@ if (!existsSync(bundle)) {
     banner: { js: "import { createRequire as __intakeRequire } from 'node:module'; const require = __intakeRequire(import.meta.url);" },
     platform: 'node',
     format: 'esm',
-    target: 'node20',
+    target: 'node22',
     logLevel: 'error',
     plugins: [keepFileUrls()],
   });

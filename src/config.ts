@@ -32,6 +32,8 @@ interface ConfigValues {
   /** More new tickets than this from one sender within the window: further mail is quarantined. */
   mailLoopMaxTickets: number;
   mailLoopWindowMinutes: number;
+  /** How often mail quarantined because it could not be stored (not for its content) is stored again. */
+  mailRetryIntervalMs: number;
   adminToken: string | undefined;
   /** How long a token lookup is reused: a token revoked on another instance stops within this time (at most 30 s). */
   tokenCacheMs: number;
@@ -255,6 +257,7 @@ function readConfig(env: NodeJS.ProcessEnv, read: ReturnType<typeof settingsRead
     smtpTlsCert: env.SMTP_TLS_CERT || undefined,
     mailLoopMaxTickets: read.count('MAIL_LOOP_MAX_TICKETS', 20),
     mailLoopWindowMinutes: read.minutes('MAIL_LOOP_WINDOW_MINUTES', 120),
+    mailRetryIntervalMs: read.milliseconds('MAIL_RETRY_INTERVAL_MS', 60_000, { min: 100 }),
     adminToken: env.INTAKE_ADMIN_TOKEN || undefined,
     tokenCacheMs: read.milliseconds('TOKEN_CACHE_MS', 30_000, { max: 30_000 }),
     tokenUsageFlushMs: read.milliseconds('TOKEN_USAGE_FLUSH_MS', 60_000, { min: 100 }),

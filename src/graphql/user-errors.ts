@@ -21,6 +21,11 @@ export const UserError = builder.objectRef<UserErrorShape>('UserError').implemen
     }),
     message: t.exposeString('message', { description: 'What is wrong and what to do, in English.' }),
     code: t.field({ type: UserErrorCodeEnum, description: 'Stable machine-readable code: what kind of problem it is.', resolve: (e) => e.code }),
+    retryAfterSeconds: t.int({
+      nullable: true,
+      description: 'RATE_LIMITED: whole seconds until the same call is accepted again; null for every other code.',
+      resolve: (e) => e.retryAfterSeconds ?? null,
+    }),
   }),
 });
 

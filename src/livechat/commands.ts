@@ -1,4 +1,5 @@
 import type { DbOrTx } from '../db/client.js';
+import { cutByCodePoints } from '../text/clean.js';
 import { searchTeamTickets } from '../tickets/list.js';
 import { createTicket } from '../tickets/service.js';
 import type { LiveChatSessionRow } from './assignment.js';
@@ -7,7 +8,6 @@ import type { LiveChatChannelRow } from './channels.js';
 import { appendMessage, transcriptMessages } from './messages.js';
 import { COMMAND_HELP, transcriptOf, type ChatCommand } from './rules.js';
 import { liveChatSessionTickets } from './tables.js';
-import { cutByCodePoints } from '../text/clean.js';
 
 const MAX_TITLE = 300;
 const MAX_TRANSCRIPT = 200_000;

@@ -1,16 +1,17 @@
+import { GraphQLError } from 'graphql';
+import { idArgument } from '../graphql/global-id.js';
 import type { Context } from '../graphql/context.js';
+import { builder } from '../graphql/builder.js';
+import { callerAgentId, canOperate, forbidden, staffOrVisitorOf, subscribableSession } from './graphql-access.js';
+import { ChatAuthorKind, ChatMessageEdge, LiveChatSession, seqCursor, seqOfCursor } from './graphql-types.js';
 import type { LiveChatSessionRow } from './assignment.js';
-import { assignWaitingInChannelsOf, isOperatorOf } from './channels.js';
-import { chatMessageAdded, chatTransaction, liveChatSessionChanged } from './events.js';
+import { assignWaitingInChannelsOf, findChannel, isOperatorOf } from './channels.js';
+import { chatMessageAdded, chatTransaction, liveChatSessionChanged, visitorSessionChanged } from './events.js';
+import { findSession, sessionsChangedSince } from './sessions.js';
 import { messagesOf, type ChatMessageRow } from './messages.js';
 import { presenceTrackerOf } from './presence.js';
 import { typingRelayOf, type TypingEvent } from './typing.js';
 import { Repeater } from 'graphql-yoga';
-
-/** Opaque cursor of a chat message: its seq within the session. */
-export function seqCursor(seq: number): string {
-  return Buffer.from(`seq:${seq}`).toString('base64url');
-}
 
 export interface ChatMessageEdgeShape {
   cursor: string;
@@ -25,7 +26,7 @@ export interface ChatMessageEdgeShape {
  */
 export function chatMessageStream(ctx: Context, sessionId: number, afterSeq: number, visitor: boolean): AsyncIterable<ChatMessageEdgeShape> {
   return new Repeater<ChatMessageEdgeShape>(async (push, stop) => {
-    const live = (await ctx.events.subscribe(chatMessageAdded, { key: sessionId }))[Symbol.asyncIterator]();
+    const live = (await ctx.events.subscribeLive(chatMessageAdded, { key: sessionId }))[Symbol.asyncIterator]();
     let nextLive = live.next();
     void stop.then(() => live.return?.());
     let lastSeq = afterSeq;
@@ -47,10 +48,14 @@ export function chatMessageStream(ctx: Context, sessionId: number, afterSeq: num
       for (;;) {
         const result = await nextLive;
         if (result.done) break;
-        // Seqs have no gaps and notifications follow commit order: a jump means some were lost
-        // (a dropped LISTEN connection), and the table has them.
-        if (result.value.node.seq > lastSeq + 1) await readUpTo(result.value.node.seq - 1);
-        await send(result.value.node);
+        const event = result.value;
+        // Notifications may have been lost (the LISTEN connection dropped): the table has it all.
+        if (event.missed) await readUpTo(Infinity);
+        else {
+          // Seqs follow commit order within a session: a jump means notifications were lost.
+          if (event.node.seq > lastSeq + 1) await readUpTo(event.node.seq - 1);
+          await send(event.node);
+        }
         nextLive = live.next();
       }
     } catch (err) {
@@ -59,16 +64,17 @@ export function chatMessageStream(ctx: Context, sessionId: number, afterSeq: num
   });
 }
 
-/** Changes of one session: the channel's events, this session's only. */
+/** Changes of one session, keyed by it; after lost notifications, the session as it is now. */
 export function visitorSessionStream(ctx: Context, session: LiveChatSessionRow): AsyncIterable<LiveChatSessionRow> {
   return new Repeater<LiveChatSessionRow>(async (push, stop) => {
-    const live = (await ctx.events.subscribe(liveChatSessionChanged, { key: session.channelId }))[Symbol.asyncIterator]();
+    const live = (await ctx.events.subscribeLive(visitorSessionChanged, { key: session.id }))[Symbol.asyncIterator]();
     void stop.then(() => live.return?.());
     try {
       for (;;) {
         const result = await live.next();
         if (result.done) break;
-        if (result.value.node.id === session.id) await push(result.value.node);
+        const changed = result.value.missed ? await findSession(ctx.db, session.id) : result.value.node;
+        if (changed) await push(changed);
       }
     } catch (err) {
       stop(err);
@@ -82,8 +88,9 @@ export function visitorSessionStream(ctx: Context, session: LiveChatSessionRow):
  */
 export function operatorSessionStream(ctx: Context, channelId: number, agentId: number | null): AsyncIterable<LiveChatSessionRow> {
   return new Repeater<LiveChatSessionRow>(async (push, stop) => {
-    const live = (await ctx.events.subscribe(liveChatSessionChanged, { key: channelId }))[Symbol.asyncIterator]();
+    const live = (await ctx.events.subscribeLive(liveChatSessionChanged, { key: channelId }))[Symbol.asyncIterator]();
     let nextLive = live.next();
+    let resyncedAt = new Date();
     const tracker = presenceTrackerOf(ctx.events);
     let presenceId: number | null = null;
     const connected = (async () => {
@@ -96,7 +103,13 @@ export function operatorSessionStream(ctx: Context, channelId: number, agentId: 
       for (;;) {
         const result = await nextLive;
         if (result.done) return;
-        await push(result.value.node);
+        if (result.value.missed) {
+          // Notifications may have been lost: every session still open or waiting as it is now,
+          // and those closed since the last time this was read.
+          const since = resyncedAt;
+          resyncedAt = new Date();
+          for (const session of await sessionsChangedSince(ctx.db, channelId, since)) await push(session);
+        } else await push(result.value.node);
         nextLive = live.next();
       }
     })();
@@ -117,3 +130,75 @@ export function typingStream(ctx: Context, sessionId: number): AsyncIterable<Typ
     unsubscribe();
   });
 }
+
+// ---------------------------------------------------------------- subscriptions
+
+interface TypingShape {
+  sessionId: number;
+  authorKind: 'VISITOR' | 'OPERATOR';
+  name: string;
+  typing: boolean;
+}
+
+const ChatTypingEvent = builder.objectRef<TypingShape>('ChatTypingEvent').implement({
+  description: 'Someone started or stopped typing in a session.',
+  fields: (t) => ({
+    sessionId: t.id({ description: 'Global ID of the session.', resolve: (e) => Buffer.from(`LiveChatSession:${e.sessionId}`).toString('base64') }),
+    authorKind: t.field({ type: ChatAuthorKind, description: 'Visitor or operator.', resolve: (e) => e.authorKind }),
+    name: t.exposeString('name', { description: 'Name of who is typing.' }),
+    typing: t.exposeBoolean('typing', { description: 'true while typing.' }),
+  }),
+});
+
+builder.subscriptionFields((t) => ({
+  chatMessageAdded: t.field({
+    type: ChatMessageEdge as any,
+    skipTypeScopes: true,
+    authScopes: (_root, args) => staffOrVisitorOf(args.sessionId),
+    description: 'Messages of a session after the cursor (from the first when `after` is absent), then live ones, each exactly once. Visitors never get operator-only messages.',
+    args: {
+      sessionId: t.arg.id({ required: true, description: 'The session.' }),
+      after: t.arg.string({ description: 'Cursor of the last message received: resume after it.' }),
+    },
+    subscribe: async (_root, args, ctx) => {
+      const { session, visitor } = await subscribableSession(ctx, args.sessionId);
+      return chatMessageStream(ctx, session.id, seqOfCursor(args.after) ?? 0, visitor);
+    },
+    resolve: (edge: any) => edge,
+  }),
+  chatTyping: t.field({
+    type: ChatTypingEvent,
+    skipTypeScopes: true,
+    authScopes: (_root, args) => staffOrVisitorOf(args.sessionId),
+    description: 'Typing indicators of a session, live only.',
+    args: { sessionId: t.arg.id({ required: true, description: 'The session.' }) },
+    subscribe: async (_root, args, ctx) => {
+      const { session } = await subscribableSession(ctx, args.sessionId);
+      return typingStream(ctx, session.id);
+    },
+    resolve: (event: TypingShape) => event,
+  }),
+  liveChatSessionChanged: t.field({
+    type: LiveChatSession,
+    skipTypeScopes: true,
+    authScopes: (_root, args) => (args.sessionId != null ? staffOrVisitorOf(args.sessionId) : { agent: true }),
+    description: "Session changes. With channelId: the channel's sessions, for its operators (and it marks the operator connected). With sessionId: that session, for its visitor.",
+    args: {
+      channelId: t.arg.id({ description: 'A channel you operate.' }),
+      sessionId: t.arg.id({ description: 'Your session (visitor token).' }),
+    },
+    subscribe: async (_root, args, ctx) => {
+      if ((args.channelId == null) === (args.sessionId == null)) {
+        throw new GraphQLError('Give exactly one of channelId and sessionId.', { extensions: { code: 'INVALID_ARGUMENT' } });
+      }
+      if (args.channelId != null) {
+        const channel = await findChannel(ctx.db, idArgument(args.channelId, 'LiveChatChannel', ['channelId']));
+        if (!channel || !(await canOperate(ctx, channel.id))) throw forbidden("liveChatSessionChanged(channelId) is for the channel's operators and admins");
+        return operatorSessionStream(ctx, channel.id, callerAgentId(ctx));
+      }
+      const { session } = await subscribableSession(ctx, args.sessionId!);
+      return visitorSessionStream(ctx, session);
+    },
+    resolve: (session: LiveChatSessionRow) => session,
+  }),
+}));
