@@ -80,3 +80,35 @@ describe('visitor tokens', () => {
     expect(answer.body.errors.map((e: any) => e.extensions.code)).toEqual(['UNAUTHENTICATED']);
   });
 });
+
+describe('a removed session, while its token is still in the cache', () => {
+  let cached: TestServer;
+  beforeAll(async () => {
+    // The default 30 s cache: the token still resolves to its visitor, only the session is gone.
+    cached = await startTestServer({});
+  });
+  afterAll(async () => {
+    await cached?.stop();
+  });
+
+  it('refuses the one-statement send with 401 as reads are, not with a NOT_FOUND userError', async () => {
+    const { channelId } = await createChatTeam(cached, 'Token Removed Send');
+    const ann = await createOperator(cached, 'Removed Send Ann');
+    await addOperators(cached, channelId, [ann]);
+    await goOnline(cached, channelId, ann);
+    const chat = await startChat(cached, { channelId, visitorName: 'Rosa' });
+    expect((await send(cached, chat.visitorToken, { sessionId: chat.session.id, body: 'hello' })).userErrors).toEqual([]);
+    await cached.app.database.rows(sql`delete from live_chat_sessions where id = ${idOf(chat.session.id)}`);
+    const response = await fetch(cached.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${chat.visitorToken}` },
+      body: JSON.stringify({
+        query: `mutation ($input: SendChatMessageInput!) { sendChatMessage(input: $input) { message { id } userErrors { code } } }`,
+        variables: { input: { sessionId: chat.session.id, body: 'still there?' } },
+      }),
+    });
+    const body = (await response.json()) as any;
+    expect(response.status).toBe(401);
+    expect(body.errors.map((e: any) => e.extensions.code)).toEqual(['UNAUTHENTICATED']);
+  });
+});
