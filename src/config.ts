@@ -85,6 +85,8 @@ export interface LiveChatSettings {
   messagesPerMinutePerSession: number;
   /** How often the idle-close and clean-up job runs. */
   sweepIntervalMs: number;
+  /** How often an instance refreshes the presence of its operators' and visitors' chat streams. */
+  presenceHeartbeatMs: number;
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -94,6 +96,19 @@ function minutesFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): nu
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
   if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number of minutes, got "${raw}"`);
+  return value;
+}
+
+/**
+ * Presence rows go stale after 45 s: a heartbeat of at most 15 s gives three chances. Waiting
+ * visitors count as gone when not seen for LIVECHAT_IDLE_CLOSE_MINUTES, so that must be longer.
+ */
+function presenceHeartbeatFrom(env: NodeJS.ProcessEnv): number {
+  const raw = env.LIVECHAT_PRESENCE_HEARTBEAT_MS;
+  const value = raw === undefined || raw === '' ? 15_000 : Number(raw);
+  if (!Number.isInteger(value) || value < 100 || value > 15_000) throw new Error(`LIVECHAT_PRESENCE_HEARTBEAT_MS must be a whole number of milliseconds from 100 to 15000, got "${raw}"`);
+  const idleMs = minutesFrom(env, 'LIVECHAT_IDLE_CLOSE_MINUTES', 30) * 60_000;
+  if (idleMs <= 2 * value) throw new Error(`LIVECHAT_IDLE_CLOSE_MINUTES must be longer than two presence heartbeats (LIVECHAT_PRESENCE_HEARTBEAT_MS=${value}), or waiting visitors who are still there would be closed`);
   return value;
 }
 
@@ -188,6 +203,7 @@ function readConfig(env: NodeJS.ProcessEnv): ConfigValues {
       sessionsPerHourPerClient: intFrom(env, 'LIVECHAT_SESSIONS_PER_HOUR', 20),
       messagesPerMinutePerSession: intFrom(env, 'LIVECHAT_MESSAGES_PER_MINUTE', 30),
       sweepIntervalMs: Math.max(100, intFrom(env, 'LIVECHAT_SWEEP_INTERVAL_MS', 15_000)),
+      presenceHeartbeatMs: presenceHeartbeatFrom(env),
     },
   };
 }

@@ -1,6 +1,6 @@
 import type { AppModule } from '../app-module.js';
 import { isOperatorOf, syncChannelWithTeam } from './channels.js';
-import { chatMessageAdded, liveChatSessionChanged } from './events.js';
+import { chatMessageAdded, liveChatSessionChanged, liveChatSessionRemoved } from './events.js';
 import './graphql.js';
 import { PresenceTracker, setPresenceTracker } from './presence.js';
 import { pruneRateCounters } from './ratelimit.js';
@@ -14,7 +14,7 @@ import { setTypingRelay, TypingRelay } from './typing.js';
  */
 export const liveChatModule: AppModule = {
   name: 'livechat',
-  events: [chatMessageAdded, liveChatSessionChanged],
+  events: [chatMessageAdded, liveChatSessionChanged, liveChatSessionRemoved],
   teamWriteHooks: [syncChannelWithTeam],
   scopeLookups: (db) => ({ isOperator: (agentId, channelId) => isOperatorOf(db, channelId, agentId) }),
   jobs: [
@@ -28,11 +28,11 @@ export const liveChatModule: AppModule = {
       },
     },
   ],
-  async start({ database, events, log }) {
+  async start({ config, database, events, log }) {
     const typing = new TypingRelay(database, log);
     await typing.start();
     setTypingRelay(events, typing);
-    const presence = new PresenceTracker(database.db, (err) => log.error('live chat presence heartbeat failed', { err }));
+    const presence = new PresenceTracker(database.db, (err) => log.error('live chat presence heartbeat failed', { err }), config.liveChat.presenceHeartbeatMs);
     presence.start();
     setPresenceTracker(events, presence);
     return async () => {

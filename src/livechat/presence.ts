@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { and, eq, lt, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
 import type { EventHub } from '../events/hub.js';
-import { liveChatPresences } from './tables.js';
+import { liveChatOperators, liveChatPresences, liveChatSessions } from './tables.js';
 
-/** How often an instance refreshes its operators' presence rows. */
+/** How often an instance refreshes its presence rows by default (LIVECHAT_PRESENCE_HEARTBEAT_MS). */
 export const PRESENCE_HEARTBEAT_MS = 15_000;
 /** A row not refreshed for this long belongs to a dead instance: the operator counts as gone. */
 export const PRESENCE_TTL_SECONDS = 45;
@@ -15,41 +15,106 @@ export const isConnected = (channelId: unknown, agentId: unknown) => sql`exists 
   where p.channel_id = ${channelId} and p.agent_id = ${agentId}
     and p.heartbeat_at > now() - make_interval(secs => ${PRESENCE_TTL_SECONDS}))`;
 
+interface OperatorPresence {
+  channelId: number;
+  agentId: number;
+}
+
 /**
- * This instance's open operator subscriptions, kept in PostgreSQL so every instance sees them.
- * A heartbeat refreshes them; a killed instance stops refreshing and its rows expire.
+ * This instance's open chat streams, kept in PostgreSQL so every instance sees them:
+ * - operators' liveChatSessionChanged(channelId) streams, one presence row each;
+ * - visitors' streams of their own session, as the session's `visitor_seen_at` (a waiting
+ *   visitor who is still there is not idle).
+ * Each heartbeat refreshes both in one statement for the whole instance, and writes back any of
+ * its operator rows that another instance deleted as stale (after a database outage or a stalled
+ * event loop longer than the TTL): the instance, not the row, knows who is connected.
  */
 export class PresenceTracker {
   readonly instanceId = randomUUID();
   private timer: NodeJS.Timeout | null = null;
+  private readonly operators = new Map<number, OperatorPresence>();
+  /** Session id → open visitor streams of it on this instance. */
+  private readonly visitors = new Map<number, number>();
 
   constructor(
     private readonly db: DbOrTx,
     private readonly onError: (err: unknown) => void,
+    private readonly heartbeatMs = PRESENCE_HEARTBEAT_MS,
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => this.beat().catch(this.onError), PRESENCE_HEARTBEAT_MS);
+    this.timer = setInterval(() => this.beat().catch(this.onError), this.heartbeatMs);
     this.timer.unref();
   }
 
   private async beat(): Promise<void> {
-    await this.db.update(liveChatPresences).set({ heartbeatAt: sql`now()` }).where(eq(liveChatPresences.instanceId, this.instanceId));
+    const operators = JSON.stringify([...this.operators].map(([id, p]) => [id, p.channelId, p.agentId]));
+    const visitors = JSON.stringify([...this.visitors.keys()]);
+    // Rows come back under their old ids (never handed out again by the identity), so
+    // disconnect() still finds them; ON CONFLICT covers a row refreshed meanwhile.
+    await this.db.execute(sql`
+      with mine as (
+        select (e.value->>0)::int id, (e.value->>1)::int channel_id, (e.value->>2)::int agent_id
+        from json_array_elements(${operators}::text::json) e
+      ), refreshed as (
+        update ${liveChatPresences} p set heartbeat_at = now()
+        from mine where p.id = mine.id and p.instance_id = ${this.instanceId}
+        returning p.id
+      ), restored as (
+        insert into ${liveChatPresences} (id, channel_id, agent_id, instance_id) overriding system value
+        select mine.id, mine.channel_id, mine.agent_id, ${this.instanceId} from mine
+        where mine.id not in (select id from refreshed)
+          and exists (select 1 from ${liveChatOperators} o where o.channel_id = mine.channel_id and o.agent_id = mine.agent_id)
+        on conflict (id) do nothing
+        returning id
+      ), seen as (
+        update ${liveChatSessions} s set visitor_seen_at = now()
+        where s.id in (select (v.value #>> '{}')::int from json_array_elements(${visitors}::text::json) v) and s.status = 'WAITING'
+        returning s.id
+      )
+      select (select count(*) from refreshed) refreshed, (select count(*) from restored) restored, (select count(*) from seen) seen`);
     await this.db.delete(liveChatPresences).where(lt(liveChatPresences.heartbeatAt, sql`now() - make_interval(secs => ${PRESENCE_TTL_SECONDS * 2})`));
   }
 
   async connect(channelId: number, agentId: number): Promise<number> {
     const [row] = await this.db.insert(liveChatPresences).values({ channelId, agentId, instanceId: this.instanceId }).returning({ id: liveChatPresences.id });
+    this.operators.set(row!.id, { channelId, agentId });
     return row!.id;
   }
 
   async disconnect(presenceId: number): Promise<void> {
+    this.operators.delete(presenceId);
     await this.db.delete(liveChatPresences).where(and(eq(liveChatPresences.id, presenceId), eq(liveChatPresences.instanceId, this.instanceId)));
+  }
+
+  /**
+   * A visitor opened a stream of its session: seen now, and at every heartbeat while one is
+   * open. Returns the function that says the stream ended.
+   */
+  async visitorConnected(sessionId: number): Promise<() => void> {
+    this.visitors.set(sessionId, (this.visitors.get(sessionId) ?? 0) + 1);
+    let open = true;
+    const release = () => {
+      if (!open) return;
+      open = false;
+      const left = (this.visitors.get(sessionId) ?? 1) - 1;
+      if (left > 0) this.visitors.set(sessionId, left);
+      else this.visitors.delete(sessionId);
+    };
+    try {
+      await this.db.update(liveChatSessions).set({ visitorSeenAt: sql`now()` }).where(and(eq(liveChatSessions.id, sessionId), eq(liveChatSessions.status, 'WAITING')));
+    } catch (err) {
+      release();
+      throw err;
+    }
+    return release;
   }
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.operators.clear();
+    this.visitors.clear();
     await this.db.delete(liveChatPresences).where(eq(liveChatPresences.instanceId, this.instanceId));
   }
 }

@@ -1,17 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { and, desc, eq, gte, lt, sql } from 'drizzle-orm';
 import { createVisitorToken, findAgent, hashToken } from '../auth/service.js';
-import type { DbOrTx } from '../db/client.js';
+import { inTransaction, type DbOrTx } from '../db/client.js';
+import { notifyEvents } from '../events/hub.js';
 import { isAnyOf } from '../db/columns.js';
 import { ErrorCollector, fail } from '../errors.js';
 import { isEmailAddress } from '../text/email-address.js';
 import { assignSession, assignWaitingSessions, onlineOperators, type LiveChatSessionRow } from './assignment.js';
-import { chatTransaction, publishSessionChanged } from './events.js';
+import { chatTransaction, liveChatSessionRemoved, publishSessionChanged } from './events.js';
 import { findChannel, isOperatorOf, lockChannel } from './channels.js';
 import { appendMessage, lockSession, type ChatActor } from './messages.js';
 import { hitRateLimit } from './ratelimit.js';
 import { chooseOperator, hasRoom, satisfactionOf, type RatingValue, type Satisfaction } from './rules.js';
-import { liveChatRatings, liveChatSessions, liveChatSessionTickets } from './tables.js';
+import { liveChatMessages, liveChatRatings, liveChatSessions, liveChatSessionTickets } from './tables.js';
 
 export type LiveChatRatingRow = typeof liveChatRatings.$inferSelect;
 
@@ -68,6 +69,7 @@ export async function startLiveChat(db: DbOrTx, settings: StartSettings, input: 
         language,
         sessionKeyHash: hashToken(sessionKey),
         clientAddress: input.clientAddress ?? null,
+        preferredOperatorId: previousOperatorId,
       })
       .returning();
     // Visitors already in line come first: a newcomer is served directly only when nobody waits.
@@ -127,7 +129,11 @@ export async function closeLiveChat(db: DbOrTx, actor: ChatActor | { kind: 'SYST
   });
 }
 
-/** Hands a session to another online operator of its channel. */
+/**
+ * Hands a session to another online operator of its channel, past the operator's cap if need
+ * be (a person decided it); an admin may so hand a waiting session to someone. The place it
+ * frees serves the line at once, and a session taken out of the line moves those behind it up.
+ */
 export async function transferLiveChat(
   db: DbOrTx,
   actor: { agentId: number | null; name: string; admin: boolean },
@@ -151,6 +157,7 @@ export async function transferLiveChat(
       .returning();
     await appendMessage(tx, channel, moved!, { authorKind: 'SYSTEM', authorName: 'System', body: `${actor.name} transferred the conversation to ${target!.name}.`, inTranscript: false });
     publishSessionChanged(tx, moved!);
+    await assignWaitingSessions(tx, channel, { lineChanged: session.status === 'WAITING' });
     return (await findSession(tx, session.id))!;
   });
 }
@@ -244,24 +251,45 @@ export interface SweepSettings {
 
 /**
  * Closes sessions idle too long, and removes sessions in which the visitor never wrote. Each
- * session is handled in its own transaction; a session another instance just closed is skipped.
+ * session is closed in its own transaction; a session another instance just closed is skipped.
+ *
+ * Idle: an open session without a message for the idle period. A waiting session waits on us,
+ * not on its visitor: it closes only once the visitor is gone too (no open chat stream on any
+ * instance, `visitor_seen_at`) for the idle period.
+ *
+ * Empty: the visitor never wrote, the session is older than the empty period, and nobody (the
+ * visitor or an operator; our own system notes do not count) wrote within it. An open stream
+ * alone is not activity. The removal is published, so the session's streams end.
  */
 export async function sweepLiveChatSessions(db: DbOrTx, settings: SweepSettings): Promise<{ closed: number; removed: number }> {
-  const empty = await db
-    .delete(liveChatSessions)
-    .where(
-      and(
-        eq(liveChatSessions.visitorWrote, false),
-        lt(liveChatSessions.createdAt, sql`now() - make_interval(secs => ${settings.emptySessionMinutes * 60})`),
-        sql`not exists (select 1 from ${liveChatSessionTickets} t where t.session_id = ${liveChatSessions.id})`,
-        sql`not exists (select 1 from ${liveChatRatings} r where r.session_id = ${liveChatSessions.id})`,
-      ),
-    )
-    .returning({ id: liveChatSessions.id, channelId: liveChatSessions.channelId, status: liveChatSessions.status });
+  const emptyPeriod = sql`now() - make_interval(secs => ${settings.emptySessionMinutes * 60})`;
+  const empty = await inTransaction(db, async (tx) => {
+    const removed = await tx
+      .delete(liveChatSessions)
+      .where(
+        and(
+          eq(liveChatSessions.visitorWrote, false),
+          lt(liveChatSessions.createdAt, emptyPeriod),
+          sql`not exists (select 1 from ${liveChatSessionTickets} t where t.session_id = ${liveChatSessions.id})`,
+          sql`not exists (select 1 from ${liveChatRatings} r where r.session_id = ${liveChatSessions.id})`,
+          sql`not exists (select 1 from ${liveChatMessages} m where m.session_id = ${liveChatSessions.id} and m.author_kind <> 'SYSTEM' and m.created_at >= ${emptyPeriod})`,
+        ),
+      )
+      .returning({ id: liveChatSessions.id, channelId: liveChatSessions.channelId, status: liveChatSessions.status });
+    await notifyEvents(tx, liveChatSessionRemoved, new Map(removed.map((s) => [s.id, s.id])));
+    return removed;
+  });
+  const idleSince = sql`now() - make_interval(secs => ${settings.idleCloseMinutes * 60})`;
   const idle = await db
     .select({ id: liveChatSessions.id })
     .from(liveChatSessions)
-    .where(and(sql`${liveChatSessions.status} <> 'CLOSED'`, lt(liveChatSessions.lastActivityAt, sql`now() - make_interval(secs => ${settings.idleCloseMinutes * 60})`)))
+    .where(
+      and(
+        sql`${liveChatSessions.status} <> 'CLOSED'`,
+        lt(liveChatSessions.lastActivityAt, idleSince),
+        sql`(${liveChatSessions.status} = 'OPEN' or ${liveChatSessions.visitorSeenAt} is null or ${liveChatSessions.visitorSeenAt} < ${idleSince})`,
+      ),
+    )
     .limit(500);
   let closed = 0;
   for (const { id } of idle) {
