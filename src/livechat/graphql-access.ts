@@ -1,5 +1,11 @@
 import { GraphQLError } from 'graphql';
+import { findAgent, type AgentRow } from '../auth/service.js';
+import { UserInputError } from '../errors.js';
 import type { Context } from '../graphql/context.js';
+import { idOf, requireIdOf } from '../graphql/user-errors.js';
+import type { LiveChatSessionRow } from './assignment.js';
+import type { ChatActor } from './messages.js';
+import { findSession } from './sessions.js';
 
 /**
  * Every question "may this caller touch this channel or session?" of live chat is answered
@@ -34,4 +40,58 @@ export async function canOperate(ctx: Context, channelId: number): Promise<boole
 
 export function forbidden(what: string): GraphQLError {
   return new GraphQLError(`Forbidden: ${what}.`, { extensions: { code: 'FORBIDDEN' } });
+}
+
+/** Fails unless the caller operates the channel (its operators and admins). */
+export async function requireOperator(ctx: Context, channelId: number, what: string): Promise<void> {
+  if (!(await canOperate(ctx, channelId))) throw forbidden(`${what} is for the channel's operators and admins`);
+}
+
+/** Who the caller is on a session: its visitor, an operator of its channel, or nobody (null). */
+export async function actorOn(ctx: Context, session: LiveChatSessionRow): Promise<ChatActor | null> {
+  if (isVisitorOf(ctx, session.id)) return { kind: 'VISITOR', sessionId: session.id };
+  if (!(await canOperate(ctx, session.channelId))) return null;
+  const agentId = callerAgentId(ctx);
+  const agent = agentId === null ? undefined : await findAgent(ctx.db, agentId);
+  return { kind: 'OPERATOR', agentId, name: agent?.name ?? (ctx.principal.kind === 'admin' ? ctx.principal.name : 'Operator') };
+}
+
+/**
+ * Field scopes of what a session's visitor may call: staff (the resolver then asks for an
+ * operator of the session's channel), or the visitor token of that very session.
+ */
+export function staffOrVisitorOf(globalId: unknown) {
+  return { agent: true, visitorOf: idOf(String(globalId), 'LiveChatSession') ?? 0 };
+}
+
+export const NO_SESSION = () => new UserInputError([{ field: ['sessionId'], code: 'NOT_FOUND', message: 'No live chat session has this id.' }]);
+
+/** The session named by an input, with the caller's part in it; NOT_FOUND also when the caller has none. */
+export async function sessionForActor(ctx: Context, globalId: string | number) {
+  const id = requireIdOf(String(globalId), 'LiveChatSession', 'sessionId');
+  const session = await findSession(ctx.db, id);
+  const actor = session ? await actorOn(ctx, session) : null;
+  if (!session || !actor) throw NO_SESSION();
+  return { session, actor };
+}
+
+/** Visitors see an operator's name only. */
+export function agentFor(ctx: Context, agent: AgentRow | undefined): AgentRow | null {
+  if (!agent) return null;
+  return ctx.principal.kind === 'visitor' ? { ...agent, email: null } : agent;
+}
+
+export function requireCallerAgent(ctx: Context): number {
+  const agentId = callerAgentId(ctx);
+  if (agentId === null) throw new UserInputError([{ field: null, code: 'NOT_AN_AGENT', message: 'Only a token bound to an agent can do this.' }]);
+  return agentId;
+}
+
+/** The session a subscription names, if the caller is its visitor or operates its channel. */
+export async function subscribableSession(ctx: Context, globalId: string | number): Promise<{ session: LiveChatSessionRow; visitor: boolean }> {
+  const id = idOf(String(globalId), 'LiveChatSession');
+  const session = id === null ? undefined : await findSession(ctx.db, id);
+  const actor = session ? await actorOn(ctx, session) : null;
+  if (!session || !actor) throw forbidden('subscribe to a session that is yours (visitor token) or of your channel');
+  return { session, visitor: actor.kind === 'VISITOR' };
 }

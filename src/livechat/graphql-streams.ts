@@ -1,16 +1,16 @@
+import { GraphQLError } from 'graphql';
 import type { Context } from '../graphql/context.js';
+import { builder } from '../graphql/builder.js';
+import { idOf } from '../graphql/user-errors.js';
+import { callerAgentId, canOperate, forbidden, staffOrVisitorOf, subscribableSession } from './graphql-access.js';
+import { ChatAuthorKind, ChatMessageEdge, LiveChatSession, seqCursor, seqOfCursor } from './graphql-types.js';
 import type { LiveChatSessionRow } from './assignment.js';
-import { assignWaitingInChannelsOf, isOperatorOf } from './channels.js';
+import { assignWaitingInChannelsOf, findChannel, isOperatorOf } from './channels.js';
 import { chatMessageAdded, chatTransaction, liveChatSessionChanged } from './events.js';
 import { messagesOf, type ChatMessageRow } from './messages.js';
 import { presenceTrackerOf } from './presence.js';
 import { typingRelayOf, type TypingEvent } from './typing.js';
 import { Repeater } from 'graphql-yoga';
-
-/** Opaque cursor of a chat message: its seq within the session. */
-export function seqCursor(seq: number): string {
-  return Buffer.from(`seq:${seq}`).toString('base64url');
-}
 
 export interface ChatMessageEdgeShape {
   cursor: string;
@@ -117,3 +117,76 @@ export function typingStream(ctx: Context, sessionId: number): AsyncIterable<Typ
     unsubscribe();
   });
 }
+
+// ---------------------------------------------------------------- subscriptions
+
+interface TypingShape {
+  sessionId: number;
+  authorKind: 'VISITOR' | 'OPERATOR';
+  name: string;
+  typing: boolean;
+}
+
+const ChatTypingEvent = builder.objectRef<TypingShape>('ChatTypingEvent').implement({
+  description: 'Someone started or stopped typing in a session.',
+  fields: (t) => ({
+    sessionId: t.id({ description: 'Global ID of the session.', resolve: (e) => Buffer.from(`LiveChatSession:${e.sessionId}`).toString('base64') }),
+    authorKind: t.field({ type: ChatAuthorKind, description: 'Visitor or operator.', resolve: (e) => e.authorKind }),
+    name: t.exposeString('name', { description: 'Name of who is typing.' }),
+    typing: t.exposeBoolean('typing', { description: 'true while typing.' }),
+  }),
+});
+
+builder.subscriptionFields((t) => ({
+  chatMessageAdded: t.field({
+    type: ChatMessageEdge as any,
+    skipTypeScopes: true,
+    authScopes: (_root, args) => staffOrVisitorOf(args.sessionId),
+    description: 'Messages of a session after the cursor (from the first when `after` is absent), then live ones, each exactly once. Visitors never get operator-only messages.',
+    args: {
+      sessionId: t.arg.id({ required: true, description: 'The session.' }),
+      after: t.arg.string({ description: 'Cursor of the last message received: resume after it.' }),
+    },
+    subscribe: async (_root, args, ctx) => {
+      const { session, visitor } = await subscribableSession(ctx, args.sessionId);
+      return chatMessageStream(ctx, session.id, seqOfCursor(args.after) ?? 0, visitor);
+    },
+    resolve: (edge: any) => edge,
+  }),
+  chatTyping: t.field({
+    type: ChatTypingEvent,
+    skipTypeScopes: true,
+    authScopes: (_root, args) => staffOrVisitorOf(args.sessionId),
+    description: 'Typing indicators of a session, live only.',
+    args: { sessionId: t.arg.id({ required: true, description: 'The session.' }) },
+    subscribe: async (_root, args, ctx) => {
+      const { session } = await subscribableSession(ctx, args.sessionId);
+      return typingStream(ctx, session.id);
+    },
+    resolve: (event: TypingShape) => event,
+  }),
+  liveChatSessionChanged: t.field({
+    type: LiveChatSession,
+    skipTypeScopes: true,
+    authScopes: (_root, args) => (args.sessionId != null ? staffOrVisitorOf(args.sessionId) : { agent: true }),
+    description: "Session changes. With channelId: the channel's sessions, for its operators (and it marks the operator connected). With sessionId: that session, for its visitor.",
+    args: {
+      channelId: t.arg.id({ description: 'A channel you operate.' }),
+      sessionId: t.arg.id({ description: 'Your session (visitor token).' }),
+    },
+    subscribe: async (_root, args, ctx) => {
+      if ((args.channelId == null) === (args.sessionId == null)) {
+        throw new GraphQLError('Give exactly one of channelId and sessionId.', { extensions: { code: 'INVALID_ARGUMENT' } });
+      }
+      if (args.channelId != null) {
+        const channelId = idOf(String(args.channelId), 'LiveChatChannel');
+        const channel = channelId === null ? undefined : await findChannel(ctx.db, channelId);
+        if (!channel || !(await canOperate(ctx, channel.id))) throw forbidden("liveChatSessionChanged(channelId) is for the channel's operators and admins");
+        return operatorSessionStream(ctx, channel.id, callerAgentId(ctx));
+      }
+      const { session } = await subscribableSession(ctx, args.sessionId!);
+      return visitorSessionStream(ctx, session);
+    },
+    resolve: (session: LiveChatSessionRow) => session,
+  }),
+}));
