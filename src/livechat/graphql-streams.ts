@@ -9,6 +9,7 @@ import { assignWaitingInChannelsOf, findChannel, isOperatorOf } from './channels
 import { chatMessageAdded, chatTransaction, liveChatSessionChanged } from './events.js';
 import { messagesOf, type ChatMessageRow } from './messages.js';
 import { presenceTrackerOf } from './presence.js';
+import { sessionStreamLifetime } from './stream-lifetime.js';
 import { typingRelayOf, type TypingEvent } from './typing.js';
 import { Repeater } from 'graphql-yoga';
 
@@ -149,7 +150,7 @@ builder.subscriptionFields((t) => ({
     },
     subscribe: async (_root, args, ctx) => {
       const { session, visitor } = await subscribableSession(ctx, args.sessionId);
-      return chatMessageStream(ctx, session.id, seqOfCursor(args.after) ?? 0, visitor);
+      return sessionStreamLifetime(ctx, session.id, visitor, chatMessageStream(ctx, session.id, seqOfCursor(args.after) ?? 0, visitor));
     },
     resolve: (edge: any) => edge,
   }),
@@ -161,7 +162,7 @@ builder.subscriptionFields((t) => ({
     args: { sessionId: t.arg.id({ required: true, description: 'The session.' }) },
     subscribe: async (_root, args, ctx) => {
       const { session } = await subscribableSession(ctx, args.sessionId);
-      return typingStream(ctx, session.id);
+      return sessionStreamLifetime(ctx, session.id, false, typingStream(ctx, session.id));
     },
     resolve: (event: TypingShape) => event,
   }),
@@ -184,8 +185,8 @@ builder.subscriptionFields((t) => ({
         if (!channel || !(await canOperate(ctx, channel.id))) throw forbidden("liveChatSessionChanged(channelId) is for the channel's operators and admins");
         return operatorSessionStream(ctx, channel.id, callerAgentId(ctx));
       }
-      const { session } = await subscribableSession(ctx, args.sessionId!);
-      return visitorSessionStream(ctx, session);
+      const { session, visitor } = await subscribableSession(ctx, args.sessionId!);
+      return sessionStreamLifetime(ctx, session.id, visitor, visitorSessionStream(ctx, session));
     },
     resolve: (session: LiveChatSessionRow) => session,
   }),

@@ -6,7 +6,8 @@ import { addOperators, close, createChatTeam, createOperator, goOnline, request,
 // DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx vitest run tests/livechat/status-deadlock.test.ts
 let server: TestServer;
 beforeAll(async () => {
-  server = await startTestServer();
+  // Every chat comes from the test's one address.
+  server = await startTestServer({ LIVECHAT_SESSIONS_PER_HOUR: '1000' });
 });
 afterAll(async () => {
   await server?.stop();
@@ -24,6 +25,7 @@ describe('setOperatorStatus and assignment', () => {
     const STATUS = `mutation ($input: SetOperatorStatusInput!) { setOperatorStatus(input: $input) { ${USER_ERRORS} } }`;
     for (let round = 1; round <= 40; round += 1) {
       const next = await startChat(server, { channelId, visitorName: `Visitor ${round}` });
+      expect(next.userErrors).toEqual([]);
       expect(next.session.status).toBe('WAITING');
       // The close locks the channel, then gives the waiting visitor to Ann; the status change
       // touches Ann's status row, then serves her channels' lines. Either order must pass.

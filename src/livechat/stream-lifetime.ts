@@ -1,0 +1,38 @@
+import { Repeater } from 'graphql-yoga';
+import type { Context } from '../graphql/context.js';
+import { liveChatSessionRemoved } from './events.js';
+import { presenceTrackerOf } from './presence.js';
+
+/**
+ * What every stream of one session shares, around the stream itself:
+ * - it ends when the session is removed (the sweep's empty-session clean-up);
+ * - while a visitor holds it, the visitor counts as there (a waiting visitor is not idle),
+ *   through the instance's presence heartbeat.
+ */
+export function sessionStreamLifetime<T>(ctx: Context, sessionId: number, visitor: boolean, stream: AsyncIterable<T>): AsyncIterable<T> {
+  return new Repeater<T>(async (push, stop) => {
+    const removal = (await ctx.events.subscribe(liveChatSessionRemoved, { key: sessionId }))[Symbol.asyncIterator]();
+    void removal.next().then(
+      (result) => result.done || stop(),
+      (err) => stop(err),
+    );
+    const release = visitor ? await presenceTrackerOf(ctx.events).visitorConnected(sessionId).catch((err) => (stop(err), null)) : null;
+    const inner = stream[Symbol.asyncIterator]();
+    const stopped = stop.then(() => ({ done: true, value: undefined }) as const);
+    const pump = (async () => {
+      for (;;) {
+        const result = await Promise.race([inner.next(), stopped]);
+        if (result.done) return;
+        await push(result.value);
+      }
+    })();
+    pump.then(
+      () => stop(),
+      (err) => stop(err),
+    );
+    await stop;
+    release?.();
+    await removal.return?.();
+    await inner.return?.();
+  });
+}
