@@ -9,7 +9,7 @@ import { assignWaitingInChannelsOf, findChannel, isOperatorOf } from './channels
 import { chatMessageAdded, chatTransaction, liveChatSessionChanged } from './events.js';
 import { messagesOf, type ChatMessageRow } from './messages.js';
 import { presenceTrackerOf } from './presence.js';
-import { sessionStreamLifetime } from './stream-lifetime.js';
+import { sessionStreamLifetime } from './graphql-stream-lifetime.js';
 import { typingRelayOf, type TypingEvent } from './typing.js';
 import { Repeater } from 'graphql-yoga';
 
