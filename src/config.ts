@@ -190,7 +190,7 @@ function readConfig(env: NodeJS.ProcessEnv): ConfigValues {
     wsMaxSubscriptionsPerSocket: intFrom(env, 'WS_MAX_SUBSCRIPTIONS_PER_SOCKET', 100),
     wsMaxSocketsPerClient: intFrom(env, 'WS_MAX_SOCKETS_PER_CLIENT', 20),
     wsAnonymousGraceMs: intFrom(env, 'WS_ANONYMOUS_GRACE_MS', 10_000),
-    wsPingIntervalMs: Math.max(10, intFrom(env, 'WS_PING_INTERVAL_MS', 30_000)),
+    wsPingIntervalMs: Math.max(10, intFrom(env, 'WS_PING_INTERVAL_MS', 20_000)),
     anonymousIntrospection: introspectionFrom(env),
     corsOrigins: (env.CORS_ORIGINS ?? '')
       .split(',')

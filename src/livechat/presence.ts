@@ -48,6 +48,12 @@ export class PresenceTracker {
   }
 
   private async beat(): Promise<void> {
+    if (this.operators.size > 0 || this.visitors.size > 0) await this.refresh();
+    await this.db.delete(liveChatPresences).where(lt(liveChatPresences.heartbeatAt, sql`now() - make_interval(secs => ${PRESENCE_TTL_SECONDS * 2})`));
+  }
+
+  /** One statement for the whole instance: operators' rows refreshed or written back, waiting visitors seen. */
+  private async refresh(): Promise<void> {
     const operators = JSON.stringify([...this.operators].map(([id, p]) => [id, p.channelId, p.agentId]));
     const visitors = JSON.stringify([...this.visitors.keys()]);
     // Rows come back under their old ids (never handed out again by the identity), so
@@ -73,7 +79,6 @@ export class PresenceTracker {
         returning s.id
       )
       select (select count(*) from refreshed) refreshed, (select count(*) from restored) restored, (select count(*) from seen) seen`);
-    await this.db.delete(liveChatPresences).where(lt(liveChatPresences.heartbeatAt, sql`now() - make_interval(secs => ${PRESENCE_TTL_SECONDS * 2})`));
   }
 
   async connect(channelId: number, agentId: number): Promise<number> {
