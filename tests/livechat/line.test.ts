@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, subscribe, type TestServer } from '../support/server.js';
-import { addOperators, bodies, close, createChatTeam, createOperator, goOnline, operatorStates, request, SESSION_FIELDS, startChat, USER_ERRORS, waitUntil, type Operator } from './support.js';
+import { addOperators, bodies, close, createChatTeam, createOperator, goOnline, operatorStates, request, SESSION_FIELDS, startChat, USER_ERRORS, waitUntil } from './support.js';
 
 // The line must never stick: every place that frees serves it, whoever freed it.
 let server: TestServer;
@@ -26,13 +26,6 @@ async function setCap(channelId: string, cap: number | null) {
 
 async function sessionOf(id: string) {
   return (await request(server, undefined as any, SESSION, { id })).liveChatSession as { id: string; status: string; queuePosition: number | null; operator: { name: string } | null };
-}
-
-async function setStatus(operator: Operator, accepting: boolean, languages?: string[]) {
-  const { setOperatorStatus } = await request(server, operator.token, `mutation ($input: SetOperatorStatusInput!) { setOperatorStatus(input: $input) { ${USER_ERRORS} } }`, {
-    input: { accepting, ...(languages ? { languages } : {}) },
-  });
-  expect(setOperatorStatus.userErrors).toEqual([]);
 }
 
 describe('transfers', () => {
