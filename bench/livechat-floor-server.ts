@@ -4,14 +4,27 @@ import { WebSocketServer, type WebSocket } from 'ws';
 
 // The hand-written floor for live chat: a bare `ws` server. Idle, it only holds sockets. As a
 // relay, a socket joins sessions; a message sent to a session is INSERTed into PostgreSQL and,
-// once committed, broadcast to every socket of the session.
+// once committed, broadcast to every socket of the session. POST /start INSERTs a session row.
 const sql = postgres(process.env.DATABASE_URL!, { max: 10, onnotice: () => {} });
 const rooms = new Map<number, Set<WebSocket>>();
 
 const server = http.createServer((req, res) => {
   if (req.url === '/healthz') return void res.end('ok');
+  if (req.url === '/start' && req.method === 'POST') return void startSession(req, res);
   res.writeHead(404).end();
 });
+/** The floor of startLiveChat: one INSERT of a session row, its id answered. */
+function startSession(req: http.IncomingMessage, res: http.ServerResponse) {
+  const chunks: Buffer[] = [];
+  req.on('data', (chunk) => chunks.push(chunk));
+  req.on('end', async () => {
+    const { channelId } = JSON.parse(Buffer.concat(chunks).toString()) as { channelId: number };
+    const [row] = await sql`insert into live_chat_sessions (channel_id, status, visitor_name, session_key_hash) values (${channelId}, 'WAITING', 'Visitor', md5(random()::text)) returning id`;
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ id: row!.id }));
+  });
+}
+
 const wss = new WebSocketServer({ server });
 wss.on('connection', (socket) => {
   const joined: number[] = [];

@@ -7,18 +7,21 @@ import WebSocket from 'ws';
 import { createAgent, createApiToken, generateToken, hashToken } from '../src/auth/service.js';
 import { openPostgres } from '../src/db/client.js';
 import { migrateDatabase } from '../src/db/migrate.js';
-import { dropDatabase, freshDatabase, ratio, report, startProcess, stopProcess, takeTurns, type LoadRun } from './support.js';
+import { dropDatabase, freshDatabase, load, ratio, report, startProcess, stopProcess, takeTurns, type LoadRun } from './support.js';
 
-const DB = 'intake_bench_livechat';
+// BENCH_LIVECHAT_PORT moves the two servers (and the database's name) so that two runs can share a machine.
+const PORT_BASE = Number(process.env.BENCH_LIVECHAT_PORT || 4711);
+const DB = PORT_BASE === 4711 ? 'intake_bench_livechat' : `intake_bench_livechat_${PORT_BASE}`;
 const TOKEN = 'bench-admin-token';
-const INTAKE_PORT = 4711;
-const FLOOR_PORT = 4712;
+const INTAKE_PORT = PORT_BASE;
+const FLOOR_PORT = PORT_BASE + 1;
 const OPEN_FILES = 65536;
 /** Sessions per operator socket in the flow bench: one operator following many chats. */
 const SESSIONS_PER_OPERATOR_SOCKET = 50;
 
 const MESSAGE_FIELDS = 'cursor node { body author { kind } }';
 const FOLLOW = `subscription ($sessionId: ID!) { chatMessageAdded(sessionId: $sessionId) { ${MESSAGE_FIELDS} } }`;
+const START = `mutation ($input: StartLiveChatInput!) { startLiveChat(input: $input) { session { id status } visitorToken userErrors { code message } } }`;
 const SEND = `mutation ($input: SendChatMessageInput!) { sendChatMessage(input: $input) { message { id } userErrors { code message } } }`;
 
 /** What the server holds in memory, as the kernel counts it. */
@@ -80,9 +83,9 @@ interface Visitor {
   token: string;
 }
 
-/** A team with live chat, one online operator (accepting, and connected by its session feed), and `count` open sessions. */
-async function openSessions(databaseUrl: string, operator: Operator, count: number): Promise<{ visitors: Visitor[]; operatorFeed: Client }> {
-  const { createTeam } = await graphql(`mutation ($input: CreateTeamInput!) { createTeam(input: $input) { team { liveChatChannel { id } } userErrors { message } } }`, { input: { name: 'Bench chat', useLiveChat: true } }, TOKEN);
+/** A team with live chat and one online operator (accepting, and connected by its session feed). */
+async function openChannel(operator: Operator, name: string): Promise<{ channelId: string; operatorFeed: Client }> {
+  const { createTeam } = await graphql(`mutation ($input: CreateTeamInput!) { createTeam(input: $input) { team { liveChatChannel { id } } userErrors { message } } }`, { input: { name, useLiveChat: true } }, TOKEN);
   const channelId = createTeam.team.liveChatChannel.id as string;
   const { addLiveChatOperators } = await graphql(`mutation ($input: AddLiveChatOperatorsInput!) { addLiveChatOperators(input: $input) { userErrors { message } } }`, { input: { channelId, agentIds: [operator.id] } }, TOKEN);
   if (addLiveChatOperators.userErrors.length) throw new Error(JSON.stringify(addLiveChatOperators.userErrors));
@@ -95,17 +98,19 @@ async function openSessions(databaseUrl: string, operator: Operator, count: numb
     if (tries > 200) throw new Error('the operator never came online');
     await new Promise((r) => setTimeout(r, 50));
   }
+  return { channelId, operatorFeed };
+}
+
+/** A channel as `openChannel` makes it, and `count` open sessions in it. */
+async function openSessions(databaseUrl: string, operator: Operator, count: number): Promise<{ visitors: Visitor[]; operatorFeed: Client }> {
+  const { channelId, operatorFeed } = await openChannel(operator, 'Bench chat');
   // startLiveChat serialises on the channel's row lock (about 40 ms a session on this machine):
   // the first sessions go through it, the rest are copies of the first written in bulk in SQL.
   const throughApi = Math.min(count, Number(process.env.BENCH_API_SESSIONS || 200));
   const visitors: Visitor[] = new Array(throughApi);
   const started = Date.now();
   await inBatches(visitors, 8, async (_, index) => {
-    const { startLiveChat } = await graphql(
-      `mutation ($input: StartLiveChatInput!) { startLiveChat(input: $input) { session { id status } visitorToken userErrors { code message } } }`,
-      { input: { channelId, visitorName: `Visitor ${index}` } },
-      '',
-    );
+    const { startLiveChat } = await graphql(START, { input: { channelId, visitorName: `Visitor ${index}` } }, '');
     if (startLiveChat.userErrors.length || startLiveChat.session.status !== 'OPEN') throw new Error(JSON.stringify(startLiveChat));
     visitors[index] = { sessionId: startLiveChat.session.id, token: startLiveChat.visitorToken };
   });
@@ -339,8 +344,46 @@ async function chatFlow(env: Record<string, string>, operatorToken: string, visi
 }
 
 /**
+ * Part 3: visitors starting chats on one channel, `concurrency` at once (closed loop), beside the
+ * floor server answering an HTTP request with one INSERT of a session row.
+ */
+async function chatStarts(env: Record<string, string>, operator: Operator, seconds: number) {
+  const concurrency = Number(process.env.BENCH_START_CONCURRENCY || 200);
+  const servers: ChildProcess[] = [];
+  let feed: Client | undefined;
+  let results;
+  try {
+    const nodeFlags = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+    servers.push(await startProcess('bin/intake.mjs', ['start'], env, `http://127.0.0.1:${INTAKE_PORT}/healthz`, { openFiles: OPEN_FILES, nodeFlags }));
+    servers.push(await startProcess('bench/livechat-floor-server.ts', [], { ...env, PORT: String(FLOOR_PORT) }, `http://127.0.0.1:${FLOOR_PORT}/healthz`, { openFiles: OPEN_FILES }));
+    const opened = await openChannel(operator, 'Bench chat starts');
+    feed = opened.operatorFeed;
+    const channelId = opened.channelId;
+    const startBody = JSON.stringify({ query: START, variables: { input: { channelId, visitorName: 'Visitor' } } });
+    const started = (body: string) => body.includes('"visitorToken":"') && body.includes('"userErrors":[]');
+    results = await takeTurns(
+      {
+        intake: (s) => load({ url: `http://127.0.0.1:${INTAKE_PORT}/graphql`, body: startBody, headers: {}, connections: concurrency, seconds: s, check: started }),
+        baseline: (s) =>
+          load({ url: `http://127.0.0.1:${FLOOR_PORT}/start`, body: JSON.stringify({ channelId: Number(decodeGlobalID(channelId).id) }), headers: {}, connections: concurrency, seconds: s, check: (body) => body.includes('"id"') }),
+      },
+      seconds,
+    );
+  } finally {
+    await feed?.dispose();
+    await Promise.all(servers.map(stopProcess));
+  }
+  const { intake, baseline } = results;
+  const base = { bench: 'livechat_start', concurrency, seconds };
+  report({ ...base, figure: 'starts_per_s', intake: intake.rps, baseline: baseline.rps, baseline_is: 'HTTP + one INSERT of a session row', ratio: ratio(intake.rps, baseline.rps), target_min: 200, errors: intake.errors + baseline.errors });
+  report({ ...base, figure: 'latency_p50_ms', intake: intake.p50, baseline: baseline.p50 });
+  report({ ...base, figure: 'latency_p99_ms', intake: intake.p99, baseline: baseline.p99 });
+}
+
+/**
  * Live chat at scale: idle visitors' memory, then send→delivery latency and throughput with
- * messages flowing both ways, each beside a bare `ws` floor measured in the same run.
+ * messages flowing both ways, then chats started per second on one channel, each beside a bare
+ * floor measured in the same run.
  */
 export async function benchLiveChat(seconds: number) {
   const visitorCount = Number(process.env.BENCH_VISITORS || 10_000);
@@ -366,5 +409,6 @@ export async function benchLiveChat(seconds: number) {
   const intakeEnv = { ...env, PORT: String(INTAKE_PORT) };
   const visitors = await idleVisitors(intakeEnv, { id: encodeGlobalID('Agent', String(agent.id)), token: operatorToken }, visitorCount);
   await chatFlow(intakeEnv, operatorToken, visitors.slice(0, sessionCount), seconds);
+  await chatStarts(intakeEnv, { id: encodeGlobalID('Agent', String(agent.id)), token: operatorToken }, seconds);
   if (!process.env.BENCH_KEEP) await dropDatabase(DB);
 }

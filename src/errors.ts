@@ -64,6 +64,8 @@ export interface UserErrorShape {
   field: string[] | null;
   message: string;
   code: UserErrorCode;
+  /** RATE_LIMITED only: whole seconds until the same call is accepted again. */
+  retryAfterSeconds?: number | null;
 }
 
 /** Thrown by services for expected failures; transports turn it into userErrors, 4xx/5xx replies or form messages. */
@@ -72,6 +74,13 @@ export class UserInputError extends Error {
     super(errors.map((e) => e.message).join(' '));
     this.name = 'UserInputError';
   }
+}
+
+/** RATE_LIMITED, saying when to retry (in the message and in retryAfterSeconds). */
+export function failRateLimited(field: string | string[] | null, retryAfterSeconds: number): never {
+  throw new UserInputError([
+    { field: field === null ? null : Array.isArray(field) ? field : [field], code: 'RATE_LIMITED', message: `Too many requests: retry in ${retryAfterSeconds} seconds.`, retryAfterSeconds },
+  ]);
 }
 
 export function fail(field: string | string[] | null, code: UserErrorCode, message: string): never {

@@ -74,14 +74,30 @@ export interface Database {
   close(): Promise<void>;
 }
 
-/** Drizzle's logger as a hook: the statements sent, told to whoever watches (nobody, most of the time). */
+/**
+ * Drizzle's logger as a hook: the statements sent, told to whoever watches (nobody, most of the
+ * time). Drizzle does not log a transaction's BEGIN and COMMIT, so `watchingTransactions` tells
+ * them here too: a test counting round trips sees all of them.
+ */
 function statementWatchers() {
   const listeners = new Set<(sql: string) => void>();
+  const tell = (sql: string) => listeners.forEach((listener) => listener(sql));
   return {
-    logger: { logQuery: (sql: string) => listeners.forEach((listener) => listener(sql)) },
+    logger: { logQuery: tell },
     watchStatements(listener: (sql: string) => void) {
       listeners.add(listener);
       return () => void listeners.delete(listener);
+    },
+    watchingTransactions(db: Db): Db {
+      const transaction = async (work: (tx: Tx) => Promise<unknown>, config?: unknown) => {
+        tell('begin');
+        try {
+          return await db.transaction(work, config as never);
+        } finally {
+          tell('commit');
+        }
+      };
+      return Object.create(db, { transaction: { value: transaction } }) as Db;
     },
   };
 }
@@ -100,7 +116,7 @@ export function openPostgres(url: string, options: { max?: number } = {}): Datab
   });
   // jit: drizzle compiles a row mapper per query shape instead of walking each column's path per row.
   const watchers = statementWatchers();
-  const db = drizzlePostgres({ client: alwaysPrepared(client), relations, jit: true, logger: watchers.logger }) as unknown as Db;
+  const db = watchers.watchingTransactions(drizzlePostgres({ client: alwaysPrepared(client), relations, jit: true, logger: watchers.logger }) as unknown as Db);
   return {
     kind: 'postgres',
     db,
@@ -186,7 +202,7 @@ export async function openPglite(dataDir: string): Promise<Database> {
   fs.mkdirSync(dataDir, { recursive: true });
   const client = await PGlite.create({ dataDir });
   const watchers = statementWatchers();
-  const db = drizzlePglite({ client, relations, jit: true, logger: watchers.logger }) as unknown as Db; // as openPostgres
+  const db = watchers.watchingTransactions(drizzlePglite({ client, relations, jit: true, logger: watchers.logger }) as unknown as Db); // as openPostgres
   return {
     kind: 'pglite',
     db,

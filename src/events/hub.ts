@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, sql, type SQL } from 'drizzle-orm';
 import { GraphQLError } from 'graphql';
 import { Repeater } from 'graphql-yoga';
 import type { Database, Db, DbOrTx } from '../db/client.js';
@@ -21,24 +21,39 @@ export interface EventType<T> {
   /** The rows behind these ids, as subscribers will see them; a missing id (deleted row) is skipped. */
   load(db: Db, ids: number[]): Promise<Map<number, T>>;
   /**
-   * Live only: published with `notifyEvents`, neither logged nor numbered, so publishers do not
-   * queue behind the type's stream lock. For types whose subscribers resume from their own rows
-   * and fill gaps themselves (chat messages, by their seq within the session); no `after`.
+   * Live only: published with `notifyEvents` (or `liveNotification`), neither logged nor
+   * numbered, so publishers do not queue behind the type's stream lock. For types whose
+   * subscribers read their state from their own tables (chat messages by their seq within the
+   * session): they follow `subscribeLive`, which also tells them when notifications may have
+   * been lost, and have no `after`.
    */
   liveOnly?: boolean;
+  /**
+   * The row as a publisher carried it in the notification (JSON, see `liveNotification`), or
+   * undefined to load it: a carried row saves each instance a read per batch.
+   */
+  fromNotification?(row: unknown): T;
 }
 
 export function defineEvent<T>(type: EventType<T>): EventType<T> {
   return type;
 }
 
-/** What the log holds and pg_notify carries: ids only, since NOTIFY payloads cap at 8000 bytes. */
+/** What the log holds and pg_notify carries: ids, and a live-only event's row when it fits. */
 interface LoggedEvent {
   position: number;
   id: number;
   /** The filter key subscribers choose by (a team, a chat session). */
   key: number | null;
+  /** A live-only event's row, carried when the payload stays under NOTIFY's 8000 bytes. */
+  row?: unknown;
 }
+
+/** What a live-only subscription yields: a row, or word that notifications may have been lost. */
+export type LiveEvent<T> = { node: T; missed?: undefined } | { missed: true; node?: undefined };
+
+/** NOTIFY refuses payloads of 8000 bytes or more (the server's default build). */
+const MAX_NOTIFY_BYTES = 8000;
 
 /** One delivered event: the row and the cursor to resume after it. */
 export interface EventEdge<T> {
@@ -82,11 +97,27 @@ export async function publishEvents(db: DbOrTx, type: { name: string } | string,
  * by side instead of one after the other.
  */
 export async function notifyEvents(db: DbOrTx, type: EventType<unknown>, keyById: Map<number, number | null>): Promise<void> {
-  if (keyById.size === 0) return;
-  const pairs = JSON.stringify([...keyById]);
+  await notifyEventsOfTypes(db, [[type, keyById]]);
+}
+
+/** `notifyEvents` for several types in one statement, in the order given. */
+export async function notifyEventsOfTypes(db: DbOrTx, batches: Array<[EventType<unknown>, Map<number, number | null>]>): Promise<void> {
+  const triples = batches.flatMap(([type, keyById]) => [...keyById].map(([id, key]) => [type.name, id, key]));
+  if (triples.length === 0) return;
   await db.execute(sql`
-    select pg_notify(${EVENTS_CHANNEL}, json_build_object('type', ${type.name}::text, 'position', 0, 'id', (e.value->>0)::int, 'key', (e.value->>1)::int)::text)
-    from json_array_elements(${pairs}::text::json) as e(value)`);
+    select pg_notify(${EVENTS_CHANNEL}, json_build_object('type', e.value->>0, 'position', 0, 'id', (e.value->>1)::int, 'key', (e.value->>2)::int)::text)
+    from json_array_elements(${JSON.stringify(triples)}::text::json) as e(value)`);
+}
+
+/**
+ * The pg_notify call of one live-only event, for a statement that writes the row and notifies
+ * in one go: `row` (JSON) rides along when the payload fits, else subscribers load it by id.
+ */
+export function liveNotification(type: EventType<unknown>, id: SQL, key: SQL, row: SQL): SQL {
+  return sql`pg_notify(${EVENTS_CHANNEL}, case
+    when octet_length(json_build_object('type', ${type.name}::text, 'position', 0, 'id', ${id}, 'key', ${key}, 'row', ${row})::text) < ${MAX_NOTIFY_BYTES}
+    then json_build_object('type', ${type.name}::text, 'position', 0, 'id', ${id}, 'key', ${key}, 'row', ${row})::text
+    else json_build_object('type', ${type.name}::text, 'position', 0, 'id', ${id}, 'key', ${key})::text end)`;
 }
 
 export async function publishEvent(db: DbOrTx, type: { name: string } | string, id: number, key: number | null): Promise<void> {
@@ -107,12 +138,72 @@ export function decodeCursor(type: string, cursor: string): number | null {
 interface Subscriber {
   key: number | null;
   receive(position: number, node: unknown): void;
+  /** Live-only types: notifications may have been lost (the LISTEN connection dropped). */
+  missed?(): void;
+}
+
+/**
+ * The subscribers of one type by the key they chose (null: every key), so an event reaches its
+ * key's subscribers without a scan of all of them.
+ */
+class SubscriberIndex {
+  private readonly byKey = new Map<number | null, Set<Subscriber>>();
+  size = 0;
+
+  add(subscriber: Subscriber): void {
+    let set = this.byKey.get(subscriber.key);
+    if (!set) this.byKey.set(subscriber.key, (set = new Set()));
+    set.add(subscriber);
+    this.size++;
+  }
+
+  delete(subscriber: Subscriber): void {
+    const set = this.byKey.get(subscriber.key);
+    if (!set?.delete(subscriber)) return;
+    this.size--;
+    if (set.size === 0) this.byKey.delete(subscriber.key);
+  }
+
+  /** Those an event of this key goes to: its key's subscribers and those of every key. */
+  wanting(key: number | null): Subscriber[] {
+    const everyKey = this.byKey.get(null);
+    const ofKey = key === null ? undefined : this.byKey.get(key);
+    return [...(everyKey ?? []), ...(ofKey ?? [])];
+  }
+
+  all(): Subscriber[] {
+    return [...this.byKey.values()].flatMap((set) => [...set]);
+  }
+
+  clear(): void {
+    this.byKey.clear();
+    this.size = 0;
+  }
+}
+
+/** Ends a subscription whose consumer fell too far behind, instead of holding up everyone's delivery. */
+function tooSlow(): GraphQLError {
+  return new GraphQLError('This subscription fell too far behind and was ended: subscribe again (with your last cursor) to resume.', {
+    extensions: { code: 'SUBSCRIBER_TOO_SLOW' },
+  });
+}
+
+/**
+ * Pushes without waiting for the consumer. A Repeater throws at once when too many pushes are
+ * pending (1,024): that subscriber's stream ends with an error, and the others' delivery goes on.
+ */
+function offer<T>(push: (value: T) => Promise<unknown>, stop: (error: unknown) => unknown, value: T): void {
+  try {
+    push(value).catch(() => {});
+  } catch {
+    stop(tooSlow());
+  }
 }
 
 /** One registered type: its subscribers, its dispatch queue and the last position handed out. */
 interface Stream {
   type: EventType<unknown>;
-  subscribers: Set<Subscriber>;
+  subscribers: SubscriberIndex;
   // One queue per type: events of a type reach subscribers in commit order, and a slow loader
   // holds back only its own type.
   queue: Promise<void>;
@@ -139,7 +230,7 @@ export class EventHub {
   register(...types: EventType<any>[]): void {
     for (const type of types) {
       if (this.streams.has(type.name)) throw new Error(`event type ${type.name} registered twice`);
-      this.streams.set(type.name, { type, subscribers: new Set(), queue: Promise.resolve(), delivered: 0, waiting: [] });
+      this.streams.set(type.name, { type, subscribers: new SubscriberIndex(), queue: Promise.resolve(), delivered: 0, waiting: [] });
     }
   }
 
@@ -180,14 +271,14 @@ export class EventHub {
     const stream = this.streams.get(type.name);
     if (!stream) throw new Error(`event type ${type.name} is not registered`);
     const key = options.key ?? null;
-    if (type.liveOnly && options.after != null) throw new Error(`event type ${type.name} is live only: it has no cursor to resume after`);
+    if (type.liveOnly) throw new Error(`event type ${type.name} is live only: follow it with subscribeLive`);
     const after = options.after == null ? null : await this.checkedCursor(type.name, options.after);
     return new Repeater<EventEdge<T>>(async (push, stop) => {
       let last = after ?? 0;
       const deliver = (position: number, node: unknown) => {
-        if (!type.liveOnly && position <= last) return;
+        if (position <= last) return;
         last = position;
-        push({ cursor: encodeCursor(type.name, position), node: node as T }).catch(() => {});
+        offer(push, stop, { cursor: encodeCursor(type.name, position), node: node as T });
       };
       let buffered: Array<[number, unknown]> | null = after === null ? null : [];
       const subscriber: Subscriber = {
@@ -204,6 +295,31 @@ export class EventHub {
         await stop;
       } catch (err) {
         stop(err);
+      } finally {
+        stream.subscribers.delete(subscriber);
+      }
+    });
+  }
+
+  /**
+   * Live events of a live-only type, optionally only those of one key. After notifications may
+   * have been lost (a reconnect of the LISTEN connection), it yields `{ missed: true }`, in order
+   * with the events: the subscriber reads what it missed from its tables.
+   */
+  async subscribeLive<T>(type: EventType<T>, options: { key?: number | null } = {}): Promise<AsyncIterable<LiveEvent<T>>> {
+    const stream = this.streams.get(type.name);
+    if (!stream) throw new Error(`event type ${type.name} is not registered`);
+    if (!type.liveOnly) throw new Error(`event type ${type.name} is logged: follow it with subscribe`);
+    const key = options.key ?? null;
+    return new Repeater<LiveEvent<T>>(async (push, stop) => {
+      const subscriber: Subscriber = {
+        key,
+        receive: (_position, node) => offer(push, stop, { node: node as T }),
+        missed: () => offer(push, stop, { missed: true }),
+      };
+      stream.subscribers.add(subscriber);
+      try {
+        await stop;
       } finally {
         stream.subscribers.delete(subscriber);
       }
@@ -283,10 +399,26 @@ export class EventHub {
     });
   }
 
-  /** After a reconnect of the LISTEN connection: whatever committed meanwhile is in the log. */
+  /**
+   * After a reconnect of the LISTEN connection: whatever committed meanwhile is in the log, or,
+   * for live-only types, in the subscribers' own tables: they are told, after the events already
+   * queued, and read it at once rather than at their next event.
+   */
   private catchUpAll(): void {
     this.log.warn('event listener reconnected: catching up from the event log');
-    for (const stream of this.streams.values()) if (!stream.type.liveOnly) this.enqueue(stream, () => this.catchUp(stream));
+    for (const stream of this.streams.values()) {
+      if (!stream.type.liveOnly) this.enqueue(stream, () => this.catchUp(stream));
+      else this.enqueue(stream, async () => stream.subscribers.all().forEach((subscriber) => this.tell(stream, () => subscriber.missed?.())));
+    }
+  }
+
+  /** Runs one subscriber's part of a delivery: whatever it throws stays with it. */
+  private tell(stream: Stream, deliver: () => void): void {
+    try {
+      deliver();
+    } catch (err) {
+      this.log.error('event delivery to a subscriber failed', { type: stream.type.name, err });
+    }
   }
 
   private enqueue(stream: Stream, work: () => Promise<void>): void {
@@ -309,14 +441,15 @@ export class EventHub {
   }
 
   private async handOut(stream: Stream, batch: LoggedEvent[]): Promise<void> {
-    const subscribers = [...stream.subscribers];
-    const targets = batch.map((event) => subscribers.filter((s) => s.key === null || s.key === event.key));
-    const ids = [...new Set(batch.filter((_, i) => targets[i]!.length > 0).map((e) => e.id))];
-    if (ids.length === 0) return;
-    const nodes = await stream.type.load(this.database.db, ids);
+    const targets = batch.map((event) => stream.subscribers.wanting(event.key));
+    const { fromNotification } = stream.type;
+    const carried = (event: LoggedEvent) => fromNotification !== undefined && event.row != null;
+    const ids = [...new Set(batch.filter((event, i) => targets[i]!.length > 0 && !carried(event)).map((e) => e.id))];
+    const nodes = ids.length === 0 ? new Map<number, unknown>() : await stream.type.load(this.database.db, ids);
     batch.forEach((event, i) => {
-      const node = nodes.get(event.id);
-      if (node !== undefined) for (const subscriber of targets[i]!) subscriber.receive(event.position, node);
+      if (targets[i]!.length === 0) return;
+      const node = carried(event) ? fromNotification!(event.row) : nodes.get(event.id);
+      if (node !== undefined) for (const subscriber of targets[i]!) this.tell(stream, () => subscriber.receive(event.position, node));
     });
   }
 

@@ -17,6 +17,11 @@ export const UserError = builder.objectRef<UserErrorShape>('UserError').implemen
         .join('\n')}`,
       resolve: (e) => e.code,
     }),
+    retryAfterSeconds: t.int({
+      nullable: true,
+      description: 'RATE_LIMITED: whole seconds until the same call is accepted again; null for every other code.',
+      resolve: (e) => e.retryAfterSeconds ?? null,
+    }),
   }),
 });
 

@@ -1,7 +1,9 @@
-import { inArray } from 'drizzle-orm';
+import { inArray, sql, type SQL } from 'drizzle-orm';
 import { inTransaction, type Db, type DbOrTx } from '../db/client.js';
-import { defineEvent, notifyEvents, publishEvents } from '../events/hub.js';
+import { defineEvent, notifyEventsOfTypes } from '../events/hub.js';
 import { liveChatMessages, liveChatSessions } from './tables.js';
+
+type ChatMessageRow = typeof liveChatMessages.$inferSelect;
 
 async function loadMessages(db: Db, ids: number[]) {
   const rows = await db.select().from(liveChatMessages).where(inArray(liveChatMessages.id, ids));
@@ -14,19 +16,36 @@ async function loadSessions(db: Db, ids: number[]) {
 }
 
 /**
+ * A message row as JSON with the row's own property names, for `chatMessageAdded`'s
+ * notification and the send statement's answer (`m` names the inserted row).
+ */
+export const MESSAGE_JSON: SQL = sql.raw(`json_build_object('id', m.id, 'sessionId', m.session_id, 'seq', m.seq, 'authorKind', m.author_kind,
+  'authorName', m.author_name, 'agentId', m.agent_id, 'body', m.body, 'operatorOnly', m.operator_only,
+  'inTranscript', m.in_transcript, 'clientMessageId', m.client_message_id, 'createdAt', m.created_at)`);
+
+export function messageFromJson(json: unknown): ChatMessageRow {
+  const row = json as ChatMessageRow & { createdAt: string };
+  return { ...row, createdAt: new Date(row.createdAt) };
+}
+
+/**
  * A chat message was committed; keyed by its session. Streams replay from the messages table by
  * seq (a cursor that outlives the event log's retention) and take only live events from here,
- * reading the table again over any gap in seq: so the type is live only, and messages of
- * different sessions commit side by side instead of queueing behind one event-log lock.
+ * reading the table again over any gap in seq or lost notifications: so the type is live only,
+ * and messages of different sessions commit side by side instead of queueing behind one
+ * event-log lock. The row rides in the notification when it fits.
  */
-export const chatMessageAdded = defineEvent({ name: 'chatMessageAdded', load: loadMessages, liveOnly: true });
+export const chatMessageAdded = defineEvent({ name: 'chatMessageAdded', load: loadMessages, liveOnly: true, fromNotification: messageFromJson });
 
 /**
  * A session was created or changed (status, operator, queue position); keyed by its channel,
- * which operators follow. A visitor follows the same key and keeps its own session: one type
- * means one stream lock per transaction instead of two to keep in order.
+ * which operators follow. Live only: nothing resumes it, so no publisher queues behind an
+ * event-log lock; after lost notifications its streams read the sessions again.
  */
-export const liveChatSessionChanged = defineEvent({ name: 'liveChatSessionChanged', load: loadSessions });
+export const liveChatSessionChanged = defineEvent({ name: 'liveChatSessionChanged', load: loadSessions, liveOnly: true });
+
+/** The same change keyed by the session itself, which its visitor follows: no filtering of the channel's. */
+export const visitorSessionChanged = defineEvent({ name: 'visitorSessionChanged', load: loadSessions, liveOnly: true });
 
 /**
  * A session was removed (the visitor never wrote, see the sweep); keyed by the session. Its
@@ -43,11 +62,9 @@ interface Pending {
 const pendingByTx = new WeakMap<object, Pending>();
 
 /**
- * Runs live chat work in one transaction and publishes its events at the end, always messages
- * first, then session changes. The hub locks a type's stream row from a transaction's first
- * publish of it until commit, so transactions that took the two in different orders could
- * deadlock; ticket events (the /helpdesk command) are published mid-work by the ticket path,
- * so they always come before both.
+ * Runs live chat work in one transaction and publishes its events at the end, messages first,
+ * then session changes: all live only, so no event-log lock is taken and transactions of
+ * different sessions and channels commit side by side.
  */
 export function chatTransaction<T>(db: DbOrTx, work: (tx: DbOrTx) => Promise<T>): Promise<T> {
   return inTransaction(db, async (tx) => {
@@ -56,8 +73,11 @@ export function chatTransaction<T>(db: DbOrTx, work: (tx: DbOrTx) => Promise<T>)
     pendingByTx.set(tx, pending);
     try {
       const result = await work(tx);
-      await notifyEvents(tx, chatMessageAdded, pending.messages);
-      await publishEvents(tx, liveChatSessionChanged, pending.sessions);
+      await notifyEventsOfTypes(tx, [
+        [chatMessageAdded, pending.messages],
+        [liveChatSessionChanged, pending.sessions],
+        [visitorSessionChanged, new Map([...pending.sessions.keys()].map((id) => [id, id]))],
+      ]);
       return result;
     } finally {
       pendingByTx.delete(tx);

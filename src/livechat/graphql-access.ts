@@ -4,7 +4,7 @@ import { UserInputError } from '../errors.js';
 import type { Context } from '../graphql/context.js';
 import { idOf, requireIdOf } from '../graphql/user-errors.js';
 import type { LiveChatSessionRow } from './assignment.js';
-import type { ChatActor } from './messages.js';
+import type { ChatActor, ChatSender } from './messages.js';
 import { findSession } from './sessions.js';
 
 /**
@@ -73,6 +73,18 @@ export async function sessionForActor(ctx: Context, globalId: string | number) {
   const actor = session ? await actorOn(ctx, session) : null;
   if (!session || !actor) throw NO_SESSION();
   return { session, actor };
+}
+
+/**
+ * The sender of a message as the caller's token tells it, with no read: the visitor of this very
+ * session, or staff; NOT_FOUND for anyone else. The send checks an agent's right on the channel.
+ */
+export function senderOn(ctx: Context, sessionId: number): ChatSender {
+  const { principal } = ctx;
+  if (principal.kind === 'visitor' && principal.sessionId === sessionId) return { kind: 'VISITOR', sessionId };
+  if (principal.kind === 'agent') return { kind: 'OPERATOR', agentId: principal.agentId, name: principal.name, admin: false };
+  if (principal.kind === 'admin') return { kind: 'OPERATOR', agentId: principal.agentId, name: principal.name, admin: true };
+  throw NO_SESSION();
 }
 
 /** Visitors see an operator's name only. */

@@ -3,7 +3,7 @@ import { findAgent, type AgentRow } from '../auth/service.js';
 import { UserInputError } from '../errors.js';
 import { builder } from '../graphql/builder.js';
 import { payloadType, requireIdOf, UserError, withUserErrors } from '../graphql/user-errors.js';
-import { isAdmin, isVisitorOf, NO_SESSION, requireCallerAgent, sessionForActor, staffOrVisitorOf } from './graphql-access.js';
+import { isAdmin, isVisitorOf, NO_SESSION, requireCallerAgent, senderOn, sessionForActor, staffOrVisitorOf } from './graphql-access.js';
 import { ChatMessage, LiveChatChannel, LiveChatRatingValue, LiveChatSession } from './graphql-types.js';
 import type { LiveChatSessionRow } from './assignment.js';
 import { addOperators, removeOperators, setOperatorStatus, updateChannel, type LiveChatChannelRow } from './channels.js';
@@ -204,8 +204,8 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: SendChatMessageInput, required: true, description: 'Session and text.' }) },
     resolve: (_root, { input }, ctx) =>
       withUserErrors(async () => {
-        const { session, actor } = await sessionForActor(ctx, input.sessionId);
-        return { message: await sendChatMessage(ctx.db, ctx.config.liveChat, actor, { ...input, sessionId: session.id }) };
+        const sessionId = requireIdOf(String(input.sessionId), 'LiveChatSession', 'sessionId');
+        return { message: await sendChatMessage(ctx.db, ctx.config.liveChat, senderOn(ctx, sessionId), { ...input, sessionId }) };
       }),
   }),
   setChatTyping: t.field({

@@ -2,6 +2,7 @@ import { Repeater } from 'graphql-yoga';
 import type { Context } from '../graphql/context.js';
 import { liveChatSessionRemoved } from './events.js';
 import { presenceTrackerOf } from './presence.js';
+import { findSession } from './sessions.js';
 
 /**
  * What every stream of one session shares, around the stream itself:
@@ -11,11 +12,15 @@ import { presenceTrackerOf } from './presence.js';
  */
 export function sessionStreamLifetime<T>(ctx: Context, sessionId: number, visitor: boolean, stream: AsyncIterable<T>): AsyncIterable<T> {
   return new Repeater<T>(async (push, stop) => {
-    const removal = (await ctx.events.subscribe(liveChatSessionRemoved, { key: sessionId }))[Symbol.asyncIterator]();
-    void removal.next().then(
-      (result) => result.done || stop(),
-      (err) => stop(err),
-    );
+    const removal = (await ctx.events.subscribeLive(liveChatSessionRemoved, { key: sessionId }))[Symbol.asyncIterator]();
+    void (async () => {
+      for (;;) {
+        const result = await removal.next();
+        if (result.done) return;
+        // After lost notifications, the table tells whether the session is still there.
+        if (!result.value.missed || !(await findSession(ctx.db, sessionId))) return stop();
+      }
+    })().catch((err) => stop(err));
     const release = visitor ? await presenceTrackerOf(ctx.events).visitorConnected(sessionId).catch((err) => (stop(err), null)) : null;
     const inner = stream[Symbol.asyncIterator]();
     const stopped = stop.then(() => ({ done: true, value: undefined }) as const);

@@ -6,7 +6,8 @@ import { callerAgentId, canOperate, forbidden, staffOrVisitorOf, subscribableSes
 import { ChatAuthorKind, ChatMessageEdge, LiveChatSession, seqCursor, seqOfCursor } from './graphql-types.js';
 import type { LiveChatSessionRow } from './assignment.js';
 import { assignWaitingInChannelsOf, findChannel, isOperatorOf } from './channels.js';
-import { chatMessageAdded, chatTransaction, liveChatSessionChanged } from './events.js';
+import { chatMessageAdded, chatTransaction, liveChatSessionChanged, visitorSessionChanged } from './events.js';
+import { findSession, sessionsChangedSince } from './sessions.js';
 import { messagesOf, type ChatMessageRow } from './messages.js';
 import { presenceTrackerOf } from './presence.js';
 import { sessionStreamLifetime } from './graphql-stream-lifetime.js';
@@ -26,7 +27,7 @@ export interface ChatMessageEdgeShape {
  */
 export function chatMessageStream(ctx: Context, sessionId: number, afterSeq: number, visitor: boolean): AsyncIterable<ChatMessageEdgeShape> {
   return new Repeater<ChatMessageEdgeShape>(async (push, stop) => {
-    const live = (await ctx.events.subscribe(chatMessageAdded, { key: sessionId }))[Symbol.asyncIterator]();
+    const live = (await ctx.events.subscribeLive(chatMessageAdded, { key: sessionId }))[Symbol.asyncIterator]();
     let nextLive = live.next();
     void stop.then(() => live.return?.());
     let lastSeq = afterSeq;
@@ -48,10 +49,14 @@ export function chatMessageStream(ctx: Context, sessionId: number, afterSeq: num
       for (;;) {
         const result = await nextLive;
         if (result.done) break;
-        // Seqs have no gaps and notifications follow commit order: a jump means some were lost
-        // (a dropped LISTEN connection), and the table has them.
-        if (result.value.node.seq > lastSeq + 1) await readUpTo(result.value.node.seq - 1);
-        await send(result.value.node);
+        const event = result.value;
+        // Notifications may have been lost (the LISTEN connection dropped): the table has it all.
+        if (event.missed) await readUpTo(Infinity);
+        else {
+          // Seqs follow commit order within a session: a jump means notifications were lost.
+          if (event.node.seq > lastSeq + 1) await readUpTo(event.node.seq - 1);
+          await send(event.node);
+        }
         nextLive = live.next();
       }
     } catch (err) {
@@ -60,16 +65,17 @@ export function chatMessageStream(ctx: Context, sessionId: number, afterSeq: num
   });
 }
 
-/** Changes of one session: the channel's events, this session's only. */
+/** Changes of one session, keyed by it; after lost notifications, the session as it is now. */
 export function visitorSessionStream(ctx: Context, session: LiveChatSessionRow): AsyncIterable<LiveChatSessionRow> {
   return new Repeater<LiveChatSessionRow>(async (push, stop) => {
-    const live = (await ctx.events.subscribe(liveChatSessionChanged, { key: session.channelId }))[Symbol.asyncIterator]();
+    const live = (await ctx.events.subscribeLive(visitorSessionChanged, { key: session.id }))[Symbol.asyncIterator]();
     void stop.then(() => live.return?.());
     try {
       for (;;) {
         const result = await live.next();
         if (result.done) break;
-        if (result.value.node.id === session.id) await push(result.value.node);
+        const changed = result.value.missed ? await findSession(ctx.db, session.id) : result.value.node;
+        if (changed) await push(changed);
       }
     } catch (err) {
       stop(err);
@@ -83,8 +89,9 @@ export function visitorSessionStream(ctx: Context, session: LiveChatSessionRow):
  */
 export function operatorSessionStream(ctx: Context, channelId: number, agentId: number | null): AsyncIterable<LiveChatSessionRow> {
   return new Repeater<LiveChatSessionRow>(async (push, stop) => {
-    const live = (await ctx.events.subscribe(liveChatSessionChanged, { key: channelId }))[Symbol.asyncIterator]();
+    const live = (await ctx.events.subscribeLive(liveChatSessionChanged, { key: channelId }))[Symbol.asyncIterator]();
     let nextLive = live.next();
+    let resyncedAt = new Date();
     const tracker = presenceTrackerOf(ctx.events);
     let presenceId: number | null = null;
     const connected = (async () => {
@@ -97,7 +104,13 @@ export function operatorSessionStream(ctx: Context, channelId: number, agentId: 
       for (;;) {
         const result = await nextLive;
         if (result.done) return;
-        await push(result.value.node);
+        if (result.value.missed) {
+          // Notifications may have been lost: every session still open or waiting as it is now,
+          // and those closed since the last time this was read.
+          const since = resyncedAt;
+          resyncedAt = new Date();
+          for (const session of await sessionsChangedSince(ctx.db, channelId, since)) await push(session);
+        } else await push(result.value.node);
         nextLive = live.next();
       }
     })();

@@ -1,3 +1,4 @@
+import { isStaff } from '../auth/principal.js';
 import { GraphQLError } from 'graphql';
 import { Agent } from '../auth/graphql.js';
 import { findAgent } from '../auth/service.js';
@@ -126,7 +127,11 @@ builder.node(ChatMessage, {
     body: t.exposeString('body', { description: 'The text as sent (control characters other than tab, CR and LF removed).' }),
     createdAt: t.field({ type: 'DateTime', description: 'When it was committed.', resolve: (m) => m.createdAt }),
     operatorOnly: t.exposeBoolean('operatorOnly', { description: 'Seen by operators only (notes, commands and their answers).' }),
-    clientMessageId: t.exposeString('clientMessageId', { nullable: true, description: "The sender's idempotency key, if it gave one." }),
+    clientMessageId: t.string({
+      nullable: true,
+      description: "The sender's idempotency key, if it gave one; a visitor sees only its own (null on others' messages).",
+      resolve: (m, _args, ctx) => (isStaff(ctx.principal) || (ctx.principal.kind === 'visitor' && m.authorKind === 'VISITOR') ? m.clientMessageId : null),
+    }),
     author: t.field({ type: ChatMessageAuthor, description: 'Who wrote it.', resolve: (m) => ({ kind: m.authorKind, name: m.authorName }) }),
   }),
 });

@@ -1,14 +1,16 @@
-import { and, asc, desc, eq, gt, lt, sql } from 'drizzle-orm';
-import type { DbOrTx } from '../db/client.js';
+import { and, asc, desc, eq, gt, lt, sql, type SQL } from 'drizzle-orm';
+import { queryRows, type DbOrTx } from '../db/client.js';
 import { fail } from '../errors.js';
+import { liveNotification } from '../events/hub.js';
+import { cutByCodePoints } from '../text/clean.js';
 import type { LiveChatSessionRow } from './assignment.js';
 import type { LiveChatChannelRow } from './channels.js';
-import { findChannel } from './channels.js';
+import { findChannel, isOperatorOf } from './channels.js';
 import { runChatCommand } from './commands.js';
-import { chatTransaction, publishChatMessageAdded } from './events.js';
-import { hitRateLimit } from './ratelimit.js';
-import { cleanChatBody, parseChatCommand } from './rules.js';
-import { liveChatMessages, liveChatSessions } from './tables.js';
+import { chatMessageAdded, chatTransaction, MESSAGE_JSON, messageFromJson, publishChatMessageAdded } from './events.js';
+import { failRateLimitedAt, rateHitCtes, type RateLimit } from './ratelimit.js';
+import { cleanChatBody, parseChatCommand, type ChatCommand } from './rules.js';
+import { liveChatMessages, liveChatOperators, liveChatSessions } from './tables.js';
 
 export type ChatMessageRow = typeof liveChatMessages.$inferSelect;
 export type ChatAuthorKind = ChatMessageRow['authorKind'];
@@ -60,14 +62,126 @@ export interface ChatSettings {
   messagesPerMinutePerSession: number;
 }
 
+/**
+ * Who sends, as the caller's token says, known with no read: the session's visitor, or staff
+ * (an admin operates every channel; an agent's right is checked by the send itself).
+ */
+export type ChatSender = { kind: 'VISITOR'; sessionId: number } | { kind: 'OPERATOR'; agentId: number | null; name: string; admin: boolean };
+
 const MAX_CLIENT_MESSAGE_ID = 100;
 
-async function findByClientMessageId(db: DbOrTx, sessionId: number, clientMessageId: string): Promise<ChatMessageRow | undefined> {
-  const [row] = await db
-    .select()
-    .from(liveChatMessages)
-    .where(and(eq(liveChatMessages.sessionId, sessionId), eq(liveChatMessages.clientMessageId, clientMessageId)));
-  return row;
+/** The visitor's limit: operators have none per session, and never spend the visitor's. */
+const visitorLimit = (settings: ChatSettings, sessionId: number): RateLimit => ({
+  key: `chat-messages:${sessionId}`,
+  limit: settings.messagesPerMinutePerSession,
+  windowSeconds: 60,
+});
+
+/** A message of this sender with this clientMessageId: keys belong to their author. */
+function sameAuthorAndKey(sender: ChatSender, clientMessageId: string): SQL {
+  const agentId = sender.kind === 'OPERATOR' ? sender.agentId : null;
+  return sql`x.client_message_id = ${clientMessageId} and x.author_kind = ${sender.kind}::chat_author_kind and coalesce(x.agent_id, 0) = coalesce(${agentId}::int, 0)`;
+}
+
+/**
+ * A visitor or operator writes. The message is committed before it is returned or broadcast; a
+ * retry with the same clientMessageId (the sender's own) returns the stored message. Operators'
+ * "/…" messages are commands, answered to the operator alone.
+ */
+export async function sendChatMessage(
+  db: DbOrTx,
+  settings: ChatSettings,
+  sender: ChatSender,
+  input: { sessionId: number; body: string; clientMessageId?: string | null; operatorOnly?: boolean | null },
+): Promise<ChatMessageRow> {
+  const body = cleanChatBody(input.body);
+  if (body.trim() === '') fail('body', 'REQUIRED', 'body is required.');
+  if (cutByCodePoints(body, settings.maxMessageChars) !== body) fail('body', 'TOO_LONG', `body must be at most ${settings.maxMessageChars} characters.`);
+  const clientMessageId = input.clientMessageId ?? null;
+  if (clientMessageId !== null && (clientMessageId === '' || clientMessageId.length > MAX_CLIENT_MESSAGE_ID)) {
+    fail('clientMessageId', 'INVALID_ID', `clientMessageId must be 1 to ${MAX_CLIENT_MESSAGE_ID} characters.`);
+  }
+  if (input.operatorOnly && sender.kind === 'VISITOR') fail('operatorOnly', 'FORBIDDEN', 'Only operators may send operator-only messages.');
+  if (sender.kind === 'VISITOR' && sender.sessionId !== input.sessionId) fail('sessionId', 'NOT_FOUND', 'No live chat session has this id.');
+  const command = sender.kind === 'OPERATOR' ? parseChatCommand(body) : null;
+  if (sender.kind === 'OPERATOR' && command) return sendCommand(db, sender, { sessionId: input.sessionId, body, clientMessageId }, command);
+  const message = { sessionId: input.sessionId, body, clientMessageId, operatorOnly: input.operatorOnly ?? false };
+  const [sent] = await queryRows<{ message: string | null; counted: boolean }>(db, sendStatement(settings, sender, message));
+  if (sent!.message !== null) return messageFromJson(JSON.parse(sent!.message));
+  return explainUnsent(db, settings, sender, message, sent!.counted);
+}
+
+/**
+ * The whole common send in one autocommitted statement: the visitor's rate limit, the seq, the
+ * closed and operator checks, the insert and the notification (the row inside when it fits).
+ * The session row's lock, taken by the update, lasts until this statement commits, so seq order
+ * is commit order within a session and the notification goes out on commit. No row: refused
+ * (or a retry), and `explainUnsent` says which.
+ */
+function sendStatement(settings: ChatSettings, sender: ChatSender, message: { sessionId: number; body: string; clientMessageId: string | null; operatorOnly: boolean }): SQL {
+  const visitor = sender.kind === 'VISITOR';
+  const agentId = sender.kind === 'OPERATOR' ? sender.agentId : null;
+  const checkedAgent = sender.kind === 'OPERATOR' && !sender.admin ? sender.agentId : null;
+  const conditions: SQL[] = [sql`s.id = ${message.sessionId}`, sql`s.status <> 'CLOSED'`];
+  if (visitor) conditions.push(sql`exists (select 1 from rate_hit)`);
+  if (checkedAgent !== null) {
+    conditions.push(sql`exists (select 1 from ${liveChatOperators} o where o.channel_id = s.channel_id and o.agent_id = ${checkedAgent})`);
+    // Only the session's operator writes to the visitor; the channel's others add notes.
+    if (!message.operatorOnly) conditions.push(sql`s.operator_id = ${checkedAgent}`);
+  }
+  if (message.clientMessageId !== null) {
+    conditions.push(sql`not exists (select 1 from ${liveChatMessages} x where x.session_id = s.id and ${sameAuthorAndKey(sender, message.clientMessageId)})`);
+  }
+  const authorName = sender.kind === 'OPERATOR' ? sender.name : null;
+  return sql`with ${visitor ? sql`${rateHitCtes(visitorLimit(settings, message.sessionId))},` : sql``} s as (
+      update ${liveChatSessions} s set last_seq = s.last_seq + 1, last_activity_at = now(), visitor_wrote = s.visitor_wrote or ${visitor}
+      where ${sql.join(conditions, sql` and `)}
+      returning s.id, s.last_seq, s.visitor_name
+    ), m as (
+      insert into ${liveChatMessages} (session_id, seq, author_kind, author_name, agent_id, body, operator_only, in_transcript, client_message_id)
+      select s.id, s.last_seq, ${sender.kind}::chat_author_kind, coalesce(${authorName}::text, s.visitor_name), ${agentId}::int, ${message.body}, ${message.operatorOnly}, true, ${message.clientMessageId}::text
+      from s
+      on conflict do nothing
+      returning *
+    ), sent as (
+      select m.id, m.session_id, ${MESSAGE_JSON} as row from m
+    ), notified as (
+      select ${liveNotification(chatMessageAdded, sql`sent.id`, sql`sent.session_id`, sql`sent.row`)} from sent
+    )
+    select (select row::text from sent) as message, (select count(*) from notified) as notified,
+      ${visitor ? sql`exists (select 1 from rate_hit)` : sql`true`} as counted`;
+}
+
+/** Why a send stored nothing: a refusal, or a retry of the sender's own message (returned). */
+async function explainUnsent(
+  db: DbOrTx,
+  settings: ChatSettings,
+  sender: ChatSender,
+  message: { sessionId: number; body: string; clientMessageId: string | null; operatorOnly: boolean },
+  counted: boolean,
+): Promise<ChatMessageRow> {
+  if (!counted) return failRateLimitedAt(db, visitorLimit(settings, message.sessionId), null);
+  const checkedAgent = sender.kind === 'OPERATOR' && !sender.admin ? sender.agentId : null;
+  const [state] = await queryRows<{ status: string; operator_id: number | null; is_operator: boolean; sent: string | null }>(
+    db,
+    sql`select s.status, s.operator_id,
+        ${checkedAgent === null ? sql`true` : sql`exists (select 1 from ${liveChatOperators} o where o.channel_id = s.channel_id and o.agent_id = ${checkedAgent})`} as is_operator,
+        ${message.clientMessageId === null ? sql`null` : sql`(select ${MESSAGE_JSON}::text from ${liveChatMessages} m where m.id = (select x.id from ${liveChatMessages} x where x.session_id = s.id and ${sameAuthorAndKey(sender, message.clientMessageId)}))`} as sent
+      from ${liveChatSessions} s where s.id = ${message.sessionId}`,
+  );
+  if (!state || !state.is_operator) fail('sessionId', 'NOT_FOUND', 'No live chat session has this id.');
+  if (state.sent !== null) {
+    const sent = messageFromJson(JSON.parse(state.sent));
+    if (sent.body !== message.body || sent.operatorOnly !== message.operatorOnly) {
+      fail('clientMessageId', 'INVALID_VALUE', 'This clientMessageId was already used for another message: use a new one for a new message.');
+    }
+    return sent;
+  }
+  if (state.status === 'CLOSED') fail('sessionId', 'SESSION_CLOSED', 'This conversation is closed: start a new one.');
+  if (checkedAgent !== null && !message.operatorOnly && state.operator_id !== checkedAgent) {
+    fail('sessionId', 'FORBIDDEN', "Only the session's operator writes to the visitor: send it as an operator-only note, or have the session transferred to you.");
+  }
+  throw new Error(`chat message to session ${message.sessionId} neither stored nor refused`);
 }
 
 /** Locks a session, or fails with NOT_FOUND. */
@@ -77,52 +191,45 @@ export async function lockSession(tx: DbOrTx, sessionId: number): Promise<LiveCh
   return session;
 }
 
-/**
- * A visitor or operator writes. The message is committed before it is returned or broadcast; a
- * retry with the same clientMessageId returns the stored message. Operators' "/…" messages are
- * commands, answered to the operator alone.
- */
-export async function sendChatMessage(
+/** An operator's "/…" command: the rare path, in a transaction with the session locked. */
+async function sendCommand(
   db: DbOrTx,
-  settings: ChatSettings,
-  actor: ChatActor,
-  input: { sessionId: number; body: string; clientMessageId?: string | null; operatorOnly?: boolean | null },
+  sender: Extract<ChatSender, { kind: 'OPERATOR' }>,
+  input: { sessionId: number; body: string; clientMessageId: string | null },
+  command: ChatCommand,
 ): Promise<ChatMessageRow> {
-  const body = cleanChatBody(input.body);
-  if (body.trim() === '') fail('body', 'REQUIRED', 'body is required.');
-  if (body.length > settings.maxMessageChars) fail('body', 'TOO_LONG', `body must be at most ${settings.maxMessageChars} characters.`);
-  const clientMessageId = input.clientMessageId ?? null;
-  if (clientMessageId !== null && (clientMessageId === '' || clientMessageId.length > MAX_CLIENT_MESSAGE_ID)) {
-    fail('clientMessageId', 'INVALID_ID', `clientMessageId must be 1 to ${MAX_CLIENT_MESSAGE_ID} characters.`);
-  }
-  if (input.operatorOnly && actor.kind === 'VISITOR') fail('operatorOnly', 'FORBIDDEN', 'Only operators may send operator-only messages.');
-  if (clientMessageId !== null) {
-    const sent = await findByClientMessageId(db, input.sessionId, clientMessageId);
-    if (sent) return sent;
-  }
-  await hitRateLimit(db, `chat-messages:${input.sessionId}`, settings.messagesPerMinutePerSession, 60);
   return chatTransaction(db, async (tx) => {
     const session = await lockSession(tx, input.sessionId);
-    if (clientMessageId !== null) {
-      const sent = await findByClientMessageId(tx, session.id, clientMessageId);
+    if (!sender.admin && (sender.agentId === null || !(await isOperatorOf(tx, session.channelId, sender.agentId)))) {
+      fail('sessionId', 'NOT_FOUND', 'No live chat session has this id.');
+    }
+    if (input.clientMessageId !== null) {
+      const [sent] = await tx
+        .select()
+        .from(liveChatMessages)
+        .where(
+          and(
+            eq(liveChatMessages.sessionId, session.id),
+            eq(liveChatMessages.clientMessageId, input.clientMessageId),
+            eq(liveChatMessages.authorKind, 'OPERATOR'),
+            sql`coalesce(${liveChatMessages.agentId}, 0) = coalesce(${sender.agentId}::int, 0)`,
+          ),
+        );
+      if (sent && sent.body !== input.body) fail('clientMessageId', 'INVALID_VALUE', 'This clientMessageId was already used for another message: use a new one for a new message.');
       if (sent) return sent;
     }
     if (session.status === 'CLOSED') fail('sessionId', 'SESSION_CLOSED', 'This conversation is closed: start a new one.');
     const channel = (await findChannel(tx, session.channelId))!;
-    if (actor.kind === 'VISITOR') {
-      return appendMessage(tx, channel, session, { authorKind: 'VISITOR', authorName: session.visitorName, body, clientMessageId });
-    }
-    const command = parseChatCommand(body);
     const message = await appendMessage(tx, channel, session, {
       authorKind: 'OPERATOR',
-      authorName: actor.name,
-      agentId: actor.agentId,
-      body,
-      clientMessageId,
-      operatorOnly: command !== null || (input.operatorOnly ?? false),
-      inTranscript: command === null,
+      authorName: sender.name,
+      agentId: sender.agentId,
+      body: input.body,
+      clientMessageId: input.clientMessageId,
+      operatorOnly: true,
+      inTranscript: false,
     });
-    if (command) await runChatCommand(tx, channel, session, command);
+    await runChatCommand(tx, channel, session, command);
     return message;
   });
 }

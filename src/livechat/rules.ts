@@ -114,8 +114,3 @@ export function satisfactionOf(counts: { satisfied: number; okay: number; dissat
   const rated = counts.satisfied + counts.okay + counts.dissatisfied;
   return { ...counts, rated, percent: rated === 0 ? null : Math.round((counts.satisfied / rated) * 1000) / 10 };
 }
-
-/** Seconds until a fixed window of `windowSeconds` that started at `windowStartMs` ends. */
-export function retryAfterSeconds(nowMs: number, windowStartMs: number, windowSeconds: number): number {
-  return Math.max(1, Math.ceil((windowStartMs + windowSeconds * 1000 - nowMs) / 1000));
-}

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { and, desc, eq, gte, lt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, lt, sql } from 'drizzle-orm';
 import { createVisitorToken, findAgent, hashToken } from '../auth/service.js';
 import { inTransaction, type DbOrTx } from '../db/client.js';
 import { notifyEvents } from '../events/hub.js';
@@ -49,7 +49,7 @@ export async function startLiveChat(db: DbOrTx, settings: StartSettings, input: 
   if (language && !/^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,3}$/.test(language)) errors.add('language', 'INVALID_LANGUAGE', 'language must be a language tag such as "en" or "fr-BE".');
   if ((input.previousSessionKey?.length ?? 0) > 200) errors.add('previousSessionKey', 'INVALID_KEY', 'previousSessionKey is not a session key.');
   errors.throwIfAny();
-  if (input.clientAddress) await hitRateLimit(db, `chat-sessions:${input.clientAddress}`, settings.sessionsPerHourPerClient, 3600);
+  if (input.clientAddress) await hitRateLimit(db, { key: `chat-sessions:${input.clientAddress}`, limit: settings.sessionsPerHourPerClient, windowSeconds: 3600 });
 
   const sessionKey = randomBytes(24).toString('base64url');
   const { session, visitorToken } = await chatTransaction(db, async (tx) => {
@@ -93,6 +93,23 @@ async function previousOperatorOf(tx: DbOrTx, channelId: number, sessionKey: str
     .orderBy(desc(liveChatSessions.id))
     .limit(1);
   return previous?.operatorId ?? null;
+}
+
+/**
+ * A channel's sessions that may have changed since a moment: every open or waiting one, and
+ * those closed since (a few seconds' margin for clocks), for a feed that lost notifications.
+ */
+export async function sessionsChangedSince(db: DbOrTx, channelId: number, since: Date): Promise<LiveChatSessionRow[]> {
+  return db
+    .select()
+    .from(liveChatSessions)
+    .where(
+      and(
+        eq(liveChatSessions.channelId, channelId),
+        sql`(${liveChatSessions.status} <> 'CLOSED' or ${liveChatSessions.closedAt} >= ${since.toISOString()}::timestamptz - interval '5 seconds')`,
+      ),
+    )
+    .orderBy(asc(liveChatSessions.id));
 }
 
 export async function findSession(db: DbOrTx, id: number): Promise<LiveChatSessionRow | undefined> {

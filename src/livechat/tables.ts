@@ -135,7 +135,8 @@ export const liveChatMessages = pgTable(
   },
   (t) => [
     uniqueIndex('live_chat_messages_session_seq').on(t.sessionId, t.seq),
-    uniqueIndex('live_chat_messages_client_id').on(t.sessionId, t.clientMessageId),
+    // An idempotency key is its author's own: the visitor, or one operator (0: an admin token of no agent).
+    uniqueIndex('live_chat_messages_author_client_id').on(t.sessionId, t.authorKind, sql`coalesce(${t.agentId}, 0)`, t.clientMessageId),
     // An operator's latest message (welcome messages included, so assignments too): "idle longest".
     index('live_chat_messages_agent').on(t.agentId, t.createdAt).where(sql`${t.agentId} is not null`),
   ],
@@ -172,7 +173,7 @@ export const liveChatSessionTickets = pgTable(
   (t) => [primaryKey({ columns: [t.sessionId, t.ticketId] }), uniqueIndex('live_chat_session_tickets_ticket').on(t.ticketId)],
 );
 
-/** Fixed-window counters shared by every instance: key + window start → hits. */
+/** Rate-limit counters shared by every instance: key + slot start → hits (sliding windows, see ratelimit.ts). */
 export const liveChatRateCounters = pgTable(
   'live_chat_rate_counters',
   {

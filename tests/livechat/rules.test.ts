@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chooseOperator, cleanChatBody, isColor, parseChatCommand, retryAfterSeconds, satisfactionOf, transcriptOf, type OperatorCandidate } from '../../src/livechat/rules.js';
+import { chooseOperator, cleanChatBody, isColor, parseChatCommand, satisfactionOf, transcriptOf, type OperatorCandidate } from '../../src/livechat/rules.js';
 
 const at = (minute: number) => new Date(Date.UTC(2026, 0, 1, 10, minute));
 const op = (agentId: number, openSessions: number, languages: string[] = [], lastActiveAt: Date | null = null): OperatorCandidate => ({
@@ -67,13 +67,8 @@ describe('satisfactionOf', () => {
   ])('%o → %s%%', (counts, percent, rated) => expect(satisfactionOf(counts)).toEqual({ ...counts, percent, rated }));
 });
 
-describe('transcriptOf and retryAfterSeconds', () => {
+describe('transcriptOf', () => {
   it('writes one "Author: text" line per message', () => {
     expect(transcriptOf([{ authorName: 'Ann', body: 'Hi' }, { authorName: 'Bob', body: 'Hello' }])).toBe('Ann: Hi\nBob: Hello');
   });
-  it.each([
-    [0, 0, 60, 60],
-    [59_500, 0, 60, 1],
-    [30_000, 0, 60, 30],
-  ])('now %i, window from %i of %is → %is', (now, start, seconds, expected) => expect(retryAfterSeconds(now, start, seconds)).toBe(expected));
 });

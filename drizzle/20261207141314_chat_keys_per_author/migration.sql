@@ -1,0 +1,2 @@
+DROP INDEX "live_chat_messages_client_id";--> statement-breakpoint
+CREATE UNIQUE INDEX "live_chat_messages_author_client_id" ON "live_chat_messages" ("session_id","author_kind",coalesce("agent_id", 0),"client_message_id");
