@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { and, asc, desc, eq, gte, lt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, lt, or, sql } from 'drizzle-orm';
 import { createVisitorToken, findAgent, hashToken } from '../auth/service.js';
 import { inTransaction, type DbOrTx } from '../db/client.js';
 import { notifyEvents } from '../events/hub.js';
@@ -261,6 +261,9 @@ export async function sessionsOfTickets(db: DbOrTx, ticketIds: number[]): Promis
   return new Map(rows.map((row) => [row.ticketId, row.session]));
 }
 
+/** How long an empty session stays closed before it is removed: its close reaches every feed first. */
+const REMOVAL_GRACE_SECONDS = 2;
+
 export interface SweepSettings {
   idleCloseMinutes: number;
   emptySessionMinutes: number;
@@ -276,40 +279,38 @@ export interface SweepSettings {
  *
  * Empty: the visitor never wrote, the session is older than the empty period, and nobody (the
  * visitor or an operator; our own system notes do not count) wrote within it. An open stream
- * alone is not activity. The removal is published, so the session's streams end.
+ * alone is not activity. Such a session is closed if it is not (its feeds hear it), then
+ * removed; the removal is published, so the session's streams end.
  */
 export async function sweepLiveChatSessions(db: DbOrTx, settings: SweepSettings): Promise<{ closed: number; removed: number }> {
   const emptyPeriod = sql`now() - make_interval(secs => ${settings.emptySessionMinutes * 60})`;
-  const empty = await inTransaction(db, async (tx) => {
-    const removed = await tx
+  const isEmpty = and(
+    eq(liveChatSessions.visitorWrote, false),
+    lt(liveChatSessions.createdAt, emptyPeriod),
+    sql`not exists (select 1 from ${liveChatSessionTickets} t where t.session_id = ${liveChatSessions.id})`,
+    sql`not exists (select 1 from ${liveChatRatings} r where r.session_id = ${liveChatSessions.id})`,
+    sql`not exists (select 1 from ${liveChatMessages} m where m.session_id = ${liveChatSessions.id} and m.author_kind <> 'SYSTEM' and m.created_at >= ${emptyPeriod})`,
+  );
+  // Closed for a moment before it goes, so that operators' feeds see it leave (the change is
+  // read from the row, which must still be there), and only then removed, with its streams.
+  const removed = await inTransaction(db, async (tx) => {
+    const rows = await tx
       .delete(liveChatSessions)
-      .where(
-        and(
-          eq(liveChatSessions.visitorWrote, false),
-          lt(liveChatSessions.createdAt, emptyPeriod),
-          sql`not exists (select 1 from ${liveChatSessionTickets} t where t.session_id = ${liveChatSessions.id})`,
-          sql`not exists (select 1 from ${liveChatRatings} r where r.session_id = ${liveChatSessions.id})`,
-          sql`not exists (select 1 from ${liveChatMessages} m where m.session_id = ${liveChatSessions.id} and m.author_kind <> 'SYSTEM' and m.created_at >= ${emptyPeriod})`,
-        ),
-      )
-      .returning({ id: liveChatSessions.id, channelId: liveChatSessions.channelId, status: liveChatSessions.status });
-    await notifyEvents(tx, liveChatSessionRemoved, new Map(removed.map((s) => [s.id, s.id])));
-    return removed;
+      .where(and(isEmpty, eq(liveChatSessions.status, 'CLOSED'), lt(liveChatSessions.closedAt, sql`now() - make_interval(secs => ${REMOVAL_GRACE_SECONDS})`)))
+      .returning({ id: liveChatSessions.id });
+    await notifyEvents(tx, liveChatSessionRemoved, new Map(rows.map((s) => [s.id, s.id])));
+    return rows.length;
   });
   const idleSince = sql`now() - make_interval(secs => ${settings.idleCloseMinutes * 60})`;
-  const idle = await db
+  const idle = sql`(${lt(liveChatSessions.lastActivityAt, idleSince)} and (${liveChatSessions.status} = 'OPEN' or ${liveChatSessions.visitorSeenAt} is null or ${liveChatSessions.visitorSeenAt} < ${idleSince}))`;
+  const toClose = await db
     .select({ id: liveChatSessions.id })
     .from(liveChatSessions)
-    .where(
-      and(
-        sql`${liveChatSessions.status} <> 'CLOSED'`,
-        lt(liveChatSessions.lastActivityAt, idleSince),
-        sql`(${liveChatSessions.status} = 'OPEN' or ${liveChatSessions.visitorSeenAt} is null or ${liveChatSessions.visitorSeenAt} < ${idleSince})`,
-      ),
-    )
+    .where(and(sql`${liveChatSessions.status} <> 'CLOSED'`, or(idle, isEmpty)))
+    .orderBy(asc(liveChatSessions.id))
     .limit(500);
   let closed = 0;
-  for (const { id } of idle) {
+  for (const { id } of toClose) {
     try {
       await closeLiveChat(db, { kind: 'SYSTEM' }, id);
       closed += 1;
@@ -317,11 +318,7 @@ export async function sweepLiveChatSessions(db: DbOrTx, settings: SweepSettings)
       // Closed or removed meanwhile by another instance or its visitor.
     }
   }
-  // A removed waiting or open session frees a place.
-  for (const channelId of new Set(empty.filter((s) => s.status !== 'CLOSED').map((s) => s.channelId))) {
-    await chatTransaction(db, async (tx) => assignWaitingSessions(tx, await lockChannel(tx, channelId), { lineChanged: true }));
-  }
-  return { closed, removed: empty.length };
+  return { closed, removed };
 }
 
 export async function channelOfSession(db: DbOrTx, session: LiveChatSessionRow) {

@@ -68,6 +68,8 @@ describe('waiting is our delay, not the visitor\'s', () => {
       async () => [watchingStream.completed, watchingMessages.completed],
       (done) => done.every(Boolean),
     );
+    // Operators saw it leave their list before it went.
+    expect(online.feed.events.map((e: any) => e.liveChatSessionChanged).filter((s: any) => s.id === watching.session.id).at(-1)).toMatchObject({ status: 'CLOSED' });
     // By now Reading's last message is older than the idle period, and its chat is still open.
     expect(await statusOf(reading.session.id)).toBe('WAITING');
     readingStream.dispose();
