@@ -163,7 +163,7 @@ builder.subscriptionFields((t) => ({
     },
     subscribe: async (_root, args, ctx) => {
       const { session, visitor } = await subscribableSession(ctx, args.sessionId);
-      return sessionStreamLifetime(ctx, session.id, visitor, chatMessageStream(ctx, session.id, seqOfCursor(args.after) ?? 0, visitor));
+      return sessionStreamLifetime(ctx, session, visitor, chatMessageStream(ctx, session.id, seqOfCursor(args.after) ?? 0, visitor));
     },
     resolve: (edge: any) => edge,
   }),
@@ -175,7 +175,7 @@ builder.subscriptionFields((t) => ({
     args: { sessionId: t.arg.id({ required: true, description: 'The session.' }) },
     subscribe: async (_root, args, ctx) => {
       const { session } = await subscribableSession(ctx, args.sessionId);
-      return sessionStreamLifetime(ctx, session.id, false, typingStream(ctx, session.id));
+      return sessionStreamLifetime(ctx, session, false, typingStream(ctx, session.id));
     },
     resolve: (event: TypingShape) => event,
   }),
@@ -199,7 +199,7 @@ builder.subscriptionFields((t) => ({
         return operatorSessionStream(ctx, channel.id, callerAgentId(ctx));
       }
       const { session, visitor } = await subscribableSession(ctx, args.sessionId!);
-      return sessionStreamLifetime(ctx, session.id, visitor, visitorSessionStream(ctx, session));
+      return sessionStreamLifetime(ctx, session, visitor, visitorSessionStream(ctx, session));
     },
     resolve: (session: LiveChatSessionRow) => session,
   }),
