@@ -17,6 +17,8 @@ interface ConfigValues {
   smtpMaxClients: number;
   /** Open SMTP connections allowed from one client address. */
   smtpMaxClientsPerAddress: number;
+  /** Addresses and CIDR blocks of relays (a Postfix or Exim in front) exempt from smtpMaxClientsPerAddress. */
+  smtpTrustedRelays: readonly string[];
   /** Recipients accepted per message; more get 452 4.5.3 (RFC 5321 asks for at least 100). */
   smtpMaxRecipients: number;
   /** NOOP/RSET commands that still count as activity for the idle timeout, per connection. */
@@ -121,14 +123,15 @@ function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number
 }
 
 /** A comma-separated list of IP addresses and CIDR blocks (`10.0.0.0/8`, `::1`, `fd00::/8`). */
-function parseTrustedProxies(raw: string): string[] {
+/** A comma-separated list of IP addresses and CIDR blocks (TRUSTED_PROXIES, SMTP_TRUSTED_RELAYS). */
+function parseAddressList(variable: string, raw: string): string[] {
   const entries = raw.split(',').map((entry) => entry.trim()).filter(Boolean);
   for (const entry of entries) {
     const [address, bits, extra] = entry.split('/');
     const family = isIP(address!);
     const maxBits = family === 6 ? 128 : 32;
     const bitsOk = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= maxBits);
-    if (!family || !bitsOk || extra !== undefined) throw new Error(`TRUSTED_PROXIES must list IP addresses or CIDR blocks separated by commas; "${entry}" is neither`);
+    if (!family || !bitsOk || extra !== undefined) throw new Error(`${variable} must list IP addresses or CIDR blocks separated by commas; "${entry}" is neither`);
   }
   return entries;
 }
@@ -145,6 +148,7 @@ function introspectionFrom(env: NodeJS.ProcessEnv): boolean {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const config = readConfig(env);
   Object.freeze(config.trustedProxies);
+  Object.freeze(config.smtpTrustedRelays);
   Object.freeze(config.corsOrigins);
   return Object.freeze(config);
 }
@@ -166,6 +170,7 @@ function readConfig(env: NodeJS.ProcessEnv): ConfigValues {
     mailMaxBytes: intFrom(env, 'MAIL_MAX_BYTES', 25 * 1024 * 1024),
     smtpMaxClients: intFrom(env, 'SMTP_MAX_CLIENTS', 100),
     smtpMaxClientsPerAddress: intFrom(env, 'SMTP_MAX_CLIENTS_PER_ADDRESS', 10),
+    smtpTrustedRelays: parseAddressList('SMTP_TRUSTED_RELAYS', env.SMTP_TRUSTED_RELAYS ?? ''),
     smtpMaxRecipients: Math.max(1, intFrom(env, 'SMTP_MAX_RECIPIENTS', 100)),
     smtpMaxIdleCommands: intFrom(env, 'SMTP_MAX_IDLE_COMMANDS', 5),
     smtpLookupTimeoutMs: Math.max(1, intFrom(env, 'SMTP_LOOKUP_TIMEOUT_MS', 5000)),
@@ -186,7 +191,7 @@ function readConfig(env: NodeJS.ProcessEnv): ConfigValues {
     formRateLimitPerHour: intFrom(env, 'FORM_RATE_LIMIT_PER_HOUR', 20),
     formRateLimitPerDay: intFrom(env, 'FORM_RATE_LIMIT_PER_DAY', 240),
     workers: Math.max(1, intFrom(env, 'INTAKE_WORKERS', 1)),
-    trustedProxies: parseTrustedProxies(env.TRUSTED_PROXIES ?? ''),
+    trustedProxies: parseAddressList('TRUSTED_PROXIES', env.TRUSTED_PROXIES ?? ''),
     wsMaxSubscriptionsPerSocket: intFrom(env, 'WS_MAX_SUBSCRIPTIONS_PER_SOCKET', 100),
     wsMaxSocketsPerClient: intFrom(env, 'WS_MAX_SOCKETS_PER_CLIENT', 20),
     wsAnonymousGraceMs: intFrom(env, 'WS_ANONYMOUS_GRACE_MS', 10_000),

@@ -74,6 +74,14 @@ export interface AuthenticatorOptions {
   onError?: (err: unknown) => void;
 }
 
+/** A token was sent but is not accepted: the caller hears so (HTTP 401, graphql-ws close 4401). */
+export class TokenRefusedError extends Error {
+  constructor(readonly reason: string) {
+    super(`Authentication failed: ${reason}. Send a valid token, or no Authorization header at all for the public operations.`);
+    this.name = 'TokenRefusedError';
+  }
+}
+
 /**
  * Resolves bearer tokens to principals. Lookups are cached briefly so that a busy client does not
  * cost a database read per request; a revocation through this instance evicts at once. Use is
@@ -103,11 +111,32 @@ export class Authenticator {
     this.flushTimer.unref();
   }
 
-  /** Reads "Bearer <token>"; a missing, unknown or revoked token is anonymous. */
+  /**
+   * The caller behind an Authorization header. Anonymous only when no token is sent (no header,
+   * or a blank one, as clients send when logged out); a token that is sent but refused —
+   * not "Bearer <token>", unknown or revoked — throws TokenRefusedError, so that transports
+   * answer 401 instead of serving the caller silently as anonymous.
+   */
+  async principalOf(header: string | null | undefined): Promise<Principal> {
+    if (header == null || header.trim() === '') return ANONYMOUS;
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match || match[1]!.length > 256) throw new TokenRefusedError('the Authorization header is not "Bearer <token>"');
+    const principal = await this.fromToken(match[1]!);
+    if (principal.kind === 'anonymous') throw new TokenRefusedError('the bearer token is unknown or revoked');
+    return principal;
+  }
+
+  /** Like principalOf, but a refused token is anonymous (for callers that answer both alike). */
   async fromAuthorization(header: string | null | undefined): Promise<Principal> {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-    if (!match || match[1]!.length > 256) return ANONYMOUS;
-    const token = match[1]!;
+    try {
+      return await this.principalOf(header);
+    } catch (error) {
+      if (error instanceof TokenRefusedError) return ANONYMOUS;
+      throw error;
+    }
+  }
+
+  private async fromToken(token: string): Promise<Principal> {
     const hash = hashToken(token);
     if (this.bootstrapHash && timingSafeEqual(Buffer.from(hash, 'hex'), this.bootstrapHash)) {
       return { kind: 'admin', name: 'admin', tokenId: null, agentId: null };

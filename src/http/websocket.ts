@@ -4,7 +4,7 @@ import type { YogaServerInstance } from 'graphql-yoga';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { Authenticator } from '../auth/service.js';
+import { TokenRefusedError, type Authenticator } from '../auth/service.js';
 import type { Config } from '../config.js';
 import type { Context } from '../graphql/context.js';
 import type { Logger } from '../log.js';
@@ -125,7 +125,14 @@ export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log }
       onConnect: async (ctx) => {
         const state = states.get(ctx.extra.socket);
         if (!state) return true;
-        state.authenticated = (await auth.fromAuthorization(authorizationOf(ctx.connectionParams, ctx.extra.request.headers))).kind !== 'anonymous';
+        try {
+          state.authenticated = (await auth.principalOf(authorizationOf(ctx.connectionParams, ctx.extra.request.headers))).kind !== 'anonymous';
+        } catch (error) {
+          if (!(error instanceof TokenRefusedError)) throw error;
+          // 4401, not graphql-ws's 4403 for `false` (which closes again, without effect): its clients do not retry 4401.
+          ctx.extra.socket.close(ANONYMOUS_CLOSE_CODE, `Unauthorized: ${error.reason}`);
+          return false;
+        }
         if (state.authenticated) stopGrace(state);
         return true;
       },
@@ -159,12 +166,20 @@ export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log }
           state.publicOperations.add(id);
           stopGrace(state);
         }
+        let contextValue;
+        try {
+          contextValue = await contextFactory();
+        } catch (err) {
+          // A token refused since the socket opened (UNAUTHENTICATED): an error for this operation.
+          if (err instanceof GraphQLError) return [new GraphQLError(err.message, { extensions: { ...err.extensions, http: undefined } })];
+          throw err;
+        }
         return {
           schema: enveloped,
           operationName: params.operationName,
           document,
           variableValues: params.variables,
-          contextValue: await contextFactory(),
+          contextValue,
           rootValue: { execute, subscribe },
         };
       },

@@ -1,7 +1,7 @@
+import { idArgument } from '../graphql/global-id.js';
 import { GraphQLError } from 'graphql';
 import type { Context } from '../graphql/context.js';
 import { builder } from '../graphql/builder.js';
-import { idOf } from '../graphql/user-errors.js';
 import { callerAgentId, canOperate, forbidden, staffOrVisitorOf, subscribableSession } from './graphql-access.js';
 import { ChatAuthorKind, ChatMessageEdge, LiveChatSession, seqCursor, seqOfCursor } from './graphql-types.js';
 import type { LiveChatSessionRow } from './assignment.js';
@@ -193,8 +193,7 @@ builder.subscriptionFields((t) => ({
         throw new GraphQLError('Give exactly one of channelId and sessionId.', { extensions: { code: 'INVALID_ARGUMENT' } });
       }
       if (args.channelId != null) {
-        const channelId = idOf(String(args.channelId), 'LiveChatChannel');
-        const channel = channelId === null ? undefined : await findChannel(ctx.db, channelId);
+        const channel = await findChannel(ctx.db, idArgument(args.channelId, 'LiveChatChannel', ['channelId']));
         if (!channel || !(await canOperate(ctx, channel.id))) throw forbidden("liveChatSessionChanged(channelId) is for the channel's operators and admins");
         return operatorSessionStream(ctx, channel.id, callerAgentId(ctx));
       }

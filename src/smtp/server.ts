@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
+import { isListedAddress } from '../http/client-address.js';
 import type { Logger } from '../log.js';
 import { MailIntakeQueue } from '../mail/queue.js';
 import { checkRecipient } from '../mail/service.js';
@@ -65,6 +66,8 @@ export async function startSmtpServer({ config, database, log, publicUrl }: { co
 
     onConnect(session, callback) {
       const from = session.remoteAddress;
+      // A relay in front of us carries many senders' mail: only SMTP_MAX_CLIENTS bounds it.
+      if (isListedAddress(from, config.smtpTrustedRelays)) return callback();
       const open = connectionsFrom.get(from) ?? 0;
       if (open >= config.smtpMaxClientsPerAddress) return callback(reply(421, '4.7.0 Too many connections from your address, try again later'));
       connectionsFrom.set(from, open + 1);
