@@ -32,6 +32,8 @@ interface ConfigValues {
   /** More new tickets than this from one sender within the window: further mail is quarantined. */
   mailLoopMaxTickets: number;
   mailLoopWindowMinutes: number;
+  /** How often mail quarantined because it could not be stored (not for its content) is stored again. */
+  mailRetryIntervalMs: number;
   adminToken: string | undefined;
   /** How long a token lookup is reused: a token revoked on another instance stops within this time (at most 30 s). */
   tokenCacheMs: number;
@@ -179,6 +181,7 @@ function readConfig(env: NodeJS.ProcessEnv): ConfigValues {
     smtpTlsCert: env.SMTP_TLS_CERT || undefined,
     mailLoopMaxTickets: intFrom(env, 'MAIL_LOOP_MAX_TICKETS', 20),
     mailLoopWindowMinutes: intFrom(env, 'MAIL_LOOP_WINDOW_MINUTES', 120),
+    mailRetryIntervalMs: Math.max(100, intFrom(env, 'MAIL_RETRY_INTERVAL_MS', 60_000)),
     adminToken: env.INTAKE_ADMIN_TOKEN || undefined,
     tokenCacheMs: Math.min(intFrom(env, 'TOKEN_CACHE_MS', 30_000), 30_000),
     tokenUsageFlushMs: Math.max(intFrom(env, 'TOKEN_USAGE_FLUSH_MS', 60_000), 100),

@@ -54,6 +54,11 @@ export async function revokeApiToken(db: DbOrTx, id: number): Promise<ApiTokenRo
  * Creates the token of a chat visitor, good for that session only. Live chat calls this when a
  * visitor starts a session.
  */
+/** A new visitor token, for a caller that stores its hash itself (startLiveChat, within its one statement). */
+export function generateVisitorToken(): string {
+  return generateToken(VISITOR_PREFIX);
+}
+
 export async function createVisitorToken(db: DbOrTx, sessionId: number): Promise<{ token: string; id: number }> {
   const token = generateToken(VISITOR_PREFIX);
   const [row] = await db.insert(visitorTokens).values({ sessionId, tokenHash: hashToken(token) }).returning({ id: visitorTokens.id });

@@ -113,6 +113,7 @@ export function openPostgres(url: string, options: { max?: number } = {}): Datab
     max: options.max ?? 10,
     onnotice: () => {},
     connection: { application_name: 'intake' },
+    backoff: reconnectDelaySeconds,
   });
   // jit: drizzle compiles a row mapper per query shape instead of walking each column's path per row.
   const watchers = statementWatchers();
@@ -125,6 +126,15 @@ export function openPostgres(url: string, options: { max?: number } = {}): Datab
     listen: (channel, onPayload, onReconnect) => listenPostgres(url, channel, onPayload, onReconnect),
     close: () => client.end({ timeout: 2 }),
   };
+}
+
+/**
+ * Seconds before a connection that failed tries again. postgres.js's default grows to 20 s
+ * after a few refused attempts, and its count is shared by the pool and reset only by a
+ * success: after a failover the server then waited that long with the database long back.
+ */
+export function reconnectDelaySeconds(attempts: number): number {
+  return Math.min(0.05 * 2 ** attempts, 0.5);
 }
 
 /** How long a lost LISTEN connection waits between attempts to come back, at most. */

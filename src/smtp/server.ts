@@ -40,7 +40,7 @@ export async function startSmtpServer({ config, database, log, publicUrl }: { co
   const tls = config.smtpTlsKey && config.smtpTlsCert ? { key: readFileSync(config.smtpTlsKey), cert: readFileSync(config.smtpTlsCert) } : null;
   // Team of each accepted recipient (null: postmaster), per session; read back at DATA for the current envelope.
   const teamsOf = new WeakMap<SMTPServerSession, Map<string, number | null>>();
-  const intake = new MailIntakeQueue(database.db, config, log);
+  const intake = new MailIntakeQueue(database.db, config, log, config.smtpLookupTimeoutMs);
   // Open connections per client address: one sender must not take every slot.
   const connectionsFrom = new Map<string, number>();
   // Sessions counted in connectionsFrom (onClose also runs for connections refused at onConnect).
