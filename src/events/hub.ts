@@ -240,8 +240,7 @@ export class EventHub {
 
   async start(): Promise<void> {
     // Notifications that arrive before the starting positions are known wait for them.
-    let ready!: () => void;
-    const started = new Promise<void>((resolve) => (ready = resolve));
+    const { promise: started, resolve: ready } = Promise.withResolvers<void>();
     for (const stream of this.streams.values()) stream.queue = started;
     try {
       this.stopListening = await this.database.listen(

@@ -64,6 +64,18 @@ export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log }
     server,
     path,
     maxPayload: config.maxWsPayloadBytes,
+    // Large frames (a page of tickets, a schema) are deflated; small ones (acks, pings, most
+    // events) go as they are, where compressing costs more than it saves. No context is kept
+    // between messages and the window is small, so an idle socket holds little zlib memory.
+    // maxPayload still bounds a message after inflating.
+    perMessageDeflate: {
+      threshold: 1024,
+      serverNoContextTakeover: true,
+      clientNoContextTakeover: true,
+      serverMaxWindowBits: 13,
+      zlibDeflateOptions: { memLevel: 7 },
+      concurrencyLimit: 10,
+    },
     // Refused before the upgrade, so a flood of sockets from one address costs no socket state.
     verifyClient: ({ req }, accept) => {
       const address = clientAddressOf(req, config.trustedProxies) ?? 'unknown';

@@ -10,8 +10,7 @@ let database: Database;
 let hub: EventHub;
 
 // A loader that answers only when the test opens its gate.
-let openGate!: () => void;
-const gate = new Promise<void>((resolve) => (openGate = resolve));
+const { promise: gate, resolve: openGate } = Promise.withResolvers<void>();
 const slowType = defineEvent({
   name: 'test.slow',
   load: async (_db, ids: number[]) => {

@@ -29,8 +29,7 @@ describe('a graphql-ws client that keeps the last cursor in its variables', () =
     // The server side of every WebSocket: the test cuts them as a failing proxy or a restart would.
     const serverSockets: Duplex[] = [];
     server.app.http.server.on('upgrade', (_req, socket: Duplex) => serverSockets.push(socket));
-    let endOutage!: () => void;
-    const outage = new Promise<void>((resolve) => (endOutage = resolve));
+    const { promise: outage, resolve: endOutage } = Promise.withResolvers<void>();
     const closes: number[] = [];
     let connections = 0;
 
@@ -92,8 +91,7 @@ describe('an SSE client that reopens the stream with the last cursor as `after`'
       if (req.headers.accept === 'text/event-stream') streams.push(req.socket);
     };
     server.app.http.server.on('request', track);
-    let endOutage!: () => void;
-    const outage = new Promise<void>((resolve) => (endOutage = resolve));
+    const { promise: outage, resolve: endOutage } = Promise.withResolvers<void>();
     const received: number[] = [];
     let opened = 0;
     let stopped = false;
