@@ -207,9 +207,11 @@ function introspectionFrom(env: NodeJS.ProcessEnv): boolean {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const read = settingsReader(env);
   const config = readConfig(env, read);
-  // Waiting visitors count as gone when not seen for the idle period: it must span heartbeats.
-  if (config.liveChat.idleCloseMinutes * 60_000 <= 2 * config.liveChat.presenceHeartbeatMs) {
-    read.problems.push(`LIVECHAT_IDLE_CLOSE_MINUTES must be longer than two presence heartbeats (LIVECHAT_PRESENCE_HEARTBEAT_MS=${config.liveChat.presenceHeartbeatMs}), or waiting visitors who are still there would be closed`);
+  // Waiting visitors count as gone when not seen for the idle period: it must span a heartbeat.
+  if (config.liveChat.idleCloseMinutes * 60_000 <= config.liveChat.presenceHeartbeatMs) {
+    read.problems.push(
+      `LIVECHAT_IDLE_CLOSE_MINUTES must be longer than a presence heartbeat (LIVECHAT_PRESENCE_HEARTBEAT_MS=${config.liveChat.presenceHeartbeatMs}), or waiting visitors who are still there would be closed`,
+    );
   }
   if (read.problems.length) throw new ConfigError(read.problems);
   Object.freeze(config.trustedProxies);
