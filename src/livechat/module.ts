@@ -1,6 +1,6 @@
 import type { AppModule } from '../app-module.js';
 import { isOperatorOf, syncChannelWithTeam } from './channels.js';
-import { chatMessageAdded, liveChatSessionChanged, liveChatSessionRemoved, visitorSessionChanged } from './events.js';
+import { chatMessageAdded, liveChatSessionChanged, visitorSessionChanged } from './events.js';
 import './graphql.js';
 import { PresenceTracker, setPresenceTracker } from './presence.js';
 import { pruneRateCounters } from './ratelimit.js';
@@ -14,7 +14,7 @@ import { setTypingRelay, TypingRelay } from './typing.js';
  */
 export const liveChatModule: AppModule = {
   name: 'livechat',
-  events: [chatMessageAdded, liveChatSessionChanged, visitorSessionChanged, liveChatSessionRemoved],
+  events: [chatMessageAdded, liveChatSessionChanged, visitorSessionChanged],
   teamWriteHooks: [syncChannelWithTeam],
   scopeLookups: (db) => ({ isOperator: (agentId, channelId) => isOperatorOf(db, channelId, agentId) }),
   jobs: [
