@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { and, asc, desc, eq, gte, lt, or, sql } from 'drizzle-orm';
-import { findAgent, generateVisitorToken, hashToken } from '../auth/service.js';
-import { agents, visitorTokens } from '../auth/tables.js';
+import { agentNameSql, findAgent, generateVisitorToken, hashToken, visitorTokenInsertSql } from '../auth/service.js';
 import { inTransaction, type DbOrTx } from '../db/client.js';
 import { liveNotification } from '../events/hub.js';
 import { isAnyOf } from '../db/columns.js';
@@ -99,10 +98,10 @@ async function completeStart(tx: DbOrTx, session: LiveChatSessionRow, start: { a
   const agentId = sql`${start.agentId}::int`;
   await tx.execute(sql`
     with token as (
-      insert into ${visitorTokens} (session_id, token_hash) values (${session.id}, ${start.visitorTokenHash}) returning id
+      ${visitorTokenInsertSql(session.id, start.visitorTokenHash)} returning id
     ), m as (
       insert into ${liveChatMessages} (session_id, seq, author_kind, author_name, agent_id, body, operator_only, in_transcript)
-      select ${session.id}, 1, 'OPERATOR', coalesce((select a.name from ${agents} a where a.id = ${agentId}), 'Operator'), ${agentId}, ${start.welcomeMessage}, false, false
+      select ${session.id}, 1, 'OPERATOR', coalesce(${agentNameSql(agentId)}, 'Operator'), ${agentId}, ${start.welcomeMessage}, false, false
       where ${agentId} is not null
       returning *
     ), sent as (
