@@ -10,6 +10,7 @@ import { chatMessageAdded, chatTransaction, liveChatSessionChanged, visitorSessi
 import { findSession, sessionsChangedSince } from './sessions.js';
 import { messagesOf, type ChatMessageRow } from './messages.js';
 import { presenceTrackerOf } from './presence.js';
+import { sessionStreamLifetime } from './graphql-stream-lifetime.js';
 import { typingRelayOf, type TypingEvent } from './typing.js';
 import { Repeater } from 'graphql-yoga';
 
@@ -162,7 +163,7 @@ builder.subscriptionFields((t) => ({
     },
     subscribe: async (_root, args, ctx) => {
       const { session, visitor } = await subscribableSession(ctx, args.sessionId);
-      return chatMessageStream(ctx, session.id, seqOfCursor(args.after) ?? 0, visitor);
+      return sessionStreamLifetime(ctx, session, visitor, chatMessageStream(ctx, session.id, seqOfCursor(args.after) ?? 0, visitor));
     },
     resolve: (edge: any) => edge,
   }),
@@ -174,7 +175,7 @@ builder.subscriptionFields((t) => ({
     args: { sessionId: t.arg.id({ required: true, description: 'The session.' }) },
     subscribe: async (_root, args, ctx) => {
       const { session } = await subscribableSession(ctx, args.sessionId);
-      return typingStream(ctx, session.id);
+      return sessionStreamLifetime(ctx, session, false, typingStream(ctx, session.id));
     },
     resolve: (event: TypingShape) => event,
   }),
@@ -196,8 +197,8 @@ builder.subscriptionFields((t) => ({
         if (!channel || !(await canOperate(ctx, channel.id))) throw forbidden("liveChatSessionChanged(channelId) is for the channel's operators and admins");
         return operatorSessionStream(ctx, channel.id, callerAgentId(ctx));
       }
-      const { session } = await subscribableSession(ctx, args.sessionId!);
-      return visitorSessionStream(ctx, session);
+      const { session, visitor } = await subscribableSession(ctx, args.sessionId!);
+      return sessionStreamLifetime(ctx, session, visitor, visitorSessionStream(ctx, session));
     },
     resolve: (session: LiveChatSessionRow) => session,
   }),

@@ -83,6 +83,7 @@ export function wsClient(url: string, token: string | null): Client {
 export function subscribe<T = any>(client: Client, query: string, variables: Record<string, unknown> = {}) {
   const events: T[] = [];
   const errors: unknown[] = [];
+  const state = { completed: false };
   let waiters: Array<() => void> = [];
   const notify = () => {
     const pending = waiters;
@@ -101,13 +102,20 @@ export function subscribe<T = any>(client: Client, query: string, variables: Rec
         errors.push(err);
         notify();
       },
-      complete: notify,
+      complete: () => {
+        state.completed = true;
+        notify();
+      },
     },
   );
   return {
     events,
     errors,
     dispose,
+    /** Whether the server ended the stream. */
+    get completed() {
+      return state.completed;
+    },
     /** Resolves once `count` events (or an error) arrived; rejects after `ms`. */
     async waitFor(count: number, ms = 10_000): Promise<T[]> {
       const deadline = Date.now() + ms;
