@@ -103,6 +103,8 @@ export interface LiveChatSettings {
   visitorTokenDays: number;
   /** Open or waiting sessions one client address (an IPv6 /64) may hold at once. */
   openSessionsPerAddress: number;
+  /** How often an instance refreshes the presence of its operators' and visitors' chat streams. */
+  presenceHeartbeatMs: number;
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -227,6 +229,12 @@ function introspectionFrom(env: NodeJS.ProcessEnv): boolean {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const read = settingsReader(env);
   const config = readConfig(env, read);
+  // Waiting visitors count as gone when not seen for the idle period: it must span a heartbeat.
+  if (config.liveChat.idleCloseMinutes * 60_000 <= config.liveChat.presenceHeartbeatMs) {
+    read.problems.push(
+      `LIVECHAT_IDLE_CLOSE_MINUTES must be longer than a presence heartbeat (LIVECHAT_PRESENCE_HEARTBEAT_MS=${config.liveChat.presenceHeartbeatMs}), or waiting visitors who are still there would be closed`,
+    );
+  }
   if (read.problems.length) throw new ConfigError(read.problems);
   Object.freeze(config.trustedProxies);
   Object.freeze(config.smtpTrustedRelays);
@@ -289,7 +297,7 @@ function readConfig(env: NodeJS.ProcessEnv, read: ReturnType<typeof settingsRead
     wsMaxSubscriptionsPerSocket: read.count('WS_MAX_SUBSCRIPTIONS_PER_SOCKET', 100),
     wsMaxSocketsPerClient: read.count('WS_MAX_SOCKETS_PER_CLIENT', 20),
     wsAnonymousGraceMs: read.milliseconds('WS_ANONYMOUS_GRACE_MS', 10_000),
-    wsPingIntervalMs: read.milliseconds('WS_PING_INTERVAL_MS', 30_000, { min: 10 }),
+    wsPingIntervalMs: read.milliseconds('WS_PING_INTERVAL_MS', 20_000, { min: 10 }),
     sseMaxStreamsPerClient: read.count('SSE_MAX_STREAMS_PER_CLIENT', 20),
     maxSubscriptionsPerToken: read.count('MAX_SUBSCRIPTIONS_PER_TOKEN', 100),
     anonymousIntrospection: read.parsed(() => introspectionFrom(env), false),
@@ -306,6 +314,8 @@ function readConfig(env: NodeJS.ProcessEnv, read: ReturnType<typeof settingsRead
       sweepIntervalMs: read.milliseconds('LIVECHAT_SWEEP_INTERVAL_MS', 15_000, { min: 100 }),
       visitorTokenDays: read.days('LIVECHAT_VISITOR_TOKEN_DAYS', 30, { fractions: true }),
       openSessionsPerAddress: read.count('LIVECHAT_OPEN_SESSIONS_PER_ADDRESS', 3),
+      // Presence goes stale after 45 s: a heartbeat of at most 15 s gives it three chances.
+      presenceHeartbeatMs: read.milliseconds('LIVECHAT_PRESENCE_HEARTBEAT_MS', 15_000, { min: 100, max: 15_000 }),
     },
   };
 }

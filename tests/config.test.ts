@@ -79,6 +79,13 @@ describe('settings that make no sense', () => {
     }
   }, 120_000);
 
+  it('refuse a live chat idle period no longer than a presence heartbeat (waiting visitors still there would be closed)', () => {
+    expect(problemsOf({ LIVECHAT_IDLE_CLOSE_MINUTES: '0.25', LIVECHAT_PRESENCE_HEARTBEAT_MS: '15000' })).toEqual([
+      expect.stringMatching(/^LIVECHAT_IDLE_CLOSE_MINUTES must be longer than a presence heartbeat \(LIVECHAT_PRESENCE_HEARTBEAT_MS=15000\)/),
+    ]);
+    expect(problemsOf({ LIVECHAT_IDLE_CLOSE_MINUTES: '0.25', LIVECHAT_PRESENCE_HEARTBEAT_MS: '14000' })).toEqual([]);
+  });
+
   it('leave the defaults alone when nothing is set', () => {
     const config = loadConfig({});
     expect(config.port).toBe(4000);

@@ -1,4 +1,4 @@
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import { findAgent } from '../auth/service.js';
 import type { DbOrTx } from '../db/client.js';
 import { isAnyOf } from '../db/columns.js';
@@ -6,7 +6,16 @@ import { publishSessionChanged } from './events.js';
 import { appendMessage } from './message-store.js';
 import { isConnected } from './presence.js';
 import { chooseOperator, hasRoom, type OperatorCandidate } from './rules.js';
-import { liveChatOperators, liveChatOperatorStatuses, liveChatSessions, type LiveChatChannelRow, type LiveChatSessionRow } from './tables.js';
+import { liveChatMessages, liveChatOperators, liveChatOperatorStatuses, liveChatSessions, type LiveChatChannelRow, type LiveChatSessionRow } from './tables.js';
+
+/*
+ * Lock order of live chat, the one every path follows: the channel row, then its session rows
+ * (the waiting line in id order), nothing after. An operator's status row is written only by
+ * setOperatorStatus, in a statement of its own, before it serves any line; assignment reads it
+ * and never writes it, and "idle longest" comes from the messages an operator wrote (welcome
+ * messages of assignments included), so no transaction holds a channel and waits for a status
+ * row, or the other way round.
+ */
 
 /** Operators of the channel who are online (accepting and connected), with their load. */
 export async function onlineOperators(db: DbOrTx, channelId: number): Promise<OperatorCandidate[]> {
@@ -14,7 +23,7 @@ export async function onlineOperators(db: DbOrTx, channelId: number): Promise<Op
     .select({
       agentId: liveChatOperators.agentId,
       languages: liveChatOperatorStatuses.languages,
-      lastAssignedAt: liveChatOperatorStatuses.lastAssignedAt,
+      lastActiveAt: sql<Date | null>`(select max(m.created_at) from ${liveChatMessages} m where m.agent_id = ${liveChatOperators.agentId})`.mapWith((v) => (v === null ? null : new Date(v))),
       openSessions: sql<number>`(select count(*) from ${liveChatSessions} s where s.channel_id = ${liveChatOperators.channelId} and s.operator_id = ${liveChatOperators.agentId} and s.status = 'OPEN')`.mapWith(Number),
     })
     .from(liveChatOperators)
@@ -26,7 +35,8 @@ export async function onlineOperators(db: DbOrTx, channelId: number): Promise<Op
 
 /**
  * Gives a session (locked by the caller, channel locked too) to an operator: the session opens
- * with the channel's welcome message, authored by the operator.
+ * with the channel's welcome message, authored by the operator (which also marks the operator
+ * active, for "idle longest").
  */
 export async function assignSession(tx: DbOrTx, channel: LiveChatChannelRow, session: LiveChatSessionRow, agentId: number): Promise<LiveChatSessionRow> {
   const [updated] = await tx
@@ -34,10 +44,6 @@ export async function assignSession(tx: DbOrTx, channel: LiveChatChannelRow, ses
     .set({ status: 'OPEN', operatorId: agentId, lastActivityAt: sql`now()` })
     .where(eq(liveChatSessions.id, session.id))
     .returning();
-  await tx
-    .insert(liveChatOperatorStatuses)
-    .values({ agentId, lastAssignedAt: sql`now()` })
-    .onConflictDoUpdate({ target: liveChatOperatorStatuses.agentId, set: { lastAssignedAt: sql`now()` } });
   const operator = await findAgent(tx, agentId);
   await appendMessage(tx, updated!, { authorKind: 'OPERATOR', authorName: operator?.name ?? 'Operator', agentId, body: channel.welcomeMessage, inTranscript: false });
   publishSessionChanged(tx, updated!);
@@ -46,7 +52,8 @@ export async function assignSession(tx: DbOrTx, channel: LiveChatChannelRow, ses
 
 /**
  * Serves the channel's waiting line, first come first served, while online operators have
- * room; the visitors still waiting hear of their new position. The channel must be locked.
+ * room (a returning visitor's previous operator first, as at the start); the visitors still
+ * waiting hear of their new position. The channel must be locked.
  */
 export async function assignWaitingSessions(tx: DbOrTx, channel: LiveChatChannelRow, options: { lineChanged?: boolean } = {}): Promise<void> {
   const waiting = await tx
@@ -60,16 +67,62 @@ export async function assignWaitingSessions(tx: DbOrTx, channel: LiveChatChannel
   let served = 0;
   for (const session of waiting) {
     const withRoom = candidates.filter((c) => hasRoom(c.openSessions, channel.maxSessionsPerOperator));
-    const agentId = chooseOperator(withRoom, { previousOperatorId: null, language: session.language });
+    const agentId = chooseOperator(withRoom, { previousOperatorId: session.preferredOperatorId, language: session.language });
     if (agentId === null) break;
     await assignSession(tx, channel, session, agentId);
     const chosen = candidates.find((c) => c.agentId === agentId)!;
     chosen.openSessions += 1;
-    chosen.lastAssignedAt = new Date();
+    chosen.lastActiveAt = new Date();
     served += 1;
   }
   if (served === 0 && !options.lineChanged) return;
   for (const session of waiting.slice(served)) publishSessionChanged(tx, session);
+}
+
+/**
+ * Operators who left the channel (or were removed) can no longer answer: their open sessions
+ * go back to the line, each with a word to its visitor, and the line is served at once. The
+ * channel must be locked.
+ */
+export async function returnSessionsToLine(tx: DbOrTx, channel: LiveChatChannelRow, agentIds: number[]): Promise<void> {
+  if (agentIds.length === 0) return;
+  const open = await tx
+    .select()
+    .from(liveChatSessions)
+    .where(and(eq(liveChatSessions.channelId, channel.id), eq(liveChatSessions.status, 'OPEN'), inArray(liveChatSessions.operatorId, agentIds)))
+    .orderBy(asc(liveChatSessions.id))
+    .for('update');
+  if (open.length === 0) return;
+  const names = new Map<number, string>();
+  for (const session of open) {
+    const agentId = session.operatorId!;
+    if (!names.has(agentId)) names.set(agentId, (await findAgent(tx, agentId))?.name ?? 'The operator');
+    await appendMessage(tx, session, { authorKind: 'SYSTEM', authorName: 'System', body: `${names.get(agentId)} left the conversation; the next free operator will answer.`, inTranscript: false });
+  }
+  await tx
+    .update(liveChatSessions)
+    .set({ status: 'WAITING', operatorId: null })
+    .where(inArray(liveChatSessions.id, open.map((s) => s.id)));
+  // Served first come first served with the others: they are older than anyone who came since.
+  await assignWaitingSessions(tx, channel, { lineChanged: true });
+}
+
+/**
+ * Ends the waiting line of a channel switched off: each waiting visitor hears it and the
+ * session closes. The channel must be locked.
+ */
+export async function closeWaitingLine(tx: DbOrTx, channel: LiveChatChannelRow, body: string): Promise<void> {
+  const waiting = await tx
+    .select()
+    .from(liveChatSessions)
+    .where(and(eq(liveChatSessions.channelId, channel.id), eq(liveChatSessions.status, 'WAITING')))
+    .orderBy(asc(liveChatSessions.id))
+    .for('update');
+  for (const session of waiting) {
+    await appendMessage(tx, session, { authorKind: 'SYSTEM', authorName: 'System', body, inTranscript: false });
+    const [closed] = await tx.update(liveChatSessions).set({ status: 'CLOSED', closedAt: sql`now()` }).where(eq(liveChatSessions.id, session.id)).returning();
+    publishSessionChanged(tx, closed!);
+  }
 }
 
 /** Places in line of every waiting session of these channels, 1 first: one query for a whole list. */

@@ -4,7 +4,7 @@ import type { DbOrTx } from '../db/client.js';
 import { isAnyOf } from '../db/columns.js';
 import { ErrorCollector, fail, requiredText } from '../errors.js';
 import type { TeamRow } from '../teams/service.js';
-import { assignWaitingSessions } from './assignment.js';
+import { assignWaitingSessions, closeWaitingLine, returnSessionsToLine } from './assignment.js';
 import { isConnected } from './presence.js';
 import { CHANNEL_DEFAULTS, isColor } from './rules.js';
 import { liveChatChannels, liveChatOperators, liveChatOperatorStatuses, liveChatSessions, type LiveChatChannelRow } from './tables.js';
@@ -19,14 +19,19 @@ const MAX_OPTION_TEXT = 500;
 const COLOR_FIELDS = ['headerBackgroundColor', 'titleColor', 'buttonBackgroundColor', 'buttonTextColor'] as const;
 const TEXT_FIELDS = ['buttonText', 'welcomeMessage', 'inputPlaceholder'] as const;
 
+export const SWITCHED_OFF_MESSAGE = 'Live chat was switched off: leave a message instead.';
+
 /**
  * Team write hook: switching useLiveChat on creates the team's channel (named after the team)
- * or restores it; switching it off disables it and keeps its history.
+ * or restores it, and serves whoever waits in its line; switching it off disables it, keeps its
+ * history and open conversations, and closes the waiting line with a word to each visitor.
  */
 export async function syncChannelWithTeam(tx: DbOrTx, team: TeamRow): Promise<void> {
   const [channel] = await tx.select().from(liveChatChannels).where(eq(liveChatChannels.teamId, team.id)).for('update');
   if (channel) {
-    if (channel.enabled !== team.useLiveChat) await tx.update(liveChatChannels).set({ enabled: team.useLiveChat }).where(eq(liveChatChannels.id, channel.id));
+    if (channel.enabled === team.useLiveChat) return;
+    const [switched] = await tx.update(liveChatChannels).set({ enabled: team.useLiveChat }).where(eq(liveChatChannels.id, channel.id)).returning();
+    await chatTransaction(tx, (chatTx) => (switched!.enabled ? assignWaitingSessions(chatTx, switched!, { lineChanged: true }) : closeWaitingLine(chatTx, switched!, SWITCHED_OFF_MESSAGE)));
     return;
   }
   if (!team.useLiveChat) return;
@@ -134,11 +139,20 @@ export async function addOperators(db: DbOrTx, channelId: number, agentIds: numb
   });
 }
 
+/** Removes operators (or one who leaves); their open sessions go back to the line, served at once. */
 export async function removeOperators(db: DbOrTx, channelId: number, agentIds: number[]): Promise<LiveChatChannelRow> {
   return chatTransaction(db, async (tx) => {
     const channel = await lockChannel(tx, channelId);
     if (agentIds.length) {
-      await tx.delete(liveChatOperators).where(and(eq(liveChatOperators.channelId, channel.id), inArray(liveChatOperators.agentId, agentIds)));
+      const removed = await tx
+        .delete(liveChatOperators)
+        .where(and(eq(liveChatOperators.channelId, channel.id), inArray(liveChatOperators.agentId, agentIds)))
+        .returning({ agentId: liveChatOperators.agentId });
+      await returnSessionsToLine(
+        tx,
+        channel,
+        removed.map((r) => r.agentId),
+      );
       // Their streams of this channel end once this commits.
       await sendControlSignal(tx, { kind: 'operatorsRemoved', channelId: channel.id, agentIds: [...new Set(agentIds)] });
     }
@@ -161,29 +175,33 @@ export async function setOperatorStatus(db: DbOrTx, agentId: number, input: { ac
   if (languages && (languages.length > MAX_LANGUAGES || languages.some((l) => l.length > 35 || !LANGUAGE_TAG.test(l)))) {
     fail('languages', 'INVALID_LANGUAGE', `languages must be at most ${MAX_LANGUAGES} language tags such as "en" or "fr-BE".`);
   }
-  return chatTransaction(db, async (tx) => {
-    const [row] = await tx
-      .insert(liveChatOperatorStatuses)
-      .values({ agentId, accepting: input.accepting, languages: languages ?? [] })
-      .onConflictDoUpdate({
-        target: liveChatOperatorStatuses.agentId,
-        set: { accepting: input.accepting, ...(languages ? { languages } : {}) },
-      })
-      .returning();
-    if (input.accepting) await assignWaitingInChannelsOf(tx, agentId);
-    return { agentId: row!.agentId, accepting: row!.accepting, languages: row!.languages };
-  });
+  // The status row is written in a statement of its own and committed before any channel is
+  // locked: assignment locks a channel and reads status rows, so holding this row while waiting
+  // for a channel would deadlock against it (the lock order is in assignment.ts).
+  const [row] = await db
+    .insert(liveChatOperatorStatuses)
+    .values({ agentId, accepting: input.accepting, languages: languages ?? [] })
+    .onConflictDoUpdate({
+      target: liveChatOperatorStatuses.agentId,
+      set: { accepting: input.accepting, ...(languages ? { languages } : {}) },
+    })
+    .returning();
+  if (input.accepting) await assignWaitingInChannelsOf(db, agentId);
+  return { agentId: row!.agentId, accepting: row!.accepting, languages: row!.languages };
 }
 
-/** An operator became reachable: waiting visitors of its channels may be served. */
-export async function assignWaitingInChannelsOf(tx: DbOrTx, agentId: number, onlyChannelId?: number): Promise<void> {
-  const waiting = await tx
+/**
+ * An operator became reachable: waiting visitors of its channels may be served, each channel
+ * in a transaction of its own (called with a transaction, all run in it).
+ */
+export async function assignWaitingInChannelsOf(db: DbOrTx, agentId: number, onlyChannelId?: number): Promise<void> {
+  const waiting = await db
     .selectDistinct({ channelId: liveChatSessions.channelId })
     .from(liveChatSessions)
     .innerJoin(liveChatOperators, and(eq(liveChatOperators.channelId, liveChatSessions.channelId), eq(liveChatOperators.agentId, agentId)))
     .where(and(eq(liveChatSessions.status, 'WAITING'), onlyChannelId === undefined ? undefined : eq(liveChatSessions.channelId, onlyChannelId)))
     .orderBy(asc(liveChatSessions.channelId));
-  for (const { channelId } of waiting) await assignWaitingSessions(tx, await lockChannel(tx, channelId));
+  for (const { channelId } of waiting) await chatTransaction(db, async (tx) => assignWaitingSessions(tx, await lockChannel(tx, channelId)));
 }
 
 export interface OperatorView {

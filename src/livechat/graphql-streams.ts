@@ -14,6 +14,7 @@ import { findSession, sessionsChangedSince } from './sessions.js';
 import { messagesOf, type ChatMessageRow } from './messages.js';
 import { presenceTrackerOf } from './presence.js';
 import { controlRelayOf } from './control.js';
+import { sessionStreamLifetime } from './graphql-stream-lifetime.js';
 import { typingRelayOf, type TypingEvent } from './typing.js';
 import { Repeater } from 'graphql-yoga';
 
@@ -247,7 +248,7 @@ builder.subscriptionFields((t) => ({
     subscribe: async (_root, args, ctx) => {
       const afterSeq = await withCursorErrors(async () => seqOfCursor(args.after, 'after'));
       const { session, visitor } = await subscribableSession(ctx, args.sessionId);
-      return chatMessageStream(ctx, session, afterSeq ?? 0, streamHolderOf(ctx, visitor));
+      return sessionStreamLifetime(ctx, session, visitor, chatMessageStream(ctx, session, afterSeq ?? 0, streamHolderOf(ctx, visitor)));
     },
     resolve: (edge: any) => edge,
   }),
@@ -259,7 +260,7 @@ builder.subscriptionFields((t) => ({
     args: { sessionId: t.arg.id({ required: true, description: 'The session.' }) },
     subscribe: async (_root, args, ctx) => {
       const { session, visitor } = await subscribableSession(ctx, args.sessionId);
-      return typingStream(ctx, session, streamHolderOf(ctx, visitor));
+      return sessionStreamLifetime(ctx, session, false, typingStream(ctx, session, streamHolderOf(ctx, visitor)));
     },
     resolve: (event: TypingShape) => event,
   }),
@@ -281,8 +282,8 @@ builder.subscriptionFields((t) => ({
         if (!channel || !(await canOperate(ctx, channel.id))) throw forbidden("liveChatSessionChanged(channelId) is for the channel's operators and admins");
         return operatorSessionStream(ctx, channel.id, callerAgentId(ctx));
       }
-      const { session } = await subscribableSession(ctx, args.sessionId!);
-      return visitorSessionStream(ctx, session);
+      const { session, visitor } = await subscribableSession(ctx, args.sessionId!);
+      return sessionStreamLifetime(ctx, session, visitor, visitorSessionStream(ctx, session));
     },
     resolve: (session: LiveChatSessionRow) => session,
   }),

@@ -31,14 +31,14 @@ export const liveChatModule: AppModule = {
       },
     },
   ],
-  async start({ database, events, log }) {
+  async start({ config, database, events, log }) {
     const typing = new TypingRelay(database, log);
     await typing.start();
     setTypingRelay(events, typing);
     const control = new ControlRelay(database, log);
     await control.start();
     setControlRelay(events, control);
-    const presence = new PresenceTracker(database.db, (err) => log.error('live chat presence heartbeat failed', { err }));
+    const presence = new PresenceTracker(database.db, (err) => log.error('live chat presence heartbeat failed', { err }), config.liveChat.presenceHeartbeatMs);
     presence.start();
     setPresenceTracker(events, presence);
     return async () => {

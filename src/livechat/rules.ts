@@ -7,8 +7,8 @@ export interface OperatorCandidate {
   agentId: number;
   languages: string[];
   openSessions: number;
-  /** When the operator was last given a session; null when never. */
-  lastAssignedAt: Date | null;
+  /** The operator's latest chat activity (an assignment or a message sent); null when none. */
+  lastActiveAt: Date | null;
 }
 
 export interface AssignmentWish {
@@ -26,8 +26,8 @@ export function baseLanguage(tag: string): string {
 /**
  * Picks the operator for a new session among those online with room: the visitor's previous
  * operator; else, among those speaking the visitor's language (all when none does), the one
- * with the fewest open sessions, then the one idle longest (never assigned counts as longest),
- * then the lowest id so the choice is stable.
+ * with the fewest open sessions, then the one idle longest (whose latest assignment or message
+ * is oldest; none counts as longest), then the lowest id so the choice is stable.
  */
 export function chooseOperator(candidates: readonly OperatorCandidate[], wish: AssignmentWish): number | null {
   if (candidates.length === 0) return null;
@@ -36,7 +36,7 @@ export function chooseOperator(candidates: readonly OperatorCandidate[], wish: A
   const language = wish.language ? baseLanguage(wish.language) : '';
   const speakers = language ? candidates.filter((c) => c.languages.some((l) => baseLanguage(l) === language)) : [];
   const pool = speakers.length > 0 ? speakers : candidates;
-  const idleSince = (c: OperatorCandidate) => c.lastAssignedAt?.getTime() ?? -Infinity;
+  const idleSince = (c: OperatorCandidate) => c.lastActiveAt?.getTime() ?? -Infinity;
   const [best] = [...pool].sort((a, b) => a.openSessions - b.openSessions || idleSince(a) - idleSince(b) || a.agentId - b.agentId);
   return best!.agentId;
 }

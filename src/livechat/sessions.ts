@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { and, asc, desc, eq, gte, lt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, lt, or, sql } from 'drizzle-orm';
 import { agentNameSql, findAgent, generateVisitorToken, hashToken, startVisitorTokenExpiry, visitorTokenInsertSql } from '../auth/service.js';
 import { inTransaction, type DbOrTx } from '../db/client.js';
 import { liveNotification } from '../events/hub.js';
@@ -15,7 +15,7 @@ import { appendMessage, lockSession } from './message-store.js';
 import type { ChatActor } from './messages.js';
 import { hitRateLimit } from './ratelimit.js';
 import { chooseOperator, clientBucketOf, hasRoom, satisfactionOf, type RatingValue, type Satisfaction } from './rules.js';
-import { liveChatMessages, liveChatOperatorStatuses, liveChatRatings, liveChatSessions, liveChatSessionTickets, type LiveChatSessionRow } from './tables.js';
+import { liveChatMessages, liveChatRatings, liveChatSessions, liveChatSessionTickets, type LiveChatSessionRow } from './tables.js';
 import { cleanTypedText, isLongerThan } from '../text/clean.js';
 
 export type LiveChatRatingRow = typeof liveChatRatings.$inferSelect;
@@ -88,6 +88,7 @@ export async function startLiveChat(db: DbOrTx, settings: StartSettings, input: 
         language,
         sessionKeyHash: hashToken(sessionKey),
         clientAddress: client,
+        preferredOperatorId: previousOperatorId,
       })
       .returning();
     await completeStart(tx, created!, { agentId, welcomeMessage: channel.welcomeMessage, visitorTokenHash: hashToken(visitorToken) });
@@ -98,17 +99,16 @@ export async function startLiveChat(db: DbOrTx, settings: StartSettings, input: 
 
 /**
  * The rest of a start in one statement: the visitor token (it resolves to a visitor principal of
- * this session through the Authenticator), and for an assigned session the operator's last
- * assignment and the welcome message, authored by the operator; then the notifications.
+ * this session through the Authenticator), and for an assigned session the welcome message,
+ * authored by the operator (which is also the operator's latest activity, for "idle longest":
+ * no write to the operator's status row under the channel lock, see assignment.ts); then the
+ * notifications.
  */
 async function completeStart(tx: DbOrTx, session: LiveChatSessionRow, start: { agentId: number | null; welcomeMessage: string; visitorTokenHash: string }) {
   const agentId = sql`${start.agentId}::int`;
   await tx.execute(sql`
     with token as (
       ${visitorTokenInsertSql(session.id, start.visitorTokenHash)} returning id
-    ), assigned as (
-      insert into ${liveChatOperatorStatuses} as st (agent_id, last_assigned_at) select ${agentId}, now() where ${agentId} is not null
-      on conflict (agent_id) do update set last_assigned_at = now() returning st.agent_id
     ), m as (
       insert into ${liveChatMessages} (session_id, seq, author_kind, author_name, agent_id, body, operator_only, in_transcript)
       select ${session.id}, 1, 'OPERATOR', coalesce(${agentNameSql(agentId)}, 'Operator'), ${agentId}, ${start.welcomeMessage}, false, false
@@ -121,7 +121,7 @@ async function completeStart(tx: DbOrTx, session: LiveChatSessionRow, start: { a
       union all select ${liveNotification(liveChatSessionChanged, sql`${session.id}::int`, sql`${session.channelId}::int`, sql`null::json`)}
       union all select ${liveNotification(visitorSessionChanged, sql`${session.id}::int`, sql`${session.id}::int`, sql`null::json`)}
     )
-    select (select count(*) from token) as tokens, (select count(*) from assigned) as assigned, (select count(*) from notified) as notified`);
+    select (select count(*) from token) as tokens, (select count(*) from notified) as notified`);
 }
 
 /**
@@ -197,7 +197,11 @@ export async function closeLiveChat(db: DbOrTx, actor: ChatActor | { kind: 'SYST
   });
 }
 
-/** Hands a session to another online operator of its channel. */
+/**
+ * Hands a session to another online operator of its channel, past the operator's cap if need
+ * be (a person decided it); an admin may so hand a waiting session to someone. The place it
+ * frees serves the line at once, and a session taken out of the line moves those behind it up.
+ */
 export async function transferLiveChat(
   db: DbOrTx,
   actor: { agentId: number | null; name: string; admin: boolean },
@@ -221,6 +225,7 @@ export async function transferLiveChat(
       .returning();
     await appendMessage(tx, moved!, { authorKind: 'SYSTEM', authorName: 'System', body: `${actor.name} transferred the conversation to ${target!.name}.`, inTranscript: false });
     publishSessionChanged(tx, moved!);
+    await assignWaitingSessions(tx, channel, { lineChanged: session.status === 'WAITING' });
     return (await findSession(tx, session.id))!;
   });
 }
@@ -347,6 +352,9 @@ export async function sessionsOfTickets(db: DbOrTx, ticketIds: number[]): Promis
   return new Map(rows.map((row) => [row.ticketId, row.session]));
 }
 
+/** How long an empty session stays closed before it is removed: its close reaches every feed first. */
+const REMOVAL_GRACE_SECONDS = 2;
+
 export interface SweepSettings {
   idleCloseMinutes: number;
   emptySessionMinutes: number;
@@ -354,27 +362,45 @@ export interface SweepSettings {
 
 /**
  * Closes sessions idle too long, and removes sessions in which the visitor never wrote. Each
- * session is handled in its own transaction; a session another instance just closed is skipped.
+ * session is closed in its own transaction; a session another instance just closed is skipped.
+ *
+ * Idle: an open session without a message for the idle period. A waiting session waits on us,
+ * not on its visitor: it closes only once the visitor is gone too (no open chat stream on any
+ * instance, `visitor_seen_at`) for the idle period.
+ *
+ * Empty: the visitor never wrote, the session is older than the empty period, and nobody (the
+ * visitor or an operator; our own system notes do not count) wrote within it. An open stream
+ * alone is not activity. Such a session is closed if it is not (its feeds hear it), then
+ * removed; the session's streams end.
  */
 export async function sweepLiveChatSessions(db: DbOrTx, settings: SweepSettings): Promise<{ closed: number; removed: number }> {
-  const empty = await db
-    .delete(liveChatSessions)
-    .where(
-      and(
-        eq(liveChatSessions.visitorWrote, false),
-        lt(liveChatSessions.createdAt, sql`now() - make_interval(secs => ${settings.emptySessionMinutes * 60})`),
-        sql`not exists (select 1 from ${liveChatSessionTickets} t where t.session_id = ${liveChatSessions.id})`,
-        sql`not exists (select 1 from ${liveChatRatings} r where r.session_id = ${liveChatSessions.id})`,
-      ),
-    )
-    .returning({ id: liveChatSessions.id, channelId: liveChatSessions.channelId, status: liveChatSessions.status });
-  const idle = await db
+  const emptyPeriod = sql`now() - make_interval(secs => ${settings.emptySessionMinutes * 60})`;
+  const isEmpty = and(
+    eq(liveChatSessions.visitorWrote, false),
+    lt(liveChatSessions.createdAt, emptyPeriod),
+    sql`not exists (select 1 from ${liveChatSessionTickets} t where t.session_id = ${liveChatSessions.id})`,
+    sql`not exists (select 1 from ${liveChatRatings} r where r.session_id = ${liveChatSessions.id})`,
+    sql`not exists (select 1 from ${liveChatMessages} m where m.session_id = ${liveChatSessions.id} and m.author_kind <> 'SYSTEM' and m.created_at >= ${emptyPeriod})`,
+  );
+  // Closed for a moment before it goes, so that operators' feeds see it leave (the change is
+  // read from the row, which must still be there), and only then removed, with its streams.
+  // Its streams end at their instance's next presence heartbeat (PresenceTracker).
+  const removed = (
+    await db
+      .delete(liveChatSessions)
+      .where(and(isEmpty, eq(liveChatSessions.status, 'CLOSED'), lt(liveChatSessions.closedAt, sql`now() - make_interval(secs => ${REMOVAL_GRACE_SECONDS})`)))
+      .returning({ id: liveChatSessions.id })
+  ).length;
+  const idleSince = sql`now() - make_interval(secs => ${settings.idleCloseMinutes * 60})`;
+  const idle = sql`(${lt(liveChatSessions.lastActivityAt, idleSince)} and (${liveChatSessions.status} = 'OPEN' or ${liveChatSessions.visitorSeenAt} is null or ${liveChatSessions.visitorSeenAt} < ${idleSince}))`;
+  const toClose = await db
     .select({ id: liveChatSessions.id })
     .from(liveChatSessions)
-    .where(and(sql`${liveChatSessions.status} <> 'CLOSED'`, lt(liveChatSessions.lastActivityAt, sql`now() - make_interval(secs => ${settings.idleCloseMinutes * 60})`)))
+    .where(and(sql`${liveChatSessions.status} <> 'CLOSED'`, or(idle, isEmpty)))
+    .orderBy(asc(liveChatSessions.id))
     .limit(500);
   let closed = 0;
-  for (const { id } of idle) {
+  for (const { id } of toClose) {
     try {
       await closeLiveChat(db, { kind: 'SYSTEM' }, id);
       closed += 1;
@@ -382,11 +408,5 @@ export async function sweepLiveChatSessions(db: DbOrTx, settings: SweepSettings)
       // Closed or removed meanwhile by another instance or its visitor.
     }
   }
-  // The visitor's streams of a removed session end.
-  for (const { id } of empty) await sendControlSignal(db, { kind: 'sessionEnded', sessionId: id });
-  // A removed waiting or open session frees a place.
-  for (const channelId of new Set(empty.filter((s) => s.status !== 'CLOSED').map((s) => s.channelId))) {
-    await chatTransaction(db, async (tx) => assignWaitingSessions(tx, await lockChannel(tx, channelId), { lineChanged: true }));
-  }
-  return { closed, removed: empty.length };
+  return { closed, removed };
 }

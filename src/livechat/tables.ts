@@ -54,8 +54,8 @@ export const liveChatOperatorStatuses = pgTable('live_chat_operator_statuses', {
     .references(() => agents.id, { onDelete: 'cascade' }),
   accepting: boolean('accepting').notNull().default(false),
   languages: text('languages').array().notNull().default([]),
-  // When a session was last given to the agent: "idle longest" compares these.
-  lastAssignedAt: timestampColumn('last_assigned_at'),
+  // Written only by the agent's own setOperatorStatus, never by assignment: "idle longest" is
+  // read from the messages table, so assignment takes no lock here (see assignment.ts).
 });
 
 /**
@@ -99,6 +99,12 @@ export const liveChatSessions = pgTable(
     // Highest message seq given out; bumped under the session's row lock, so seq order is commit order.
     lastSeq: integer('last_seq').notNull().default(0),
     visitorWrote: boolean('visitor_wrote').notNull().default(false),
+    // The operator of the visitor's earlier session (previousSessionKey): preferred when the
+    // line serves the session, as when it starts.
+    preferredOperatorId: integer('preferred_operator_id').references(() => agents.id, { onDelete: 'set null' }),
+    // Last heartbeat of an open chat stream of the visitor (any instance): a waiting visitor
+    // still there is not idle.
+    visitorSeenAt: timestampColumn('visitor_seen_at'),
     lastActivityAt: timestampColumn('last_activity_at').notNull().defaultNow(),
     createdAt: createdAtColumn(),
     closedAt: timestampColumn('closed_at'),
@@ -136,6 +142,8 @@ export const liveChatMessages = pgTable(
     uniqueIndex('live_chat_messages_session_seq').on(t.sessionId, t.seq),
     // An idempotency key is its author's own: the visitor, or one operator (0: an admin token of no agent).
     uniqueIndex('live_chat_messages_author_client_id').on(t.sessionId, t.authorKind, sql`coalesce(${t.agentId}, 0)`, t.clientMessageId),
+    // An operator's latest message (welcome messages included, so assignments too): "idle longest".
+    index('live_chat_messages_agent').on(t.agentId, t.createdAt).where(sql`${t.agentId} is not null`),
   ],
 );
 

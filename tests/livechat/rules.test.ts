@@ -2,11 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { chooseOperator, cleanChatBody, isColor, parseChatCommand, satisfactionOf, transcriptOf, type OperatorCandidate } from '../../src/livechat/rules.js';
 
 const at = (minute: number) => new Date(Date.UTC(2026, 0, 1, 10, minute));
-const op = (agentId: number, openSessions: number, languages: string[] = [], lastAssignedAt: Date | null = null): OperatorCandidate => ({
+const op = (agentId: number, openSessions: number, languages: string[] = [], lastActiveAt: Date | null = null): OperatorCandidate => ({
   agentId,
   openSessions,
   languages,
-  lastAssignedAt,
+  lastActiveAt,
 });
 
 describe('chooseOperator', () => {

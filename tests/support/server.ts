@@ -85,7 +85,7 @@ export function wsClient(url: string, token: string | null): Client {
 export function subscribe<T = any>(client: Client, query: string, variables: Record<string, unknown> = {}) {
   const events: T[] = [];
   const errors: unknown[] = [];
-  let completed = false;
+  const state = { completed: false };
   let waiters: Array<() => void> = [];
   const notify = () => {
     const pending = waiters;
@@ -105,7 +105,7 @@ export function subscribe<T = any>(client: Client, query: string, variables: Rec
         notify();
       },
       complete: () => {
-        completed = true;
+        state.completed = true;
         notify();
       },
     },
@@ -114,14 +114,14 @@ export function subscribe<T = any>(client: Client, query: string, variables: Rec
     events,
     errors,
     dispose,
-    /** Whether the server ended the subscription without an error. */
+    /** Whether the server ended the stream (without an error). */
     get completed() {
-      return completed;
+      return state.completed;
     },
     /** Resolves once the server ended the subscription, completed or with an error; rejects after `ms`. */
     async untilEnded(ms = 10_000): Promise<void> {
       const deadline = Date.now() + ms;
-      while (!completed && errors.length === 0) {
+      while (!state.completed && errors.length === 0) {
         const left = deadline - Date.now();
         if (left <= 0) throw new Error(`the subscription did not end within ${ms} ms (${events.length} events)`);
         await new Promise<void>((resolve) => {
