@@ -65,6 +65,7 @@ export async function startApp(
       scopeLookups: modules.scopeLookups(database.db),
       cacheMs: config.tokenCacheMs,
       usageFlushMs: config.tokenUsageFlushMs,
+      visitorTokenDays: config.liveChat.visitorTokenDays,
       onError: (err) => log.error('recording token use failed', { err }),
     });
     const listener = await listenHttp(config.host, config.port, { headersMs: config.httpHeadersTimeoutMs, requestMs: config.httpRequestTimeoutMs });

@@ -99,6 +99,10 @@ export interface LiveChatSettings {
   messagesPerMinutePerSession: number;
   /** How often the idle-close and clean-up job runs. */
   sweepIntervalMs: number;
+  /** A visitor token works while its session is open and this long after it closed (fractions allowed). */
+  visitorTokenDays: number;
+  /** Open or waiting sessions one client address (an IPv6 /64) may hold at once. */
+  openSessionsPerAddress: number;
   /** How often an instance refreshes the presence of its operators' and visitors' chat streams. */
   presenceHeartbeatMs: number;
 }
@@ -106,7 +110,7 @@ export interface LiveChatSettings {
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
 /** What a numeric setting holds, which decides what values make sense for it. */
-export type NumericSettingKind = 'port' | 'count' | 'bytes' | 'milliseconds' | 'minutes';
+export type NumericSettingKind = 'port' | 'count' | 'bytes' | 'milliseconds' | 'minutes' | 'days';
 
 /** One numeric setting as readConfig reads it: a test walks every one of them. */
 export interface NumericSetting {
@@ -131,7 +135,14 @@ export class ConfigError extends Error {
 const MAX_INT32 = 2 ** 31 - 1;
 /** A hundred years: longer windows overflow PostgreSQL's intervals. */
 const MAX_MINUTES = 100 * 365 * 24 * 60;
-const MAX_BY_KIND: Record<NumericSettingKind, number> = { port: 65_535, count: MAX_INT32, bytes: Number.MAX_SAFE_INTEGER, milliseconds: MAX_INT32, minutes: MAX_MINUTES };
+const MAX_BY_KIND: Record<NumericSettingKind, number> = {
+  port: 65_535,
+  count: MAX_INT32,
+  bytes: Number.MAX_SAFE_INTEGER,
+  milliseconds: MAX_INT32,
+  minutes: MAX_MINUTES,
+  days: MAX_MINUTES / (24 * 60),
+};
 
 /** What a setting of this kind accepts, in words: the message names the variable and this. */
 export function acceptedValues(setting: NumericSetting): string {
@@ -178,6 +189,7 @@ function settingsReader(env: NodeJS.ProcessEnv) {
     bytes: (name: string, fallback: number) => number(name, fallback, 'bytes'),
     milliseconds: (name: string, fallback: number, bounds: { min?: number; max?: number } = {}) => number(name, fallback, 'milliseconds', bounds),
     minutes: (name: string, fallback: number, options: { fractions?: boolean } = {}) => number(name, fallback, 'minutes', options),
+    days: (name: string, fallback: number, options: { fractions?: boolean } = {}) => number(name, fallback, 'days', options),
     /** Runs a parser of a non-numeric setting, keeping its complaint. */
     parsed<T>(parse: () => T, fallback: T): T {
       try {
@@ -300,6 +312,8 @@ function readConfig(env: NodeJS.ProcessEnv, read: ReturnType<typeof settingsRead
       sessionsPerHourPerClient: read.count('LIVECHAT_SESSIONS_PER_HOUR', 20),
       messagesPerMinutePerSession: read.count('LIVECHAT_MESSAGES_PER_MINUTE', 30),
       sweepIntervalMs: read.milliseconds('LIVECHAT_SWEEP_INTERVAL_MS', 15_000, { min: 100 }),
+      visitorTokenDays: read.days('LIVECHAT_VISITOR_TOKEN_DAYS', 30, { fractions: true }),
+      openSessionsPerAddress: read.count('LIVECHAT_OPEN_SESSIONS_PER_ADDRESS', 3),
       // Presence goes stale after 45 s: a heartbeat of at most 15 s gives it three chances.
       presenceHeartbeatMs: read.milliseconds('LIVECHAT_PRESENCE_HEARTBEAT_MS', 15_000, { min: 100, max: 15_000 }),
     },

@@ -57,6 +57,9 @@ export const USER_ERROR_CODES = {
   CHANNEL_UNAVAILABLE: "Live chat is switched off for the team.",
   NO_OPERATOR_AVAILABLE: 'No operator of the channel is online: leave a message instead.',
   SESSION_CLOSED: 'The chat session is closed.',
+  SESSION_OPEN: 'The chat session is still open: it is rated once closed.',
+  ALREADY_RATED: 'The chat session was already rated: a rating is given once.',
+  TOO_MANY_OPEN_SESSIONS: 'This client address (an IPv6 /64) already holds LIVECHAT_OPEN_SESSIONS_PER_ADDRESS open or waiting chats.',
 } as const satisfies Record<string, string>;
 
 export type UserErrorCode = keyof typeof USER_ERROR_CODES;

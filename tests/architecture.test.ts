@@ -11,7 +11,8 @@ import { describe, expect, it } from 'vitest';
  *    no GraphQL or HTTP code: the same service serves GraphQL, SMTP, HTTP pages and the CLI.
  * 2. A capability reads another capability's tables through that capability's service, never
  *    its `tables.ts`. Only a `tables.ts` may import another's: a foreign key needs the table.
- * 3. Capability folders do not import each other in a cycle.
+ * 3. Capability folders do not import each other in a cycle, and inside a capability no file
+ *    imports itself back through others: a cycle hides which part is the lower layer.
  * Today's breaches are listed below, each with its reason. The list may only shrink: an entry
  * that no longer matches an import fails the test too, so it is removed with the fix.
  */
@@ -93,6 +94,17 @@ function cycles(edges: Map<string, Set<string>>): string[][] {
   return found;
 }
 
+/** Import cycles among the files of one capability. */
+function fileCyclesInsideCapabilities(graph: ImportGraph): string[] {
+  const edges = new Map<string, Set<string>>();
+  for (const [file, targets] of graph) {
+    const capability = capabilityOf(file);
+    if (!capability) continue;
+    edges.set(file, new Set(targets.filter((target) => target !== file && capabilityOf(target) === capability)));
+  }
+  return cycles(edges).map((cycle) => `files of a capability import each other in a cycle: ${cycle.join(', ')}`);
+}
+
 /** Every breach of the three rules in `graph`, and every exception that excuses nothing. */
 function checkBoundaries(graph: ImportGraph, tableExceptions: TableException[], cycleExceptions: CycleException[]): string[] {
   const problems: string[] = [];
@@ -122,6 +134,7 @@ function checkBoundaries(graph: ImportGraph, tableExceptions: TableException[], 
     const inCycle = allCycles.some((c) => c.includes(e.from) && c.includes(e.to)) && folderEdges.get(e.from)?.has(e.to);
     if (!inCycle) problems.push(`stale exception, remove it: ${e.from} → ${e.to} is not part of a cycle`);
   }
+  problems.push(...fileCyclesInsideCapabilities(graph));
   const allowed = new Map([...folderEdges].map(([from, to]) => [from, new Set([...to].filter((t) => !cycleExceptions.some((e) => e.from === from && e.to === t)))]));
   for (const cycle of cycles(allowed)) {
     const edges = cycle.flatMap((from) => [...(allowed.get(from) ?? [])].filter((to) => cycle.includes(to)).map((to) => `${from} → ${to} (${edgeWitness.get(`${from}>${to}`)})`));
@@ -216,6 +229,11 @@ describe('the boundary checker, on made-up graphs (each rule can fail)', () => {
     const listed = { from: 'src/tickets/service.ts', to: 'src/teams/tables.ts', why: 'test' };
     expect(checkBoundaries(breach, [listed], [])).toEqual([]);
     expect(checkBoundaries(clean, [listed], [])).toEqual(['stale exception, remove it: src/tickets/service.ts no longer imports src/teams/tables.ts']);
+  });
+
+  it('fails files of one capability that import each other in a cycle', () => {
+    const cycle = withImport('src/teams/tables.ts', 'src/teams/service.ts');
+    expect(checkBoundaries(cycle, [], [])).toEqual(['files of a capability import each other in a cycle: src/teams/service.ts, src/teams/tables.ts']);
   });
 
   it('fails capabilities that import each other in a cycle, through any of their files', () => {

@@ -2,7 +2,7 @@ import { isNull } from 'drizzle-orm';
 import { builder } from '../graphql/builder.js';
 import { connectionTypeOptions, payloadType, requireIdOf, UserError, withUserErrors } from '../graphql/user-errors.js';
 import { fail } from '../errors.js';
-import type { Principal } from './principal.js';
+import { isStaff, type Principal } from './principal.js';
 import { createAgent, createApiToken, findAgent, revokeApiToken, type AgentRow, type ApiTokenRow } from './service.js';
 import { agents, apiTokens } from './tables.js';
 
@@ -29,8 +29,8 @@ export const Agent = builder.drizzleNode('agents', {
   id: { column: (a) => a.id },
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Display name.' }),
-    // Live chat visitors reach agents as their operators: name only.
-    email: t.string({ nullable: true, description: 'Mail address, if given; null for live chat visitors.', resolve: (a, _args, ctx) => (ctx.principal.kind === 'visitor' ? null : a.email) }),
+    // Chat visitors, and anonymous callers starting a chat, reach agents as operators: name only.
+    email: t.string({ nullable: true, description: 'Mail address, if given; shown to staff only (null for chat visitors and anonymous callers).', resolve: (a, _args, ctx) => (isStaff(ctx.principal) ? a.email : null) }),
   }),
 });
 

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { and, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
+import { isAnyOf } from '../db/columns.js';
 import { ErrorCollector, fail, requiredText } from '../errors.js';
 import { isEmailAddress } from '../text/email-address.js';
 import { ANONYMOUS, isStaff, NO_SCOPE_LOOKUPS, tokenKeyOf, type Principal, type ScopeLookups } from './principal.js';
@@ -75,6 +76,22 @@ export async function createVisitorToken(db: DbOrTx, sessionId: number): Promise
   return { token, id: row!.id };
 }
 
+const DAY_MS = 86_400_000;
+
+/** The session's tokens start their last period: live chat calls this when it closes the session. */
+export async function startVisitorTokenExpiry(db: DbOrTx, sessionId: number): Promise<void> {
+  await db.update(visitorTokens).set({ sessionClosedAt: sql`now()` }).where(and(eq(visitorTokens.sessionId, sessionId), isNull(visitorTokens.sessionClosedAt)));
+}
+
+/** Deletes the tokens whose period after their session's close is over; returns how many. */
+export async function deleteExpiredVisitorTokens(db: DbOrTx, days: number): Promise<number> {
+  const deleted = await db
+    .delete(visitorTokens)
+    .where(sql`${visitorTokens.sessionClosedAt} < now() - make_interval(secs => ${(days * DAY_MS) / 1000})`)
+    .returning({ id: visitorTokens.id });
+  return deleted.length;
+}
+
 export async function countApiTokens(db: DbOrTx): Promise<number> {
   return db.$count(apiTokens);
 }
@@ -86,6 +103,8 @@ export interface AuthenticatorOptions {
   usageFlushMs?: number;
   /** Per-object rights other capabilities know (chat operators). */
   scopeLookups?: ScopeLookups;
+  /** How long a visitor token works after its session closed, in days. */
+  visitorTokenDays?: number;
   /** How often the tokens of open streams are checked again; defaults to cacheMs (at least 100 ms). */
   revalidateMs?: number;
   onError?: (err: unknown) => void;
@@ -114,6 +133,7 @@ export class Authenticator {
   private readonly cache = new Map<string, { principal: Principal; until: number }>();
   private readonly bootstrapHash: Buffer | null;
   private readonly cacheMs: number;
+  private readonly visitorTokenMs: number;
   private readonly onError: (err: unknown) => void;
   /** Token id → when it was last used, since the last flush. */
   private used = new Map<number, Date>();
@@ -132,6 +152,7 @@ export class Authenticator {
   ) {
     this.bootstrapHash = bootstrapAdminToken ? Buffer.from(hashToken(bootstrapAdminToken), 'hex') : null;
     this.cacheMs = options.cacheMs ?? 30_000;
+    this.visitorTokenMs = (options.visitorTokenDays ?? 30) * DAY_MS;
     this.scopeLookups = options.scopeLookups ?? NO_SCOPE_LOOKUPS;
     this.onError = options.onError ?? (() => {});
     this.revalidateMs = Math.max(options.revalidateMs ?? this.cacheMs, 100);
@@ -142,7 +163,7 @@ export class Authenticator {
   /**
    * The caller behind an Authorization header. Anonymous only when no token is sent (no header,
    * or a blank one, as clients send when logged out); a token that is sent but refused —
-   * not "Bearer <token>", unknown or revoked — throws TokenRefusedError, so that transports
+   * not "Bearer <token>", unknown, revoked, or a visitor token past its period — throws TokenRefusedError, so that transports
    * answer 401 instead of serving the caller silently as anonymous.
    */
   async principalOf(header: string | null | undefined): Promise<Principal> {
@@ -285,9 +306,9 @@ export class Authenticator {
   }
 
   private async lookUp(token: string, hash: string): Promise<Principal> {
-    const principal = token.startsWith(VISITOR_PREFIX) ? await this.lookUpVisitor(hash) : await this.lookUpStaff(hash);
+    const { principal, expiresAt } = token.startsWith(VISITOR_PREFIX) ? await this.lookUpVisitor(hash) : { principal: await this.lookUpStaff(hash), expiresAt: Infinity };
     if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(hash, { principal, until: Date.now() + this.cacheMs });
+    this.cache.set(hash, { principal, until: Math.min(Date.now() + this.cacheMs, expiresAt) });
     return principal;
   }
 
@@ -302,12 +323,15 @@ export class Authenticator {
     return { kind: 'agent', tokenId: row.id, name: row.agentName!, agentId: row.agentId! };
   }
 
-  private async lookUpVisitor(hash: string): Promise<Principal> {
+  /** A visitor principal, good until its session closed plus the period (or for as long as it is open). */
+  private async lookUpVisitor(hash: string): Promise<{ principal: Principal; expiresAt: number }> {
     const [row] = await this.db
-      .select({ id: visitorTokens.id, sessionId: visitorTokens.sessionId })
+      .select({ id: visitorTokens.id, sessionId: visitorTokens.sessionId, sessionClosedAt: visitorTokens.sessionClosedAt })
       .from(visitorTokens)
       .where(and(eq(visitorTokens.tokenHash, hash), isNull(visitorTokens.revokedAt)));
-    return row ? { kind: 'visitor', tokenId: row.id, sessionId: row.sessionId } : ANONYMOUS;
+    const expiresAt = row?.sessionClosedAt ? row.sessionClosedAt.getTime() + this.visitorTokenMs : Infinity;
+    if (!row || expiresAt <= Date.now()) return { principal: ANONYMOUS, expiresAt: Infinity };
+    return { principal: { kind: 'visitor', tokenId: row.id, sessionId: row.sessionId }, expiresAt };
   }
 }
 
@@ -326,6 +350,12 @@ export async function createAgent(db: DbOrTx, input: { name: string; email?: str
 export async function findAgent(db: DbOrTx, id: number): Promise<AgentRow | undefined> {
   const [agent] = await db.select().from(agents).where(eq(agents.id, id));
   return agent;
+}
+
+/** Agents by id, in one query (a per-parent field across a list). */
+export async function findAgents(db: DbOrTx, ids: readonly number[]): Promise<AgentRow[]> {
+  if (ids.length === 0) return [];
+  return db.select().from(agents).where(isAnyOf(agents.id, [...new Set(ids)]));
 }
 
 export async function findAgentByEmail(db: DbOrTx, email: string): Promise<AgentRow | undefined> {

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { check, integer, pgEnum, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { check, index, integer, pgEnum, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { createdAtColumn, idColumn, timestampColumn } from '../db/columns.js';
 
 export const apiTokenRole = pgEnum('api_token_role', ['ADMIN', 'AGENT']);
@@ -50,6 +50,14 @@ export const visitorTokens = pgTable(
     tokenHash: text('token_hash').notNull(),
     createdAt: createdAtColumn(),
     revokedAt: timestampColumn('revoked_at'),
+    // Set when the session closes: the token lasts LIVECHAT_VISITOR_TOKEN_DAYS from then.
+    sessionClosedAt: timestampColumn('session_closed_at'),
   },
-  (t) => [uniqueIndex('visitor_tokens_hash_unique').on(t.tokenHash)],
+  (t) => [
+    uniqueIndex('visitor_tokens_hash_unique').on(t.tokenHash),
+    // Closing a session stamps its tokens; removing one deletes them (the foreign key's cascade).
+    index('visitor_tokens_session').on(t.sessionId),
+    // The sweep deletes the expired ones.
+    index('visitor_tokens_session_closed').on(t.sessionClosedAt).where(sql`${t.sessionClosedAt} is not null`),
+  ],
 );

@@ -1,14 +1,12 @@
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import { findAgent } from '../auth/service.js';
 import type { DbOrTx } from '../db/client.js';
-import type { LiveChatChannelRow } from './channels.js';
+import { isAnyOf } from '../db/columns.js';
 import { publishSessionChanged } from './events.js';
-import { appendMessage } from './messages.js';
+import { appendMessage } from './message-store.js';
 import { isConnected } from './presence.js';
 import { chooseOperator, hasRoom, type OperatorCandidate } from './rules.js';
-import { liveChatMessages, liveChatOperators, liveChatOperatorStatuses, liveChatSessions } from './tables.js';
-
-export type LiveChatSessionRow = typeof liveChatSessions.$inferSelect;
+import { liveChatMessages, liveChatOperators, liveChatOperatorStatuses, liveChatSessions, type LiveChatChannelRow, type LiveChatSessionRow } from './tables.js';
 
 /*
  * Lock order of live chat, the one every path follows: the channel row, then its session rows
@@ -47,7 +45,7 @@ export async function assignSession(tx: DbOrTx, channel: LiveChatChannelRow, ses
     .where(eq(liveChatSessions.id, session.id))
     .returning();
   const operator = await findAgent(tx, agentId);
-  await appendMessage(tx, channel, updated!, { authorKind: 'OPERATOR', authorName: operator?.name ?? 'Operator', agentId, body: channel.welcomeMessage, inTranscript: false });
+  await appendMessage(tx, updated!, { authorKind: 'OPERATOR', authorName: operator?.name ?? 'Operator', agentId, body: channel.welcomeMessage, inTranscript: false });
   publishSessionChanged(tx, updated!);
   return updated!;
 }
@@ -99,7 +97,7 @@ export async function returnSessionsToLine(tx: DbOrTx, channel: LiveChatChannelR
   for (const session of open) {
     const agentId = session.operatorId!;
     if (!names.has(agentId)) names.set(agentId, (await findAgent(tx, agentId))?.name ?? 'The operator');
-    await appendMessage(tx, channel, session, { authorKind: 'SYSTEM', authorName: 'System', body: `${names.get(agentId)} left the conversation; the next free operator will answer.`, inTranscript: false });
+    await appendMessage(tx, session, { authorKind: 'SYSTEM', authorName: 'System', body: `${names.get(agentId)} left the conversation; the next free operator will answer.`, inTranscript: false });
   }
   await tx
     .update(liveChatSessions)
@@ -121,18 +119,18 @@ export async function closeWaitingLine(tx: DbOrTx, channel: LiveChatChannelRow, 
     .orderBy(asc(liveChatSessions.id))
     .for('update');
   for (const session of waiting) {
-    await appendMessage(tx, channel, session, { authorKind: 'SYSTEM', authorName: 'System', body, inTranscript: false });
+    await appendMessage(tx, session, { authorKind: 'SYSTEM', authorName: 'System', body, inTranscript: false });
     const [closed] = await tx.update(liveChatSessions).set({ status: 'CLOSED', closedAt: sql`now()` }).where(eq(liveChatSessions.id, session.id)).returning();
     publishSessionChanged(tx, closed!);
   }
 }
 
-/** 1 for the first in line; null when the session does not wait. */
-export async function queuePositionOf(db: DbOrTx, session: LiveChatSessionRow): Promise<number | null> {
-  if (session.status !== 'WAITING') return null;
-  const ahead = await db.$count(
-    liveChatSessions,
-    and(eq(liveChatSessions.channelId, session.channelId), eq(liveChatSessions.status, 'WAITING'), sql`${liveChatSessions.id} < ${session.id}`),
-  );
-  return ahead + 1;
+/** Places in line of every waiting session of these channels, 1 first: one query for a whole list. */
+export async function queuePositionsOfChannels(db: DbOrTx, channelIds: readonly number[]): Promise<Map<number, number>> {
+  if (channelIds.length === 0) return new Map();
+  const rows = await db
+    .select({ id: liveChatSessions.id, position: sql<number>`row_number() over (partition by ${liveChatSessions.channelId} order by ${liveChatSessions.id})`.mapWith(Number) })
+    .from(liveChatSessions)
+    .where(and(isAnyOf(liveChatSessions.channelId, [...new Set(channelIds)]), eq(liveChatSessions.status, 'WAITING')));
+  return new Map(rows.map((row) => [row.id, row.position]));
 }

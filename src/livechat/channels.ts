@@ -1,16 +1,18 @@
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import { findAgent } from '../auth/service.js';
 import type { DbOrTx } from '../db/client.js';
+import { isAnyOf } from '../db/columns.js';
 import { ErrorCollector, fail, requiredText } from '../errors.js';
 import type { TeamRow } from '../teams/service.js';
 import { assignWaitingSessions, closeWaitingLine, returnSessionsToLine } from './assignment.js';
 import { isConnected } from './presence.js';
 import { CHANNEL_DEFAULTS, isColor } from './rules.js';
-import { liveChatChannels, liveChatOperators, liveChatOperatorStatuses, liveChatSessions } from './tables.js';
+import { liveChatChannels, liveChatOperators, liveChatOperatorStatuses, liveChatSessions, type LiveChatChannelRow } from './tables.js';
 import { chatTransaction } from './events.js';
+import { sendControlSignal } from './control.js';
 import { cutByCodePoints } from '../text/clean.js';
 
-export type LiveChatChannelRow = typeof liveChatChannels.$inferSelect;
+export type { LiveChatChannelRow } from './tables.js';
 
 const MAX_NAME = 120;
 const MAX_OPTION_TEXT = 500;
@@ -48,6 +50,12 @@ export async function isOperatorOf(db: DbOrTx, channelId: number, agentId: numbe
 export async function findChannel(db: DbOrTx, id: number): Promise<LiveChatChannelRow | undefined> {
   const [channel] = await db.select().from(liveChatChannels).where(eq(liveChatChannels.id, id));
   return channel;
+}
+
+/** Channels by id, in one query (a per-parent field across a list). */
+export async function findChannels(db: DbOrTx, ids: readonly number[]): Promise<LiveChatChannelRow[]> {
+  if (ids.length === 0) return [];
+  return db.select().from(liveChatChannels).where(isAnyOf(liveChatChannels.id, [...new Set(ids)]));
 }
 
 export async function channelsOfTeams(db: DbOrTx, teamIds: number[]): Promise<LiveChatChannelRow[]> {
@@ -145,6 +153,8 @@ export async function removeOperators(db: DbOrTx, channelId: number, agentIds: n
         channel,
         removed.map((r) => r.agentId),
       );
+      // Their streams of this channel end once this commits.
+      await sendControlSignal(tx, { kind: 'operatorsRemoved', channelId: channel.id, agentIds: [...new Set(agentIds)] });
     }
     return channel;
   });
@@ -216,6 +226,25 @@ export async function operatorsOf(db: DbOrTx, channelId: number): Promise<Operat
     .leftJoin(liveChatOperatorStatuses, eq(liveChatOperatorStatuses.agentId, liveChatOperators.agentId))
     .where(eq(liveChatOperators.channelId, channelId))
     .orderBy(asc(liveChatOperators.agentId));
+}
+
+/** Which of these channels someone would answer now or after a wait: on, with an operator accepting and connected. One query. */
+export async function availableChannelIds(db: DbOrTx, channelIds: readonly number[]): Promise<Set<number>> {
+  if (channelIds.length === 0) return new Set();
+  const rows = await db
+    .selectDistinct({ channelId: liveChatOperators.channelId })
+    .from(liveChatOperators)
+    .innerJoin(liveChatChannels, eq(liveChatChannels.id, liveChatOperators.channelId))
+    .innerJoin(liveChatOperatorStatuses, eq(liveChatOperatorStatuses.agentId, liveChatOperators.agentId))
+    .where(
+      and(
+        isAnyOf(liveChatOperators.channelId, [...new Set(channelIds)]),
+        eq(liveChatChannels.enabled, true),
+        eq(liveChatOperatorStatuses.accepting, true),
+        isConnected(liveChatOperators.channelId, liveChatOperators.agentId),
+      ),
+    );
+  return new Set(rows.map((row) => row.channelId));
 }
 
 /** True when someone would answer a new visitor, perhaps after a wait. */

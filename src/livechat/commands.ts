@@ -2,10 +2,10 @@ import type { DbOrTx } from '../db/client.js';
 import { cutByCodePoints } from '../text/clean.js';
 import { searchTeamTickets } from '../tickets/list.js';
 import { createTicket } from '../tickets/service.js';
-import type { LiveChatSessionRow } from './assignment.js';
+import type { LiveChatSessionRow } from './tables.js';
 import { publishSessionChanged } from './events.js';
 import type { LiveChatChannelRow } from './channels.js';
-import { appendMessage, transcriptMessages } from './messages.js';
+import { appendMessage, transcriptMessages } from './message-store.js';
 import { COMMAND_HELP, transcriptOf, type ChatCommand } from './rules.js';
 import { liveChatSessionTickets } from './tables.js';
 
@@ -22,7 +22,7 @@ export async function runChatCommand(
   session: LiveChatSessionRow,
   command: ChatCommand,
 ): Promise<void> {
-  const reply = (body: string) => appendMessage(tx, channel, session, { authorKind: 'SYSTEM', authorName: 'System', body, operatorOnly: true, inTranscript: false });
+  const reply = (body: string) => appendMessage(tx, session, { authorKind: 'SYSTEM', authorName: 'System', body, operatorOnly: true, inTranscript: false });
   switch (command.kind) {
     case 'CREATE_TICKET': {
       const title = cutByCodePoints(command.title || `${session.visitorName}'s chat`, MAX_TITLE);

@@ -1,10 +1,10 @@
 import { GraphQLError } from 'graphql';
-import { idArgument } from '../graphql/global-id.js';
-import { findAgent, type AgentRow } from '../auth/service.js';
+import { findAgent } from '../auth/service.js';
 import { UserInputError } from '../errors.js';
 import type { Context } from '../graphql/context.js';
+import { idArgument } from '../graphql/global-id.js';
 import { idOf, requireIdOf } from '../graphql/user-errors.js';
-import type { LiveChatSessionRow } from './assignment.js';
+import type { LiveChatSessionRow } from './tables.js';
 import type { ChatActor, ChatSender } from './messages.js';
 import { findSession } from './sessions.js';
 
@@ -39,6 +39,30 @@ export async function canOperate(ctx: Context, channelId: number): Promise<boole
   return principal.kind === 'agent' && (await ctx.auth.scopeLookups.isOperator(principal.agentId, channelId));
 }
 
+const startedSessions = new WeakMap<Context, Set<number>>();
+
+/** startLiveChat's caller (anonymous until it holds the token it gets) reads the session it just started. */
+export function allowStartedSession(ctx: Context, sessionId: number): void {
+  let started = startedSessions.get(ctx);
+  if (!started) startedSessions.set(ctx, (started = new Set()));
+  started.add(sessionId);
+}
+
+export function startedInThisRequest(ctx: Context, sessionId: number): boolean {
+  return startedSessions.get(ctx)?.has(sessionId) ?? false;
+}
+
+/**
+ * The caller's visitor token names a session that was removed: its token is deleted with it, so
+ * the request is refused as one with an unknown chat token, even while this instance still has
+ * the token in its cache.
+ */
+export function visitorSessionGone(): GraphQLError {
+  return new GraphQLError('This chat token no longer works (the chat ended a while ago, or was removed): start a new chat.', {
+    extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
+  });
+}
+
 export function forbidden(what: string): GraphQLError {
   return new GraphQLError(`Forbidden: ${what}.`, { extensions: { code: 'FORBIDDEN' } });
 }
@@ -71,6 +95,7 @@ export const NO_SESSION = () => new UserInputError([{ field: ['sessionId'], code
 export async function sessionForActor(ctx: Context, globalId: string | number) {
   const id = requireIdOf(String(globalId), 'LiveChatSession', 'sessionId');
   const session = await findSession(ctx.db, id);
+  if (!session && isVisitorOf(ctx, id)) throw visitorSessionGone();
   const actor = session ? await actorOn(ctx, session) : null;
   if (!session || !actor) throw NO_SESSION();
   return { session, actor };
@@ -88,12 +113,6 @@ export function senderOn(ctx: Context, sessionId: number): ChatSender {
   throw NO_SESSION();
 }
 
-/** Visitors see an operator's name only. */
-export function agentFor(ctx: Context, agent: AgentRow | undefined): AgentRow | null {
-  if (!agent) return null;
-  return ctx.principal.kind === 'visitor' ? { ...agent, email: null } : agent;
-}
-
 export function requireCallerAgent(ctx: Context): number {
   const agentId = callerAgentId(ctx);
   if (agentId === null) throw new UserInputError([{ field: null, code: 'NOT_AN_AGENT', message: 'Only a token bound to an agent can do this.' }]);
@@ -102,7 +121,9 @@ export function requireCallerAgent(ctx: Context): number {
 
 /** The session a subscription names, if the caller is its visitor or operates its channel. */
 export async function subscribableSession(ctx: Context, globalId: string | number): Promise<{ session: LiveChatSessionRow; visitor: boolean }> {
-  const session = await findSession(ctx.db, idArgument(globalId, 'LiveChatSession', ['sessionId']));
+  const id = idArgument(globalId, 'LiveChatSession', ['sessionId']);
+  const session = await findSession(ctx.db, id);
+  if (!session && isVisitorOf(ctx, id)) throw visitorSessionGone();
   const actor = session ? await actorOn(ctx, session) : null;
   if (!session || !actor) throw forbidden('subscribe to a session that is yours (visitor token) or of your channel');
   return { session, visitor: actor.kind === 'VISITOR' };

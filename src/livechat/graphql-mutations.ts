@@ -1,11 +1,11 @@
 import { Agent } from '../auth/graphql.js';
 import { findAgent, type AgentRow } from '../auth/service.js';
-import { UserInputError } from '../errors.js';
+import { fail, UserInputError } from '../errors.js';
 import { builder } from '../graphql/builder.js';
 import { payloadType, requireIdOf, UserError, withUserErrors } from '../graphql/user-errors.js';
-import { isAdmin, isVisitorOf, NO_SESSION, requireCallerAgent, senderOn, sessionForActor, staffOrVisitorOf } from './graphql-access.js';
+import { allowStartedSession, isAdmin, isVisitorOf, NO_SESSION, requireCallerAgent, senderOn, sessionForActor, staffOrVisitorOf, visitorSessionGone } from './graphql-access.js';
 import { ChatMessage, LiveChatChannel, LiveChatRatingValue, LiveChatSession } from './graphql-types.js';
-import type { LiveChatSessionRow } from './assignment.js';
+import type { LiveChatSessionRow } from './tables.js';
 import { addOperators, removeOperators, setOperatorStatus, updateChannel, type LiveChatChannelRow } from './channels.js';
 import { sendChatMessage, type ChatMessageRow } from './messages.js';
 import { publishTyping, type TypingEvent } from './typing.js';
@@ -188,13 +188,15 @@ builder.mutationFields((t) => ({
     description: 'A visitor starts a chat (public). Keep visitorToken for this session and sessionKey for the next.',
     args: { input: t.arg({ type: StartLiveChatInput, required: true, description: 'Channel and visitor.' }) },
     resolve: (_root, { input }, ctx) =>
-      withUserErrors(() =>
-        startLiveChat(ctx.db, ctx.config.liveChat, {
+      withUserErrors(async () => {
+        const started = await startLiveChat(ctx.db, ctx.config.liveChat, {
           ...input,
           channelId: requireIdOf(String(input.channelId), 'LiveChatChannel', 'channelId'),
           clientAddress: ctx.client.clientAddress,
-        }),
-      ) as Promise<StartShape>,
+        });
+        allowStartedSession(ctx, started.session.id);
+        return started;
+      }) as Promise<StartShape>,
   }),
   sendChatMessage: t.field({
     type: payloadType<ChatMessageRow, 'message'>('SendChatMessagePayload', 'Result of sendChatMessage.', 'message', ChatMessage, 'The stored message.'),
@@ -205,14 +207,21 @@ builder.mutationFields((t) => ({
     resolve: (_root, { input }, ctx) =>
       withUserErrors(async () => {
         const sessionId = requireIdOf(String(input.sessionId), 'LiveChatSession', 'sessionId');
-        return { message: await sendChatMessage(ctx.db, ctx.config.liveChat, senderOn(ctx, sessionId), { ...input, sessionId }) };
+        const sender = senderOn(ctx, sessionId);
+        try {
+          return { message: await sendChatMessage(ctx.db, ctx.config.liveChat, sender, { ...input, sessionId }) };
+        } catch (error) {
+          // The visitor's own session is gone (removed): its token no longer works, as on every other path.
+          if (sender.kind === 'VISITOR' && error instanceof UserInputError && error.errors.some((e) => e.code === 'NOT_FOUND')) throw visitorSessionGone();
+          throw error;
+        }
       }),
   }),
   setChatTyping: t.field({
     type: TypingPayload,
     skipTypeScopes: true,
     authScopes: (_root, { input }) => staffOrVisitorOf(input.sessionId),
-    description: 'Tells the other side the caller is typing (or stopped); nothing is stored.',
+    description: 'Tells the other side the caller is typing (or stopped). At most one indicator per caller and session a second goes out; calls in between are accepted and dropped. SESSION_CLOSED on a closed session.',
     args: { input: t.arg({ type: SetChatTypingInput, required: true, description: 'Session and state.' }) },
     resolve: (_root, { input }, ctx) =>
       withUserErrors(async () => {
@@ -223,7 +232,9 @@ builder.mutationFields((t) => ({
           name: actor.kind === 'VISITOR' ? session.visitorName : actor.name,
           typing: input.typing,
         };
-        await publishTyping(ctx.db, event);
+        const author = actor.kind === 'VISITOR' ? 'visitor' : actor.agentId === null ? 'admin' : `agent:${actor.agentId}`;
+        const { open } = session.status === 'CLOSED' ? { open: false } : await publishTyping(ctx.db, event, author);
+        if (!open) fail('sessionId', 'SESSION_CLOSED', 'This conversation is closed.');
         return {};
       }),
   }),
@@ -256,7 +267,7 @@ builder.mutationFields((t) => ({
     type: SessionPayload('RateLiveChatPayload', 'Result of rateLiveChat.'),
     skipTypeScopes: true,
     authScopes: (_root, { input }) => staffOrVisitorOf(input.sessionId),
-    description: 'The visitor rates its session; a new rating replaces the old one.',
+    description: 'The visitor rates its session, once, after the close (SESSION_OPEN before, ALREADY_RATED after the first).',
     args: { input: t.arg({ type: RateLiveChatInput, required: true, description: 'Session and rating.' }) },
     resolve: (_root, { input }, ctx) =>
       withUserErrors(async () => {

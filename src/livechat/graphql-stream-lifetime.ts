@@ -1,6 +1,6 @@
 import { Repeater } from 'graphql-yoga';
 import type { Context } from '../graphql/context.js';
-import type { LiveChatSessionRow } from './assignment.js';
+import type { LiveChatSessionRow } from './tables.js';
 import { presenceTrackerOf } from './presence.js';
 
 /**

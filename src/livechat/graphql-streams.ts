@@ -1,15 +1,19 @@
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import { GraphQLError } from 'graphql';
-import { idArgument } from '../graphql/global-id.js';
+import { isStaff } from '../auth/principal.js';
 import type { Context } from '../graphql/context.js';
 import { builder } from '../graphql/builder.js';
+import { idArgument } from '../graphql/global-id.js';
+import { withCursorErrors } from '../graphql/user-errors.js';
 import { callerAgentId, canOperate, forbidden, staffOrVisitorOf, subscribableSession } from './graphql-access.js';
 import { ChatAuthorKind, ChatMessageEdge, LiveChatSession, seqCursor, seqOfCursor } from './graphql-types.js';
-import type { LiveChatSessionRow } from './assignment.js';
+import type { LiveChatSessionRow } from './tables.js';
 import { assignWaitingInChannelsOf, findChannel, isOperatorOf } from './channels.js';
 import { chatMessageAdded, chatTransaction, liveChatSessionChanged, visitorSessionChanged } from './events.js';
 import { findSession, sessionsChangedSince } from './sessions.js';
 import { messagesOf, type ChatMessageRow } from './messages.js';
 import { presenceTrackerOf } from './presence.js';
+import { controlRelayOf } from './control.js';
 import { sessionStreamLifetime } from './graphql-stream-lifetime.js';
 import { typingRelayOf, type TypingEvent } from './typing.js';
 import { Repeater } from 'graphql-yoga';
@@ -19,22 +23,66 @@ export interface ChatMessageEdgeShape {
   node: ChatMessageRow;
 }
 
+/** Who holds a stream, as far as ending it goes. */
+export interface StreamHolder {
+  /** The visitor of the session: its streams end with the session. */
+  visitor: boolean;
+  /** Staff (operators, admins) receive operator-only messages; nobody else does. */
+  staff: boolean;
+  /** An agent (not an admin): its streams end when it stops operating the channel. */
+  removableAgentId: number | null;
+}
+
+export function streamHolderOf(ctx: Context, visitor: boolean): StreamHolder {
+  return { visitor, staff: isStaff(ctx.principal), removableAgentId: ctx.principal.kind === 'agent' ? ctx.principal.agentId : null };
+}
+
+const NO_LONGER_OPERATOR = () => forbidden('you are no longer an operator of this channel');
+
+/**
+ * The signals that end a stream of one session, registered before the stream reads anything:
+ * `ended` resolves when the session ends (for its visitor), and `removed` fires when the holder
+ * stops operating the channel. Then the holder's rights are checked once more, which closes the
+ * race with a change committed between the subscribe-time check and the registration.
+ */
+async function endingSignals(ctx: Context, session: LiveChatSessionRow, holder: StreamHolder, removed: () => void) {
+  const control = controlRelayOf(ctx.events);
+  const stops: (() => void)[] = [];
+  let endSession!: () => void;
+  const ended = new Promise<'ended'>((resolve) => (endSession = () => resolve('ended')));
+  if (holder.visitor) stops.push(control.onSessionEnded(session.id, endSession));
+  if (holder.removableAgentId !== null) {
+    stops.push(control.onOperatorRemoved(session.channelId, holder.removableAgentId, removed));
+    if (!(await isOperatorOf(ctx.db, session.channelId, holder.removableAgentId))) removed();
+  }
+  if (holder.visitor) {
+    const now = await findSession(ctx.db, session.id);
+    if (!now || now.status === 'CLOSED') endSession();
+  }
+  return { ended, dispose: () => stops.forEach((stop) => stop()) };
+}
+
 /**
  * Replays the session's messages after the cursor, then continues live, each message once:
  * the live subscription is registered before the database is read, and live messages already
  * replayed (seq not above the last one sent) are skipped. The seq cursor is the session's own,
  * so it resumes from the messages table however old it is, with no event-log retention limit.
+ * A visitor's stream ends with the session, after its last message.
  */
-export function chatMessageStream(ctx: Context, sessionId: number, afterSeq: number, visitor: boolean): AsyncIterable<ChatMessageEdgeShape> {
+export function chatMessageStream(ctx: Context, session: LiveChatSessionRow, afterSeq: number, holder: StreamHolder): AsyncIterable<ChatMessageEdgeShape> {
+  const sessionId = session.id;
   return new Repeater<ChatMessageEdgeShape>(async (push, stop) => {
     const live = (await ctx.events.subscribeLive(chatMessageAdded, { key: sessionId }))[Symbol.asyncIterator]();
     let nextLive = live.next();
     void stop.then(() => live.return?.());
+    const signals = await endingSignals(ctx, session, holder, () => stop(NO_LONGER_OPERATOR()));
+    void stop.then(signals.dispose);
+    const stopped = stop.then(() => 'stopped' as const);
     let lastSeq = afterSeq;
     const send = async (message: ChatMessageRow) => {
       if (message.seq <= lastSeq) return;
       lastSeq = message.seq;
-      if (visitor && message.operatorOnly) return;
+      if (!holder.staff && message.operatorOnly) return;
       await push({ cursor: seqCursor(message.seq), node: message });
     };
     try {
@@ -47,7 +95,14 @@ export function chatMessageStream(ctx: Context, sessionId: number, afterSeq: num
       };
       await readUpTo(Infinity);
       for (;;) {
-        const result = await nextLive;
+        const result = await Promise.race([nextLive, signals.ended, stopped]);
+        if (result === 'stopped') break;
+        if (result === 'ended') {
+          // Committed before the signal was sent: the table has the session's last messages.
+          await readUpTo(Infinity);
+          stop();
+          break;
+        }
         if (result.done) break;
         const event = result.value;
         // Notifications may have been lost (the LISTEN connection dropped): the table has it all.
@@ -65,17 +120,35 @@ export function chatMessageStream(ctx: Context, sessionId: number, afterSeq: num
   });
 }
 
-/** Changes of one session, keyed by it; after lost notifications, the session as it is now. */
+/** Changes of one session, keyed by it, for its visitor; after lost notifications, the session as it is now. Ends once it closed. */
 export function visitorSessionStream(ctx: Context, session: LiveChatSessionRow): AsyncIterable<LiveChatSessionRow> {
   return new Repeater<LiveChatSessionRow>(async (push, stop) => {
     const live = (await ctx.events.subscribeLive(visitorSessionChanged, { key: session.id }))[Symbol.asyncIterator]();
+    let nextLive = live.next();
     void stop.then(() => live.return?.());
+    const signals = await endingSignals(ctx, session, { visitor: true, staff: false, removableAgentId: null }, () => {});
+    void stop.then(signals.dispose);
+    const stopped = stop.then(() => 'stopped' as const);
     try {
       for (;;) {
-        const result = await live.next();
+        const result = await Promise.race([nextLive, signals.ended, stopped]);
+        if (result === 'stopped') break;
+        if (result === 'ended') {
+          // The closed session, as it is now, unless its change event came first.
+          const now = await findSession(ctx.db, session.id);
+          if (now) await push(now);
+          stop();
+          break;
+        }
         if (result.done) break;
         const changed = result.value.missed ? await findSession(ctx.db, session.id) : result.value.node;
+        // Gone (removed while notifications were lost) or closed: the stream is over.
         if (changed) await push(changed);
+        if (!changed || changed.status === 'CLOSED') {
+          stop();
+          break;
+        }
+        nextLive = live.next();
       }
     } catch (err) {
       stop(err);
@@ -85,17 +158,24 @@ export function visitorSessionStream(ctx: Context, session: LiveChatSessionRow):
 
 /**
  * An operator's session feed of a channel; while it is open the operator counts as connected,
- * through a presence row in PostgreSQL that the instance keeps fresh.
+ * through a presence row in PostgreSQL that the instance keeps fresh. It ends with FORBIDDEN when
+ * the agent stops being an operator of the channel.
  */
 export function operatorSessionStream(ctx: Context, channelId: number, agentId: number | null): AsyncIterable<LiveChatSessionRow> {
   return new Repeater<LiveChatSessionRow>(async (push, stop) => {
     const live = (await ctx.events.subscribeLive(liveChatSessionChanged, { key: channelId }))[Symbol.asyncIterator]();
     let nextLive = live.next();
     let resyncedAt = new Date();
+    const removableAgentId = ctx.principal.kind === 'agent' ? ctx.principal.agentId : null;
+    const unlisten = removableAgentId === null ? () => {} : controlRelayOf(ctx.events).onOperatorRemoved(channelId, removableAgentId, () => stop(NO_LONGER_OPERATOR()));
     const tracker = presenceTrackerOf(ctx.events);
     let presenceId: number | null = null;
     const connected = (async () => {
-      if (agentId === null || !(await isOperatorOf(ctx.db, channelId, agentId))) return;
+      if (agentId === null) return;
+      if (!(await isOperatorOf(ctx.db, channelId, agentId))) {
+        if (removableAgentId !== null) stop(NO_LONGER_OPERATOR());
+        return;
+      }
       presenceId = await tracker.connect(channelId, agentId);
       // A newly reachable operator may serve the waiting line at once.
       await chatTransaction(ctx.db, (tx) => assignWaitingInChannelsOf(tx, agentId, channelId));
@@ -117,17 +197,21 @@ export function operatorSessionStream(ctx: Context, channelId: number, agentId: 
     pump.catch((err) => stop(err));
     connected.catch((err) => stop(err));
     await stop;
+    unlisten();
     await live.return?.();
     await connected.catch(() => {});
     if (presenceId !== null) await tracker.disconnect(presenceId);
   });
 }
 
-/** Typing indicators of a session, live only. */
-export function typingStream(ctx: Context, sessionId: number): AsyncIterable<TypingEvent> {
+/** Typing indicators of a session, live only; ends as the holder's other streams of the session do. */
+export function typingStream(ctx: Context, session: LiveChatSessionRow, holder: StreamHolder): AsyncIterable<TypingEvent> {
   return new Repeater<TypingEvent>(async (push, stop) => {
-    const unsubscribe = typingRelayOf(ctx.events).listen(sessionId, (event) => void push(event).catch(() => {}));
+    const unsubscribe = typingRelayOf(ctx.events).listen(session.id, (event) => void push(event).catch(() => {}));
+    const signals = await endingSignals(ctx, session, holder, () => stop(NO_LONGER_OPERATOR()));
+    void signals.ended.then(() => stop());
     await stop;
+    signals.dispose();
     unsubscribe();
   });
 }
@@ -144,7 +228,7 @@ interface TypingShape {
 const ChatTypingEvent = builder.objectRef<TypingShape>('ChatTypingEvent').implement({
   description: 'Someone started or stopped typing in a session.',
   fields: (t) => ({
-    sessionId: t.id({ description: 'Global ID of the session.', resolve: (e) => Buffer.from(`LiveChatSession:${e.sessionId}`).toString('base64') }),
+    sessionId: t.id({ description: 'Global ID of the session.', resolve: (e) => encodeGlobalID('LiveChatSession', e.sessionId) }),
     authorKind: t.field({ type: ChatAuthorKind, description: 'Visitor or operator.', resolve: (e) => e.authorKind }),
     name: t.exposeString('name', { description: 'Name of who is typing.' }),
     typing: t.exposeBoolean('typing', { description: 'true while typing.' }),
@@ -162,8 +246,9 @@ builder.subscriptionFields((t) => ({
       after: t.arg.string({ description: 'Cursor of the last message received: resume after it.' }),
     },
     subscribe: async (_root, args, ctx) => {
+      const afterSeq = await withCursorErrors(async () => seqOfCursor(args.after, 'after'));
       const { session, visitor } = await subscribableSession(ctx, args.sessionId);
-      return sessionStreamLifetime(ctx, session, visitor, chatMessageStream(ctx, session.id, seqOfCursor(args.after) ?? 0, visitor));
+      return sessionStreamLifetime(ctx, session, visitor, chatMessageStream(ctx, session, afterSeq ?? 0, streamHolderOf(ctx, visitor)));
     },
     resolve: (edge: any) => edge,
   }),
@@ -174,8 +259,8 @@ builder.subscriptionFields((t) => ({
     description: 'Typing indicators of a session, live only.',
     args: { sessionId: t.arg.id({ required: true, description: 'The session.' }) },
     subscribe: async (_root, args, ctx) => {
-      const { session } = await subscribableSession(ctx, args.sessionId);
-      return sessionStreamLifetime(ctx, session, false, typingStream(ctx, session.id));
+      const { session, visitor } = await subscribableSession(ctx, args.sessionId);
+      return sessionStreamLifetime(ctx, session, false, typingStream(ctx, session, streamHolderOf(ctx, visitor)));
     },
     resolve: (event: TypingShape) => event,
   }),
@@ -190,7 +275,7 @@ builder.subscriptionFields((t) => ({
     },
     subscribe: async (_root, args, ctx) => {
       if ((args.channelId == null) === (args.sessionId == null)) {
-        throw new GraphQLError('Give exactly one of channelId and sessionId.', { extensions: { code: 'INVALID_ARGUMENT' } });
+        throw new GraphQLError('Give exactly one of channelId and sessionId.', { extensions: { code: 'BAD_USER_INPUT' } });
       }
       if (args.channelId != null) {
         const channel = await findChannel(ctx.db, idArgument(args.channelId, 'LiveChatChannel', ['channelId']));

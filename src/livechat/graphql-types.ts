@@ -1,52 +1,78 @@
-import { isStaff } from '../auth/principal.js';
-import { idArgument } from '../graphql/global-id.js';
 import { GraphQLError } from 'graphql';
 import { Agent } from '../auth/graphql.js';
-import { findAgent } from '../auth/service.js';
+import { isStaff } from '../auth/principal.js';
+import { findAgents, type AgentRow } from '../auth/service.js';
 import { builder } from '../graphql/builder.js';
 import { loadInBatch } from '../graphql/batch.js';
-import { connectionTypeOptions } from '../graphql/user-errors.js';
+import type { Context } from '../graphql/context.js';
+import { idArgument } from '../graphql/global-id.js';
+import { connectionTypeOptions, withCursorErrors } from '../graphql/user-errors.js';
 import { Team } from '../teams/graphql.js';
-import { findTeam } from '../teams/service.js';
+import { findTeams } from '../teams/service.js';
 import { Ticket } from '../tickets/ticket-graphql.js';
-import { findTicket } from '../tickets/service.js';
-import { actorOn, agentFor, canOperate, forbidden, requireOperator, staffOrVisitorOf, visitorSessionId } from './graphql-access.js';
-import { queuePositionOf, type LiveChatSessionRow } from './assignment.js';
-import { channelsOfTeams, findChannel, isChannelAvailable, operatorsOf, type LiveChatChannelRow, type OperatorView } from './channels.js';
-import { findMessage, messageCounts, messagesOf, type ChatMessageRow } from './messages.js';
-import { findSession, ratingsOfChannel, ratingsOfSessions, satisfactionOfChannel, sessionsOfTickets, sessionsOfChannel, ticketIdsOfSession, type LiveChatRatingRow } from './sessions.js';
+import { findTickets } from '../tickets/service.js';
+import { actorOn, canOperate, forbidden, isVisitorOf, requireOperator, staffOrVisitorOf, startedInThisRequest, visitorSessionGone } from './graphql-access.js';
+import { queuePositionsOfChannels } from './assignment.js';
+import type { LiveChatSessionRow } from './tables.js';
+import { availableChannelIds, channelsOfTeams, findChannel, findChannels, operatorsOf, type LiveChatChannelRow, type OperatorView } from './channels.js';
+import { findMessage, messageCounts, messageKeyset, messagesOf, type ChatMessageRow } from './messages.js';
+import {
+  findSession,
+  findSessions,
+  ratingCursor,
+  ratingsOfChannel,
+  ratingsOfSessions,
+  satisfactionOfChannel,
+  sessionCursor,
+  sessionsOfTickets,
+  sessionsOfChannel,
+  ticketIdsOfSessions,
+  type LiveChatRatingRow,
+} from './sessions.js';
 import type { Satisfaction } from './rules.js';
 
 /** The live chat's GraphQL types, their fields and the queries that reach them. */
 
-// ---------------------------------------------------------------- cursors
+// ---------------------------------------------------------------- cursors and batches
 
 /** Opaque cursor of a chat message: its seq within the session. */
-export function seqCursor(seq: number): string {
-  return Buffer.from(`seq:${seq}`).toString('base64url');
+export const seqCursor = (seq: number) => messageKeyset.cursorOf({ seq });
+
+/** The seq a message cursor names; one this API did not give out (or out of range) fails with INVALID_CURSOR. */
+export function seqOfCursor(cursor: string | null | undefined, field: string): number | null {
+  return cursor == null ? null : messageKeyset.keyOf(cursor, field).seq;
 }
 
-const SEQ_CURSOR = /^seq:(\d{1,10})$/;
-
-export function seqOfCursor(cursor: string | null | undefined): number | null {
-  if (cursor == null) return null;
-  const match = SEQ_CURSOR.exec(Buffer.from(cursor, 'base64url').toString());
-  if (!match) throw new GraphQLError('This cursor was not given out by this API.', { extensions: { code: 'INVALID_CURSOR' } });
-  return Number(match[1]);
+/** An agent by id, batched across the request's level of the query. */
+function agentById(ctx: Context, id: number): Promise<AgentRow | null> {
+  return loadInBatch(ctx, 'livechat agent', id, async (ids: number[]) => {
+    const agents = new Map((await findAgents(ctx.db, ids)).map((agent) => [agent.id, agent]));
+    return ids.map((key) => agents.get(key) ?? null);
+  });
 }
 
-const idCursor = (id: number) => Buffer.from(`id:${id}`).toString('base64url');
-function idOfCursor(cursor: string | null | undefined): number | null {
-  if (cursor == null) return null;
-  const match = /^id:(\d{1,10})$/.exec(Buffer.from(cursor, 'base64url').toString());
-  if (!match) throw new GraphQLError('This cursor was not given out by this API.', { extensions: { code: 'INVALID_CURSOR' } });
-  return Number(match[1]);
+function channelById(ctx: Context, id: number): Promise<LiveChatChannelRow | null> {
+  return loadInBatch(ctx, 'livechat channel', id, async (ids: number[]) => {
+    const channels = new Map((await findChannels(ctx.db, ids)).map((channel) => [channel.id, channel]));
+    return ids.map((key) => channels.get(key) ?? null);
+  });
 }
 
-function pageSize(first: number | null | undefined, fallback = 20): number {
-  if (first == null) return fallback;
-  if (first < 0 || first > 100) throw new GraphQLError('first must be 0 to 100.', { extensions: { code: 'INVALID_ARGUMENT' } });
-  return first;
+function sessionById(ctx: Context, id: number): Promise<LiveChatSessionRow | null> {
+  return loadInBatch(ctx, 'livechat session', id, async (ids: number[]) => {
+    const sessions = new Map((await findSessions(ctx.db, ids)).map((session) => [session.id, session]));
+    return ids.map((key) => sessions.get(key) ?? null);
+  });
+}
+
+/** A connection from a page of rows and the cursor of a row. */
+function connectionOf<R>(page: { rows: R[]; hasNextPage: boolean; hasPreviousPage: boolean; totalCount: () => Promise<number> }, cursorOf: (row: R) => string) {
+  const edges = page.rows.map((node) => ({ cursor: cursorOf(node), node }));
+  return {
+    edges,
+    pageInfo: { hasNextPage: page.hasNextPage, hasPreviousPage: page.hasPreviousPage, startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
+    totalCount: page.totalCount,
+  };
 }
 
 // ---------------------------------------------------------------- types
@@ -87,7 +113,7 @@ const LiveChatRating = builder.objectRef<LiveChatRatingRow>('LiveChatRating');
 const LiveChatOperator = builder.objectRef<OperatorView>('LiveChatOperator').implement({
   description: 'An agent who answers the chats of a channel, with its state.',
   fields: (t) => ({
-    agent: t.field({ type: Agent, description: 'The agent.', resolve: async (o, _args, ctx) => (await findAgent(ctx.db, o.agentId))! }),
+    agent: t.field({ type: Agent, description: 'The agent.', resolve: async (o, _args, ctx) => (await agentById(ctx, o.agentId))! }),
     accepting: t.exposeBoolean('accepting', { description: 'Whether the agent said it takes chats (setOperatorStatus).' }),
     connected: t.exposeBoolean('connected', { description: 'Whether the agent has a liveChatSessionChanged subscription open on this channel, on any instance.' }),
     openSessions: t.exposeInt('openSessions', { description: 'Open sessions of this channel assigned to the agent.' }),
@@ -174,10 +200,12 @@ builder.node(LiveChatChannel, {
     team: t.field({
       type: Team,
       description: 'The team whose channel this is (operators and admins).',
-      resolve: async (c, _args, ctx) => {
-        await requireOperator(ctx, c.id, 'LiveChatChannel.team');
-        return (await findTeam(ctx.db, c.teamId))!;
-      },
+      authScopes: (c) => ({ operatorOf: c.id }),
+      resolve: (c, _args, ctx) =>
+        loadInBatch(ctx, 'LiveChatChannel.team', c.teamId, async (ids: number[]) => {
+          const teams = new Map((await findTeams(ctx.db, ids)).map((team) => [team.id, team]));
+          return ids.map((id) => teams.get(id)!);
+        }),
     }),
     buttonText: t.exposeString('buttonText', { description: 'Text of the chat button.' }),
     welcomeMessage: t.exposeString('welcomeMessage', { description: 'First message of every assigned session, by the operator.' }),
@@ -189,15 +217,16 @@ builder.node(LiveChatChannel, {
     maxSessionsPerOperator: t.exposeInt('maxSessionsPerOperator', { nullable: true, description: 'Open sessions an operator takes at most; null for no cap.' }),
     available: t.boolean({
       description: 'Whether live chat is on and at least one operator is online (accepting and connected): a new visitor will reach someone.',
-      resolve: (c, _args, ctx) => isChannelAvailable(ctx.db, c),
+      resolve: (c, _args, ctx) => loadInBatch(ctx, 'LiveChatChannel.available', c.id, async (ids: number[]) => {
+        const available = await availableChannelIds(ctx.db, ids);
+        return ids.map((id) => available.has(id));
+      }),
     }),
     operators: t.field({
       type: [LiveChatOperator],
       description: 'The operators, by agent id (a short list; operators and admins).',
-      resolve: async (c, _args, ctx) => {
-        await requireOperator(ctx, c.id, 'LiveChatChannel.operators');
-        return operatorsOf(ctx.db, c.id);
-      },
+      authScopes: (c) => ({ operatorOf: c.id }),
+      resolve: (c, _args, ctx) => operatorsOf(ctx.db, c.id),
     }),
     sessions: t.field({
       type: LiveChatSessionConnection,
@@ -207,25 +236,22 @@ builder.node(LiveChatChannel, {
         after: t.arg.string({ description: 'Return sessions after this cursor.' }),
         filter: t.arg({ type: LiveChatSessionFilter, description: 'Conditions the sessions must meet.' }),
       },
-      resolve: async (c, args, ctx) => {
-        await requireOperator(ctx, c.id, 'LiveChatChannel.sessions');
-        const operatorId = args.filter?.operatorId != null ? idArgument(args.filter.operatorId, 'Agent', ['filter', 'operatorId']) : null;
-        const page = await sessionsOfChannel(ctx.db, c.id, { first: pageSize(args.first), afterId: idOfCursor(args.after), status: args.filter?.status ?? null, operatorId });
-        return {
-          edges: page.rows.map((s) => ({ cursor: idCursor(s.id), node: s })),
-          pageInfo: { hasNextPage: page.hasNextPage, hasPreviousPage: args.after != null, startCursor: page.rows[0] ? idCursor(page.rows[0].id) : null, endCursor: page.rows.at(-1) ? idCursor(page.rows.at(-1)!.id) : null },
-          totalCount: page.totalCount,
-        } as any;
-      },
+      authScopes: (c) => ({ operatorOf: c.id }),
+      resolve: (c, args, ctx) =>
+        withCursorErrors(async () => {
+          const operatorId = args.filter?.operatorId != null ? idArgument(args.filter.operatorId, 'Agent', ['filter', 'operatorId']) : null;
+          const page = await sessionsOfChannel(ctx.db, c.id, { first: args.first, after: args.after, status: args.filter?.status ?? null, operatorId });
+          return connectionOf(page, sessionCursor) as any;
+        }),
     }),
     satisfaction: t.field({
       type: LiveChatSatisfaction,
       description: 'Ratings of the last `days` days (operators and admins).',
       args: { days: t.arg.int({ defaultValue: 14, description: 'Length of the period in days, up to today: 1 to 3660.' }) },
+      authScopes: (c) => ({ operatorOf: c.id }),
       resolve: async (c, args, ctx) => {
-        await requireOperator(ctx, c.id, 'LiveChatChannel.satisfaction');
         const days = args.days ?? 14;
-        if (days < 1 || days > 3660) throw new GraphQLError('days must be 1 to 3660.', { extensions: { code: 'INVALID_ARGUMENT' } });
+        if (days < 1 || days > 3660) throw new GraphQLError('days must be 1 to 3660.', { extensions: { code: 'BAD_USER_INPUT' } });
         return satisfactionOfChannel(ctx.db, c.id, days);
       },
     }),
@@ -233,28 +259,16 @@ builder.node(LiveChatChannel, {
       type: LiveChatRatingConnection,
       description: 'The ratings log, newest first (operators and admins).',
       args: { first: t.arg.int({ description: 'Page size: at most 100, 20 when left out.' }), after: t.arg.string({ description: 'Return ratings after this cursor.' }) },
-      resolve: async (c, args, ctx) => {
-        await requireOperator(ctx, c.id, 'LiveChatChannel.ratings');
-        let after: { createdAt: Date; sessionId: number } | null = null;
-        if (args.after != null) {
-          const match = /^rating:(\d{1,15}):(\d{1,10})$/.exec(Buffer.from(args.after, 'base64url').toString());
-          if (!match) throw new GraphQLError('This cursor was not given out by this API.', { extensions: { code: 'INVALID_CURSOR' } });
-          after = { createdAt: new Date(Number(match[1])), sessionId: Number(match[2]) };
-        }
-        const page = await ratingsOfChannel(ctx.db, c.id, { first: pageSize(args.first), after });
-        const cursor = (r: LiveChatRatingRow) => Buffer.from(`rating:${r.createdAt.getTime()}:${r.sessionId}`).toString('base64url');
-        return {
-          edges: page.rows.map((r) => ({ cursor: cursor(r), node: r })),
-          pageInfo: { hasNextPage: page.hasNextPage, hasPreviousPage: after !== null, startCursor: page.rows[0] ? cursor(page.rows[0]) : null, endCursor: page.rows.at(-1) ? cursor(page.rows.at(-1)!) : null },
-          totalCount: page.totalCount,
-        } as any;
-      },
+      authScopes: (c) => ({ operatorOf: c.id }),
+      resolve: (c, args, ctx) => withCursorErrors(async () => connectionOf(await ratingsOfChannel(ctx.db, c.id, { first: args.first, after: args.after }), ratingCursor) as any),
     }),
   }),
 });
 
 builder.node(LiveChatSession, {
   description: "A visitor's conversation on a channel. Its visitor reads it with the visitor token; operators and admins too.",
+  // Wherever a session is reached (a ticket, a rating, a payload), only these callers read it.
+  authScopes: (s, ctx) => startedInThisRequest(ctx, s.id) || { operatorOf: s.channelId, visitorOf: s.id },
   id: { resolve: (s) => s.id },
   loadOne: async (id, ctx) => {
     const session = await findSession(ctx.db, Number(id));
@@ -263,9 +277,16 @@ builder.node(LiveChatSession, {
     return session;
   },
   fields: (t) => ({
-    channel: t.field({ type: LiveChatChannel, description: 'The channel.', resolve: async (s, _args, ctx) => (await findChannel(ctx.db, s.channelId))! }),
+    channel: t.field({ type: LiveChatChannel, description: 'The channel.', resolve: async (s, _args, ctx) => (await channelById(ctx, s.channelId))! }),
     status: t.field({ type: LiveChatSessionStatus, description: 'Waiting, open or closed.', resolve: (s) => s.status }),
-    queuePosition: t.int({ nullable: true, description: 'Place in the waiting line, 1 first; null unless WAITING.', resolve: (s, _args, ctx) => queuePositionOf(ctx.db, s) }),
+    queuePosition: t.int({ nullable: true, description: 'Place in the waiting line, 1 first; null unless WAITING.', resolve: (s, _args, ctx) =>
+        s.status !== 'WAITING'
+          ? null
+          : loadInBatch(ctx, 'LiveChatSession.queuePosition', s, async (sessions: LiveChatSessionRow[]) => {
+              const positions = await queuePositionsOfChannels(ctx.db, sessions.map((session) => session.channelId));
+              return sessions.map((session) => positions.get(session.id) ?? null);
+            }),
+    }),
     visitorName: t.exposeString('visitorName', { description: 'Name the visitor gave ("Visitor" when none).' }),
     visitorEmail: t.exposeString('visitorEmail', { nullable: true, description: 'Email the visitor gave, if any.' }),
     language: t.exposeString('language', { nullable: true, description: "The visitor's language tag." }),
@@ -275,12 +296,12 @@ builder.node(LiveChatSession, {
       type: Agent,
       nullable: true,
       description: 'The operator answering; null while waiting. Visitors see the name only.',
-      resolve: async (s, _args, ctx) => (s.operatorId === null ? null : agentFor(ctx, await findAgent(ctx.db, s.operatorId))),
+      resolve: (s, _args, ctx) => (s.operatorId === null ? null : agentById(ctx, s.operatorId)),
     }),
     messageCount: t.int({
       description: 'Messages of the session the caller can see.',
       resolve: (s, _args, ctx) => {
-        const staff = visitorSessionId(ctx) === null;
+        const staff = isStaff(ctx.principal);
         return loadInBatch(ctx, `LiveChatSession.messageCount ${staff}`, s.id, async (ids: number[]) => {
           const counts = await messageCounts(ctx.db, ids, staff);
           return ids.map((id) => counts.get(id) ?? 0);
@@ -300,11 +321,13 @@ builder.node(LiveChatSession, {
       description: 'Tickets made from this chat with /helpdesk (operators and admins; a short list).',
       // One or two per chat: priced as one, not as a list of ten.
       complexity: { field: 1, multiplier: 1 },
-      resolve: async (s, _args, ctx) => {
-        await requireOperator(ctx, s.channelId, 'LiveChatSession.tickets');
-        const ids = await ticketIdsOfSession(ctx.db, s.id);
-        return (await Promise.all(ids.map((id) => findTicket(ctx.db, id)))).filter((x) => x !== undefined) as any;
-      },
+      authScopes: (s) => ({ operatorOf: s.channelId }),
+      resolve: (s, _args, ctx) =>
+        loadInBatch(ctx, 'LiveChatSession.tickets', s.id, async (sessionIds: number[]) => {
+          const ticketIds = await ticketIdsOfSessions(ctx.db, sessionIds);
+          const tickets = new Map((await findTickets(ctx.db, [...ticketIds.values()].flat())).map((ticket) => [ticket.id, ticket]));
+          return sessionIds.map((id) => (ticketIds.get(id) ?? []).flatMap((ticketId) => tickets.get(ticketId) ?? []));
+        }) as any,
     }),
     messages: t.field({
       type: ChatMessageConnection,
@@ -315,21 +338,21 @@ builder.node(LiveChatSession, {
         last: t.arg.int({ description: 'Page size from the end: at most 200.' }),
         before: t.arg.string({ description: 'Return messages before this cursor.' }),
       },
-      resolve: async (s, args, ctx) => {
-        const page = await messagesOf(ctx.db, s.id, {
-          afterSeq: seqOfCursor(args.after),
-          beforeSeq: seqOfCursor(args.before),
-          first: args.first,
-          last: args.last,
-          includeOperatorOnly: visitorSessionId(ctx) === null,
-        });
-        const edges = page.messages.map((m) => ({ cursor: seqCursor(m.seq), node: m }));
-        return {
-          edges,
-          pageInfo: { hasNextPage: page.hasNextPage, hasPreviousPage: page.hasPreviousPage, startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
-          totalCount: async () => (await messageCounts(ctx.db, [s.id], visitorSessionId(ctx) === null)).get(s.id) ?? 0,
-        } as any;
-      },
+      resolve: (s, args, ctx) =>
+        withCursorErrors(async () => {
+          const staff = isStaff(ctx.principal);
+          const page = await messagesOf(ctx.db, s.id, {
+            afterSeq: seqOfCursor(args.after, 'after'),
+            beforeSeq: seqOfCursor(args.before, 'before'),
+            first: args.first,
+            last: args.last,
+            includeOperatorOnly: staff,
+          });
+          return connectionOf(
+            { rows: page.messages, hasNextPage: page.hasNextPage, hasPreviousPage: page.hasPreviousPage, totalCount: async () => (await messageCounts(ctx.db, [s.id], staff)).get(s.id) ?? 0 },
+            (m) => seqCursor(m.seq),
+          ) as any;
+        }),
     }),
   }),
 });
@@ -340,8 +363,8 @@ LiveChatRating.implement({
     rating: t.field({ type: LiveChatRatingValue, description: 'The rating.', resolve: (r) => r.rating }),
     comment: t.exposeString('comment', { nullable: true, description: "The visitor's comment." }),
     createdAt: t.field({ type: 'DateTime', description: 'When it was given (or last replaced).', resolve: (r) => r.createdAt }),
-    operator: t.field({ type: Agent, nullable: true, description: 'The operator of the session when it was rated.', resolve: async (r, _args, ctx) => (r.operatorId === null ? null : agentFor(ctx, await findAgent(ctx.db, r.operatorId))) }),
-    session: t.field({ type: LiveChatSession, description: 'The session rated.', resolve: async (r, _args, ctx) => (await findSession(ctx.db, r.sessionId))! }),
+    operator: t.field({ type: Agent, nullable: true, description: 'The operator of the session when it was rated.', resolve: (r, _args, ctx) => (r.operatorId === null ? null : agentById(ctx, r.operatorId)) }),
+    session: t.field({ type: LiveChatSession, description: 'The session rated.', resolve: async (r, _args, ctx) => (await sessionById(ctx, r.sessionId))! }),
   }),
 });
 
@@ -394,8 +417,10 @@ builder.queryFields((t) => ({
     description: "One live chat session by ID: for its visitor (visitor token), the channel's operators and admins.",
     args: { id: t.arg.id({ required: true, description: 'Global ID of the session.' }) },
     resolve: async (_root, args, ctx) => {
-      const session = await findSession(ctx.db, idArgument(args.id, 'LiveChatSession', ['id']));
+      const id = idArgument(args.id, 'LiveChatSession', ['id']);
+      const session = await findSession(ctx.db, id);
       if (session && (await actorOn(ctx, session))) return session;
+      if (!session && isVisitorOf(ctx, id)) throw visitorSessionGone();
       if (ctx.principal.kind === 'anonymous') {
         throw new GraphQLError('Authentication required for Query.liveChatSession: send "Authorization: Bearer <token>".', { extensions: { code: 'UNAUTHENTICATED' } });
       }

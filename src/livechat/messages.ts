@@ -1,61 +1,29 @@
 import { and, asc, desc, eq, gt, lt, sql, type SQL } from 'drizzle-orm';
 import { queryRows, type DbOrTx } from '../db/client.js';
+import { isAnyOf } from '../db/columns.js';
+import { defineKeyset } from '../db/keyset.js';
 import { fail } from '../errors.js';
 import { liveNotification } from '../events/hub.js';
 import { isLongerThan } from '../text/clean.js';
-import type { LiveChatSessionRow } from './assignment.js';
-import type { LiveChatChannelRow } from './channels.js';
 import { findChannel, isOperatorOf } from './channels.js';
 import { runChatCommand } from './commands.js';
-import { chatMessageAdded, chatTransaction, MESSAGE_JSON, messageFromJson, publishChatMessageAdded } from './events.js';
+import { chatMessageAdded, chatTransaction, MESSAGE_JSON, messageFromJson } from './events.js';
+import { appendMessage, lockSession, type ChatMessageRow } from './message-store.js';
 import { failRateLimitedAt, rateHitCtes, type RateLimit } from './ratelimit.js';
 import { cleanChatBody, parseChatCommand, type ChatCommand } from './rules.js';
 import { liveChatMessages, liveChatOperators, liveChatSessions } from './tables.js';
 
-export type ChatMessageRow = typeof liveChatMessages.$inferSelect;
-export type ChatAuthorKind = ChatMessageRow['authorKind'];
+export type { ChatAuthorKind, ChatMessageRow } from './message-store.js';
+
+/** A session's messages in seq order; a cursor is `seq:<n>`, checked against int4. */
+export const messageKeyset = defineKeyset({
+  prefix: 'seq',
+  direction: 'asc',
+  parts: [{ name: 'seq', column: liveChatMessages.seq, kind: 'int', sqlType: 'int', max: 2_147_483_647 }],
+});
 
 /** Who acts on a session: its visitor, or an operator (or admin) by name. */
 export type ChatActor = { kind: 'VISITOR'; sessionId: number } | { kind: 'OPERATOR'; agentId: number | null; name: string };
-
-export interface NewChatMessage {
-  authorKind: ChatAuthorKind;
-  authorName: string;
-  agentId?: number | null;
-  body: string;
-  operatorOnly?: boolean;
-  inTranscript?: boolean;
-  clientMessageId?: string | null;
-}
-
-/**
- * Stores a message in a session the caller has locked, with the next seq: seq order is commit
- * order within a session, which lets streams resume from a seq without a gap.
- */
-export async function appendMessage(tx: DbOrTx, channel: LiveChatChannelRow, session: LiveChatSessionRow, message: NewChatMessage): Promise<ChatMessageRow> {
-  const visitorWrote = message.authorKind === 'VISITOR';
-  const [bumped] = await tx
-    .update(liveChatSessions)
-    .set({ lastSeq: sql`${liveChatSessions.lastSeq} + 1`, lastActivityAt: sql`now()`, ...(visitorWrote ? { visitorWrote: true } : {}) })
-    .where(eq(liveChatSessions.id, session.id))
-    .returning({ lastSeq: liveChatSessions.lastSeq });
-  const [row] = await tx
-    .insert(liveChatMessages)
-    .values({
-      sessionId: session.id,
-      seq: bumped!.lastSeq,
-      authorKind: message.authorKind,
-      authorName: message.authorName,
-      agentId: message.agentId ?? null,
-      body: message.body,
-      operatorOnly: message.operatorOnly ?? false,
-      inTranscript: message.inTranscript ?? true,
-      clientMessageId: message.clientMessageId ?? null,
-    })
-    .returning();
-  publishChatMessageAdded(tx, row!);
-  return row!;
-}
 
 export interface ChatSettings {
   maxMessageChars: number;
@@ -184,13 +152,6 @@ async function explainUnsent(
   throw new Error(`chat message to session ${message.sessionId} neither stored nor refused`);
 }
 
-/** Locks a session, or fails with NOT_FOUND. */
-export async function lockSession(tx: DbOrTx, sessionId: number): Promise<LiveChatSessionRow> {
-  const [session] = await tx.select().from(liveChatSessions).where(eq(liveChatSessions.id, sessionId)).for('update');
-  if (!session) fail('sessionId', 'NOT_FOUND', 'No live chat session has this id.');
-  return session;
-}
-
 /** An operator's "/…" command: the rare path, in a transaction with the session locked. */
 async function sendCommand(
   db: DbOrTx,
@@ -220,7 +181,7 @@ async function sendCommand(
     }
     if (session.status === 'CLOSED') fail('sessionId', 'SESSION_CLOSED', 'This conversation is closed: start a new one.');
     const channel = (await findChannel(tx, session.channelId))!;
-    const message = await appendMessage(tx, channel, session, {
+    const message = await appendMessage(tx, session, {
       authorKind: 'OPERATOR',
       authorName: sender.name,
       agentId: sender.agentId,
@@ -281,23 +242,7 @@ export async function messageCounts(db: DbOrTx, sessionIds: number[], includeOpe
   const rows = await db
     .select({ sessionId: liveChatMessages.sessionId, count: sql<number>`count(*)`.mapWith(Number) })
     .from(liveChatMessages)
-    .where(and(sql`${liveChatMessages.sessionId} in ${sessionIds}`, includeOperatorOnly ? undefined : eq(liveChatMessages.operatorOnly, false)))
+    .where(and(isAnyOf(liveChatMessages.sessionId, sessionIds), includeOperatorOnly ? undefined : eq(liveChatMessages.operatorOnly, false)))
     .groupBy(liveChatMessages.sessionId);
   return new Map(rows.map((r) => [r.sessionId, r.count]));
-}
-
-/** The visitor and operator messages of a session, as a ticket's transcript takes them. */
-export async function transcriptMessages(db: DbOrTx, sessionId: number): Promise<ChatMessageRow[]> {
-  return db
-    .select()
-    .from(liveChatMessages)
-    .where(
-      and(
-        eq(liveChatMessages.sessionId, sessionId),
-        eq(liveChatMessages.inTranscript, true),
-        eq(liveChatMessages.operatorOnly, false),
-        sql`${liveChatMessages.authorKind} in ('VISITOR', 'OPERATOR')`,
-      ),
-    )
-    .orderBy(asc(liveChatMessages.seq));
 }

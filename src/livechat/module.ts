@@ -1,7 +1,9 @@
 import type { AppModule } from '../app-module.js';
+import { deleteExpiredVisitorTokens } from '../auth/service.js';
 import { isOperatorOf, syncChannelWithTeam } from './channels.js';
 import { chatMessageAdded, liveChatSessionChanged, visitorSessionChanged } from './events.js';
 import './graphql.js';
+import { ControlRelay, setControlRelay } from './control.js';
 import { PresenceTracker, setPresenceTracker } from './presence.js';
 import { pruneRateCounters } from './ratelimit.js';
 import { sweepLiveChatSessions } from './sessions.js';
@@ -25,6 +27,7 @@ export const liveChatModule: AppModule = {
         const result = await sweepLiveChatSessions(db, config.liveChat);
         if (result.closed || result.removed) log.info('live chat sweep', result);
         await pruneRateCounters(db);
+        await deleteExpiredVisitorTokens(db, config.liveChat.visitorTokenDays);
       },
     },
   ],
@@ -32,12 +35,16 @@ export const liveChatModule: AppModule = {
     const typing = new TypingRelay(database, log);
     await typing.start();
     setTypingRelay(events, typing);
+    const control = new ControlRelay(database, log);
+    await control.start();
+    setControlRelay(events, control);
     const presence = new PresenceTracker(database.db, (err) => log.error('live chat presence heartbeat failed', { err }), config.liveChat.presenceHeartbeatMs);
     presence.start();
     setPresenceTracker(events, presence);
     return async () => {
       await presence.stop();
       await typing.stop();
+      await control.stop();
     };
   },
 };

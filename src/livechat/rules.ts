@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 /** Pure rules of live chat: no I/O here, so each is tested with a table of cases. */
 
 import { cleanTypedText } from '../text/clean.js';
@@ -111,4 +112,21 @@ export interface Satisfaction {
 export function satisfactionOf(counts: { satisfied: number; okay: number; dissatisfied: number }): Satisfaction {
   const rated = counts.satisfied + counts.okay + counts.dissatisfied;
   return { ...counts, rated, percent: rated === 0 ? null : Math.round((counts.satisfied / rated) * 1000) / 10 };
+}
+
+/**
+ * What per-client limits count an address as: an IPv4 address as itself, an IPv6 address by its
+ * /64 (one subscriber's network: rotating the host half gives no fresh quota).
+ */
+export function clientBucketOf(address: string): string {
+  if (isIP(address) !== 6) return address;
+  const [head = '', tail] = address.toLowerCase().split('::');
+  const groupsOf = (part: string) => (part === '' ? [] : part.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])));
+  const front = groupsOf(head);
+  const back = tail === undefined ? [] : groupsOf(tail);
+  const groups = [...front, ...Array<string>(Math.max(8 - front.length - back.length, 0)).fill('0'), ...back];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
 }

@@ -1,18 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import { and, asc, desc, eq, gte, lt, or, sql } from 'drizzle-orm';
-import { agentNameSql, findAgent, generateVisitorToken, hashToken, visitorTokenInsertSql } from '../auth/service.js';
+import { agentNameSql, findAgent, generateVisitorToken, hashToken, startVisitorTokenExpiry, visitorTokenInsertSql } from '../auth/service.js';
 import { inTransaction, type DbOrTx } from '../db/client.js';
 import { liveNotification } from '../events/hub.js';
 import { isAnyOf } from '../db/columns.js';
+import { defineKeyset, pageOf, type PageRequest } from '../db/keyset.js';
 import { ErrorCollector, fail } from '../errors.js';
 import { isEmailAddress } from '../text/email-address.js';
-import { assignWaitingSessions, onlineOperators, type LiveChatSessionRow } from './assignment.js';
+import { assignWaitingSessions, onlineOperators } from './assignment.js';
 import { chatMessageAdded, chatTransaction, liveChatSessionChanged, MESSAGE_JSON, publishSessionChanged, visitorSessionChanged } from './events.js';
-import { findChannel, isOperatorOf, lockChannel } from './channels.js';
-import { appendMessage, lockSession, type ChatActor } from './messages.js';
+import { sendControlSignal } from './control.js';
+import { isOperatorOf, lockChannel } from './channels.js';
+import { appendMessage, lockSession } from './message-store.js';
+import type { ChatActor } from './messages.js';
 import { hitRateLimit } from './ratelimit.js';
-import { chooseOperator, hasRoom, satisfactionOf, type RatingValue, type Satisfaction } from './rules.js';
-import { liveChatMessages, liveChatRatings, liveChatSessions, liveChatSessionTickets } from './tables.js';
+import { chooseOperator, clientBucketOf, hasRoom, satisfactionOf, type RatingValue, type Satisfaction } from './rules.js';
+import { liveChatMessages, liveChatRatings, liveChatSessions, liveChatSessionTickets, type LiveChatSessionRow } from './tables.js';
 import { cleanTypedText, isLongerThan } from '../text/clean.js';
 
 export type LiveChatRatingRow = typeof liveChatRatings.$inferSelect;
@@ -31,6 +34,7 @@ export interface StartLiveChatInput {
 
 export interface StartSettings {
   sessionsPerHourPerClient: number;
+  openSessionsPerAddress: number;
 }
 
 /**
@@ -51,13 +55,17 @@ export async function startLiveChat(db: DbOrTx, settings: StartSettings, input: 
   if (language && !/^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,3}$/.test(language)) errors.add('language', 'INVALID_LANGUAGE', 'language must be a language tag such as "en" or "fr-BE".');
   if ((input.previousSessionKey?.length ?? 0) > 200) errors.add('previousSessionKey', 'INVALID_KEY', 'previousSessionKey is not a session key.');
   errors.throwIfAny();
-  if (input.clientAddress) await hitRateLimit(db, { key: `chat-sessions:${input.clientAddress}`, limit: settings.sessionsPerHourPerClient, windowSeconds: 3600 });
+  // Per-client limits count an IPv6 address by its /64.
+  const client = input.clientAddress ? clientBucketOf(input.clientAddress) : null;
+  if (client) await hitRateLimit(db, { key: `chat-sessions:${client}`, limit: settings.sessionsPerHourPerClient, windowSeconds: 3600 });
 
   // Everything that needs no lock comes first: the channel's lock is held for four statements.
   const sessionKey = randomBytes(24).toString('base64url');
   const visitorToken = generateVisitorToken();
   const previousOperatorId = input.previousSessionKey ? await previousOperatorOf(db, input.channelId, input.previousSessionKey) : null;
   const session = await inTransaction(db, async (tx) => {
+    // Before the channel lock, so that a client at its limit never holds the channel.
+    if (client) await holdClientSlot(tx, client, settings.openSessionsPerAddress);
     const channel = await lockChannel(tx, input.channelId);
     if (!channel.enabled) fail('channelId', 'CHANNEL_UNAVAILABLE', 'Live chat is switched off for this team.');
     const online = await onlineOperators(tx, channel.id);
@@ -79,7 +87,7 @@ export async function startLiveChat(db: DbOrTx, settings: StartSettings, input: 
         pageUrl,
         language,
         sessionKeyHash: hashToken(sessionKey),
-        clientAddress: input.clientAddress ?? null,
+        clientAddress: client,
         preferredOperatorId: previousOperatorId,
       })
       .returning();
@@ -114,6 +122,16 @@ async function completeStart(tx: DbOrTx, session: LiveChatSessionRow, start: { a
       union all select ${liveNotification(visitorSessionChanged, sql`${session.id}::int`, sql`${session.id}::int`, sql`null::json`)}
     )
     select (select count(*) from token) as tokens, (select count(*) from notified) as notified`);
+}
+
+/**
+ * Fails unless the client holds fewer than `limit` open or waiting sessions. Starts from one
+ * client queue on a lock of their own (held to commit), so that concurrent starts count each other.
+ */
+async function holdClientSlot(tx: DbOrTx, client: string, limit: number): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`livechat-client:${client}`}, 0))`);
+  const open = await tx.$count(liveChatSessions, and(eq(liveChatSessions.clientAddress, client), sql`${liveChatSessions.status} <> 'CLOSED'`));
+  if (open >= limit) fail(null, 'TOO_MANY_OPEN_SESSIONS', `At most ${limit} chats may be open at once from one address: close one first.`);
 }
 
 async function previousOperatorOf(tx: DbOrTx, channelId: number, sessionKey: string): Promise<number | null> {
@@ -168,8 +186,10 @@ export async function closeLiveChat(db: DbOrTx, actor: ChatActor | { kind: 'SYST
         : actor.kind === 'OPERATOR'
           ? `${actor.name} closed the conversation.`
           : 'The conversation was closed after a period of inactivity.';
-    await appendMessage(tx, channel, session, { authorKind: 'SYSTEM', authorName: 'System', body, inTranscript: false });
+    await appendMessage(tx, session, { authorKind: 'SYSTEM', authorName: 'System', body, inTranscript: false });
     const [closed] = await tx.update(liveChatSessions).set({ status: 'CLOSED', closedAt: sql`now()` }).where(eq(liveChatSessions.id, session.id)).returning();
+    await startVisitorTokenExpiry(tx, session.id);
+    await sendControlSignal(tx, { kind: 'sessionEnded', sessionId: session.id });
     publishSessionChanged(tx, closed!);
     // A visitor leaving the line moves everyone behind it up.
     await assignWaitingSessions(tx, channel, { lineChanged: session.status === 'WAITING' });
@@ -203,30 +223,33 @@ export async function transferLiveChat(
       .set({ operatorId: input.agentId, status: 'OPEN' })
       .where(eq(liveChatSessions.id, session.id))
       .returning();
-    await appendMessage(tx, channel, moved!, { authorKind: 'SYSTEM', authorName: 'System', body: `${actor.name} transferred the conversation to ${target!.name}.`, inTranscript: false });
+    await appendMessage(tx, moved!, { authorKind: 'SYSTEM', authorName: 'System', body: `${actor.name} transferred the conversation to ${target!.name}.`, inTranscript: false });
     publishSessionChanged(tx, moved!);
     await assignWaitingSessions(tx, channel, { lineChanged: session.status === 'WAITING' });
     return (await findSession(tx, session.id))!;
   });
 }
 
-/** The visitor's rating; a new one replaces the old. Allowed while open and after closing. */
+/** The visitor's rating, given once, after the close. */
 export async function rateLiveChat(db: DbOrTx, input: { sessionId: number; rating: RatingValue; comment?: string | null }): Promise<LiveChatSessionRow> {
   const comment = input.comment?.trim() || null;
   if (comment && isLongerThan(comment, 2000)) fail('comment', 'TOO_LONG', 'comment must be at most 2000 characters.');
   return chatTransaction(db, async (tx) => {
     const session = await lockSession(tx, input.sessionId);
-    await tx
+    if (session.status !== 'CLOSED') fail('sessionId', 'SESSION_OPEN', 'A conversation is rated once it is closed.');
+    const rated = await tx
       .insert(liveChatRatings)
       .values({ sessionId: session.id, channelId: session.channelId, rating: input.rating, comment, operatorId: session.operatorId })
-      .onConflictDoUpdate({ target: liveChatRatings.sessionId, set: { rating: input.rating, comment, operatorId: session.operatorId, createdAt: sql`now()` } });
+      .onConflictDoNothing({ target: liveChatRatings.sessionId })
+      .returning({ sessionId: liveChatRatings.sessionId });
+    if (rated.length === 0) fail('sessionId', 'ALREADY_RATED', 'This conversation was already rated.');
     return session;
   });
 }
 
 export async function ratingsOfSessions(db: DbOrTx, sessionIds: number[]): Promise<Map<number, LiveChatRatingRow>> {
   if (sessionIds.length === 0) return new Map();
-  const rows = await db.select().from(liveChatRatings).where(sql`${liveChatRatings.sessionId} in ${sessionIds}`);
+  const rows = await db.select().from(liveChatRatings).where(isAnyOf(liveChatRatings.sessionId, sessionIds));
   return new Map(rows.map((r) => [r.sessionId, r]));
 }
 
@@ -240,45 +263,82 @@ export async function satisfactionOfChannel(db: DbOrTx, channelId: number, days:
   return satisfactionOf({ satisfied: count('SATISFIED'), okay: count('OKAY'), dissatisfied: count('DISSATISFIED') });
 }
 
-/** The ratings log, newest first; keyset paging on (createdAt, sessionId). */
-export async function ratingsOfChannel(db: DbOrTx, channelId: number, page: { first: number; after: { createdAt: Date; sessionId: number } | null }) {
+/** The ratings log, newest first; a cursor is `rating:<ms>:<sessionId>`. */
+const ratingKeyset = defineKeyset({
+  prefix: 'rating',
+  direction: 'desc',
+  parts: [
+    { name: 'createdAt', column: liveChatRatings.createdAt, kind: 'time' },
+    { name: 'sessionId', column: liveChatRatings.sessionId, kind: 'int', sqlType: 'int', max: 2_147_483_647 },
+  ],
+});
+
+export const ratingCursor = (rating: LiveChatRatingRow) => ratingKeyset.cursorOf(rating);
+
+/** A page of the ratings log, newest first; a forged cursor fails with INVALID_CURSOR. */
+export async function ratingsOfChannel(db: DbOrTx, channelId: number, request: PageRequest) {
+  const plan = ratingKeyset.plan({ first: request.first, after: request.after });
   const rows = await db
     .select()
     .from(liveChatRatings)
     .where(
       and(
         eq(liveChatRatings.channelId, channelId),
-        page.after ? sql`(${liveChatRatings.createdAt}, ${liveChatRatings.sessionId}) < (${page.after.createdAt}, ${page.after.sessionId})` : undefined,
+        plan.cursor ? sql`(${liveChatRatings.createdAt}, ${liveChatRatings.sessionId}) < (${plan.cursor.createdAt.toISOString()}::timestamptz, ${plan.cursor.sessionId}::int)` : undefined,
       ),
     )
-    .orderBy(desc(liveChatRatings.createdAt), desc(liveChatRatings.sessionId))
-    .limit(page.first + 1);
-  return { rows: rows.slice(0, page.first), hasNextPage: rows.length > page.first, totalCount: () => db.$count(liveChatRatings, eq(liveChatRatings.channelId, channelId)) };
+    .orderBy(...ratingKeyset.order(false))
+    .limit(plan.size + 1);
+  return { ...pageOf(rows, plan), totalCount: () => db.$count(liveChatRatings, eq(liveChatRatings.channelId, channelId)) };
 }
 
-/** A channel's sessions, newest first, by status and operator. */
+/** A channel's sessions, newest first; a cursor is `id:<n>`. */
+const sessionKeyset = defineKeyset({
+  prefix: 'id',
+  direction: 'desc',
+  parts: [{ name: 'id', column: liveChatSessions.id, kind: 'int', sqlType: 'int', max: 2_147_483_647 }],
+});
+
+export const sessionCursor = (session: LiveChatSessionRow) => sessionKeyset.cursorOf(session);
+
+/** A page of a channel's sessions, newest first, by status and operator; a forged cursor fails with INVALID_CURSOR. */
 export async function sessionsOfChannel(
   db: DbOrTx,
   channelId: number,
-  page: { first: number; afterId: number | null; status?: LiveChatSessionRow['status'] | null; operatorId?: number | null },
+  request: PageRequest & { status?: LiveChatSessionRow['status'] | null; operatorId?: number | null },
 ) {
+  const plan = sessionKeyset.plan({ first: request.first, after: request.after });
   const where = and(
     eq(liveChatSessions.channelId, channelId),
-    page.status ? eq(liveChatSessions.status, page.status) : undefined,
-    page.operatorId != null ? eq(liveChatSessions.operatorId, page.operatorId) : undefined,
+    request.status ? eq(liveChatSessions.status, request.status) : undefined,
+    request.operatorId != null ? eq(liveChatSessions.operatorId, request.operatorId) : undefined,
   );
   const rows = await db
     .select()
     .from(liveChatSessions)
-    .where(and(where, page.afterId !== null ? lt(liveChatSessions.id, page.afterId) : undefined))
-    .orderBy(desc(liveChatSessions.id))
-    .limit(page.first + 1);
-  return { rows: rows.slice(0, page.first), hasNextPage: rows.length > page.first, totalCount: () => db.$count(liveChatSessions, where) };
+    .where(and(where, plan.cursor ? lt(liveChatSessions.id, plan.cursor.id) : undefined))
+    .orderBy(...sessionKeyset.order(false))
+    .limit(plan.size + 1);
+  return { ...pageOf(rows, plan), totalCount: () => db.$count(liveChatSessions, where) };
 }
 
-export async function ticketIdsOfSession(db: DbOrTx, sessionId: number): Promise<number[]> {
-  const rows = await db.select({ ticketId: liveChatSessionTickets.ticketId }).from(liveChatSessionTickets).where(eq(liveChatSessionTickets.sessionId, sessionId));
-  return rows.map((r) => r.ticketId);
+/** The ids of the tickets made from each of these sessions, in one query. */
+export async function ticketIdsOfSessions(db: DbOrTx, sessionIds: readonly number[]): Promise<Map<number, number[]>> {
+  const byId = new Map<number, number[]>(sessionIds.map((id) => [id, []]));
+  if (sessionIds.length === 0) return byId;
+  const rows = await db
+    .select({ sessionId: liveChatSessionTickets.sessionId, ticketId: liveChatSessionTickets.ticketId })
+    .from(liveChatSessionTickets)
+    .where(isAnyOf(liveChatSessionTickets.sessionId, [...new Set(sessionIds)]))
+    .orderBy(asc(liveChatSessionTickets.ticketId));
+  for (const row of rows) byId.get(row.sessionId)?.push(row.ticketId);
+  return byId;
+}
+
+/** Sessions by id, in one query (a per-parent field across a list). */
+export async function findSessions(db: DbOrTx, ids: readonly number[]): Promise<LiveChatSessionRow[]> {
+  if (ids.length === 0) return [];
+  return db.select().from(liveChatSessions).where(isAnyOf(liveChatSessions.id, [...new Set(ids)]));
 }
 
 /** The chats several tickets were made from, by ticket id, in one query (Ticket.liveChatSession across a list). */
@@ -349,8 +409,4 @@ export async function sweepLiveChatSessions(db: DbOrTx, settings: SweepSettings)
     }
   }
   return { closed, removed };
-}
-
-export async function channelOfSession(db: DbOrTx, session: LiveChatSessionRow) {
-  return (await findChannel(db, session.channelId))!;
 }

@@ -94,6 +94,7 @@ export const liveChatSessions = pgTable(
     operatorId: integer('operator_id').references(() => agents.id, { onDelete: 'set null' }),
     // SHA-256 digest: the key is shown once, to the visitor (its token lives in visitor_tokens).
     sessionKeyHash: text('session_key_hash').notNull(),
+    // The client's address as per-client limits count it: IPv6 cut to its /64.
     clientAddress: text('client_address'),
     // Highest message seq given out; bumped under the session's row lock, so seq order is commit order.
     lastSeq: integer('last_seq').notNull().default(0),
@@ -112,8 +113,12 @@ export const liveChatSessions = pgTable(
     index('live_chat_sessions_key').on(t.sessionKeyHash),
     index('live_chat_sessions_channel_status').on(t.channelId, t.status, t.id),
     index('live_chat_sessions_operator_status').on(t.operatorId, t.status),
+    index('live_chat_sessions_open_client').on(t.clientAddress).where(sql`${t.status} <> 'CLOSED'`),
   ],
 );
+
+export type LiveChatSessionRow = typeof liveChatSessions.$inferSelect;
+export type LiveChatChannelRow = typeof liveChatChannels.$inferSelect;
 
 export const liveChatMessages = pgTable(
   'live_chat_messages',
@@ -182,4 +187,21 @@ export const liveChatRateCounters = pgTable(
     hits: integer('hits').notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.key, t.windowStart] })],
+);
+
+/**
+ * When each author of a session last had a typing indicator sent: indicators are coalesced to
+ * one per author and session per second, on every instance alike.
+ */
+export const liveChatTypingMarks = pgTable(
+  'live_chat_typing_marks',
+  {
+    sessionId: integer('session_id')
+      .notNull()
+      .references(() => liveChatSessions.id, { onDelete: 'cascade' }),
+    // "visitor", or "agent:<id>" / "admin" for staff.
+    author: text('author').notNull(),
+    sentAt: timestampColumn('sent_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.sessionId, t.author] })],
 );

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
-import type { Database, DbOrTx } from '../db/client.js';
+import { queryRows, type Database, type DbOrTx } from '../db/client.js';
+import { liveChatSessions, liveChatTypingMarks } from './tables.js';
 import type { EventHub } from '../events/hub.js';
 import type { Logger } from '../log.js';
 
@@ -13,8 +14,30 @@ export interface TypingEvent {
   typing: boolean;
 }
 
-export async function publishTyping(db: DbOrTx, event: TypingEvent): Promise<void> {
-  await db.execute(sql`select pg_notify(${TYPING_CHANNEL}, ${JSON.stringify(event)})`);
+/** Indicators of one author in one session reach the others at most this often. */
+const TYPING_INTERVAL = '1 second';
+
+/**
+ * Sends an indicator unless the session is closed, in one statement: the author's mark moves only
+ * when its last indicator is a second old or more, and only then is the indicator notified; a
+ * call in between is accepted and dropped. Returns whether the session was open.
+ */
+export async function publishTyping(db: DbOrTx, event: TypingEvent, author: string): Promise<{ open: boolean; sent: boolean }> {
+  const rows = await queryRows<{ open: number; sent: number }>(
+    db,
+    sql`with open_session as (
+          select id from ${liveChatSessions} where id = ${event.sessionId} and status <> 'CLOSED'
+        ), mark as (
+          insert into ${liveChatTypingMarks} as m (session_id, author, sent_at)
+          select id, ${author}, clock_timestamp() from open_session
+          on conflict (session_id, author) do update set sent_at = excluded.sent_at
+          where m.sent_at <= excluded.sent_at - interval '${sql.raw(TYPING_INTERVAL)}'
+          returning session_id
+        )
+        select (select count(*) from open_session)::int as open,
+               (select count(pg_notify(${TYPING_CHANNEL}, ${JSON.stringify(event)})) from mark)::int as sent`,
+  );
+  return { open: Number(rows[0]?.open ?? 0) > 0, sent: Number(rows[0]?.sent ?? 0) > 0 };
 }
 
 /** One per instance: LISTENs once and hands each indicator to the local subscribers of its session. */

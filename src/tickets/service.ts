@@ -1,6 +1,7 @@
 import { eq, inArray, sql } from 'drizzle-orm';
 import { findAgent } from '../auth/service.js';
 import { inTransaction, type DbOrTx } from '../db/client.js';
+import { isAnyOf } from '../db/columns.js';
 import { ErrorCollector, fail, optionalText, requiredText } from '../errors.js';
 import { publishEvent, publishEvents } from '../events/hub.js';
 import { findStage, firstStagesOf } from '../teams/service.js';
@@ -185,6 +186,12 @@ export async function findTicketByNumber(db: DbOrTx, number: number): Promise<Ti
 export async function findTicketsByNumbers(db: DbOrTx, numbers: number[]): Promise<TicketRow[]> {
   if (numbers.length === 0) return [];
   return db.select().from(tickets).where(inArray(tickets.number, [...new Set(numbers)]));
+}
+
+/** Tickets by id, in one query (a per-parent field across a list). */
+export async function findTickets(db: DbOrTx, ids: readonly number[]): Promise<TicketRow[]> {
+  if (ids.length === 0) return [];
+  return db.select().from(tickets).where(isAnyOf(tickets.id, [...new Set(ids)]));
 }
 
 export async function findTicket(db: DbOrTx, id: number): Promise<TicketRow | undefined> {

@@ -14,7 +14,7 @@ afterAll(async () => {
 const RATE = `mutation ($input: RateLiveChatInput!) { rateLiveChat(input: $input) { session { rating { rating comment } } ${USER_ERRORS} } }`;
 
 describe('ratings and the sessions list', () => {
-  it('rates once (a new rating replaces it), open or closed; satisfaction over a period; the ratings log; the sessions list', async () => {
+  it('rates once, after the close; satisfaction over a period; the ratings log; the sessions list', async () => {
     const { channelId } = await createChatTeam(server, 'Rated Team');
     const ann = await createOperator(server, 'Rated Ann');
     const bob = await createOperator(server, 'Rated Bob');
@@ -24,9 +24,11 @@ describe('ratings and the sessions list', () => {
     for (const name of ['S1', 'S2', 'S3', 'S4', 'S5']) chats.push(await startChat(server, { channelId, visitorName: name }));
     const rate = (i: number, rating: string, comment?: string) => request(server, chats[i]!.visitorToken, RATE, { input: { sessionId: chats[i]!.session.id, rating, comment } });
 
-    expect((await rate(0, 'DISSATISFIED')).rateLiveChat.session.rating).toEqual({ rating: 'DISSATISFIED', comment: null });
+    // Rated once, after the close.
+    expect((await rate(0, 'DISSATISFIED')).rateLiveChat.userErrors.map((e: any) => e.code)).toEqual(['SESSION_OPEN']);
+    for (const i of [0, 1, 2, 3]) await close(server, chats[i]!.visitorToken, chats[i]!.session.id);
     expect((await rate(0, 'SATISFIED', 'Quick and kind')).rateLiveChat.session.rating).toEqual({ rating: 'SATISFIED', comment: 'Quick and kind' });
-    await close(server, chats[1]!.visitorToken, chats[1]!.session.id);
+    expect((await rate(0, 'DISSATISFIED')).rateLiveChat).toMatchObject({ session: null, userErrors: [{ code: 'ALREADY_RATED' }] });
     expect((await rate(1, 'SATISFIED')).rateLiveChat.userErrors).toEqual([]);
     await rate(2, 'OKAY');
     await rate(3, 'DISSATISFIED', 'Too slow');
@@ -61,7 +63,7 @@ describe('ratings and the sessions list', () => {
     expect(all.edges[0].node).toMatchObject({ status: 'OPEN', messageCount: 3, rating: null, closedAt: null });
     expect(all.edges[3].node).toMatchObject({ status: 'CLOSED', messageCount: 2, rating: { rating: 'SATISFIED' }, closedAt: expect.any(String) });
     const closedOnly = (await request(server, ann.token, LIST, { id: channelId, filter: { status: 'CLOSED' } })).liveChatChannel.sessions;
-    expect(closedOnly.edges.map((e: any) => e.node.visitorName)).toEqual(['S2']);
+    expect(closedOnly.edges.map((e: any) => e.node.visitorName)).toEqual(['S4', 'S3', 'S2', 'S1']);
     const annsOnly = (await request(server, ann.token, LIST, { id: channelId, filter: { operatorId: ann.id } })).liveChatChannel.sessions;
     expect(annsOnly.edges.every((e: any) => e.node.operator.name === 'Rated Ann')).toBe(true);
     expect(annsOnly.totalCount).toBe(all.edges.filter((e: any) => e.node.operator.name === 'Rated Ann').length);

@@ -40,6 +40,8 @@ export async function startTestServer(env: Record<string, string> = {}, options:
     INTAKE_ADMIN_TOKEN: ADMIN_TOKEN,
     MAIL_DOMAIN,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // Every test visitor comes from 127.0.0.1: a test of this limit sets it.
+    LIVECHAT_OPEN_SESSIONS_PER_ADDRESS: '1000',
     ...env,
   });
   const app = await startApp(config, { now: options.now, modules: options.modules });
@@ -112,9 +114,24 @@ export function subscribe<T = any>(client: Client, query: string, variables: Rec
     events,
     errors,
     dispose,
-    /** Whether the server ended the stream. */
+    /** Whether the server ended the stream (without an error). */
     get completed() {
       return state.completed;
+    },
+    /** Resolves once the server ended the subscription, completed or with an error; rejects after `ms`. */
+    async untilEnded(ms = 10_000): Promise<void> {
+      const deadline = Date.now() + ms;
+      while (!state.completed && errors.length === 0) {
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error(`the subscription did not end within ${ms} ms (${events.length} events)`);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, left);
+          waiters.push(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+      }
     },
     /** Resolves once `count` events (or an error) arrived; rejects after `ms`. */
     async waitFor(count: number, ms = 10_000): Promise<T[]> {
