@@ -161,7 +161,8 @@ describe.runIf(available)('terminating every backend of the database under load'
     // Mail senders: a 4xx or a lost connection is retried, as a sending server would.
     const mails = { sent: 0, accepted: [] as string[], gaveUp: [] as string[], tempFailures: 0 };
     const sendMails = async (sender: number) => {
-      for (let n = 0; storming(); n++) {
+      // At most 30 mails a sender, so the tickets fit one page of the check below (3 × 30 ≤ 100).
+      for (let n = 0; storming() && n < 30; n++) {
         const messageId = `m${sender}-${n}@failover.test`;
         // A customer of its own per mail: more than MAIL_LOOP_MAX_TICKETS new tickets from one
         // sender would be quarantined by the loop guard, which is not what this test is about.
@@ -188,7 +189,8 @@ describe.runIf(available)('terminating every backend of the database under load'
     const chat = { sent: 0, acknowledged: [] as string[], gaveUp: [] as string[], failures: 0 };
     const sendMessages = async (session: { id: string; visitorToken: string }, index: number) => {
       const visitor = graphqlClient(`${server.url}/graphql`, session.visitorToken);
-      for (let n = 0; storming(); n++) {
+      // At most 150 messages a session, so a session's messages fit one page of the check below.
+      for (let n = 0; storming() && n < 150; n++) {
         const key = `c${index}-${n}`;
         chat.sent++;
         for (let attempt = 1; ; attempt++) {
