@@ -55,6 +55,8 @@ export const USER_ERROR_CODES = {
   CHANNEL_UNAVAILABLE: "Live chat is switched off for the team.",
   NO_OPERATOR_AVAILABLE: 'No operator of the channel is online: leave a message instead.',
   SESSION_CLOSED: 'The chat session is closed.',
+  INVALID_PATTERN: 'A live chat rule URL pattern that is not an RE2 regular expression (the message says where), or too long.',
+  INVALID_COUNTRY: 'Not an ISO 3166-1 alpha-2 country code such as "BE".',
 } as const satisfies Record<string, string>;
 
 export type UserErrorCode = keyof typeof USER_ERROR_CODES;
