@@ -67,7 +67,7 @@ export async function startApp(
       usageFlushMs: config.tokenUsageFlushMs,
       onError: (err) => log.error('recording token use failed', { err }),
     });
-    const listener = await listenHttp(config.host, config.port);
+    const listener = await listenHttp(config.host, config.port, { headersMs: config.httpHeadersTimeoutMs, requestMs: config.httpRequestTimeoutMs });
     const publicUrl = publicUrlOf(config, listener.url);
     const services: AppServices = { db: database.db, config, events, auth, log, publicUrl };
     const api = apiEndpoint(services, database);

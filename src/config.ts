@@ -46,8 +46,14 @@ interface ConfigValues {
   publicUrl: string;
   /** Largest HTTP request body accepted, in bytes. */
   maxBodyBytes: number;
+  /** Longest time a client may take to send an HTTP request's headers; past it the server answers 408 and closes. */
+  httpHeadersTimeoutMs: number;
+  /** Longest time a client may take to send a whole HTTP request, body included (responses such as SSE streams may last longer). */
+  httpRequestTimeoutMs: number;
   /** Largest WebSocket message accepted, in bytes. */
   maxWsPayloadBytes: number;
+  /** Largest GraphQL reply (one result, or one event of a subscription), in bytes of JSON; larger ones are refused. */
+  maxResponseBytes: number;
   logLevel: LogLevel;
   formRateLimitPerHour: number;
   formRateLimitPerDay: number;
@@ -68,6 +74,10 @@ interface ConfigValues {
   wsAnonymousGraceMs: number;
   /** Every socket is pinged this often and dropped when it has not answered the previous ping. */
   wsPingIntervalMs: number;
+  /** Open SSE streams per client address (per server process); past it a subscription gets 429. */
+  sseMaxStreamsPerClient: number;
+  /** Open subscriptions of one token, SSE streams and graphql-ws subscriptions together (per server process). */
+  maxSubscriptionsPerToken: number;
   /**
    * Whether anonymous callers may introspect the schema and see "Did you mean" suggestions
    * (GRAPHQL_INTROSPECTION: on, off, or auto = on unless NODE_ENV is production). Callers with a
@@ -275,7 +285,10 @@ function readConfig(env: NodeJS.ProcessEnv, read: ReturnType<typeof settingsRead
     // Empty until the server listens when not configured: the real port is known only then.
     publicUrl: (env.PUBLIC_URL || (port === 0 ? '' : `http://localhost:${port}`)).replace(/\/+$/, ''),
     maxBodyBytes: read.bytes('MAX_BODY_BYTES', 1024 * 1024),
+    httpHeadersTimeoutMs: read.milliseconds('HTTP_HEADERS_TIMEOUT_MS', 30_000, { min: 100 }),
+    httpRequestTimeoutMs: read.milliseconds('HTTP_REQUEST_TIMEOUT_MS', 60_000, { min: 100 }),
     maxWsPayloadBytes: read.bytes('MAX_WS_PAYLOAD_BYTES', 256 * 1024),
+    maxResponseBytes: read.bytes('MAX_RESPONSE_BYTES', 4 * 1024 * 1024),
     logLevel,
     slaWatchIntervalMs: read.milliseconds('SLA_WATCH_INTERVAL_MS', 30_000),
     formRateLimitPerHour: read.count('FORM_RATE_LIMIT_PER_HOUR', 20),
@@ -286,6 +299,8 @@ function readConfig(env: NodeJS.ProcessEnv, read: ReturnType<typeof settingsRead
     wsMaxSocketsPerClient: read.count('WS_MAX_SOCKETS_PER_CLIENT', 20),
     wsAnonymousGraceMs: read.milliseconds('WS_ANONYMOUS_GRACE_MS', 10_000),
     wsPingIntervalMs: read.milliseconds('WS_PING_INTERVAL_MS', 20_000, { min: 10 }),
+    sseMaxStreamsPerClient: read.count('SSE_MAX_STREAMS_PER_CLIENT', 20),
+    maxSubscriptionsPerToken: read.count('MAX_SUBSCRIPTIONS_PER_TOKEN', 100),
     anonymousIntrospection: read.parsed(() => introspectionFrom(env), false),
     corsOrigins: (env.CORS_ORIGINS ?? '')
       .split(',')

@@ -1,3 +1,5 @@
+import { isLongerThan } from './text/clean.js';
+
 /**
  * Every code a userError can carry, with what it means: the one list clients can rely on. The
  * UserError.code description prints it, and services can emit no other code: fail(),
@@ -100,17 +102,17 @@ export class ErrorCollector {
   }
 }
 
-/** Trims a required text input and checks its length. */
+/** Trims a required text input and checks its length in code points. */
 export function requiredText(errors: ErrorCollector, field: string, value: string | null | undefined, max: number): string {
   const text = (value ?? '').trim();
   if (text === '') errors.add(field, 'REQUIRED', `${field} is required.`);
-  else if (text.length > max) errors.add(field, 'TOO_LONG', `${field} must be at most ${max} characters.`);
+  else if (isLongerThan(text, max)) errors.add(field, 'TOO_LONG', `${field} must be at most ${max} characters.`);
   return text;
 }
 
 export function optionalText(errors: ErrorCollector, field: string, value: string | null | undefined, max: number): string {
   const text = value ?? '';
-  if (text.length > max) errors.add(field, 'TOO_LONG', `${field} must be at most ${max} characters.`);
+  if (isLongerThan(text, max)) errors.add(field, 'TOO_LONG', `${field} must be at most ${max} characters.`);
   return text;
 }
 

@@ -17,6 +17,16 @@ export type PrincipalKind = Principal['kind'];
 
 export const ANONYMOUS: Principal = Object.freeze({ kind: 'anonymous' });
 
+/**
+ * The stored token behind a principal, as "staff:<id>" or "visitor:<id>": what open streams are
+ * watched and counted by. Null without one (anonymous, the configured bootstrap admin token).
+ */
+export function tokenKeyOf(principal: Principal): string | null {
+  if (principal.kind === 'visitor') return `visitor:${principal.tokenId}`;
+  if ((principal.kind === 'admin' || principal.kind === 'agent') && principal.tokenId !== null) return `staff:${principal.tokenId}`;
+  return null;
+}
+
 /** Staff work tickets: admins and agents. */
 export function isStaff(principal: Principal): principal is Extract<Principal, { kind: 'admin' | 'agent' }> {
   return principal.kind === 'admin' || principal.kind === 'agent';

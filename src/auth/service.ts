@@ -1,9 +1,9 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { and, eq, isNull, sql, type SQL } from 'drizzle-orm';
+import { and, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
 import { ErrorCollector, fail, requiredText } from '../errors.js';
 import { isEmailAddress } from '../text/email-address.js';
-import { ANONYMOUS, isStaff, NO_SCOPE_LOOKUPS, type Principal, type ScopeLookups } from './principal.js';
+import { ANONYMOUS, isStaff, NO_SCOPE_LOOKUPS, tokenKeyOf, type Principal, type ScopeLookups } from './principal.js';
 import { agents, apiTokens, visitorTokens } from './tables.js';
 
 export type Role = 'ADMIN' | 'AGENT';
@@ -86,6 +86,8 @@ export interface AuthenticatorOptions {
   usageFlushMs?: number;
   /** Per-object rights other capabilities know (chat operators). */
   scopeLookups?: ScopeLookups;
+  /** How often the tokens of open streams are checked again; defaults to cacheMs (at least 100 ms). */
+  revalidateMs?: number;
   onError?: (err: unknown) => void;
 }
 
@@ -101,6 +103,11 @@ export class TokenRefusedError extends Error {
  * Resolves bearer tokens to principals. Lookups are cached briefly so that a busy client does not
  * cost a database read per request; a revocation through this instance evicts at once. Use is
  * recorded in memory and written as one UPDATE per flush, not one write per request.
+ *
+ * Open streams (graphql-ws sockets, SSE streams) checked their token once, when they opened: they
+ * watch it, and end when it is revoked. A revocation through this instance ends them at once; one
+ * through another instance is found by checking the watched tokens again every cacheMs (one query
+ * per table for all of them), so rights end within the same bound as a cached lookup.
  */
 export class Authenticator {
   readonly scopeLookups: ScopeLookups;
@@ -112,6 +119,11 @@ export class Authenticator {
   private used = new Map<number, Date>();
   private readonly flushTimer: NodeJS.Timeout;
   private flushing: Promise<void> = Promise.resolve();
+  /** Token key → what ends each open stream holding it. */
+  private readonly watchers = new Map<string, Set<() => void>>();
+  private readonly revalidateMs: number;
+  private revalidateTimer: NodeJS.Timeout | null = null;
+  private revalidating = false;
 
   constructor(
     private readonly db: DbOrTx,
@@ -122,6 +134,7 @@ export class Authenticator {
     this.cacheMs = options.cacheMs ?? 30_000;
     this.scopeLookups = options.scopeLookups ?? NO_SCOPE_LOOKUPS;
     this.onError = options.onError ?? (() => {});
+    this.revalidateMs = Math.max(options.revalidateMs ?? this.cacheMs, 100);
     this.flushTimer = setInterval(() => void this.flushUsage(), options.usageFlushMs ?? 60_000);
     this.flushTimer.unref();
   }
@@ -162,10 +175,82 @@ export class Authenticator {
     return principal;
   }
 
-  /** Forgets a token at once, e.g. after revoking it. */
+  /** Forgets a staff token at once, e.g. after revoking it, and ends the streams that hold it. */
   evict(tokenId: number): void {
+    this.revoked(`staff:${tokenId}`);
+  }
+
+  /**
+   * Calls `onRevoked` once when the principal's token is revoked (through any instance); returns
+   * the function that stops watching. Principals without a revocable token are never called back.
+   */
+  watchRevocation(principal: Principal, onRevoked: () => void): () => void {
+    const key = tokenKeyOf(principal);
+    if (key === null) return () => {};
+    let watching = this.watchers.get(key);
+    if (!watching) this.watchers.set(key, (watching = new Set()));
+    watching.add(onRevoked);
+    if (!this.revalidateTimer) {
+      this.revalidateTimer = setInterval(() => void this.revalidate(), this.revalidateMs);
+      this.revalidateTimer.unref();
+    }
+    return () => {
+      watching.delete(onRevoked);
+      if (watching.size === 0 && this.watchers.get(key) === watching) this.watchers.delete(key);
+      if (this.watchers.size === 0 && this.revalidateTimer) {
+        clearInterval(this.revalidateTimer);
+        this.revalidateTimer = null;
+      }
+    };
+  }
+
+  /** Streams open on this instance that watch a token. */
+  watchedStreams(): number {
+    let count = 0;
+    for (const watching of this.watchers.values()) count += watching.size;
+    return count;
+  }
+
+  /** Drops the cached lookups of a token and ends the streams holding it. */
+  private revoked(key: string): void {
     for (const [hash, entry] of this.cache) {
-      if (isStaff(entry.principal) && entry.principal.tokenId === tokenId) this.cache.delete(hash);
+      if (tokenKeyOf(entry.principal) === key) this.cache.delete(hash);
+    }
+    const watching = this.watchers.get(key);
+    if (!watching) return;
+    this.watchers.delete(key);
+    for (const onRevoked of watching) {
+      try {
+        onRevoked();
+      } catch (err) {
+        this.onError(err);
+      }
+    }
+  }
+
+  /** Checks every watched token against the database: those revoked (or gone) meanwhile end their streams. */
+  private async revalidate(): Promise<void> {
+    if (this.revalidating || this.watchers.size === 0) return;
+    this.revalidating = true;
+    try {
+      const checked = [...this.watchers.keys()];
+      const ids = { staff: [] as number[], visitor: [] as number[] };
+      for (const key of checked) {
+        const [table, id] = key.split(':') as ['staff' | 'visitor', string];
+        ids[table].push(Number(id));
+      }
+      const [staff, visitors] = await Promise.all([
+        ids.staff.length ? this.db.select({ id: apiTokens.id }).from(apiTokens).where(and(inArray(apiTokens.id, ids.staff), isNull(apiTokens.revokedAt))) : [],
+        ids.visitor.length ? this.db.select({ id: visitorTokens.id }).from(visitorTokens).where(and(inArray(visitorTokens.id, ids.visitor), isNull(visitorTokens.revokedAt))) : [],
+      ]);
+      const valid = new Set([...staff.map((r) => `staff:${r.id}`), ...visitors.map((r) => `visitor:${r.id}`)]);
+      // Only the keys asked about: a stream opened meanwhile was checked when it opened.
+      for (const key of checked) if (!valid.has(key)) this.revoked(key);
+    } catch (err) {
+      // The database may be away for a moment: the streams stay, and the next round checks again.
+      this.onError(err);
+    } finally {
+      this.revalidating = false;
     }
   }
 
@@ -194,6 +279,8 @@ export class Authenticator {
   /** Stops the flush timer and writes what is pending. */
   async close(): Promise<void> {
     clearInterval(this.flushTimer);
+    if (this.revalidateTimer) clearInterval(this.revalidateTimer);
+    this.revalidateTimer = null;
     await this.flushUsage();
   }
 

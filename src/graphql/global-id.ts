@@ -1,5 +1,6 @@
 import { encodeGlobalID, resolveNodes } from '@pothos/plugin-relay';
 import { GraphQLError, isObjectType, type GraphQLResolveInfo } from 'graphql';
+import { cutByCodePoints, isLongerThan } from '../text/clean.js';
 
 /** Row ids are PostgreSQL `integer` (int4) serials. */
 const MAX_ROW_ID = 2_147_483_647;
@@ -20,7 +21,7 @@ export function parseGlobalId(globalId: string): { typename: string; id: number 
 }
 
 function shownId(globalId: string): string {
-  return globalId.length > 60 ? `${globalId.slice(0, 60)}…` : globalId;
+  return isLongerThan(globalId, 60) ? `${cutByCodePoints(globalId, 60)}…` : globalId;
 }
 
 export function invalidIdError(globalId: string): GraphQLError {

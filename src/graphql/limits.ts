@@ -1,5 +1,5 @@
-import type { Plugin } from 'graphql-yoga';
-import { GraphQLError, parse, type ValidationRule } from 'graphql';
+import { isAsyncIterable, type Plugin } from 'graphql-yoga';
+import { GraphQLError, parse, type ExecutionResult, type ValidationRule } from 'graphql';
 import { queryLimits } from './builder.js';
 
 /** Refuses documents with more aliases than allowed: aliases multiply work without deepening a query. */
@@ -62,5 +62,69 @@ export function useQueryLimits(): Plugin {
     onValidate({ addValidationRule }) {
       addValidationRule(maxAliasesRule);
     },
+  };
+}
+
+/**
+ * The size of a value written as JSON, in bytes, counted only until it passes `budget` (then any
+ * number past it): a reply's size is known without building its string. Strings count their UTF-8
+ * bytes and quotes (escapes aside), so the figure is the reply's size to within its escapes.
+ */
+export function jsonSizeWithin(value: unknown, budget: number): number {
+  let size = 0;
+  const stack: unknown[] = [value];
+  while (stack.length > 0 && size <= budget) {
+    const item = stack.pop();
+    if (typeof item === 'string') size += Buffer.byteLength(item) + 2;
+    else if (typeof item === 'number' || typeof item === 'boolean') size += String(item).length;
+    else if (item === null || item === undefined) size += 4;
+    else if (Array.isArray(item)) {
+      size += 2 + Math.max(item.length - 1, 0);
+      for (const element of item) stack.push(element);
+    } else if (typeof item === 'object') {
+      // Dates, custom scalars' values and GraphQLErrors write themselves; plain objects are walked.
+      const toJSON = (item as { toJSON?: () => unknown }).toJSON;
+      if (typeof toJSON === 'function') {
+        stack.push(toJSON.call(item));
+        continue;
+      }
+      const entries = Object.entries(item).filter(([, field]) => field !== undefined);
+      size += 2 + Math.max(entries.length - 1, 0);
+      for (const [key, field] of entries) {
+        size += Buffer.byteLength(key) + 3;
+        stack.push(field);
+      }
+    }
+  }
+  return size;
+}
+
+/**
+ * Refuses a reply larger than `maxBytes` once it is executed and before it is written: cost limits
+ * bound the work, not the size (a hundred copies of a long description cost as little as a hundred
+ * short ones), and a reply of hundreds of MB would hold the process and its memory while it is
+ * stringified. Each event of a subscription is bounded the same way.
+ */
+export function useResponseSizeLimit(maxBytes: number): Plugin {
+  const refusal = (size: number): ExecutionResult => ({
+    errors: [
+      new GraphQLError(
+        `The reply would be larger than ${maxBytes} bytes (${size > maxBytes * 2 ? 'far ' : ''}past the limit): ask for fewer fields, ids or aliases, or for smaller pages.`,
+        { extensions: { code: 'RESPONSE_TOO_LARGE' } },
+      ),
+    ],
+  });
+  const bound = ({ result, setResult }: { result: ExecutionResult; setResult: (result: ExecutionResult) => void }) => {
+    const size = jsonSizeWithin(result, maxBytes);
+    if (size > maxBytes) setResult(refusal(size));
+  };
+  return {
+    onExecute: () => ({
+      onExecuteDone: (payload) => {
+        if (isAsyncIterable(payload.result)) return { onNext: bound };
+        bound(payload as { result: ExecutionResult; setResult: (result: ExecutionResult) => void });
+      },
+    }),
+    onSubscribe: () => ({ onSubscribeResult: () => ({ onNext: bound }) }),
   };
 }

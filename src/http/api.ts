@@ -2,17 +2,18 @@ import type http from 'node:http';
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { getOperationAST, getVariableValues, GraphQLError, type ExecutionArgs } from 'graphql';
-import { createYoga, type YogaInitialContext } from 'graphql-yoga';
+import { createYoga, type Plugin, type YogaInitialContext } from 'graphql-yoga';
 import { isStaff, type Principal } from '../auth/principal.js';
 import { TokenRefusedError, type Authenticator } from '../auth/service.js';
 import { checkDatabase, type Database } from '../db/client.js';
 import type { Context } from '../graphql/context.js';
 import { useSchemaHiding } from '../graphql/introspection.js';
-import { useQueryLimits } from '../graphql/limits.js';
+import { useQueryLimits, useResponseSizeLimit } from '../graphql/limits.js';
 import { schema } from '../graphql/schema.js';
 import { GRAPHIQL_OPTIONS, renderIntakeGraphiQL } from './graphiql.js';
 import { clientOf, isAbort, sendJson, type AppServices, type Route } from './router.js';
 import type { Upgrades } from './server.js';
+import { useStreamGuards } from './streams.js';
 import { attachGraphqlWebSocket } from './websocket.js';
 import { visitorCountry as countryOfVisitor } from '../livechat/country.js';
 import { chatChannelsOf, originAllowedFor } from '../livechat/http-origins.js';
@@ -65,7 +66,10 @@ export function apiEndpoint(services: AppServices, database: Database): { routes
     plugins: [
       // A simple (non-preflighted) request must carry a header a browser form cannot send.
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }),
+      useVaryOnOrigin(),
       useQueryLimits(),
+      useResponseSizeLimit(config.maxResponseBytes),
+      useStreamGuards({ auth, config }),
       useSchemaHiding({
         hideFromAnonymous: !config.anonymousIntrospection,
         isStaff: async (request) => isStaff(await auth.fromAuthorization(request.headers.get('authorization'))),
@@ -162,6 +166,20 @@ function graphqlParamsOf(req: http.IncomingMessage, body: Buffer | null): { quer
     // Yoga answers a malformed request itself.
   }
   return {};
+}
+
+/**
+ * Every answer depends on the request's Origin (its CORS headers differ by origin, or are absent
+ * without one): `Vary: Origin` on all of them, so no cache hands one origin's answer to another.
+ */
+function useVaryOnOrigin(): Plugin {
+  return {
+    onResponse({ response }) {
+      const vary = response.headers.get('vary');
+      if (vary === '*' || vary?.split(',').some((name) => name.trim().toLowerCase() === 'origin')) return;
+      response.headers.set('vary', vary ? `${vary}, Origin` : 'Origin');
+    },
+  };
 }
 
 /**

@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import busboy from 'busboy';
+import { cutByCodePoints } from '../text/clean.js';
 
 /** How much of a form post is read before it is refused; each is enforced as the body streams in. */
 export interface FormBodyLimits {
@@ -70,7 +71,7 @@ export function readFormBody(req: http.IncomingMessage, limits: FormBodyLimits):
     };
 
     parser.on('field', (name, value, info) => {
-      if (info.valueTruncated || info.nameTruncated) return tooLarge(`The field "${name.slice(0, 100)}" is longer than ${limits.maxFieldBytes} bytes.`);
+      if (info.valueTruncated || info.nameTruncated) return tooLarge(`The field "${cutByCodePoints(name, 100)}" is longer than ${limits.maxFieldBytes} bytes.`);
       values[name] = value;
     });
     parser.on('file', (name, stream, info) => {

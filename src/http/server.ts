@@ -26,8 +26,15 @@ export interface HttpListener {
  * Opens the port before any route exists: the port (PORT=0 picks one) is part of the public
  * URL that pages and the API hand out, and routes are built knowing it.
  */
-export async function listenHttp(host: string, port: number): Promise<HttpListener> {
-  const server = http.createServer();
+export async function listenHttp(host: string, port: number, timeouts: { headersMs: number; requestMs: number }): Promise<HttpListener> {
+  // A client that sends its headers or body slowly would hold a socket for minutes (Node checks
+  // only every 30 s by default, against a 5-minute request timeout): 408 and close past the limits.
+  const requestMs = Math.max(timeouts.requestMs, timeouts.headersMs);
+  const server = http.createServer({
+    headersTimeout: timeouts.headersMs,
+    requestTimeout: requestMs,
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(timeouts.headersMs / 4))),
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());

@@ -4,6 +4,7 @@ import type { YogaServerInstance } from 'graphql-yoga';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
+import type { Principal } from '../auth/principal.js';
 import { TokenRefusedError, type Authenticator } from '../auth/service.js';
 import type { Config } from '../config.js';
 import type { Context } from '../graphql/context.js';
@@ -22,6 +23,8 @@ export const PUBLIC_SUBSCRIPTION = 'publicSubscription';
 
 /** Close code for a socket that stayed without a token past its grace: graphql-ws clients do not retry it. */
 const ANONYMOUS_CLOSE_CODE = CloseCode.Unauthorized;
+/** Close code for a socket whose token was revoked: the same, so clients do not retry with it. */
+const REVOKED_CLOSE_CODE = CloseCode.Unauthorized;
 
 interface SocketState {
   clientAddress: string;
@@ -30,6 +33,8 @@ interface SocketState {
   publicOperations: Set<string>;
   graceTimer: NodeJS.Timeout | null;
   answeredPing: boolean;
+  /** Stops watching the socket's token for revocation. */
+  unwatch: () => void;
 }
 
 interface Options {
@@ -53,6 +58,37 @@ function isPublicSubscription(schema: GraphQLSchema, document: DocumentNode, ope
   const fields = schema.getSubscriptionType()?.getFields();
   if (operation?.operation !== 'subscription' || !fields) return false;
   return operation.selectionSet.selections.every((s) => s.kind === 'Field' && fields[s.name.value]?.extensions?.[PUBLIC_SUBSCRIPTION] === true);
+}
+
+/** Message types only a server sends: graphql-ws would throw on them and close with 4500, an internal error. */
+const SERVER_ONLY_TYPES = new Set(['next', 'error', 'connection_ack']);
+const MAYBE_SERVER_ONLY = /"(?:next|error|connection_ack)"/;
+
+/**
+ * Closes a socket whose client sends a message only servers send with 4400 (a bad request, which
+ * graphql-ws clients do not retry) before graphql-ws sees it. The socket's `emit` is wrapped
+ * because graphql-ws listens to 'message' itself; only messages that may be such a type are parsed.
+ */
+function refuseServerOnlyMessages(socket: WebSocket): void {
+  const emit = socket.emit.bind(socket);
+  socket.emit = ((event: string | symbol, ...args: unknown[]) => {
+    if (event === 'message') {
+      const text = String(args[0]);
+      if (MAYBE_SERVER_ONLY.test(text)) {
+        let type: unknown;
+        try {
+          type = (JSON.parse(text) as { type?: unknown } | null)?.type;
+        } catch {
+          type = null; // graphql-ws answers unparsable messages with 4400 itself
+        }
+        if (typeof type === 'string' && SERVER_ONLY_TYPES.has(type)) {
+          socket.close(CloseCode.BadRequest, `Invalid message received: clients do not send "${type}"`);
+          return true;
+        }
+      }
+    }
+    return emit(event, ...args);
+  }) as typeof socket.emit;
 }
 
 /**
@@ -102,9 +138,10 @@ export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log, 
 
   // Registered before graphql-ws's own listener, so every socket has its state when the protocol starts.
   wsServer.on('connection', (socket, req) => {
+    refuseServerOnlyMessages(socket);
     const clientAddress = clientAddressOf(req, config.trustedProxies) ?? 'unknown';
     socketsPerAddress.set(clientAddress, (socketsPerAddress.get(clientAddress) ?? 0) + 1);
-    const state: SocketState = { clientAddress, authenticated: false, publicOperations: new Set(), graceTimer: null, answeredPing: true };
+    const state: SocketState = { clientAddress, authenticated: false, publicOperations: new Set(), graceTimer: null, answeredPing: true, unwatch: () => {} };
     states.set(socket, state);
     startGrace(socket, state);
     socket.on('pong', () => {
@@ -112,6 +149,7 @@ export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log, 
     });
     socket.once('close', () => {
       stopGrace(state);
+      state.unwatch();
       const left = (socketsPerAddress.get(clientAddress) ?? 1) - 1;
       if (left > 0) socketsPerAddress.set(clientAddress, left);
       else socketsPerAddress.delete(clientAddress);
@@ -141,7 +179,7 @@ export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log, 
       onConnect: async (ctx) => {
         const state = states.get(ctx.extra.socket);
         if (!state) return true;
-        let principal;
+        let principal: Principal;
         try {
           principal = await auth.principalOf(authorizationOf(ctx.connectionParams, ctx.extra.request.headers));
         } catch (error) {
@@ -161,6 +199,8 @@ export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log, 
         }
         state.authenticated = principal.kind !== 'anonymous';
         if (state.authenticated) stopGrace(state);
+        // Rights end when they are taken away: a revoked token's socket closes, whatever it holds open.
+        state.unwatch = auth.watchRevocation(principal, () => ctx.extra.socket.close(REVOKED_CLOSE_CODE, 'Token revoked: connect again with a valid token'));
         return true;
       },
       onSubscribe: async (ctx, id, params) => {

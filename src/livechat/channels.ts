@@ -10,6 +10,7 @@ import { normalizeOrigin, type LiveChatOfflineBehavior } from './widget-rules.js
 import { liveChatChannels, liveChatOperators, liveChatOperatorStatuses, liveChatSessions } from './tables.js';
 import { chatTransaction } from './events.js';
 import { availabilityOf, channelIdsOfOperator, publishAvailabilityChanged } from './availability.js';
+import { cutByCodePoints } from '../text/clean.js';
 
 export type LiveChatChannelRow = typeof liveChatChannels.$inferSelect;
 
@@ -35,7 +36,7 @@ export async function syncChannelWithTeam(tx: DbOrTx, team: TeamRow): Promise<vo
     return;
   }
   if (!team.useLiveChat) return;
-  await tx.insert(liveChatChannels).values({ teamId: team.id, name: team.name.slice(0, MAX_NAME), enabled: true, ...CHANNEL_DEFAULTS });
+  await tx.insert(liveChatChannels).values({ teamId: team.id, name: cutByCodePoints(team.name, MAX_NAME), enabled: true, ...CHANNEL_DEFAULTS });
 }
 
 /** Whether the agent operates the channel (the operatorOf scope's lookup). */

@@ -2,7 +2,7 @@ import { and, asc, desc, eq, gt, lt, sql, type SQL } from 'drizzle-orm';
 import { queryRows, type DbOrTx } from '../db/client.js';
 import { fail } from '../errors.js';
 import { liveNotification } from '../events/hub.js';
-import { cutByCodePoints } from '../text/clean.js';
+import { isLongerThan } from '../text/clean.js';
 import type { LiveChatSessionRow } from './assignment.js';
 import type { LiveChatChannelRow } from './channels.js';
 import { findChannel, isOperatorOf } from './channels.js';
@@ -96,9 +96,9 @@ export async function sendChatMessage(
 ): Promise<ChatMessageRow> {
   const body = cleanChatBody(input.body);
   if (body.trim() === '') fail('body', 'REQUIRED', 'body is required.');
-  if (cutByCodePoints(body, settings.maxMessageChars) !== body) fail('body', 'TOO_LONG', `body must be at most ${settings.maxMessageChars} characters.`);
+  if (isLongerThan(body, settings.maxMessageChars)) fail('body', 'TOO_LONG', `body must be at most ${settings.maxMessageChars} characters.`);
   const clientMessageId = input.clientMessageId ?? null;
-  if (clientMessageId !== null && (clientMessageId === '' || clientMessageId.length > MAX_CLIENT_MESSAGE_ID)) {
+  if (clientMessageId !== null && (clientMessageId === '' || isLongerThan(clientMessageId, MAX_CLIENT_MESSAGE_ID))) {
     fail('clientMessageId', 'INVALID_ID', `clientMessageId must be 1 to ${MAX_CLIENT_MESSAGE_ID} characters.`);
   }
   if (input.operatorOnly && sender.kind === 'VISITOR') fail('operatorOnly', 'FORBIDDEN', 'Only operators may send operator-only messages.');

@@ -1,5 +1,7 @@
 /** Pure rules of live chat: no I/O here, so each is tested with a table of cases. */
 
+import { cleanTypedText } from '../text/clean.js';
+
 export interface OperatorCandidate {
   agentId: number;
   languages: string[];
@@ -43,13 +45,9 @@ export function hasRoom(openSessions: number, cap: number | null): boolean {
   return cap === null || openSessions < cap;
 }
 
-// C0 and C1 controls and DEL, except tab, LF and CR: matching them is the point.
-// eslint-disable-next-line no-control-regex
-const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g;
-
-/** A chat message body as stored: control characters other than tab, CR and LF removed, nothing else touched. */
+/** A chat message body as stored: control characters other than tab, CR and LF, and bidirectional overrides, removed. */
 export function cleanChatBody(body: string): string {
-  return body.replace(CONTROL_CHARACTERS, '');
+  return cleanTypedText(body);
 }
 
 const COLOR = /^#[0-9A-Fa-f]{6}$/;

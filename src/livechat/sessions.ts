@@ -13,6 +13,7 @@ import { appendMessage, lockSession, type ChatActor } from './messages.js';
 import { hitRateLimit } from './ratelimit.js';
 import { chooseOperator, hasRoom, satisfactionOf, type RatingValue, type Satisfaction } from './rules.js';
 import { liveChatMessages, liveChatRatings, liveChatSessions, liveChatSessionTickets } from './tables.js';
+import { cleanTypedText, isLongerThan } from '../text/clean.js';
 
 export type LiveChatRatingRow = typeof liveChatRatings.$inferSelect;
 
@@ -41,12 +42,13 @@ export interface StartSettings {
  */
 export async function startLiveChat(db: DbOrTx, settings: StartSettings, input: StartLiveChatInput) {
   const errors = new ErrorCollector();
-  const visitorName = (input.visitorName ?? '').trim().replace(/\s+/g, ' ') || DEFAULT_VISITOR_NAME;
-  if (visitorName.length > 120) errors.add('visitorName', 'TOO_LONG', 'visitorName must be at most 120 characters.');
+  // A name is one line, cleaned as message bodies are (no controls, no bidirectional overrides).
+  const visitorName = cleanTypedText(input.visitorName ?? '').trim().replace(/\s+/g, ' ') || DEFAULT_VISITOR_NAME;
+  if (isLongerThan(visitorName, 120)) errors.add('visitorName', 'TOO_LONG', 'visitorName must be at most 120 characters.');
   const visitorEmail = input.visitorEmail?.trim() || null;
   if (visitorEmail && !isEmailAddress(visitorEmail)) errors.add('visitorEmail', 'INVALID_EMAIL', 'visitorEmail must be an email address such as jane@example.com.');
   const pageUrl = input.pageUrl?.trim() || null;
-  if (pageUrl && (pageUrl.length > 2000 || !/^https?:\/\//i.test(pageUrl))) errors.add('pageUrl', 'INVALID_URL', 'pageUrl must be an http(s) address of at most 2000 characters.');
+  if (pageUrl && (isLongerThan(pageUrl, 2000) || !/^https?:\/\//i.test(pageUrl))) errors.add('pageUrl', 'INVALID_URL', 'pageUrl must be an http(s) address of at most 2000 characters.');
   const language = input.language?.trim() || null;
   if (language && !/^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,3}$/.test(language)) errors.add('language', 'INVALID_LANGUAGE', 'language must be a language tag such as "en" or "fr-BE".');
   if ((input.previousSessionKey?.length ?? 0) > 200) errors.add('previousSessionKey', 'INVALID_KEY', 'previousSessionKey is not a session key.');
@@ -214,7 +216,7 @@ export async function transferLiveChat(
 /** The visitor's rating; a new one replaces the old. Allowed while open and after closing. */
 export async function rateLiveChat(db: DbOrTx, input: { sessionId: number; rating: RatingValue; comment?: string | null }): Promise<LiveChatSessionRow> {
   const comment = input.comment?.trim() || null;
-  if (comment && comment.length > 2000) fail('comment', 'TOO_LONG', 'comment must be at most 2000 characters.');
+  if (comment && isLongerThan(comment, 2000)) fail('comment', 'TOO_LONG', 'comment must be at most 2000 characters.');
   return chatTransaction(db, async (tx) => {
     const session = await lockSession(tx, input.sessionId);
     await tx

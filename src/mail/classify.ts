@@ -3,6 +3,8 @@
  * ticket does its subject name. Kept free of I/O so they are tested table by table.
  */
 
+import { cutByCodePoints } from '../text/clean.js';
+
 export interface MailFacts {
   /** Lower-cased header names → raw values (first occurrence). */
   headers: Map<string, string>;
@@ -55,7 +57,7 @@ export function referencedMessageIds(inReplyTo: string | undefined, references: 
 export function normaliseMessageId(value: string | undefined | null): string | null {
   if (!value) return null;
   const match = /<([^<>\s]+)>/.exec(value) ?? /^\s*([^<>\s]+@[^<>\s]+)\s*$/.exec(value);
-  return match ? match[1]!.slice(0, 500) : null;
+  return match ? cutByCodePoints(match[1]!, 500) : null;
 }
 
 /** The ticket number in a "[#123]" subject tag, or null. */

@@ -9,6 +9,7 @@ import { findOrCreateCustomer, type MailContact } from './customers.js';
 import { customerMessageRow, MAX_BODY, storeAttachments, type NewAttachment } from './message-rows.js';
 import { changeTicket, type TicketMessageRow, type TicketRow } from './service.js';
 import { ticketMessages } from './tables.js';
+import { cutByCodePoints } from '../text/clean.js';
 
 export interface NoteAuthor {
   name: string;
@@ -46,7 +47,7 @@ export async function addCustomerMessage(
     const customer = await findOrCreateCustomer(tx, input.customer);
     const [message] = await tx
       .insert(ticketMessages)
-      .values(customerMessageRow(ticket.id, customer, input.bodyText.slice(0, MAX_BODY), input.bodyHtml))
+      .values(customerMessageRow(ticket.id, customer, cutByCodePoints(input.bodyText, MAX_BODY), input.bodyHtml))
       .returning({ id: ticketMessages.id });
     messageId = message!.id;
     await storeAttachments(tx, (input.attachments ?? []).map((a) => ({ ...a, messageId })));
@@ -65,7 +66,7 @@ export async function addSystemNote(db: DbOrTx, input: { ticketId: number; body:
   const ticket = await changeTicket(db, input.ticketId, async (tx, ticket) => {
     const [message] = await tx
       .insert(ticketMessages)
-      .values({ ticketId: ticket.id, kind: 'SYSTEM', authorKind: 'SYSTEM', authorName: 'Intake', bodyText: input.body.slice(0, MAX_BODY), bodyHtml: textToHtml(input.body.slice(0, MAX_BODY)) })
+      .values({ ticketId: ticket.id, kind: 'SYSTEM', authorKind: 'SYSTEM', authorName: 'Intake', bodyText: cutByCodePoints(input.body, MAX_BODY), bodyHtml: textToHtml(cutByCodePoints(input.body, MAX_BODY)) })
       .returning({ id: ticketMessages.id });
     messageId = message!.id;
   });

@@ -2,6 +2,7 @@ import { eq, inArray, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
 import { isAnyOf } from '../db/columns.js';
 import { customers } from './tables.js';
+import { cutByCodePoints } from '../text/clean.js';
 
 export type CustomerRow = typeof customers.$inferSelect;
 
@@ -31,7 +32,7 @@ export async function createNameOnlyCustomers(db: DbOrTx, names: string[]): Prom
   if (names.length === 0) return [];
   return db
     .insert(customers)
-    .values(names.map((name) => ({ name: name.trim().slice(0, 200) })))
+    .values(names.map((name) => ({ name: cutByCodePoints(name.trim(), 200) })))
     .returning();
 }
 

@@ -3,6 +3,7 @@ import type { DbOrTx } from '../db/client.js';
 import { sanitizeMessageHtml, textToHtml } from '../text/html.js';
 import type { CustomerRow } from './customers.js';
 import { attachmentBlobs, ticketAttachments } from './tables.js';
+import { cutByCodePoints } from '../text/clean.js';
 
 /** The longest message body kept. */
 export const MAX_BODY = 200_000;
@@ -81,9 +82,9 @@ export async function storeAttachments(tx: DbOrTx, attachments: Array<NewAttachm
     await tx.insert(ticketAttachments).values(
       chunk.map((a) => ({
         messageId: a.messageId,
-        filename: a.filename.slice(0, 255),
-        contentType: a.contentType.slice(0, 255),
-        contentId: a.contentId?.slice(0, 255) ?? null,
+        filename: cutByCodePoints(a.filename, 255),
+        contentType: cutByCodePoints(a.contentType, 255),
+        contentId: a.contentId == null ? null : cutByCodePoints(a.contentId, 255),
         size: a.data.length,
         blobId: blobIdOf.get(a.data)!,
       })),

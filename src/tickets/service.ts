@@ -9,6 +9,7 @@ import { createNameOnlyCustomers, customerKey, findOrCreateCustomers, mailContac
 import { customerMessageRow, MAX_BODY, storeAttachments, transcriptMessageRow, type NewAttachment, type TranscriptMessage } from './message-rows.js';
 import { tags, ticketMessages, tickets, ticketStageChanges, ticketTags, type MessageOrigin } from './tables.js';
 import { afterTicketWrite } from './write-hooks.js';
+import { cutByCodePoints, isLongerThan } from '../text/clean.js';
 
 export type { CustomerContact, CustomerRow } from './customers.js';
 export type { NewAttachment, TranscriptMessage } from './message-rows.js';
@@ -67,15 +68,15 @@ export function validateNewTicket(input: NewTicket): ErrorCollector {
   if (customerEmail != null && !isEmailAddress(customerEmail)) {
     errors.add('customerEmail', 'INVALID_EMAIL', 'customerEmail must be an email address such as jane@example.com.');
   }
-  if ((input.customer?.name?.length ?? 0) > 200) errors.add('customerName', 'TOO_LONG', 'customerName must be at most 200 characters.');
+  if (isLongerThan(input.customer?.name ?? '', 200)) errors.add('customerName', 'TOO_LONG', 'customerName must be at most 200 characters.');
   const transcript = input.transcript ?? [];
   if (transcript.length > MAX_TRANSCRIPT_MESSAGES) errors.add('transcript', 'TOO_MANY', `A transcript holds at most ${MAX_TRANSCRIPT_MESSAGES} messages.`);
   transcript.forEach((message, i) => {
     const field = ['transcript', String(i)];
     if (!TRANSCRIPT_AUTHORS.has(message.authorKind)) errors.add([...field, 'authorKind'], 'INVALID_VALUE', 'authorKind must be CUSTOMER, AGENT or SYSTEM.');
-    if ((message.authorName?.length ?? 0) > 200) errors.add([...field, 'authorName'], 'TOO_LONG', 'authorName must be at most 200 characters.');
+    if (isLongerThan(message.authorName ?? '', 200)) errors.add([...field, 'authorName'], 'TOO_LONG', 'authorName must be at most 200 characters.');
     const body = (message.body ?? '').trim();
-    if (body === '' || body.length > MAX_BODY) errors.add([...field, 'body'], body === '' ? 'REQUIRED' : 'TOO_LONG', `A transcript message needs a body of at most ${MAX_BODY} characters.`);
+    if (body === '' || isLongerThan(body, MAX_BODY)) errors.add([...field, 'body'], body === '' ? 'REQUIRED' : 'TOO_LONG', `A transcript message needs a body of at most ${MAX_BODY} characters.`);
     if (!(message.writtenAt instanceof Date) || Number.isNaN(message.writtenAt.getTime())) errors.add([...field, 'writtenAt'], 'INVALID_VALUE', 'writtenAt must be a time.');
   });
   return errors;
@@ -123,7 +124,7 @@ export async function createTickets(db: DbOrTx, inputs: NewTicket[]): Promise<Ti
       .values(
         inputs.map((input) => ({
           title: input.title.trim(),
-          description: (input.description ?? input.transcript?.find((m) => m.authorKind === 'CUSTOMER')?.body ?? '').trim().slice(0, MAX_BODY),
+          description: cutByCodePoints((input.description ?? input.transcript?.find((m) => m.authorKind === 'CUSTOMER')?.body ?? '').trim(), MAX_BODY),
           priority: input.priority ?? 0,
           channel: input.channel,
           teamId: input.teamId,

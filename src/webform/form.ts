@@ -5,6 +5,7 @@
  */
 import type { UserErrorCode } from '../errors.js';
 import { isInternetEmailAddress } from '../text/email-address.js';
+import { isLongerThan } from '../text/clean.js';
 
 export const MAPS_TO = ['TITLE', 'DESCRIPTION', 'CUSTOMER_NAME', 'CUSTOMER_EMAIL', 'CUSTOMER_PHONE', 'CUSTOMER_COMPANY', 'PRIORITY', 'CUSTOM'] as const;
 export const INPUT_TYPES = ['TEXT', 'TEXTAREA', 'EMAIL', 'TEL', 'URL', 'NUMBER', 'DATE', 'SELECT', 'CHECKBOX', 'FILE'] as const;
@@ -87,7 +88,7 @@ export function validateFormDefinition(fields: FormField[]): FormProblem[] {
     if (!KEY.test(f.key)) problems.push({ field: at(i, 'key'), code: 'INVALID_KEY', message: 'key must be 1–40 lower-case letters, digits or _, starting with a letter.' });
     else if (seen.has(f.key)) problems.push({ field: at(i, 'key'), code: 'DUPLICATE_KEY', message: `Another field already has the key "${f.key}".` });
     seen.add(f.key);
-    if (!f.label.trim() || f.label.length > 200) problems.push({ field: at(i, 'label'), code: 'INVALID_LABEL', message: 'label must be 1–200 characters.' });
+    if (!f.label.trim() || isLongerThan(f.label, 200)) problems.push({ field: at(i, 'label'), code: 'INVALID_LABEL', message: 'label must be 1–200 characters.' });
     if (SINGLE_USE.includes(f.mapsTo) && fields.findIndex((g) => g.mapsTo === f.mapsTo) !== i) {
       problems.push({ field: at(i, 'mapsTo'), code: 'DUPLICATE_MAPPING', message: `Only one field can map to ${f.mapsTo}.` });
     }
@@ -200,7 +201,7 @@ export function validateSubmission(fields: FormField[], submitted: Record<string
       if (f.required) problem('REQUIRED', `${f.label} is required.`);
       continue;
     }
-    if (value.length > maxLength(f)) {
+    if (isLongerThan(value, maxLength(f))) {
       problem('TOO_LONG', `${f.label} must be at most ${maxLength(f)} characters.`);
       continue;
     }

@@ -6,6 +6,7 @@ import { aliasFromName, findTeam, findTeams, firstFreeAlias, listTeams, type Tea
 import { createTicket, type MessageOrigin, type NewAttachment } from '../tickets/service.js';
 import { DEFAULT_FIELDS, describeSubmission, validateFormDefinition, validateSubmission, type FormField } from './form.js';
 import { formRateCounters, websiteForms, type SideBlock } from './tables.js';
+import { isLongerThan } from '../text/clean.js';
 
 export type WebsiteFormRow = typeof websiteForms.$inferSelect;
 
@@ -95,7 +96,7 @@ export async function updateWebsiteForm(db: DbOrTx, input: UpdateWebsiteFormInpu
   const problems = input.fields ? validateFormDefinition(input.fields) : [];
   const text = (field: string, value: string | null | undefined, max: number, required: boolean) => {
     if (value == null) return undefined;
-    if ((required && !value.trim()) || value.length > max) problems.push({ field: [field], code: 'INVALID_TEXT', message: `${field} must be ${required ? '1' : '0'}–${max} characters.` });
+    if ((required && !value.trim()) || isLongerThan(value, max)) problems.push({ field: [field], code: 'INVALID_TEXT', message: `${field} must be ${required ? '1' : '0'}–${max} characters.` });
     return value.trim();
   };
   const values = {
@@ -105,7 +106,7 @@ export async function updateWebsiteForm(db: DbOrTx, input: UpdateWebsiteFormInpu
     sideBlocks: input.sideBlocks ?? undefined,
     fields: input.fields ?? undefined,
   };
-  if (input.sideBlocks && (input.sideBlocks.length > 10 || input.sideBlocks.some((b) => b.title.length > 200 || b.body.length > 5000))) {
+  if (input.sideBlocks && (input.sideBlocks.length > 10 || input.sideBlocks.some((b) => isLongerThan(b.title, 200) || isLongerThan(b.body, 5000)))) {
     problems.push({ field: ['sideBlocks'], code: 'INVALID_TEXT', message: 'At most 10 side blocks, titles up to 200 and bodies up to 5000 characters.' });
   }
   if (problems.length) throw new UserInputError(problems);

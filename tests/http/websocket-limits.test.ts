@@ -85,6 +85,12 @@ describe('graphql-ws limits', () => {
     await Promise.all([...viaProxy, otherClient, ...direct].map(({ socket, closed }) => (socket.close(), closed)));
   });
 
+  it('closes a socket that sends a client a message only servers send (next) with 4400, as a bad request', async () => {
+    const { socket, closed } = await rawSocket(server.wsUrl, { token: ADMIN_TOKEN, from: '127.0.0.4' });
+    socket.send(JSON.stringify({ id: '1', type: 'next', payload: { data: { x: 1 } } }));
+    expect(await closed).toEqual({ code: 4400, reason: expect.stringMatching(/next/) });
+  });
+
   it('closes a socket without a token after its grace period, and keeps an authenticated one open', async () => {
     const agent = await rawSocket(server.wsUrl, { token: ADMIN_TOKEN });
     const closed = new Promise<{ code: number; reason: string }>((resolve) => {

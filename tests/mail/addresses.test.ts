@@ -54,6 +54,17 @@ describe('addresses every mail server must take', () => {
     expect(kept.map((m) => [m.envelope.mailFrom, m.status])).toEqual([['"john doe"@sender.example', 'PROCESSED']]);
   });
 
+  it('keeps a quoted local part of the From header as the address of the mail and of the customer', async () => {
+    await createTeam(server, 'Quoted From');
+    // The envelope sender differs (a list or a forwarder): the From header names the customer.
+    const raw = mail({ from: 'John Doe <"john doe"@sender.example>', to: `quoted-from@${MAIL_DOMAIN}`, subject: 'Quoted From header' });
+    expect((await deliver(server.smtpPort, { from: 'relay@forwarder.example', to: `quoted-from@${MAIL_DOMAIN}`, raw })).ok).toBe(true);
+    const { inboundMails } = await server.client().request<any>(gql`{ inboundMails(first: 100) { nodes { subject status from ticket { customer { email name } } } } }`);
+    expect(inboundMails.nodes.filter((m: any) => m.subject === 'Quoted From header')).toEqual([
+      { subject: 'Quoted From header', status: 'PROCESSED', from: '"john doe"@sender.example', ticket: { customer: { email: '"john doe"@sender.example', name: 'John Doe' } } },
+    ]);
+  });
+
   it('keeps a mail that reuses a Message-ID from another sender, and still drops a resent copy', async () => {
     await createTeam(server, 'Reuse');
     const to = `reuse@${MAIL_DOMAIN}`;

@@ -1,13 +1,13 @@
 import { waitFor } from './wait.js';
 
 /** A GraphQL-over-SSE subscription through plain fetch, as a browser or third-party app would open it. */
-export function sseSubscribe(url: string, token: string | null, query: string, variables: Record<string, unknown> = {}) {
+export function sseSubscribe(url: string, token: string | null, query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
   const controller = new AbortController();
   const events: any[] = [];
   let buffer = '';
   const opened = fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
     body: JSON.stringify({ query, variables }),
     signal: controller.signal,
   });
@@ -35,6 +35,8 @@ export function sseSubscribe(url: string, token: string | null, query: string, v
   return {
     events,
     response: opened,
+    /** Settles when the stream is over: ended by the server, or closed here. */
+    ended: reading,
     async waitFor(count: number, ms = 10_000) {
       await waitFor(() => events.length >= count, { timeout: ms, what: `${count} SSE events` });
       return events;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cleanText, cutByCodePoints, hasUnstorableText } from '../../src/text/clean.js';
+import { cleanText, codePointLength, cutByCodePoints, hasUnstorableText, isLongerThan } from '../../src/text/clean.js';
 
 describe('cleanText', () => {
   it.each([
@@ -25,5 +25,20 @@ describe('cutByCodePoints', () => {
     ['😀', 0, ''],
   ])('%j cut at %i → %j', (input, max, expected) => {
     expect(cutByCodePoints(input, max)).toBe(expected);
+  });
+});
+
+describe('codePointLength and isLongerThan', () => {
+  it.each([
+    ['', 0],
+    ['abc', 3],
+    ['😀', 1],
+    ['a😀b😀', 4],
+    ['lone \uD83D', 6],
+    ['\uDE00\uD83D', 2],
+  ])('%j has %i code points', (input, length) => {
+    expect(codePointLength(input)).toBe(length);
+    expect(isLongerThan(input, length)).toBe(false);
+    if (length > 0) expect(isLongerThan(input, length - 1)).toBe(true);
   });
 });
