@@ -1,5 +1,6 @@
 import type { AppModule } from '../app-module.js';
 import { deleteExpiredVisitorTokens } from '../auth/service.js';
+import { AvailabilityWatcher, liveChatAvailabilityChanged, setAvailabilityWatcher } from './availability.js';
 import { isOperatorOf, syncChannelWithTeam } from './channels.js';
 import { chatMessageAdded, liveChatSessionChanged, visitorSessionChanged } from './events.js';
 import './graphql.js';
@@ -16,7 +17,7 @@ import { setTypingRelay, TypingRelay } from './typing.js';
  */
 export const liveChatModule: AppModule = {
   name: 'livechat',
-  events: [chatMessageAdded, liveChatSessionChanged, visitorSessionChanged],
+  events: [chatMessageAdded, liveChatSessionChanged, visitorSessionChanged, liveChatAvailabilityChanged],
   teamWriteHooks: [syncChannelWithTeam],
   scopeLookups: (db) => ({ isOperator: (agentId, channelId) => isOperatorOf(db, channelId, agentId) }),
   jobs: [
@@ -41,7 +42,11 @@ export const liveChatModule: AppModule = {
     const presence = new PresenceTracker(database.db, (err) => log.error('live chat presence heartbeat failed', { err }), config.liveChat.presenceHeartbeatMs);
     presence.start();
     setPresenceTracker(events, presence);
+    const availability = new AvailabilityWatcher(database.db, events, (err) => log.error('live chat availability check failed', { err }), config.liveChat.presenceHeartbeatMs);
+    availability.start();
+    setAvailabilityWatcher(events, availability);
     return async () => {
+      availability.stop();
       await presence.stop();
       await typing.stop();
       await control.stop();
