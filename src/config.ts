@@ -72,6 +72,12 @@ interface ConfigValues {
   anonymousIntrospection: boolean;
   /** Origins whose browser requests may carry credentials (CORS_ORIGINS, comma-separated). */
   corsOrigins: readonly string[];
+  /**
+   * Request header in which a trusted reverse proxy or CDN puts the visitor's country
+   * (TRUSTED_COUNTRY_HEADER, e.g. CF-IPCountry), lower case; null: the country comes from the
+   * client address through the offline table alone.
+   */
+  trustedCountryHeader: string | null;
   liveChat: LiveChatSettings;
 }
 
@@ -90,6 +96,13 @@ export interface LiveChatSettings {
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
+function trustedCountryHeaderFrom(env: NodeJS.ProcessEnv): string | null {
+  const raw = env.TRUSTED_COUNTRY_HEADER?.trim() ?? '';
+  if (raw === '') return null;
+  if (!/^[A-Za-z0-9-]{1,100}$/.test(raw)) throw new Error(`TRUSTED_COUNTRY_HEADER must be a header name such as CF-IPCountry, got "${raw}"`);
+  return raw.toLowerCase();
+}
 
 function minutesFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];
@@ -196,6 +209,7 @@ function readConfig(env: NodeJS.ProcessEnv): ConfigValues {
       .split(',')
       .map((origin) => origin.trim().replace(/\/+$/, ''))
       .filter((origin) => origin !== ''),
+    trustedCountryHeader: trustedCountryHeaderFrom(env),
     liveChat: {
       maxMessageChars: Math.max(1, intFrom(env, 'LIVECHAT_MAX_MESSAGE_CHARS', 4000)),
       idleCloseMinutes: minutesFrom(env, 'LIVECHAT_IDLE_CLOSE_MINUTES', 30),

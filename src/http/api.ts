@@ -13,6 +13,7 @@ import { GRAPHIQL_OPTIONS, renderIntakeGraphiQL } from './graphiql.js';
 import { clientOf, isAbort, sendJson, type AppServices, type Route } from './router.js';
 import type { Upgrades } from './server.js';
 import { attachGraphqlWebSocket } from './websocket.js';
+import { visitorCountry as countryOfVisitor } from '../livechat/country.js';
 
 const GRAPHQL_PATH = '/graphql';
 
@@ -70,7 +71,10 @@ export function apiEndpoint(services: AppServices, database: Database): { routes
       const fromSocket = initial.connectionParams?.Authorization ?? initial.connectionParams?.authorization ?? initial.upgradeHeaders?.authorization;
       const header = typeof fromSocket === 'string' ? fromSocket : initial.request?.headers.get('authorization');
       const client = initial.req ? clientOf(initial.req, config) : { clientAddress: null, userAgent: null, referer: null, language: null };
-      return { db: services.db, config, events: services.events, publicUrl: services.publicUrl, principal: await auth.fromAuthorization(header), auth, client };
+      const countryHeader = config.trustedCountryHeader === null ? undefined : (initial.upgradeHeaders ?? initial.req?.headers)?.[config.trustedCountryHeader];
+      let country: string | null | undefined;
+      const visitorCountry = () => (country ??= countryOfVisitor(typeof countryHeader === 'string' ? countryHeader : null, client.clientAddress, config.trustedCountryHeader !== null));
+      return { db: services.db, config, events: services.events, publicUrl: services.publicUrl, principal: await auth.fromAuthorization(header), auth, client, visitorCountry };
     },
   });
 

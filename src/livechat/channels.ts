@@ -6,6 +6,7 @@ import type { TeamRow } from '../teams/service.js';
 import { assignWaitingSessions, closeWaitingLine, returnSessionsToLine } from './assignment.js';
 import { isConnected } from './presence.js';
 import { CHANNEL_DEFAULTS, isColor } from './rules.js';
+import { normalizeOrigin, type LiveChatOfflineBehavior } from './widget-rules.js';
 import { liveChatChannels, liveChatOperators, liveChatOperatorStatuses, liveChatSessions } from './tables.js';
 import { chatTransaction } from './events.js';
 
@@ -49,6 +50,13 @@ export async function findChannel(db: DbOrTx, id: number): Promise<LiveChatChann
   return channel;
 }
 
+/** The channel behind a public channel key (embed code, direct link), if any. */
+export async function findChannelByKey(db: DbOrTx, key: string): Promise<LiveChatChannelRow | undefined> {
+  if (key.length > 100) return undefined;
+  const [channel] = await db.select().from(liveChatChannels).where(eq(liveChatChannels.key, key));
+  return channel;
+}
+
 export async function channelsOfTeams(db: DbOrTx, teamIds: number[]): Promise<LiveChatChannelRow[]> {
   if (teamIds.length === 0) return [];
   return db.select().from(liveChatChannels).where(inArray(liveChatChannels.teamId, teamIds));
@@ -75,7 +83,12 @@ export interface UpdateChannelInput {
   resetColors?: boolean | null;
   /** undefined leaves it; null removes the cap. */
   maxSessionsPerOperator?: number | null;
+  /** Replaces the list; empty: any origin. */
+  allowedOrigins?: readonly string[] | null;
+  offlineBehavior?: LiveChatOfflineBehavior | null;
 }
+
+const MAX_ALLOWED_ORIGINS = 50;
 
 export async function updateChannel(db: DbOrTx, input: UpdateChannelInput): Promise<LiveChatChannelRow> {
   const errors = new ErrorCollector();
@@ -97,6 +110,14 @@ export async function updateChannel(db: DbOrTx, input: UpdateChannelInput): Prom
       errors.add('maxSessionsPerOperator', 'INVALID_NUMBER', 'maxSessionsPerOperator must be 1 to 1000, or null for no cap.');
     } else changes.maxSessionsPerOperator = cap;
   }
+  if (input.allowedOrigins != null) {
+    const origins = input.allowedOrigins.map(normalizeOrigin);
+    const bad = input.allowedOrigins.find((_, i) => origins[i] === null);
+    if (input.allowedOrigins.length > MAX_ALLOWED_ORIGINS) errors.add('allowedOrigins', 'TOO_MANY', `allowedOrigins may list at most ${MAX_ALLOWED_ORIGINS} origins.`);
+    else if (bad !== undefined) errors.add('allowedOrigins', 'INVALID_URL', `allowedOrigins entries must be origins written scheme://host[:port], e.g. https://shop.example.com (no path): "${bad.slice(0, 100)}" is not.`);
+    else changes.allowedOrigins = [...new Set(origins as string[])];
+  }
+  if (input.offlineBehavior != null) changes.offlineBehavior = input.offlineBehavior;
   errors.throwIfAny();
   return chatTransaction(db, async (tx) => {
     const current = await lockChannel(tx, input.channelId);
