@@ -303,7 +303,8 @@ class ChatWidget {
   }
 
   private focusFirst() {
-    const target = this.view === 'chat' ? this.input : this.focusable()[1];
+    const pane = this.panes[this.view];
+    const target = this.view === 'chat' ? this.input : this.focusable().find((e) => pane.contains(e));
     target?.focus();
   }
 
@@ -311,7 +312,7 @@ class ChatWidget {
     return Array.from(this.window.querySelectorAll<HTMLElement>('button,input,textarea,[tabindex="0"]')).filter((e) => !e.closest('[hidden]') && !e.closest('.trap') && e.getClientRects().length > 0);
   }
 
-  /** Tab stays inside the open window; Escape minimizes it. */
+  /** Tab stays inside the open window (wrapping at its ends, the browser's order elsewhere); Escape minimizes it. */
   private trapFocus(event: KeyboardEvent) {
     if (this.pageMode) return;
     if (event.key === 'Escape') {
@@ -323,10 +324,12 @@ class ChatWidget {
     const items = this.focusable();
     if (items.length === 0) return;
     const active = (this.host.shadowRoot!.activeElement as HTMLElement | null) ?? null;
-    const index = active ? items.indexOf(active) : -1;
-    const next = event.shiftKey ? (index <= 0 ? items.length - 1 : index - 1) : index === items.length - 1 ? 0 : index + 1;
+    const first = items[0]!;
+    const last = items[items.length - 1]!;
+    const wrapTo = !active || !items.includes(active) ? first : event.shiftKey && active === first ? last : !event.shiftKey && active === last ? first : null;
+    if (!wrapTo) return;
     event.preventDefault();
-    items[next]!.focus();
+    wrapTo.focus();
   }
 
   // ------------------------------------------------------------------ the session
