@@ -220,6 +220,13 @@ class ChatWidget {
       event.preventDefault();
       void this.leaveMessage(form);
     });
+    // A field being corrected loses its error.
+    form.addEventListener('input', (event) => {
+      const control = event.target as HTMLElement;
+      if (control.getAttribute('aria-invalid') !== 'true') return;
+      control.setAttribute('aria-invalid', 'false');
+      form.querySelector(`#${control.id}-error`)!.textContent = '';
+    });
     return form;
   }
 
