@@ -9,6 +9,9 @@ import type { Config } from '../config.js';
 import type { Context } from '../graphql/context.js';
 import type { Logger } from '../log.js';
 import { clientAddressOf } from './client-address.js';
+import type { Db } from '../db/client.js';
+import { ANONYMOUS } from '../auth/principal.js';
+import { chatChannelsOf, originAllowedFor } from '../livechat/http-origins.js';
 
 /**
  * A Subscription field whose `extensions` carry `{ [PUBLIC_SUBSCRIPTION]: true }` may be used by
@@ -36,6 +39,7 @@ interface Options {
   config: Config;
   auth: Authenticator;
   log: Logger;
+  db: Db;
 }
 
 function authorizationOf(connectionParams: Readonly<Record<string, unknown>> | undefined, headers: http.IncomingHttpHeaders): string | undefined {
@@ -56,7 +60,7 @@ function isPublicSubscription(schema: GraphQLSchema, document: DocumentNode, ope
  * socket, sockets per client address, a grace period for sockets without a token, and a ping
  * that drops sockets whose peer went away without closing.
  */
-export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log }: Options) {
+export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log, db }: Options) {
   const states = new WeakMap<WebSocket, SocketState>();
   const socketsPerAddress = new Map<string, number>();
 
@@ -125,7 +129,17 @@ export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log }
       onConnect: async (ctx) => {
         const state = states.get(ctx.extra.socket);
         if (!state) return true;
-        state.authenticated = (await auth.fromAuthorization(authorizationOf(ctx.connectionParams, ctx.extra.request.headers))).kind !== 'anonymous';
+        const principal = await auth.fromAuthorization(authorizationOf(ctx.connectionParams, ctx.extra.request.headers));
+        // A chat visitor's socket from a browser page: its session's channel must allow the page's origin.
+        const origin = ctx.extra.request.headers.origin;
+        if (origin && principal.kind === 'visitor') {
+          const channels = await chatChannelsOf(db, { query: null, principal });
+          if (channels && !originAllowedFor(channels, origin)) {
+            log.info('websocket refused: origin not allowed by the chat channel', { origin: origin.slice(0, 200) });
+            return false;
+          }
+        }
+        state.authenticated = principal.kind !== 'anonymous';
         if (state.authenticated) stopGrace(state);
         return true;
       },
@@ -154,6 +168,14 @@ export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log }
         }
         const errors = validate(enveloped, document);
         if (errors.length > 0) return errors;
+        // A chat operation named by key or id (the anonymous widget's): the channel must allow the page's origin.
+        const origin = ctx.extra.request.headers.origin;
+        if (origin) {
+          const channels = await chatChannelsOf(db, { query: document, variables: params.variables, operationName: params.operationName, principal: ANONYMOUS });
+          if (channels && !originAllowedFor(channels, origin)) {
+            return [new GraphQLError("Forbidden: this page's origin may not use this live chat channel (allowedOrigins).", { extensions: { code: 'FORBIDDEN' } })];
+          }
+        }
         const state = states.get(ctx.extra.socket);
         if (state && !state.authenticated && isPublicSubscription(enveloped, document, params.operationName)) {
           state.publicOperations.add(id);

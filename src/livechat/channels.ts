@@ -9,6 +9,7 @@ import { CHANNEL_DEFAULTS, isColor } from './rules.js';
 import { normalizeOrigin, type LiveChatOfflineBehavior } from './widget-rules.js';
 import { liveChatChannels, liveChatOperators, liveChatOperatorStatuses, liveChatSessions } from './tables.js';
 import { chatTransaction } from './events.js';
+import { availabilityOf, channelIdsOfOperator, publishAvailabilityChanged } from './availability.js';
 
 export type LiveChatChannelRow = typeof liveChatChannels.$inferSelect;
 
@@ -29,6 +30,7 @@ export async function syncChannelWithTeam(tx: DbOrTx, team: TeamRow): Promise<vo
   if (channel) {
     if (channel.enabled === team.useLiveChat) return;
     const [switched] = await tx.update(liveChatChannels).set({ enabled: team.useLiveChat }).where(eq(liveChatChannels.id, channel.id)).returning();
+    await publishAvailabilityChanged(tx, [channel.id]);
     await chatTransaction(tx, (chatTx) => (switched!.enabled ? assignWaitingSessions(chatTx, switched!, { lineChanged: true }) : closeWaitingLine(chatTx, switched!, SWITCHED_OFF_MESSAGE)));
     return;
   }
@@ -123,6 +125,7 @@ export async function updateChannel(db: DbOrTx, input: UpdateChannelInput): Prom
     const current = await lockChannel(tx, input.channelId);
     if (Object.keys(changes).length === 0) return current;
     const [channel] = await tx.update(liveChatChannels).set(changes).where(eq(liveChatChannels.id, current.id)).returning();
+    if (changes.offlineBehavior !== undefined && changes.offlineBehavior !== current.offlineBehavior) await publishAvailabilityChanged(tx, [channel!.id]);
     // A raised cap makes room: waiting visitors may be served now.
     if (changes.maxSessionsPerOperator !== undefined) await assignWaitingSessions(tx, channel!);
     return channel!;
@@ -145,6 +148,7 @@ export async function addOperators(db: DbOrTx, channelId: number, agentIds: numb
         .insert(liveChatOperators)
         .values(unique.map((agentId) => ({ channelId: channel.id, agentId })))
         .onConflictDoNothing();
+      await publishAvailabilityChanged(tx, [channel.id]);
       await assignWaitingSessions(tx, channel);
     }
     return channel;
@@ -160,6 +164,7 @@ export async function removeOperators(db: DbOrTx, channelId: number, agentIds: n
         .delete(liveChatOperators)
         .where(and(eq(liveChatOperators.channelId, channel.id), inArray(liveChatOperators.agentId, agentIds)))
         .returning({ agentId: liveChatOperators.agentId });
+      await publishAvailabilityChanged(tx, [channel.id]);
       await returnSessionsToLine(
         tx,
         channel,
@@ -196,6 +201,7 @@ export async function setOperatorStatus(db: DbOrTx, agentId: number, input: { ac
       set: { accepting: input.accepting, ...(languages ? { languages } : {}) },
     })
     .returning();
+  await publishAvailabilityChanged(db, await channelIdsOfOperator(db, agentId));
   if (input.accepting) await assignWaitingInChannelsOf(db, agentId);
   return { agentId: row!.agentId, accepting: row!.accepting, languages: row!.languages };
 }
@@ -238,8 +244,8 @@ export async function operatorsOf(db: DbOrTx, channelId: number): Promise<Operat
     .orderBy(asc(liveChatOperators.agentId));
 }
 
-/** True when someone would answer a new visitor, perhaps after a wait. */
+/** True when someone would answer a new visitor, perhaps after a wait (as liveChatAvailability says). */
 export async function isChannelAvailable(db: DbOrTx, channel: LiveChatChannelRow): Promise<boolean> {
   if (!channel.enabled) return false;
-  return (await operatorsOf(db, channel.id)).some((o) => o.accepting && o.connected);
+  return (await availabilityOf(db, [channel.id])).get(channel.id)?.available ?? false;
 }

@@ -1,4 +1,5 @@
 import type { AppModule } from '../app-module.js';
+import { AvailabilityWatcher, liveChatAvailabilityChanged, setAvailabilityWatcher } from './availability.js';
 import { isOperatorOf, syncChannelWithTeam } from './channels.js';
 import { chatMessageAdded, liveChatSessionChanged, liveChatSessionRemoved, visitorSessionChanged } from './events.js';
 import './graphql.js';
@@ -16,7 +17,7 @@ import { WIDGET_ROUTES } from './widget-routes.js';
  */
 export const liveChatModule: AppModule = {
   name: 'livechat',
-  events: [chatMessageAdded, liveChatSessionChanged, visitorSessionChanged, liveChatSessionRemoved],
+  events: [chatMessageAdded, liveChatSessionChanged, visitorSessionChanged, liveChatSessionRemoved, liveChatAvailabilityChanged],
   teamWriteHooks: [syncChannelWithTeam],
   routes: WIDGET_ROUTES,
   scopeLookups: (db) => ({ isOperator: (agentId, channelId) => isOperatorOf(db, channelId, agentId) }),
@@ -38,7 +39,11 @@ export const liveChatModule: AppModule = {
     const presence = new PresenceTracker(database.db, (err) => log.error('live chat presence heartbeat failed', { err }), config.liveChat.presenceHeartbeatMs);
     presence.start();
     setPresenceTracker(events, presence);
+    const availability = new AvailabilityWatcher(database.db, events, (err) => log.error('live chat availability check failed', { err }), config.liveChat.presenceHeartbeatMs);
+    availability.start();
+    setAvailabilityWatcher(events, availability);
     return async () => {
+      availability.stop();
       await presence.stop();
       await typing.stop();
     };
