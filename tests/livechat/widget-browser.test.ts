@@ -140,9 +140,18 @@ describe.runIf(available)('the chat widget on another origin, in a real browser'
     const [{ liveChatSessionChanged: session }] = await feed.waitFor(1);
     const operatorMessages = subscribe(socket, `subscription ($s: ID!) { chatMessageAdded(sessionId: $s) { cursor node { body author { kind } } } }`, { s: session.id });
     await waitFor(() => operatorMessages.events.some((e: any) => e.chatMessageAdded.node.body === 'My export is empty'), { what: "the visitor's message at the operator" });
+    // The operator types: the widget says so, and stops saying so with the answer.
+    // Typing is live only: told again until the widget's subscription, which nothing acknowledges, shows it.
+    const typing = page.locator('.typing', { hasText: 'Widget Olga is typing…' });
+    for (const deadline = Date.now() + 15_000; !(await typing.isVisible()); ) {
+      if (Date.now() > deadline) throw new Error('the typing indicator never showed');
+      expect((await request(server, operator.token, `mutation ($input: SetChatTypingInput!) { setChatTyping(input: $input) { ${USER_ERRORS} } }`, { input: { sessionId: session.id, typing: true } })).setChatTyping.userErrors).toEqual([]);
+      await typing.waitFor({ timeout: 1000 }).catch(() => {});
+    }
     expect((await send(server, operator.token, { sessionId: session.id, body: 'Which format do you export?' })).userErrors).toEqual([]);
     await waitFor(async () => (await visibleBodies(page)).includes('Which format do you export?'), { what: "the operator's answer in the widget" });
     expect(await visibleBodies(page)).toEqual(['Hello! How can we help?', 'My export is empty', 'Which format do you export?']);
+    expect(await page.locator('.typing').textContent()).toBe('');
     await page.locator('.window').screenshot({ path: path.join(ARTIFACTS, 'livechat-widget-window.png') });
     expect(await accessibilityViolations(page, channel.host)).toEqual([]);
 
