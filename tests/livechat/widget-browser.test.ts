@@ -112,6 +112,13 @@ describe.runIf(available)('the chat widget on another origin, in a real browser'
       sockets.push(ws);
     });
     const page = await context.newPage();
+    // What the widget asked startLiveChat, and the keys it got back.
+    const starts: { previousSessionKey: string | null; sessionKey: string | null }[] = [];
+    page.on('response', async (response) => {
+      const body = response.request().postDataJSON?.();
+      if (!body?.query?.includes('startLiveChat')) return;
+      starts.push({ previousSessionKey: body.variables.i.previousSessionKey, sessionKey: (await response.json()).data.startLiveChat.sessionKey });
+    });
     await page.goto(channel.page('/products/42'));
 
     // The bubble: the channel's text as its accessible name, its colours.
@@ -201,6 +208,16 @@ describe.runIf(available)('the chat widget on another origin, in a real browser'
     await page.getByText('Thank you for your feedback.').waitFor();
     const rated = await request(server, operator.token, `query ($id: ID!) { liveChatSession(id: $id) { status rating { rating comment } } }`, { id: session.id });
     expect(rated.liveChatSession).toEqual({ status: 'CLOSED', rating: { rating: 'SATISFIED', comment: 'Quick and kind' } });
+
+    // A new chat names the closed one, so the same operator is preferred.
+    await page.getByRole('button', { name: 'Start a new chat' }).click();
+    expect(await visibleBodies(page)).toEqual(['Hello! How can we help?']);
+    await page.getByRole('textbox', { name: 'Your message' }).fill('One more thing');
+    await page.keyboard.press('Enter');
+    await waitFor(() => starts.length === 2, { what: 'a second startLiveChat' });
+    expect(starts[0]!.previousSessionKey).toBeNull();
+    expect(starts[1]!.previousSessionKey).toBe(starts[0]!.sessionKey);
+    await waitFor(() => feed.events.some((e: any) => e.liveChatSessionChanged.id !== session.id), { what: 'the new session at the operator' });
     await context.close();
     operatorMessages.dispose();
   }, 120_000);
