@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { root } from '../support/databases.js';
 import { startTestServer, subscribe, type TestServer } from '../support/server.js';
 import { waitFor } from '../support/wait.js';
-import { addOperators, createChatTeam, createOperator, goOnline, request, send, USER_ERRORS } from './support.js';
+import { addOperators, close, createChatTeam, createOperator, goOnline, request, send, startChat, USER_ERRORS } from './support.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 // CI installs Debian's chromium (.ci/run); a newcomer without it is told.
@@ -296,11 +296,14 @@ describe.runIf(available)('the chat widget on another origin, in a real browser'
     await context.close();
   }, 120_000);
 
-  it('runs alone on the direct-link page, which only allowed origins may frame', async () => {
-    const channel = await embeddedChannel('Widget Direct', { welcomeMessage: 'Direct hello', allowedOrigins: [`http://127.0.0.1:${site.port}`] });
+  it('runs alone on the direct-link page (in line, then served), which only allowed origins may frame', async () => {
+    const channel = await embeddedChannel('Widget Direct', { welcomeMessage: 'Direct hello', allowedOrigins: [`http://127.0.0.1:${site.port}`], maxSessionsPerOperator: 1 });
     const operator = await createOperator(server, 'Widget Dora');
     await addOperators(server, channel.channelId, [operator]);
     const { feed } = await goOnline(server, channel.channelId, operator);
+    // Another visitor holds the only place: the page's visitor will wait in line.
+    const first = await startChat(server, { channelId: channel.channelId, visitorName: 'Earlier visitor' });
+    expect(first.session.status).toBe('OPEN');
     const context = await browser.newContext({ viewport: { width: 500, height: 700 } });
     const page = await context.newPage();
     await page.goto(channel.directLinkUrl);
@@ -308,7 +311,13 @@ describe.runIf(available)('the chat widget on another origin, in a real browser'
     expect(await page.locator('.launcher').isVisible()).toBe(false);
     await page.getByRole('textbox', { name: 'Your message' }).fill('Hello from the link');
     await page.keyboard.press('Enter');
-    const [{ liveChatSessionChanged: session }] = await feed.waitFor(1);
+    await page.getByRole('status').filter({ hasText: 'You are number 1 in line.' }).waitFor();
+    await waitFor(() => feed.events.some((e: any) => e.liveChatSessionChanged.id !== first.session.id), { what: 'the waiting session at the operator' });
+    const session = feed.events.map((e: any) => e.liveChatSessionChanged).find((s: any) => s.id !== first.session.id);
+    expect(session.status).toBe('WAITING');
+    // The place frees: the page's visitor is served, the line's notice goes, the welcome comes.
+    expect((await close(server, operator.token, first.session.id)).userErrors).toEqual([]);
+    await waitFor(async () => (await page.locator('.status').textContent()) === '', { what: 'the waiting notice gone' });
     await waitFor(async () => (await page.locator('.msg.visitor:not(.pending)').count()) === 1, { what: 'the message stored' });
     expect((await request(server, operator.token, `query ($id: ID!) { liveChatSession(id: $id) { messages(first: 5) { nodes { body } } } }`, { id: session.id })).liveChatSession.messages.nodes.map((m: any) => m.body)).toContain('Hello from the link');
 
