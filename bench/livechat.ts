@@ -224,8 +224,7 @@ class Deliveries {
 
   expect(receiver: 'visitor' | 'operator'): { body: string; delivered: Promise<void> } {
     const body = `m${this.next++}`;
-    let resolve!: () => void;
-    const delivered = new Promise<void>((r) => (resolve = r));
+    const { promise: delivered, resolve } = Promise.withResolvers<void>();
     this.waiting.set(body, { receiver, resolve });
     return { body, delivered };
   }

@@ -1,9 +1,15 @@
-// `npm start`: runs src/main.ts from one bundle of src/ made by esbuild, kept in
-// node_modules/.cache/intake/ and made again whenever a source file changes. Loading ~60 modules
-// one by one through tsx's loader hooks took about half of the time to healthy; the bundle loads
-// as one file, and packages load from node_modules as usual (they are not bundled).
+// `npm start`: runs src/main.ts from one bundle of src/ and the packages it uses, made by esbuild,
+// kept in node_modules/.cache/intake/ and made again whenever a source file, this file or the
+// installed packages change. Loading ~60 modules one by one through tsx's loader hooks took about
+// half of the time to healthy; node's loader then spent a quarter of the rest finding, reading and
+// parsing the packages' files (about a thousand) one by one. The bundle loads as one file. Outside
+// it stay PGlite, which finds its WebAssembly and data files beside its own module, and GraphiQL's
+// page (9 MB of strings), which src/http/graphiql.ts loads on the first visit only.
+// First: on a Node older than the minimum this exits with one line before anything else loads.
+import './node-version.mjs';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import module from 'node:module';
 import path from 'node:path';
 import process from 'node:process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -26,6 +32,8 @@ function typescriptFiles(dir) {
 
 const digest = createHash('sha256');
 for (const file of typescriptFiles(src).sort()) digest.update(path.relative(src, file)).update('\0').update(readFileSync(file)).update('\0');
+// npm rewrites this file on every install: a changed package makes a new bundle.
+digest.update(fileURLToPath(import.meta.url)).update(readFileSync(fileURLToPath(import.meta.url))).update(String(statSync(path.join(root, 'node_modules/.package-lock.json'), { throwIfNoEntry: false })?.mtimeMs));
 const bundle = path.join(cache, `main-${digest.digest('hex').slice(0, 16)}.mjs`);
 
 if (!existsSync(bundle)) {
@@ -37,10 +45,12 @@ if (!existsSync(bundle)) {
     entryPoints: [path.join(src, 'main.ts')],
     outfile: written,
     bundle: true,
-    packages: 'external',
+    external: ['@electric-sql/pglite', '@graphql-yoga/render-graphiql', 'esbuild'],
+    // The packages written as CommonJS that require node's own modules find `require` here.
+    banner: { js: "import { createRequire as __intakeRequire } from 'node:module'; const require = __intakeRequire(import.meta.url);" },
     platform: 'node',
     format: 'esm',
-    target: 'node20',
+    target: 'node22',
     logLevel: 'error',
     plugins: [keepFileUrls()],
   });
@@ -49,6 +59,8 @@ if (!existsSync(bundle)) {
   renameSync(written, bundle);
 }
 
+// Node 22.1+ keeps V8's compiled code of the bundle between starts; older ones go without.
+module.enableCompileCache?.(path.join(cache, 'compile'));
 await import(pathToFileURL(bundle).href);
 
 /** Each module keeps its own import.meta.url, so paths it finds from its own place stay right. */

@@ -52,7 +52,11 @@ export async function startApp(
   const database: Database = { ...opened, db: modules.bind(opened.db) };
   let stopModules: (() => Promise<void>) | null = null;
   try {
-    await migrateDatabase(opened, config.databaseUrl);
+    if (opened.opened?.how === 'template') log.info('embedded database created from the migrated template', { dataDir: config.dataDir, template: opened.opened.template });
+    if (opened.opened?.how === 'fresh') log.warn('embedded database initialised without the template (slower)', { dataDir: config.dataDir, err: opened.opened.templateError });
+    if (opened.opened?.how === 'template') log.info('embedded database created from the migrated template', { dataDir: config.dataDir, template: opened.opened.template });
+    if (opened.opened?.how === 'fresh') log.warn('embedded database initialised without the template (slower)', { dataDir: config.dataDir, err: opened.opened.templateError });
+    if (await migrateDatabase(opened, config.databaseUrl)) log.info('database migrated');
     const events = new EventHub(database, log);
     events.register(...modules.events);
     stopModules = await modules.start({ config, database, events, log });

@@ -17,6 +17,8 @@ interface ConfigValues {
   smtpMaxClients: number;
   /** Open SMTP connections allowed from one client address. */
   smtpMaxClientsPerAddress: number;
+  /** Addresses and CIDR blocks of relays (a Postfix or Exim in front) exempt from smtpMaxClientsPerAddress. */
+  smtpTrustedRelays: readonly string[];
   /** Recipients accepted per message; more get 452 4.5.3 (RFC 5321 asks for at least 100). */
   smtpMaxRecipients: number;
   /** NOOP/RSET commands that still count as activity for the idle timeout, per connection. */
@@ -30,6 +32,8 @@ interface ConfigValues {
   /** More new tickets than this from one sender within the window: further mail is quarantined. */
   mailLoopMaxTickets: number;
   mailLoopWindowMinutes: number;
+  /** How often mail quarantined because it could not be stored (not for its content) is stored again. */
+  mailRetryIntervalMs: number;
   adminToken: string | undefined;
   /** How long a token lookup is reused: a token revoked on another instance stops within this time (at most 30 s). */
   tokenCacheMs: number;
@@ -104,44 +108,101 @@ function trustedCountryHeaderFrom(env: NodeJS.ProcessEnv): string | null {
   return raw.toLowerCase();
 }
 
-function minutesFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number of minutes, got "${raw}"`);
-  return value;
+/** What a numeric setting holds, which decides what values make sense for it. */
+export type NumericSettingKind = 'port' | 'count' | 'bytes' | 'milliseconds' | 'minutes';
+
+/** One numeric setting as readConfig reads it: a test walks every one of them. */
+export interface NumericSetting {
+  name: string;
+  kind: NumericSettingKind;
+  /** The smallest value accepted; with fractions, values must be above it. */
+  min: number;
+  max: number;
+  /** Whether a fraction such as 0.5 is accepted (else whole numbers only). */
+  fractions: boolean;
+}
+
+/** Settings that make no sense, every one of them: the server stops at start and names each. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Intake cannot start: ${problems.length === 1 ? 'a setting makes' : 'settings make'} no sense.\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** The longest delay a Node timer takes (a longer one fires at once), and PostgreSQL's int4. */
+const MAX_INT32 = 2 ** 31 - 1;
+/** A hundred years: longer windows overflow PostgreSQL's intervals. */
+const MAX_MINUTES = 100 * 365 * 24 * 60;
+const MAX_BY_KIND: Record<NumericSettingKind, number> = { port: 65_535, count: MAX_INT32, bytes: Number.MAX_SAFE_INTEGER, milliseconds: MAX_INT32, minutes: MAX_MINUTES };
+
+/** What a setting of this kind accepts, in words: the message names the variable and this. */
+export function acceptedValues(setting: NumericSetting): string {
+  if (setting.kind === 'port') return 'a port number from 0 to 65535 (0: any free port)';
+  if (setting.fractions) return `a positive number of ${setting.kind} up to ${setting.max} (fractions allowed, e.g. 0.5)`;
+  const unit = setting.kind === 'count' ? '' : ` of ${setting.kind}`;
+  const range = setting.max === Number.MAX_SAFE_INTEGER ? `at least ${setting.min}` : `from ${setting.min} to ${setting.max}`;
+  return `a whole number${unit}, ${range}`;
 }
 
 /**
- * Presence rows go stale after 45 s: a heartbeat of at most 15 s gives three chances. Waiting
- * visitors count as gone when not seen for LIVECHAT_IDLE_CLOSE_MINUTES, so that must be longer.
+ * Reads the environment, collecting every setting that makes no sense instead of stopping at the
+ * first. Every limit, size, interval and timeout is positive: none uses 0 to mean "off" (where off
+ * is wanted, a setting of its own says so). Only ports take 0, which asks for any free port.
  */
-function presenceHeartbeatFrom(env: NodeJS.ProcessEnv): number {
-  const raw = env.LIVECHAT_PRESENCE_HEARTBEAT_MS;
-  const value = raw === undefined || raw === '' ? 15_000 : Number(raw);
-  if (!Number.isInteger(value) || value < 100 || value > 15_000) throw new Error(`LIVECHAT_PRESENCE_HEARTBEAT_MS must be a whole number of milliseconds from 100 to 15000, got "${raw}"`);
-  const idleMs = minutesFrom(env, 'LIVECHAT_IDLE_CLOSE_MINUTES', 30) * 60_000;
-  if (idleMs <= 2 * value) throw new Error(`LIVECHAT_IDLE_CLOSE_MINUTES must be longer than two presence heartbeats (LIVECHAT_PRESENCE_HEARTBEAT_MS=${value}), or waiting visitors who are still there would be closed`);
-  return value;
-}
-
-function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a whole number, got "${raw}"`);
-  return value;
+function settingsReader(env: NodeJS.ProcessEnv) {
+  const problems: string[] = [];
+  const numeric: NumericSetting[] = [];
+  function number(name: string, fallback: number, kind: NumericSettingKind, options: { min?: number; max?: number; fractions?: boolean } = {}): number {
+    const setting: NumericSetting = {
+      name,
+      kind,
+      // A fraction only has to be above 0.
+      min: options.min ?? (kind === 'port' || options.fractions ? 0 : 1),
+      max: options.max ?? MAX_BY_KIND[kind],
+      fractions: options.fractions ?? false,
+    };
+    numeric.push(setting);
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    // Digits only: no sign, exponent, hex or blanks, which Number() would take.
+    const spelled = setting.fractions ? /^\d+(\.\d+)?$/.test(raw) : /^\d+$/.test(raw);
+    const inRange = setting.fractions ? value > 0 && value <= setting.max : Number.isSafeInteger(value) && value >= setting.min && value <= setting.max;
+    if (spelled && inRange) return value;
+    problems.push(`${name} must be ${acceptedValues(setting)}; got "${raw}"`);
+    return fallback;
+  }
+  return {
+    problems,
+    numeric,
+    port: (name: string, fallback: number) => number(name, fallback, 'port'),
+    count: (name: string, fallback: number) => number(name, fallback, 'count'),
+    bytes: (name: string, fallback: number) => number(name, fallback, 'bytes'),
+    milliseconds: (name: string, fallback: number, bounds: { min?: number; max?: number } = {}) => number(name, fallback, 'milliseconds', bounds),
+    minutes: (name: string, fallback: number, options: { fractions?: boolean } = {}) => number(name, fallback, 'minutes', options),
+    /** Runs a parser of a non-numeric setting, keeping its complaint. */
+    parsed<T>(parse: () => T, fallback: T): T {
+      try {
+        return parse();
+      } catch (err) {
+        problems.push((err as Error).message);
+        return fallback;
+      }
+    },
+  };
 }
 
 /** A comma-separated list of IP addresses and CIDR blocks (`10.0.0.0/8`, `::1`, `fd00::/8`). */
-function parseTrustedProxies(raw: string): string[] {
+/** A comma-separated list of IP addresses and CIDR blocks (TRUSTED_PROXIES, SMTP_TRUSTED_RELAYS). */
+function parseAddressList(variable: string, raw: string): string[] {
   const entries = raw.split(',').map((entry) => entry.trim()).filter(Boolean);
   for (const entry of entries) {
     const [address, bits, extra] = entry.split('/');
     const family = isIP(address!);
     const maxBits = family === 6 ? 128 : 32;
     const bitsOk = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= maxBits);
-    if (!family || !bitsOk || extra !== undefined) throw new Error(`TRUSTED_PROXIES must list IP addresses or CIDR blocks separated by commas; "${entry}" is neither`);
+    if (!family || !bitsOk || extra !== undefined) throw new Error(`${variable} must list IP addresses or CIDR blocks separated by commas; "${entry}" is neither`);
   }
   return entries;
 }
@@ -155,69 +216,91 @@ function introspectionFrom(env: NodeJS.ProcessEnv): boolean {
   throw new Error(`GRAPHQL_INTROSPECTION must be one of auto, on, off; got "${setting}"`);
 }
 
+/** Reads the configuration; settings that make no sense throw one ConfigError naming each of them. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const config = readConfig(env);
+  const read = settingsReader(env);
+  const config = readConfig(env, read);
+  // Waiting visitors count as gone when not seen for the idle period: it must span a heartbeat.
+  if (config.liveChat.idleCloseMinutes * 60_000 <= config.liveChat.presenceHeartbeatMs) {
+    read.problems.push(
+      `LIVECHAT_IDLE_CLOSE_MINUTES must be longer than a presence heartbeat (LIVECHAT_PRESENCE_HEARTBEAT_MS=${config.liveChat.presenceHeartbeatMs}), or waiting visitors who are still there would be closed`,
+    );
+  }
+  if (read.problems.length) throw new ConfigError(read.problems);
   Object.freeze(config.trustedProxies);
+  Object.freeze(config.smtpTrustedRelays);
   Object.freeze(config.corsOrigins);
+  Object.freeze(config.liveChat);
   return Object.freeze(config);
 }
 
-function readConfig(env: NodeJS.ProcessEnv): ConfigValues {
-  const port = intFrom(env, 'PORT', 4000);
-  const logLevel = (env.LOG_LEVEL ?? 'info') as LogLevel;
-  if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) {
-    throw new Error(`LOG_LEVEL must be one of debug, info, warn, error, silent; got "${logLevel}"`);
-  }
+/** Every numeric setting, with the values it accepts. */
+export function numericSettings(): readonly NumericSetting[] {
+  const read = settingsReader({});
+  readConfig({}, read);
+  return read.numeric;
+}
+
+function readConfig(env: NodeJS.ProcessEnv, read: ReturnType<typeof settingsReader>): ConfigValues {
+  const port = read.port('PORT', 4000);
+  const logLevel = read.parsed(() => {
+    const level = (env.LOG_LEVEL || 'info') as LogLevel;
+    if (!['debug', 'info', 'warn', 'error', 'silent'].includes(level)) throw new Error(`LOG_LEVEL must be one of debug, info, warn, error, silent; got "${level}"`);
+    return level;
+  }, 'info');
   return {
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir: path.resolve(env.INTAKE_DATA_DIR || './.intake'),
     host: env.HOST || '127.0.0.1',
     port,
     smtpHost: env.SMTP_HOST || '127.0.0.1',
-    smtpPort: intFrom(env, 'SMTP_PORT', 2525),
+    smtpPort: read.port('SMTP_PORT', 2525),
     mailDomain: (env.MAIL_DOMAIN || 'localhost').toLowerCase(),
-    mailMaxBytes: intFrom(env, 'MAIL_MAX_BYTES', 25 * 1024 * 1024),
-    smtpMaxClients: intFrom(env, 'SMTP_MAX_CLIENTS', 100),
-    smtpMaxClientsPerAddress: intFrom(env, 'SMTP_MAX_CLIENTS_PER_ADDRESS', 10),
-    smtpMaxRecipients: Math.max(1, intFrom(env, 'SMTP_MAX_RECIPIENTS', 100)),
-    smtpMaxIdleCommands: intFrom(env, 'SMTP_MAX_IDLE_COMMANDS', 5),
-    smtpLookupTimeoutMs: Math.max(1, intFrom(env, 'SMTP_LOOKUP_TIMEOUT_MS', 5000)),
-    smtpSocketTimeoutMs: intFrom(env, 'SMTP_SOCKET_TIMEOUT_MS', 60_000),
+    mailMaxBytes: read.bytes('MAIL_MAX_BYTES', 25 * 1024 * 1024),
+    smtpMaxClients: read.count('SMTP_MAX_CLIENTS', 100),
+    smtpMaxClientsPerAddress: read.count('SMTP_MAX_CLIENTS_PER_ADDRESS', 10),
+    smtpTrustedRelays: read.parsed(() => parseAddressList('SMTP_TRUSTED_RELAYS', env.SMTP_TRUSTED_RELAYS ?? ''), []),
+    smtpMaxRecipients: read.count('SMTP_MAX_RECIPIENTS', 100),
+    smtpMaxIdleCommands: read.count('SMTP_MAX_IDLE_COMMANDS', 5),
+    smtpLookupTimeoutMs: read.milliseconds('SMTP_LOOKUP_TIMEOUT_MS', 5000),
+    smtpSocketTimeoutMs: read.milliseconds('SMTP_SOCKET_TIMEOUT_MS', 60_000),
     smtpTlsKey: env.SMTP_TLS_KEY || undefined,
     smtpTlsCert: env.SMTP_TLS_CERT || undefined,
-    mailLoopMaxTickets: intFrom(env, 'MAIL_LOOP_MAX_TICKETS', 20),
-    mailLoopWindowMinutes: intFrom(env, 'MAIL_LOOP_WINDOW_MINUTES', 120),
+    mailLoopMaxTickets: read.count('MAIL_LOOP_MAX_TICKETS', 20),
+    mailLoopWindowMinutes: read.minutes('MAIL_LOOP_WINDOW_MINUTES', 120),
+    mailRetryIntervalMs: read.milliseconds('MAIL_RETRY_INTERVAL_MS', 60_000, { min: 100 }),
     adminToken: env.INTAKE_ADMIN_TOKEN || undefined,
-    tokenCacheMs: Math.min(intFrom(env, 'TOKEN_CACHE_MS', 30_000), 30_000),
-    tokenUsageFlushMs: Math.max(intFrom(env, 'TOKEN_USAGE_FLUSH_MS', 60_000), 100),
+    tokenCacheMs: read.milliseconds('TOKEN_CACHE_MS', 30_000, { max: 30_000 }),
+    tokenUsageFlushMs: read.milliseconds('TOKEN_USAGE_FLUSH_MS', 60_000, { min: 100 }),
     // Empty until the server listens when not configured: the real port is known only then.
     publicUrl: (env.PUBLIC_URL || (port === 0 ? '' : `http://localhost:${port}`)).replace(/\/+$/, ''),
-    maxBodyBytes: intFrom(env, 'MAX_BODY_BYTES', 1024 * 1024),
-    maxWsPayloadBytes: intFrom(env, 'MAX_WS_PAYLOAD_BYTES', 256 * 1024),
+    maxBodyBytes: read.bytes('MAX_BODY_BYTES', 1024 * 1024),
+    maxWsPayloadBytes: read.bytes('MAX_WS_PAYLOAD_BYTES', 256 * 1024),
     logLevel,
-    slaWatchIntervalMs: intFrom(env, 'SLA_WATCH_INTERVAL_MS', 30_000),
-    formRateLimitPerHour: intFrom(env, 'FORM_RATE_LIMIT_PER_HOUR', 20),
-    formRateLimitPerDay: intFrom(env, 'FORM_RATE_LIMIT_PER_DAY', 240),
-    workers: Math.max(1, intFrom(env, 'INTAKE_WORKERS', 1)),
-    trustedProxies: parseTrustedProxies(env.TRUSTED_PROXIES ?? ''),
-    wsMaxSubscriptionsPerSocket: intFrom(env, 'WS_MAX_SUBSCRIPTIONS_PER_SOCKET', 100),
-    wsMaxSocketsPerClient: intFrom(env, 'WS_MAX_SOCKETS_PER_CLIENT', 20),
-    wsAnonymousGraceMs: intFrom(env, 'WS_ANONYMOUS_GRACE_MS', 10_000),
-    wsPingIntervalMs: Math.max(10, intFrom(env, 'WS_PING_INTERVAL_MS', 20_000)),
-    anonymousIntrospection: introspectionFrom(env),
+    slaWatchIntervalMs: read.milliseconds('SLA_WATCH_INTERVAL_MS', 30_000),
+    formRateLimitPerHour: read.count('FORM_RATE_LIMIT_PER_HOUR', 20),
+    formRateLimitPerDay: read.count('FORM_RATE_LIMIT_PER_DAY', 240),
+    workers: read.count('INTAKE_WORKERS', 1),
+    trustedProxies: read.parsed(() => parseAddressList('TRUSTED_PROXIES', env.TRUSTED_PROXIES ?? ''), []),
+    wsMaxSubscriptionsPerSocket: read.count('WS_MAX_SUBSCRIPTIONS_PER_SOCKET', 100),
+    wsMaxSocketsPerClient: read.count('WS_MAX_SOCKETS_PER_CLIENT', 20),
+    wsAnonymousGraceMs: read.milliseconds('WS_ANONYMOUS_GRACE_MS', 10_000),
+    wsPingIntervalMs: read.milliseconds('WS_PING_INTERVAL_MS', 20_000, { min: 10 }),
+    anonymousIntrospection: read.parsed(() => introspectionFrom(env), false),
     corsOrigins: (env.CORS_ORIGINS ?? '')
       .split(',')
       .map((origin) => origin.trim().replace(/\/+$/, ''))
       .filter((origin) => origin !== ''),
-    trustedCountryHeader: trustedCountryHeaderFrom(env),
+    trustedCountryHeader: read.parsed(() => trustedCountryHeaderFrom(env), null),
     liveChat: {
-      maxMessageChars: Math.max(1, intFrom(env, 'LIVECHAT_MAX_MESSAGE_CHARS', 4000)),
-      idleCloseMinutes: minutesFrom(env, 'LIVECHAT_IDLE_CLOSE_MINUTES', 30),
-      emptySessionMinutes: minutesFrom(env, 'LIVECHAT_EMPTY_SESSION_MINUTES', 60),
-      sessionsPerHourPerClient: intFrom(env, 'LIVECHAT_SESSIONS_PER_HOUR', 20),
-      messagesPerMinutePerSession: intFrom(env, 'LIVECHAT_MESSAGES_PER_MINUTE', 30),
-      sweepIntervalMs: Math.max(100, intFrom(env, 'LIVECHAT_SWEEP_INTERVAL_MS', 15_000)),
-      presenceHeartbeatMs: presenceHeartbeatFrom(env),
+      maxMessageChars: read.count('LIVECHAT_MAX_MESSAGE_CHARS', 4000),
+      idleCloseMinutes: read.minutes('LIVECHAT_IDLE_CLOSE_MINUTES', 30, { fractions: true }),
+      emptySessionMinutes: read.minutes('LIVECHAT_EMPTY_SESSION_MINUTES', 60, { fractions: true }),
+      sessionsPerHourPerClient: read.count('LIVECHAT_SESSIONS_PER_HOUR', 20),
+      messagesPerMinutePerSession: read.count('LIVECHAT_MESSAGES_PER_MINUTE', 30),
+      sweepIntervalMs: read.milliseconds('LIVECHAT_SWEEP_INTERVAL_MS', 15_000, { min: 100 }),
+      // Presence goes stale after 45 s: a heartbeat of at most 15 s gives it three chances.
+      presenceHeartbeatMs: read.milliseconds('LIVECHAT_PRESENCE_HEARTBEAT_MS', 15_000, { min: 100, max: 15_000 }),
     },
   };
 }

@@ -1,9 +1,11 @@
+// First: on a Node older than the minimum this exits with one line before anything else loads.
+import '../bin/node-version.mjs';
 import cluster from 'node:cluster';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadConfig, type Config } from './config.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
 import type { FirstStart } from './app.js';
 import type { Database } from './db/client.js';
 import type { Logger } from './log.js';
@@ -121,6 +123,7 @@ async function start(): Promise<number> {
   const app = await startApp(config);
   const first = await prepareFirstStart(app);
   await printBanner(app.database, config, app.publicUrl, app.smtp.port, first);
+  app.log.info('started', { node: process.version, pid: process.pid });
   stopOnSignal(app.log, () => app.stop());
   return new Promise<number>(() => {});
 }
@@ -171,6 +174,7 @@ async function startWorker(config: Config): Promise<number> {
   const { startApp } = await import('./app.js');
   const app = await startApp(config);
   process.send?.({ smtpPort: app.smtp.port, publicUrl: app.publicUrl });
+  app.log.info('started', { node: process.version, pid: process.pid });
   // The primary forwards stop signals; a Ctrl-C in a terminal reaches every worker as well.
   stopOnSignal(app.log, () => app.stop());
   return new Promise<number>(() => {});
@@ -180,6 +184,7 @@ async function printBanner(database: Database, config: Config, publicUrl: string
   const { listTeams } = await import('./teams/service.js');
   const { publishedForms } = await import('./webform/service.js');
   const { channelsOfTeams } = await import('./livechat/channels.js');
+  const { directLinkUrlOf } = await import('./livechat/widget.js');
   const { encodeGlobalID } = await import('@pothos/plugin-relay');
   const [teams, forms] = await Promise.all([listTeams(database.db), publishedForms(database.db)]);
   const chatTeams = teams.filter((t) => t.useLiveChat);
@@ -195,8 +200,10 @@ async function printBanner(database: Database, config: Config, publicUrl: string
     ...(first.team ? [`  Demo team:    ${first.team.name} created`] : []),
     ...(aliases.length ? [`  Team aliases: ${aliases.join(', ')}`] : []),
     ...forms.map(({ team, form }) => `  Website form: ${publicUrl}/support/${form.slug} (${team.name})`),
-    // The widget and the chat's direct link come with the widget; until then operators join by id.
-    ...channels.map((channel) => `  Live chat:    ${channel.name} channel on (id ${encodeGlobalID('LiveChatChannel', channel.id)}: operators joinLiveChatChannel)`),
+    ...channels.flatMap((channel) => [
+      `  Live chat:    ${directLinkUrlOf(publicUrl, channel)} (${channel.name}; the embed code is LiveChatChannel.embedCode)`,
+      `                operators join with joinLiveChatChannel(channelId: "${encodeGlobalID('LiveChatChannel', channel.id)}")`,
+    ]),
     ...(first.adminToken
       ? [`  Admin token:  ${first.adminToken}`, '                (shown once: keep it; send it as "Authorization: Bearer <token>")']
       : config.adminToken
@@ -207,29 +214,44 @@ async function printBanner(database: Database, config: Config, publicUrl: string
   process.stderr.write(lines.join('\n') + '\n');
 }
 
-/** SIGINT/SIGTERM run `stop`; whatever hangs, the process is gone within the deadline. */
+/**
+ * SIGINT/SIGTERM run `stop`; whatever hangs, the process is gone within the deadline. A signal
+ * often comes twice: a supervisor signals the whole process group and npm forwards its copy to
+ * us as well. Later ones are ignored, so the second does not kill us halfway through the first.
+ */
 function stopOnSignal(log: Logger, stop: () => Promise<void>) {
+  let stopping = false;
   const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
     log.info('shutting down', { signal });
     setTimeout(() => {
       log.error('shutdown deadline passed, exiting');
       process.exit(1);
     }, SHUTDOWN_DEADLINE_MS).unref();
     stop().then(
-      () => process.exit(0),
+      () => {
+        log.info('stopped', { signal });
+        process.exit(0);
+      },
       (err) => {
         log.error('shutdown failed', { err });
         process.exit(1);
       },
     );
   };
-  process.once('SIGINT', () => shutdown('SIGINT'));
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
 }
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err) => {
+    // Settings that make no sense are the operator's to fix: their names, not a stack trace.
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
     console.error(err instanceof Error ? err.stack : err);
     process.exit(1);
   },

@@ -54,6 +54,11 @@ export async function revokeApiToken(db: DbOrTx, id: number): Promise<ApiTokenRo
  * Creates the token of a chat visitor, good for that session only. Live chat calls this when a
  * visitor starts a session.
  */
+/** A new visitor token, for a caller that stores its hash itself (startLiveChat, within its one statement). */
+export function generateVisitorToken(): string {
+  return generateToken(VISITOR_PREFIX);
+}
+
 export async function createVisitorToken(db: DbOrTx, sessionId: number): Promise<{ token: string; id: number }> {
   const token = generateToken(VISITOR_PREFIX);
   const [row] = await db.insert(visitorTokens).values({ sessionId, tokenHash: hashToken(token) }).returning({ id: visitorTokens.id });
@@ -72,6 +77,14 @@ export interface AuthenticatorOptions {
   /** Per-object rights other capabilities know (chat operators). */
   scopeLookups?: ScopeLookups;
   onError?: (err: unknown) => void;
+}
+
+/** A token was sent but is not accepted: the caller hears so (HTTP 401, graphql-ws close 4401). */
+export class TokenRefusedError extends Error {
+  constructor(readonly reason: string) {
+    super(`Authentication failed: ${reason}. Send a valid token, or no Authorization header at all for the public operations.`);
+    this.name = 'TokenRefusedError';
+  }
 }
 
 /**
@@ -103,11 +116,32 @@ export class Authenticator {
     this.flushTimer.unref();
   }
 
-  /** Reads "Bearer <token>"; a missing, unknown or revoked token is anonymous. */
+  /**
+   * The caller behind an Authorization header. Anonymous only when no token is sent (no header,
+   * or a blank one, as clients send when logged out); a token that is sent but refused —
+   * not "Bearer <token>", unknown or revoked — throws TokenRefusedError, so that transports
+   * answer 401 instead of serving the caller silently as anonymous.
+   */
+  async principalOf(header: string | null | undefined): Promise<Principal> {
+    if (header == null || header.trim() === '') return ANONYMOUS;
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match || match[1]!.length > 256) throw new TokenRefusedError('the Authorization header is not "Bearer <token>"');
+    const principal = await this.fromToken(match[1]!);
+    if (principal.kind === 'anonymous') throw new TokenRefusedError('the bearer token is unknown or revoked');
+    return principal;
+  }
+
+  /** Like principalOf, but a refused token is anonymous (for callers that answer both alike). */
   async fromAuthorization(header: string | null | undefined): Promise<Principal> {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-    if (!match || match[1]!.length > 256) return ANONYMOUS;
-    const token = match[1]!;
+    try {
+      return await this.principalOf(header);
+    } catch (error) {
+      if (error instanceof TokenRefusedError) return ANONYMOUS;
+      throw error;
+    }
+  }
+
+  private async fromToken(token: string): Promise<Principal> {
     const hash = hashToken(token);
     if (this.bootstrapHash && timingSafeEqual(Buffer.from(hash, 'hex'), this.bootstrapHash)) {
       return { kind: 'admin', name: 'admin', tokenId: null, agentId: null };

@@ -6,6 +6,7 @@ import type { PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
+import { dataDirFromTemplate } from './pglite-template.js';
 import { relations, type Relations } from './relations.js';
 
 /** A drizzle handle over PGlite or PostgreSQL: services accept either, or a transaction of one. */
@@ -69,6 +70,12 @@ export interface Database {
    * lost, so the caller catches up from the database.
    */
   listen(channel: string, onPayload: (payload: string) => void, onReconnect?: () => void): Promise<() => Promise<void>>;
+  /**
+   * How an embedded database folder was opened: `template` when it was empty and filled from the
+   * migrated template (its path in `template`), `fresh` when PGlite initialised it itself (the
+   * template could not be made: `templateError` says why), `existing` otherwise. Unset on PostgreSQL.
+   */
+  opened?: { how: 'existing' | 'template' | 'fresh'; template?: string; templateError?: unknown };
   /** Calls `listener` with every statement drizzle sends through `db` until the returned function runs (tests count them). */
   watchStatements(listener: (sql: string) => void): () => void;
   close(): Promise<void>;
@@ -113,6 +120,7 @@ export function openPostgres(url: string, options: { max?: number } = {}): Datab
     max: options.max ?? 10,
     onnotice: () => {},
     connection: { application_name: 'intake' },
+    backoff: reconnectDelaySeconds,
   });
   // jit: drizzle compiles a row mapper per query shape instead of walking each column's path per row.
   const watchers = statementWatchers();
@@ -125,6 +133,15 @@ export function openPostgres(url: string, options: { max?: number } = {}): Datab
     listen: (channel, onPayload, onReconnect) => listenPostgres(url, channel, onPayload, onReconnect),
     close: () => client.end({ timeout: 2 }),
   };
+}
+
+/**
+ * Seconds before a connection that failed tries again. postgres.js's default grows to 20 s
+ * after a few refused attempts, and its count is shared by the pool and reset only by a
+ * success: after a failover the server then waited that long with the database long back.
+ */
+export function reconnectDelaySeconds(attempts: number): number {
+  return Math.min(0.05 * 2 ** attempts, 0.5);
 }
 
 /** How long a lost LISTEN connection waits between attempts to come back, at most. */
@@ -198,7 +215,21 @@ function alwaysPrepared(sql: postgres.Sql): postgres.Sql {
   });
 }
 
-export async function openPglite(dataDir: string): Promise<Database> {
+/**
+ * Opens an embedded database folder. An empty or missing one is first filled from the migrated
+ * template (see pglite-template.ts), unless `fromTemplate` is false: then PGlite initialises it.
+ */
+export async function openPglite(dataDir: string, options: { fromTemplate?: boolean } = {}): Promise<Database> {
+  let opened: NonNullable<Database['opened']> = { how: 'existing' };
+  if (options.fromTemplate !== false) {
+    try {
+      const template = await dataDirFromTemplate(dataDir);
+      if (template) opened = { how: 'template', template };
+    } catch (templateError) {
+      // A cache folder we may not write (a read-only install): PGlite initialises the folder itself.
+      opened = { how: 'fresh', templateError };
+    }
+  }
   fs.mkdirSync(dataDir, { recursive: true });
   const client = await PGlite.create({ dataDir });
   const watchers = statementWatchers();
@@ -206,6 +237,7 @@ export async function openPglite(dataDir: string): Promise<Database> {
   return {
     kind: 'pglite',
     db,
+    opened,
     watchStatements: watchers.watchStatements,
     rows: (query) => queryRows(db, query),
     listen: (channel, onPayload) => client.listen(channel, onPayload),

@@ -12,14 +12,15 @@ import { ADVISORY_LOCKS } from './locks.js';
 export const migrationsFolder = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../drizzle');
 
 /**
- * Applies pending migrations. On PostgreSQL several instances may start at once, so the
- * migration runs on one dedicated connection that holds an advisory lock meanwhile.
+ * Applies pending migrations; false when there were none (one query). On PostgreSQL several
+ * instances may start at once, so the migration runs on one dedicated connection that holds an
+ * advisory lock meanwhile.
  */
-export async function migrateDatabase(database: Database, databaseUrl: string | undefined): Promise<void> {
-  if (await isUpToDate(database)) return;
+export async function migrateDatabase(database: Database, databaseUrl: string | undefined): Promise<boolean> {
+  if (await isUpToDate(database)) return false;
   if (database.kind === 'pglite') {
     await migratePglite(database.db as any, { migrationsFolder });
-    return;
+    return true;
   }
   if (!databaseUrl) throw new Error('migrating PostgreSQL needs its URL');
   const client = postgres(databaseUrl, { max: 1, onnotice: () => {} });
@@ -34,6 +35,7 @@ export async function migrateDatabase(database: Database, databaseUrl: string | 
   } finally {
     await client.end({ timeout: 2 });
   }
+  return true;
 }
 
 /**

@@ -11,6 +11,9 @@ export const EVENTS_CHANNEL = 'intake_events';
 export const EVENT_RETENTION_DAYS = 7;
 /** Events read from the log per query when replaying or catching up. */
 const REPLAY_BATCH = 500;
+/** Bounds of the wait before a failed delivery (the database refused) is tried again. */
+const RETRY_FIRST_MS = 50;
+const RETRY_MAX_MS = 2000;
 
 /**
  * An event type, declared once: its name in the log and how its rows are loaded for
@@ -220,6 +223,7 @@ interface Stream {
 export class EventHub {
   private readonly streams = new Map<string, Stream>();
   private stopListening: (() => Promise<void>) | null = null;
+  private stopped = false;
 
   constructor(
     private readonly database: Database,
@@ -236,8 +240,7 @@ export class EventHub {
 
   async start(): Promise<void> {
     // Notifications that arrive before the starting positions are known wait for them.
-    let ready!: () => void;
-    const started = new Promise<void>((resolve) => (ready = resolve));
+    const { promise: started, resolve: ready } = Promise.withResolvers<void>();
     for (const stream of this.streams.values()) stream.queue = started;
     try {
       this.stopListening = await this.database.listen(
@@ -256,6 +259,7 @@ export class EventHub {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     await this.stopListening?.();
     this.stopListening = null;
     for (const stream of this.streams.values()) stream.subscribers.clear();
@@ -385,11 +389,9 @@ export class EventHub {
     if (stream.type.liveOnly) {
       stream.waiting.push(event);
       if (stream.waiting.length > 1) return; // a hand-out is already queued and will take it
-      return this.enqueue(stream, () => {
-        const batch = stream.waiting;
-        stream.waiting = [];
-        return this.handOut(stream, batch);
-      });
+      // Taken when the hand-out starts, once: a retry hands out the same events.
+      let batch: LoggedEvent[] | null = null;
+      return this.enqueue(stream, () => this.handOut(stream, (batch ??= stream.waiting.splice(0))));
     }
     this.enqueue(stream, async () => {
       if (event.position <= stream.delivered) return;
@@ -421,8 +423,22 @@ export class EventHub {
     }
   }
 
+  /**
+   * Queues a delivery behind the type's earlier ones. One that fails (the database refused to
+   * load the rows) is tried again until it succeeds, and later events of the type wait behind
+   * it: an event is never skipped, so no subscriber's cursor moves past it.
+   */
   private enqueue(stream: Stream, work: () => Promise<void>): void {
-    stream.queue = stream.queue.then(work).catch((err) => this.log.error('event delivery failed', { type: stream.type.name, err }));
+    stream.queue = stream.queue.then(async () => {
+      for (let wait = RETRY_FIRST_MS; !this.stopped; wait = Math.min(wait * 2, RETRY_MAX_MS)) {
+        try {
+          return await work();
+        } catch (err) {
+          this.log.error('event delivery failed, trying again', { type: stream.type.name, retryInMs: wait, err });
+          await new Promise((resolve) => setTimeout(resolve, wait));
+        }
+      }
+    });
   }
 
   private async catchUp(stream: Stream): Promise<void> {
@@ -436,8 +452,9 @@ export class EventHub {
 
   /** Loads the rows of these events once, for the subscribers that want them, and hands them out in order. */
   private async dispatch(stream: Stream, batch: LoggedEvent[]): Promise<void> {
-    stream.delivered = batch.at(-1)!.position;
     await this.handOut(stream, batch);
+    // Only once handed out: a failed load leaves them to the retry.
+    stream.delivered = batch.at(-1)!.position;
   }
 
   private async handOut(stream: Stream, batch: LoggedEvent[]): Promise<void> {

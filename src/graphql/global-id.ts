@@ -19,9 +19,28 @@ export function parseGlobalId(globalId: string): { typename: string; id: number 
   return { typename: match[1]!, id };
 }
 
+function shownId(globalId: string): string {
+  return globalId.length > 60 ? `${globalId.slice(0, 60)}…` : globalId;
+}
+
 export function invalidIdError(globalId: string): GraphQLError {
-  const shown = globalId.length > 60 ? `${globalId.slice(0, 60)}…` : globalId;
-  return new GraphQLError(`"${shown}" is not a valid ID: pass an \`id\` this API returned, unchanged.`, { extensions: { code: 'BAD_USER_INPUT' } });
+  return new GraphQLError(`"${shownId(globalId)}" is not a valid ID: pass an \`id\` this API returned, unchanged.`, { extensions: { code: 'BAD_USER_INPUT' } });
+}
+
+/**
+ * The row id behind an ID argument of a query or subscription (`ticket(id:)`, `tickets(filter:
+ * { teamId })`, …) that must name a `typename`. A malformed ID, or the ID of another type, is the
+ * caller's mistake: BAD_USER_INPUT naming the argument, never a silent null or empty list.
+ * Mutations report the same mistakes as INVALID_ID userErrors (requireIdOf).
+ */
+export function idArgument(globalId: string | number, typename: string, path: readonly string[]): number {
+  const parsed = parseGlobalId(String(globalId));
+  if (parsed?.typename === typename) return parsed.id;
+  const shown = shownId(String(globalId));
+  const message = parsed
+    ? `${path.join('.')}: "${shown}" is the ID of a ${parsed.typename}, not of a ${typename}.`
+    : `${path.join('.')}: "${shown}" is not a valid ID: pass the \`id\` of a ${typename} as this API returned it, unchanged.`;
+  throw new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', field: [...path] } });
 }
 
 /** The relay plugin's `decodeGlobalID`: a malformed ID is the caller's mistake, not an internal error. */

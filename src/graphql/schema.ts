@@ -1,13 +1,14 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { getTableConfig, type PgTable } from 'drizzle-orm/pg-core';
-import { isObjectType, lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import { isObjectType, printSchema, type GraphQLSchema } from 'graphql';
 import { builder } from './builder.js';
 import './roots.js';
+import { sortSchemaKeepingEnumOrder } from './sort-schema.js';
 import './user-errors.js';
 // Each capability's module file imports its graphql.ts: loading them registers every type.
 import '../modules.js';
 
-export const schema: GraphQLSchema = resolveRowIdsSynchronously(builder.toSchema({ sortSchema: true }));
+export const schema: GraphQLSchema = resolveRowIdsSynchronously(sortSchemaKeepingEnumOrder(builder.toSchema({ sortSchema: false })));
 
 /**
  * The relay plugin resolves every node's `id` through an async wrapper: one promise per object,
@@ -30,7 +31,7 @@ function resolveRowIdsSynchronously(built: GraphQLSchema): GraphQLSchema {
   return built;
 }
 
-/** The SDL committed as schema.graphql: sorted, so it only changes when the API does. */
+/** The SDL committed as schema.graphql: sorted (enum values in their declared order), so it only changes when the API does. */
 export function printIntakeSchema(): string {
-  return printSchema(lexicographicSortSchema(schema)) + '\n';
+  return printSchema(schema) + '\n';
 }

@@ -1,7 +1,16 @@
 import { GraphQLError } from 'graphql';
-import { USER_ERROR_CODES, UserInputError, type UserErrorShape } from '../errors.js';
+import { USER_ERROR_CODES, UserInputError, type UserErrorCode, type UserErrorShape } from '../errors.js';
 import { builder } from './builder.js';
 import { parseGlobalId } from './global-id.js';
+
+/** The codes of USER_ERROR_CODES as an enum, in their declared order, each with its meaning: generated clients get a closed type. */
+export const UserErrorCodeEnum = builder.enumType('UserErrorCode', {
+  description: 'What kind of input problem a userError reports: a stable, machine-readable code. Later versions may add codes.',
+  values: Object.fromEntries(Object.entries(USER_ERROR_CODES).map(([code, meaning]) => [code, { value: code as UserErrorCode, description: meaning }])) as Record<
+    UserErrorCode,
+    { value: UserErrorCode; description: string }
+  >,
+});
 
 export const UserError = builder.objectRef<UserErrorShape>('UserError').implement({
   description: 'An input problem the caller can fix; the mutation changed nothing.',
@@ -11,12 +20,7 @@ export const UserError = builder.objectRef<UserErrorShape>('UserError').implemen
       description: 'Path to the offending input field, e.g. ["input", "name"]; null when the whole input is at fault.',
     }),
     message: t.exposeString('message', { description: 'What is wrong and what to do, in English.' }),
-    code: t.string({
-      description: `Stable machine-readable code, one of:\n${Object.entries(USER_ERROR_CODES)
-        .map(([code, meaning]) => `- ${code}: ${meaning}`)
-        .join('\n')}`,
-      resolve: (e) => e.code,
-    }),
+    code: t.field({ type: UserErrorCodeEnum, description: 'Stable machine-readable code: what kind of problem it is.', resolve: (e) => e.code }),
     retryAfterSeconds: t.int({
       nullable: true,
       description: 'RATE_LIMITED: whole seconds until the same call is accepted again; null for every other code.',

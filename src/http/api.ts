@@ -1,9 +1,10 @@
 import type http from 'node:http';
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
-import { getOperationAST, getVariableValues, type ExecutionArgs } from 'graphql';
+import { getOperationAST, getVariableValues, GraphQLError, type ExecutionArgs } from 'graphql';
 import { createYoga, type YogaInitialContext } from 'graphql-yoga';
-import { isStaff } from '../auth/principal.js';
+import { isStaff, type Principal } from '../auth/principal.js';
+import { TokenRefusedError, type Authenticator } from '../auth/service.js';
 import { checkDatabase, type Database } from '../db/client.js';
 import type { Context } from '../graphql/context.js';
 import { useSchemaHiding } from '../graphql/introspection.js';
@@ -83,7 +84,7 @@ export function apiEndpoint(services: AppServices, database: Database): { routes
       const countryHeader = config.trustedCountryHeader === null ? undefined : (initial.upgradeHeaders ?? initial.req?.headers)?.[config.trustedCountryHeader];
       let country: string | null | undefined;
       const visitorCountry = () => (country ??= countryOfVisitor(typeof countryHeader === 'string' ? countryHeader : null, client.clientAddress, config.trustedCountryHeader !== null));
-      return { db: services.db, config, events: services.events, publicUrl: services.publicUrl, principal: await auth.fromAuthorization(header), auth, client, visitorCountry };
+      return { db: services.db, config, events: services.events, publicUrl: services.publicUrl, principal: await principalOrUnauthenticated(auth, header), auth, client, visitorCountry };
     },
   });
 
@@ -161,6 +162,21 @@ function graphqlParamsOf(req: http.IncomingMessage, body: Buffer | null): { quer
     // Yoga answers a malformed request itself.
   }
   return {};
+}
+
+/**
+ * A refused token fails the whole request with UNAUTHENTICATED and HTTP 401 (also for SSE): a
+ * client with a wrong token must learn it, not be served as anonymous.
+ */
+async function principalOrUnauthenticated(auth: Authenticator, header: string | null | undefined): Promise<Principal> {
+  try {
+    return await auth.principalOf(header);
+  } catch (error) {
+    if (!(error instanceof TokenRefusedError)) throw error;
+    throw new GraphQLError(error.message, {
+      extensions: { code: 'UNAUTHENTICATED', http: { status: 401, headers: { 'www-authenticate': 'Bearer error="invalid_token"' } } },
+    });
+  }
 }
 
 /**

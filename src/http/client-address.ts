@@ -38,6 +38,15 @@ function isTrusted(set: BlockList, address: string): boolean {
 }
 
 /**
+ * Whether a peer address is in a list of addresses and CIDR blocks (TRUSTED_PROXIES,
+ * SMTP_TRUSTED_RELAYS), an IPv4 peer of a dual-stack socket (`::ffff:10.0.0.1`) included.
+ */
+export function isListedAddress(address: string | undefined, list: readonly string[]): boolean {
+  const normalised = normalise(address);
+  return normalised !== null && list.length > 0 && isTrusted(trustedSet(list), normalised);
+}
+
+/**
  * The address every per-client limit is keyed on. Starting from the socket's peer, each hop that
  * is a trusted proxy hands over to the address it appended to `X-Forwarded-For` (the right-most
  * one not yet used); the first untrusted hop is the client. A header sent by anyone else is

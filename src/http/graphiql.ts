@@ -1,8 +1,8 @@
 import type { GraphiQLOptions } from 'graphql-yoga';
 
 /** What GraphiQL opens with: the most urgent tickets, and how to send the token. */
-export const EXAMPLE_QUERY = `# Welcome to Intake. Send your token as a header: open Headers below and replace the
-# placeholder with the admin token printed at the first start:
+export const EXAMPLE_QUERY = `# Welcome to Intake. Send your token as a header: open Headers below and fill in the
+# Authorization header with the admin token printed at the first start:
 #   { "Authorization": "Bearer <token>" }
 # then run this query (the ▶ button, or Ctrl-Enter). The Docs pane (top left) documents every
 # type and field.
@@ -27,7 +27,9 @@ query TopTickets {
 export const GRAPHIQL_OPTIONS: GraphiQLOptions = {
   title: 'Intake GraphQL',
   defaultQuery: EXAMPLE_QUERY,
-  headers: JSON.stringify({ Authorization: 'Bearer <token printed at the first start>' }, null, 2),
+  // Empty until the user fills it in: a blank Authorization header is anonymous, while a
+  // placeholder token would be refused (401) and GraphiQL could not even load the schema.
+  headers: JSON.stringify({ Authorization: '' }, null, 2),
   defaultEditorToolsVisibility: 'headers',
   subscriptionsProtocol: 'SSE',
 };

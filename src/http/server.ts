@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.js';
+import { compressResponse } from './compression.js';
 import { isAbort, matchRoute, sendJson, type AppServices, type Route } from './router.js';
 
 export interface HttpServer {
@@ -38,7 +39,8 @@ export async function listenHttp(host: string, port: number): Promise<HttpListen
 /**
  * The router: answers requests on the listener with the routes the app and its modules declare,
  * with a request id on every answer (X-Request-Id, taken from the request when it has one), one
- * log line per request, the route's own headers, and the body rules of its kind.
+ * log line per request, the route's own headers, the body rules of its kind, and compression by
+ * Accept-Encoding where it pays (compression.ts).
  * `attach` mounts what rides on upgrade requests (graphql-ws) and is closed first on close.
  */
 export function serveRoutes(
@@ -51,6 +53,7 @@ export function serveRoutes(
     const started = performance.now();
     const requestId = typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'].slice(0, 100) : randomUUID();
     res.setHeader('x-request-id', requestId);
+    compressResponse(req, res);
     const path = (req.url ?? '/').split('?')[0]!;
     res.on('finish', () => {
       log.info('request', { requestId, method: req.method, path, status: res.statusCode, ms: Math.round(performance.now() - started) });

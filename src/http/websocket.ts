@@ -4,7 +4,7 @@ import type { YogaServerInstance } from 'graphql-yoga';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { Authenticator } from '../auth/service.js';
+import { TokenRefusedError, type Authenticator } from '../auth/service.js';
 import type { Config } from '../config.js';
 import type { Context } from '../graphql/context.js';
 import type { Logger } from '../log.js';
@@ -68,6 +68,18 @@ export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log, 
     server,
     path,
     maxPayload: config.maxWsPayloadBytes,
+    // Large frames (a page of tickets, a schema) are deflated; small ones (acks, pings, most
+    // events) go as they are, where compressing costs more than it saves. No context is kept
+    // between messages and the window is small, so an idle socket holds little zlib memory.
+    // maxPayload still bounds a message after inflating.
+    perMessageDeflate: {
+      threshold: 1024,
+      serverNoContextTakeover: true,
+      clientNoContextTakeover: true,
+      serverMaxWindowBits: 13,
+      zlibDeflateOptions: { memLevel: 7 },
+      concurrencyLimit: 10,
+    },
     // Refused before the upgrade, so a flood of sockets from one address costs no socket state.
     verifyClient: ({ req }, accept) => {
       const address = clientAddressOf(req, config.trustedProxies) ?? 'unknown';
@@ -129,8 +141,16 @@ export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log, 
       onConnect: async (ctx) => {
         const state = states.get(ctx.extra.socket);
         if (!state) return true;
-        const principal = await auth.fromAuthorization(authorizationOf(ctx.connectionParams, ctx.extra.request.headers));
-        // A chat visitor's socket from a browser page: its session's channel must allow the page's origin.
+        let principal;
+        try {
+          principal = await auth.principalOf(authorizationOf(ctx.connectionParams, ctx.extra.request.headers));
+        } catch (error) {
+          if (!(error instanceof TokenRefusedError)) throw error;
+          // 4401, not graphql-ws's 4403 for `false` (which closes again, without effect): its clients do not retry 4401.
+          ctx.extra.socket.close(ANONYMOUS_CLOSE_CODE, `Unauthorized: ${error.reason}`);
+          return false;
+        }
+        // A chat visitor's socket from a browser page: its session's channel must allow the page's origin (else 4403).
         const origin = foreignOrigin(ctx.extra.request.headers);
         if (origin && principal.kind === 'visitor') {
           const channels = await chatChannelsOf(db, { query: null, principal });
@@ -181,12 +201,20 @@ export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log, 
           state.publicOperations.add(id);
           stopGrace(state);
         }
+        let contextValue;
+        try {
+          contextValue = await contextFactory();
+        } catch (err) {
+          // A token refused since the socket opened (UNAUTHENTICATED): an error for this operation.
+          if (err instanceof GraphQLError) return [new GraphQLError(err.message, { extensions: { ...err.extensions, http: undefined } })];
+          throw err;
+        }
         return {
           schema: enveloped,
           operationName: params.operationName,
           document,
           variableValues: params.variables,
-          contextValue: await contextFactory(),
+          contextValue,
           rootValue: { execute, subscribe },
         };
       },

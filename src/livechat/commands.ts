@@ -1,4 +1,5 @@
 import type { DbOrTx } from '../db/client.js';
+import { cutByCodePoints } from '../text/clean.js';
 import { searchTeamTickets } from '../tickets/list.js';
 import { createTicket } from '../tickets/service.js';
 import type { LiveChatSessionRow } from './assignment.js';
@@ -24,7 +25,7 @@ export async function runChatCommand(
   const reply = (body: string) => appendMessage(tx, channel, session, { authorKind: 'SYSTEM', authorName: 'System', body, operatorOnly: true, inTranscript: false });
   switch (command.kind) {
     case 'CREATE_TICKET': {
-      const title = (command.title || `${session.visitorName}'s chat`).slice(0, MAX_TITLE);
+      const title = cutByCodePoints(command.title || `${session.visitorName}'s chat`, MAX_TITLE);
       const lines = await transcriptMessages(tx, session.id);
       // The one creation path: the chat's own team, whichever team the operator works in. The
       // chat becomes the ticket's first messages, each with its author and time; the description
@@ -32,7 +33,7 @@ export async function runChatCommand(
       const ticket = await createTicket(tx, {
         teamId: channel.teamId,
         title,
-        description: transcriptOf(lines).slice(0, MAX_TRANSCRIPT),
+        description: cutByCodePoints(transcriptOf(lines), MAX_TRANSCRIPT),
         channel: 'LIVE_CHAT',
         customer: { email: session.visitorEmail, name: session.visitorName },
         transcript: lines.slice(0, MAX_TRANSCRIPT_MESSAGES).flatMap((line) =>

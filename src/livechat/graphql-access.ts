@@ -1,3 +1,4 @@
+import { idArgument } from '../graphql/global-id.js';
 import { GraphQLError } from 'graphql';
 import { findAgent, type AgentRow } from '../auth/service.js';
 import { UserInputError } from '../errors.js';
@@ -101,8 +102,7 @@ export function requireCallerAgent(ctx: Context): number {
 
 /** The session a subscription names, if the caller is its visitor or operates its channel. */
 export async function subscribableSession(ctx: Context, globalId: string | number): Promise<{ session: LiveChatSessionRow; visitor: boolean }> {
-  const id = idOf(String(globalId), 'LiveChatSession');
-  const session = id === null ? undefined : await findSession(ctx.db, id);
+  const session = await findSession(ctx.db, idArgument(globalId, 'LiveChatSession', ['sessionId']));
   const actor = session ? await actorOn(ctx, session) : null;
   if (!session || !actor) throw forbidden('subscribe to a session that is yours (visitor token) or of your channel');
   return { session, visitor: actor.kind === 'VISITOR' };

@@ -249,9 +249,10 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: TransferLiveChatInput, required: true, description: 'Session and operator.' }) },
     resolve: (_root, { input }, ctx) =>
       withUserErrors(async () => {
+        // Both IDs are checked before any lookup, so a malformed one is named whatever the session.
+        const agentId = requireIdOf(String(input.agentId), 'Agent', 'agentId');
         const { session, actor } = await sessionForActor(ctx, input.sessionId);
         if (actor.kind !== 'OPERATOR') throw NO_SESSION();
-        const agentId = requireIdOf(String(input.agentId), 'Agent', 'agentId');
         return { session: await transferLiveChat(ctx.db, { agentId: actor.agentId, name: actor.name, admin: isAdmin(ctx) }, { sessionId: session.id, agentId }) };
       }),
   }),

@@ -2,6 +2,7 @@ import { Repeater } from 'graphql-yoga';
 import type { Context } from '../graphql/context.js';
 import { liveChatSessionRemoved } from './events.js';
 import { presenceTrackerOf } from './presence.js';
+import type { LiveChatSessionRow } from './assignment.js';
 import { findSession } from './sessions.js';
 
 /**
@@ -10,7 +11,8 @@ import { findSession } from './sessions.js';
  * - while a visitor holds it, the visitor counts as there (a waiting visitor is not idle),
  *   through the instance's presence heartbeat.
  */
-export function sessionStreamLifetime<T>(ctx: Context, sessionId: number, visitor: boolean, stream: AsyncIterable<T>): AsyncIterable<T> {
+export function sessionStreamLifetime<T>(ctx: Context, session: LiveChatSessionRow, visitor: boolean, stream: AsyncIterable<T>): AsyncIterable<T> {
+  const sessionId = session.id;
   return new Repeater<T>(async (push, stop) => {
     const removal = (await ctx.events.subscribeLive(liveChatSessionRemoved, { key: sessionId }))[Symbol.asyncIterator]();
     void (async () => {
@@ -21,7 +23,7 @@ export function sessionStreamLifetime<T>(ctx: Context, sessionId: number, visito
         if (!result.value.missed || !(await findSession(ctx.db, sessionId))) return stop();
       }
     })().catch((err) => stop(err));
-    const release = visitor ? await presenceTrackerOf(ctx.events).visitorConnected(sessionId).catch((err) => (stop(err), null)) : null;
+    const release = visitor ? await presenceTrackerOf(ctx.events).visitorConnected(sessionId, session.status === 'WAITING').catch((err) => (stop(err), null)) : null;
     const inner = stream[Symbol.asyncIterator]();
     const stopped = stop.then(() => ({ done: true, value: undefined }) as const);
     const pump = (async () => {

@@ -1,7 +1,7 @@
+import { idArgument } from '../graphql/global-id.js';
 import { GraphQLError } from 'graphql';
 import type { Context } from '../graphql/context.js';
 import { builder } from '../graphql/builder.js';
-import { idOf } from '../graphql/user-errors.js';
 import { callerAgentId, canOperate, forbidden, staffOrVisitorOf, subscribableSession } from './graphql-access.js';
 import { ChatAuthorKind, ChatMessageEdge, LiveChatSession, seqCursor, seqOfCursor } from './graphql-types.js';
 import type { LiveChatSessionRow } from './assignment.js';
@@ -202,7 +202,7 @@ builder.subscriptionFields((t) => ({
     },
     subscribe: async (_root, args, ctx) => {
       const { session, visitor } = await subscribableSession(ctx, args.sessionId);
-      return sessionStreamLifetime(ctx, session.id, visitor, chatMessageStream(ctx, session.id, seqOfCursor(args.after) ?? 0, visitor));
+      return sessionStreamLifetime(ctx, session, visitor, chatMessageStream(ctx, session.id, seqOfCursor(args.after) ?? 0, visitor));
     },
     resolve: (edge: any) => edge,
   }),
@@ -214,7 +214,7 @@ builder.subscriptionFields((t) => ({
     args: { sessionId: t.arg.id({ required: true, description: 'The session.' }) },
     subscribe: async (_root, args, ctx) => {
       const { session } = await subscribableSession(ctx, args.sessionId);
-      return sessionStreamLifetime(ctx, session.id, false, typingStream(ctx, session.id));
+      return sessionStreamLifetime(ctx, session, false, typingStream(ctx, session.id));
     },
     resolve: (event: TypingShape) => event,
   }),
@@ -232,13 +232,12 @@ builder.subscriptionFields((t) => ({
         throw new GraphQLError('Give exactly one of channelId and sessionId.', { extensions: { code: 'INVALID_ARGUMENT' } });
       }
       if (args.channelId != null) {
-        const channelId = idOf(String(args.channelId), 'LiveChatChannel');
-        const channel = channelId === null ? undefined : await findChannel(ctx.db, channelId);
+        const channel = await findChannel(ctx.db, idArgument(args.channelId, 'LiveChatChannel', ['channelId']));
         if (!channel || !(await canOperate(ctx, channel.id))) throw forbidden("liveChatSessionChanged(channelId) is for the channel's operators and admins");
         return operatorSessionStream(ctx, channel.id, callerAgentId(ctx));
       }
       const { session, visitor } = await subscribableSession(ctx, args.sessionId!);
-      return sessionStreamLifetime(ctx, session.id, visitor, visitorSessionStream(ctx, session));
+      return sessionStreamLifetime(ctx, session, visitor, visitorSessionStream(ctx, session));
     },
     resolve: (session: LiveChatSessionRow) => session,
   }),

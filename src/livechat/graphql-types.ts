@@ -1,10 +1,11 @@
+import { idArgument } from '../graphql/global-id.js';
 import { isStaff } from '../auth/principal.js';
 import { GraphQLError } from 'graphql';
 import { Agent } from '../auth/graphql.js';
 import { findAgent } from '../auth/service.js';
 import { builder } from '../graphql/builder.js';
 import { loadInBatch } from '../graphql/batch.js';
-import { connectionTypeOptions, idOf } from '../graphql/user-errors.js';
+import { connectionTypeOptions } from '../graphql/user-errors.js';
 import { Team } from '../teams/graphql.js';
 import { findTeam } from '../teams/service.js';
 import { Ticket } from '../tickets/ticket-graphql.js';
@@ -208,7 +209,7 @@ builder.node(LiveChatChannel, {
       },
       resolve: async (c, args, ctx) => {
         await requireOperator(ctx, c.id, 'LiveChatChannel.sessions');
-        const operatorId = args.filter?.operatorId != null ? (idOf(String(args.filter.operatorId), 'Agent') ?? -1) : null;
+        const operatorId = args.filter?.operatorId != null ? idArgument(args.filter.operatorId, 'Agent', ['filter', 'operatorId']) : null;
         const page = await sessionsOfChannel(ctx.db, c.id, { first: pageSize(args.first), afterId: idOfCursor(args.after), status: args.filter?.status ?? null, operatorId });
         return {
           edges: page.rows.map((s) => ({ cursor: idCursor(s.id), node: s })),
@@ -379,8 +380,7 @@ builder.queryFields((t) => ({
     description: 'One live chat channel by ID (admins and its operators), or null.',
     args: { id: t.arg.id({ required: true, description: 'Global ID of the channel.' }) },
     resolve: async (_root, args, ctx) => {
-      const id = idOf(String(args.id), 'LiveChatChannel');
-      const channel = id === null ? undefined : await findChannel(ctx.db, id);
+      const channel = await findChannel(ctx.db, idArgument(args.id, 'LiveChatChannel', ['id']));
       if (!channel) return null;
       await requireOperator(ctx, channel.id, 'Query.liveChatChannel');
       return channel;
@@ -394,8 +394,7 @@ builder.queryFields((t) => ({
     description: "One live chat session by ID: for its visitor (visitor token), the channel's operators and admins.",
     args: { id: t.arg.id({ required: true, description: 'Global ID of the session.' }) },
     resolve: async (_root, args, ctx) => {
-      const id = idOf(String(args.id), 'LiveChatSession');
-      const session = id === null ? undefined : await findSession(ctx.db, id);
+      const session = await findSession(ctx.db, idArgument(args.id, 'LiveChatSession', ['id']));
       if (session && (await actorOn(ctx, session))) return session;
       if (ctx.principal.kind === 'anonymous') {
         throw new GraphQLError('Authentication required for Query.liveChatSession: send "Authorization: Bearer <token>".', { extensions: { code: 'UNAUTHENTICATED' } });

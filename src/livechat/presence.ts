@@ -93,10 +93,10 @@ export class PresenceTracker {
   }
 
   /**
-   * A visitor opened a stream of its session: seen now, and at every heartbeat while one is
-   * open. Returns the function that says the stream ended.
+   * A visitor opened a stream of its session: seen now (when it waits), and at every heartbeat
+   * while one is open. Returns the function that says the stream ended.
    */
-  async visitorConnected(sessionId: number): Promise<() => void> {
+  async visitorConnected(sessionId: number, waiting: boolean): Promise<() => void> {
     this.visitors.set(sessionId, (this.visitors.get(sessionId) ?? 0) + 1);
     let open = true;
     const release = () => {
@@ -106,6 +106,9 @@ export class PresenceTracker {
       if (left > 0) this.visitors.set(sessionId, left);
       else this.visitors.delete(sessionId);
     };
+    // Only a waiting session is ever closed for its visitor's absence; an open one that goes
+    // back to the line is seen at the next heartbeat.
+    if (!waiting) return release;
     try {
       await this.db.update(liveChatSessions).set({ visitorSeenAt: sql`now()` }).where(and(eq(liveChatSessions.id, sessionId), eq(liveChatSessions.status, 'WAITING')));
     } catch (err) {

@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { and, asc, desc, eq, gte, lt, or, sql } from 'drizzle-orm';
-import { createVisitorToken, findAgent, hashToken } from '../auth/service.js';
+import { findAgent, generateVisitorToken, hashToken } from '../auth/service.js';
+import { agents, visitorTokens } from '../auth/tables.js';
 import { inTransaction, type DbOrTx } from '../db/client.js';
-import { notifyEvents } from '../events/hub.js';
+import { liveNotification, notifyEvents } from '../events/hub.js';
 import { isAnyOf } from '../db/columns.js';
 import { ErrorCollector, fail } from '../errors.js';
 import { isEmailAddress } from '../text/email-address.js';
-import { assignSession, assignWaitingSessions, onlineOperators, type LiveChatSessionRow } from './assignment.js';
-import { chatTransaction, liveChatSessionRemoved, publishSessionChanged } from './events.js';
+import { assignWaitingSessions, onlineOperators, type LiveChatSessionRow } from './assignment.js';
+import { chatMessageAdded, chatTransaction, liveChatSessionChanged, liveChatSessionRemoved, MESSAGE_JSON, publishSessionChanged, visitorSessionChanged } from './events.js';
 import { findChannel, isOperatorOf, lockChannel } from './channels.js';
 import { appendMessage, lockSession, type ChatActor } from './messages.js';
 import { hitRateLimit } from './ratelimit.js';
@@ -53,18 +54,27 @@ export async function startLiveChat(db: DbOrTx, settings: StartSettings, input: 
   errors.throwIfAny();
   if (input.clientAddress) await hitRateLimit(db, { key: `chat-sessions:${input.clientAddress}`, limit: settings.sessionsPerHourPerClient, windowSeconds: 3600 });
 
+  // Everything that needs no lock comes first: the channel's lock is held for four statements.
   const sessionKey = randomBytes(24).toString('base64url');
-  const { session, visitorToken } = await chatTransaction(db, async (tx) => {
+  const visitorToken = generateVisitorToken();
+  const previousOperatorId = input.previousSessionKey ? await previousOperatorOf(db, input.channelId, input.previousSessionKey) : null;
+  const session = await inTransaction(db, async (tx) => {
     const channel = await lockChannel(tx, input.channelId);
     if (!channel.enabled) fail('channelId', 'CHANNEL_UNAVAILABLE', 'Live chat is switched off for this team.');
     const online = await onlineOperators(tx, channel.id);
     if (online.length === 0) fail('channelId', 'NO_OPERATOR_AVAILABLE', 'No operator is online: leave a message instead.');
-    const previousOperatorId = input.previousSessionKey ? await previousOperatorOf(tx, channel.id, input.previousSessionKey) : null;
+    // Visitors already in line come first: a newcomer is served directly only when nobody waits.
+    const waiting = await tx.$count(liveChatSessions, and(eq(liveChatSessions.channelId, channel.id), eq(liveChatSessions.status, 'WAITING')));
+    const withRoom = waiting > 0 ? [] : online.filter((o) => hasRoom(o.openSessions, channel.maxSessionsPerOperator));
+    const agentId = chooseOperator(withRoom, { previousOperatorId, language });
     const [created] = await tx
       .insert(liveChatSessions)
       .values({
         channelId: channel.id,
-        status: 'WAITING',
+        status: agentId === null ? 'WAITING' : 'OPEN',
+        operatorId: agentId,
+        // An assigned session opens with the welcome message, seq 1.
+        lastSeq: agentId === null ? 0 : 1,
         visitorName,
         visitorEmail,
         pageUrl,
@@ -75,17 +85,37 @@ export async function startLiveChat(db: DbOrTx, settings: StartSettings, input: 
         preferredOperatorId: previousOperatorId,
       })
       .returning();
-    // Visitors already in line come first: a newcomer is served directly only when nobody waits.
-    const waitingAhead = await tx.$count(liveChatSessions, and(eq(liveChatSessions.channelId, channel.id), eq(liveChatSessions.status, 'WAITING'), lt(liveChatSessions.id, created!.id)));
-    const withRoom = waitingAhead > 0 ? [] : online.filter((o) => hasRoom(o.openSessions, channel.maxSessionsPerOperator));
-    const agentId = chooseOperator(withRoom, { previousOperatorId, language });
-    // The token resolves to a visitor principal of this session through the Authenticator.
-    const { token } = await createVisitorToken(tx, created!.id);
-    if (agentId !== null) return { session: await assignSession(tx, channel, created!, agentId), visitorToken: token };
-    publishSessionChanged(tx, created!);
-    return { session: created!, visitorToken: token };
+    await completeStart(tx, created!, { agentId, welcomeMessage: channel.welcomeMessage, visitorTokenHash: hashToken(visitorToken) });
+    return created!;
   });
   return { session, visitorToken, sessionKey };
+}
+
+/**
+ * The rest of a start in one statement: the visitor token (it resolves to a visitor principal of
+ * this session through the Authenticator), and for an assigned session the welcome message,
+ * authored by the operator (which is also the operator's latest activity, for "idle longest":
+ * no write to the operator's status row under the channel lock, see assignment.ts); then the
+ * notifications.
+ */
+async function completeStart(tx: DbOrTx, session: LiveChatSessionRow, start: { agentId: number | null; welcomeMessage: string; visitorTokenHash: string }) {
+  const agentId = sql`${start.agentId}::int`;
+  await tx.execute(sql`
+    with token as (
+      insert into ${visitorTokens} (session_id, token_hash) values (${session.id}, ${start.visitorTokenHash}) returning id
+    ), m as (
+      insert into ${liveChatMessages} (session_id, seq, author_kind, author_name, agent_id, body, operator_only, in_transcript)
+      select ${session.id}, 1, 'OPERATOR', coalesce((select a.name from ${agents} a where a.id = ${agentId}), 'Operator'), ${agentId}, ${start.welcomeMessage}, false, false
+      where ${agentId} is not null
+      returning *
+    ), sent as (
+      select m.id, m.session_id, ${MESSAGE_JSON} as row from m
+    ), notified as (
+      select ${liveNotification(chatMessageAdded, sql`sent.id`, sql`sent.session_id`, sql`sent.row`)} from sent
+      union all select ${liveNotification(liveChatSessionChanged, sql`${session.id}::int`, sql`${session.channelId}::int`, sql`null::json`)}
+      union all select ${liveNotification(visitorSessionChanged, sql`${session.id}::int`, sql`${session.id}::int`, sql`null::json`)}
+    )
+    select (select count(*) from token) as tokens, (select count(*) from notified) as notified`);
 }
 
 async function previousOperatorOf(tx: DbOrTx, channelId: number, sessionKey: string): Promise<number | null> {

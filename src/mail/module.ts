@@ -1,5 +1,16 @@
 import type { AppModule } from '../app-module.js';
+import { isTransientFailure } from './queue.js';
+import { retryUnstoredQuarantines } from './service.js';
 import './graphql.js';
 
 /** Inbound mail: GraphQL here; the SMTP listener is a transport the app starts (src/smtp/). */
-export const mailModule: AppModule = { name: 'mail' };
+export const mailModule: AppModule = {
+  name: 'mail',
+  jobs: [
+    {
+      name: 'retry of mail quarantined as unstorable',
+      intervalMs: (config) => config.mailRetryIntervalMs,
+      run: ({ db, config }) => retryUnstoredQuarantines(db, config, isTransientFailure),
+    },
+  ],
+};

@@ -1,4 +1,5 @@
-import type { DbOrTx } from '../db/client.js';
+import { sql } from 'drizzle-orm';
+import { queryRows, type DbOrTx } from '../db/client.js';
 import type { Logger } from '../log.js';
 import { parseIncomingMail, quarantineUnstorableMail, receiveMails, type IncomingMail, type MailSettings, type ParsedIncomingMail, type ReceivedMail } from './service.js';
 
@@ -7,6 +8,17 @@ interface Waiting {
   resolve: (results: ReceivedMail[]) => void;
   reject: (err: unknown) => void;
 }
+
+/** The codes of an error and of its causes (drizzle wraps the driver's error as `cause`). */
+function codesOf(err: unknown): string[] {
+  const codes: string[] = [];
+  for (let current = err as { code?: unknown; cause?: unknown } | undefined; current; current = current.cause as typeof current) {
+    if (typeof current.code === 'string') codes.push(current.code);
+  }
+  return codes;
+}
+
+const SQLSTATE = /^[0-9A-Z]{5}$/;
 
 /** A batch stays within these, so that one statement never carries an unbounded payload. */
 const MAX_BATCH_MAILS = 64;
@@ -17,15 +29,23 @@ const LARGE_MAIL_BYTES = 1024 * 1024;
 type Lane = 'small' | 'large';
 
 /**
- * True for failures of our own that a retry may cure (connection lost, database shutting down
- * or overloaded, serialisation conflicts); anything else is a problem with the mail itself.
+ * What a failure to store a mail says. `transient`: ours, and a retry may cure it (connection
+ * lost or refused, database starting, shutting down, overloaded or not accepting connections,
+ * serialisation conflicts, another instance storing the same mail at the same moment).
+ * `content`: PostgreSQL refused what the mail holds (a data exception, a constraint, a size
+ * limit), so a retry would fail the same way. `unknown`: anything else, our code included.
  */
+export function storeFailureKind(err: unknown): 'transient' | 'content' | 'unknown' {
+  const codes = codesOf(err);
+  const transient = (code: string) =>
+    /^(08|40|53|55|57|58)/.test(code) || code === '23505' || code === '25P03' || code === '25P04' || (!SQLSTATE.test(code) && /^(E[A-Z]+|CONNECT|CONNECTION)/.test(code));
+  if (codes.some(transient)) return 'transient';
+  if (codes.some((code) => SQLSTATE.test(code) && /^(22|23|54)/.test(code))) return 'content';
+  return 'unknown';
+}
+
 export function isTransientFailure(err: unknown): boolean {
-  for (let current = err as { code?: unknown; cause?: unknown } | undefined; current; current = current.cause as typeof current) {
-    const code = typeof current.code === 'string' ? current.code : '';
-    if (/^(08|40|53|57|58)/.test(code) || /^(E[A-Z]+|CONNECT|CONNECTION)/.test(code)) return true;
-  }
-  return false;
+  return storeFailureKind(err) === 'transient';
 }
 
 /**
@@ -42,10 +62,15 @@ export class MailIntakeQueue {
   /** Keys of the batch each lane is storing: the other lane leaves mails that depend on them waiting. */
   private readonly inFlight: Record<Lane, Set<string>> = { small: new Set(), large: new Set() };
 
+  /**
+   * `deadlineMs`: the longest a mail waits for the database once parsed. Past it the sender gets
+   * 451 and retries; should the mail commit after all, the retry is acknowledged as a duplicate.
+   */
   constructor(
     private readonly db: DbOrTx,
     private readonly settings: MailSettings,
     private readonly log: Logger,
+    private readonly deadlineMs: number = Infinity,
   ) {}
 
   /** Resolves once the mail is committed (answer 250); rejects when it is not (answer 451). */
@@ -54,7 +79,21 @@ export class MailIntakeQueue {
     const mail = await parseIncomingMail(input);
     const lane: Lane = mail.raw.length > LARGE_MAIL_BYTES ? 'large' : 'small';
     return new Promise((resolve, reject) => {
-      this.waiting[lane].push({ mail, resolve, reject });
+      let timer: NodeJS.Timeout | undefined;
+      const waiting: Waiting = {
+        mail,
+        resolve: (results) => (clearTimeout(timer), resolve(results)),
+        reject: (err) => (clearTimeout(timer), reject(err)),
+      };
+      if (Number.isFinite(this.deadlineMs)) {
+        timer = setTimeout(() => {
+          // Not taken yet: it leaves the queue. Taken: its batch goes on, and its outcome is ignored.
+          const at = this.waiting[lane].indexOf(waiting);
+          if (at !== -1) this.waiting[lane].splice(at, 1);
+          reject(Object.assign(new Error(`storing the mail took longer than ${this.deadlineMs} ms`), { code: 'ETIMEDOUT' }));
+        }, this.deadlineMs);
+      }
+      this.waiting[lane].push(waiting);
       void this.storeWaiting(lane);
     });
   }
@@ -127,14 +166,27 @@ export class MailIntakeQueue {
 
   /**
    * A mail the database refused for what it holds would get 451 for ever: it is kept as raw
-   * bytes and quarantined instead. Our own transient failures stay 451 (the sender retries).
+   * bytes and quarantined instead. Our own transient failures stay 451 (the sender retries), and
+   * so does any other failure while the database does not answer: a mail is never quarantined
+   * because the database was away.
    */
   private async keepUnstorable(w: Waiting, err: unknown): Promise<void> {
-    if (isTransientFailure(err)) return w.reject(err);
+    const kind = storeFailureKind(err);
+    if (kind === 'transient' || (kind === 'unknown' && !(await this.databaseAnswers()))) return w.reject(err);
     this.log.warn('mail could not be stored, keeping it quarantined', { err });
     await quarantineUnstorableMail(this.db, w.mail, err).then(w.resolve, (quarantineErr) => {
       this.log.error('quarantining a mail failed', { err: quarantineErr });
       w.reject(err);
     });
+  }
+
+  private async databaseAnswers(): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.min(this.deadlineMs, 5000))));
+    const answered = queryRows(this.db, sql`select 1`).then(
+      () => true,
+      () => false,
+    );
+    return Promise.race([answered, late]).finally(() => clearTimeout(timer));
   }
 }

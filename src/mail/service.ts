@@ -259,7 +259,7 @@ async function storeRawMails(tx: DbOrTx, mails: ParsedIncomingMail[], indexes: n
  * 250 and a person can look at it. Throws when even that fails (then the sender retries).
  */
 export async function quarantineUnstorableMail(db: DbOrTx, mail: ParsedIncomingMail, cause: unknown): Promise<ReceivedMail[]> {
-  const reason = storable(`could not be stored: ${causeMessage(cause)}`, MAX_REASON);
+  const reason = storable(`${UNSTORED} (${sqlStateOf(cause) ?? 'error'}): ${causeMessage(cause)}`, MAX_REASON);
   const teamIds = mail.teamIds.length ? [...new Set(mail.teamIds)] : [null];
   return inTransaction(db, async (tx) => {
     const [raw] = await tx.insert(rawMails).values({ size: mail.raw.length, data: mail.raw }).returning({ id: rawMails.id });
@@ -273,6 +273,21 @@ export async function quarantineUnstorableMail(db: DbOrTx, mail: ParsedIncomingM
     await tx.insert(inboundMails).values(records).onConflictDoNothing();
     return teamIds.map((teamId) => ({ teamId, status: 'QUARANTINED' as const, ticketId: null, reason }));
   });
+}
+
+/**
+ * How quarantine reasons of unstorable mail begin: "(SQLSTATE)" or "(error)" follows, or
+ * "(retried)" once an automatic retry failed. Earlier versions wrote a colon at once, also when
+ * the database was only away: those are retried by `retryUnstoredQuarantines`.
+ */
+const UNSTORED = 'could not be stored';
+
+/** The SQLSTATE of the database's refusal, when the database refused. */
+function sqlStateOf(err: unknown): string | null {
+  for (let current = err as { code?: unknown; cause?: unknown } | undefined; current; current = current.cause as typeof current) {
+    if (typeof current.code === 'string' && /^[0-9A-Z]{5}$/.test(current.code)) return `SQLSTATE ${current.code}`;
+  }
+  return null;
 }
 
 /** The innermost message of an error: drizzle wraps the driver's error as `cause`. */
@@ -486,3 +501,73 @@ export async function reprocessInboundMail(db: DbOrTx, settings: MailSettings, i
   });
 }
 
+
+/** Quarantined mail whose storing an automatic retry may still cure, oldest first. */
+async function unstoredQuarantines(db: DbOrTx, limit: number): Promise<number[]> {
+  const rows = await db
+    .select({ id: inboundMails.id })
+    .from(inboundMails)
+    .where(and(eq(inboundMails.status, 'QUARANTINED'), sql`(${inboundMails.reason} like ${`${UNSTORED}: %`} or ${inboundMails.reason} like ${`${UNSTORED} (error): %`})`))
+    .orderBy(inboundMails.id)
+    .limit(limit);
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Stores again, once, the mails quarantined because they could not be stored for a reason other
+ * than their content: earlier versions quarantined mail when the database was away, and the
+ * sender, told 250, never sent it again. Throws on a transient failure (the next round tries
+ * again); any other failure is written into the reason, so the mail is left to a person.
+ */
+export async function retryUnstoredQuarantines(db: DbOrTx, settings: MailSettings, isTransient: (err: unknown) => boolean, limit = 50): Promise<number> {
+  let done = 0;
+  for (const id of await unstoredQuarantines(db, limit)) {
+    try {
+      await storeQuarantinedAgain(db, settings, id);
+    } catch (err) {
+      if (isTransient(err)) throw err;
+      const reason = storable(`${UNSTORED} (retried): ${causeMessage(err)}`, MAX_REASON);
+      await db.update(inboundMails).set({ reason }).where(and(eq(inboundMails.id, id), eq(inboundMails.status, 'QUARANTINED')));
+    }
+    done++;
+  }
+  return done;
+}
+
+/** Routes a quarantined mail as if it had just arrived, giving its record back the mail's identity. */
+async function storeQuarantinedAgain(db: DbOrTx, settings: MailSettings, id: number): Promise<void> {
+  await inTransaction(db, async (tx) => {
+    const [row] = await tx.select().from(inboundMails).where(and(eq(inboundMails.id, id), eq(inboundMails.status, 'QUARANTINED'))).for('update', { skipLocked: true });
+    if (!row) return; // done meanwhile, or by another instance right now
+    const raw = row.raw ?? (row.rawMailId === null ? null : ((await tx.select({ data: rawMails.data }).from(rawMails).where(eq(rawMails.id, row.rawMailId)))[0]?.data ?? null));
+    if (!raw) throw new Error('the raw message is gone');
+    const parsed = await parseMail(raw, row.envelope);
+    const identity = { messageId: parsed.messageId, subject: parsed.subject, fromAddress: parsed.facts.fromAddress };
+    if (row.teamId === null) {
+      await tx.update(inboundMails).set({ ...identity, messageKey: parsed.messageKey, reason: POSTMASTER_REASON }).where(eq(inboundMails.id, row.id));
+      return;
+    }
+    const teamId = row.teamId;
+    const stored = await tx
+      .select({ id: inboundMails.id, ticketId: inboundMails.ticketId, messageKey: inboundMails.messageKey, fromAddress: inboundMails.fromAddress })
+      .from(inboundMails)
+      .where(and(eq(inboundMails.teamId, teamId), inArray(inboundMails.messageKey, [parsed.messageKey, secondKeyOf(parsed)]), ne(inboundMails.status, 'DUPLICATE'), ne(inboundMails.id, row.id)));
+    // As at intake: a Message-ID is a duplicate only from the same sender.
+    const sameKey = stored.find((o) => o.messageKey === parsed.messageKey);
+    const reused = sameKey && sameKey.fromAddress !== parsed.facts.fromAddress;
+    const original = reused ? stored.find((o) => o.messageKey === secondKeyOf(parsed)) : sameKey;
+    const messageKey = reused ? secondKeyOf(parsed) : parsed.messageKey;
+    if (original) {
+      // The sender sent it again meanwhile and that copy was stored: this record is the duplicate.
+      await tx
+        .update(inboundMails)
+        .set({ ...identity, messageKey, status: 'DUPLICATE', reason: `duplicate of inbound mail ${original.id}`, ticketId: original.ticketId })
+        .where(eq(inboundMails.id, row.id));
+      return;
+    }
+    const unit = { parsed, teamId };
+    const facts = await routingFacts(tx, settings, [unit], { checkLoop: true });
+    const [outcome] = await routeInboundMails(tx, settings, [{ ...unit, thread: facts.threads[0]! }], facts);
+    await tx.update(inboundMails).set({ ...outcome!, ...identity, messageKey }).where(eq(inboundMails.id, row.id));
+  });
+}

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
+import { isListedAddress } from '../http/client-address.js';
 import type { Logger } from '../log.js';
 import { MailIntakeQueue } from '../mail/queue.js';
 import { checkRecipient } from '../mail/service.js';
@@ -39,7 +40,7 @@ export async function startSmtpServer({ config, database, log, publicUrl }: { co
   const tls = config.smtpTlsKey && config.smtpTlsCert ? { key: readFileSync(config.smtpTlsKey), cert: readFileSync(config.smtpTlsCert) } : null;
   // Team of each accepted recipient (null: postmaster), per session; read back at DATA for the current envelope.
   const teamsOf = new WeakMap<SMTPServerSession, Map<string, number | null>>();
-  const intake = new MailIntakeQueue(database.db, config, log);
+  const intake = new MailIntakeQueue(database.db, config, log, config.smtpLookupTimeoutMs);
   // Open connections per client address: one sender must not take every slot.
   const connectionsFrom = new Map<string, number>();
   // Sessions counted in connectionsFrom (onClose also runs for connections refused at onConnect).
@@ -65,6 +66,8 @@ export async function startSmtpServer({ config, database, log, publicUrl }: { co
 
     onConnect(session, callback) {
       const from = session.remoteAddress;
+      // A relay in front of us carries many senders' mail: only SMTP_MAX_CLIENTS bounds it.
+      if (isListedAddress(from, config.smtpTrustedRelays)) return callback();
       const open = connectionsFrom.get(from) ?? 0;
       if (open >= config.smtpMaxClientsPerAddress) return callback(reply(421, '4.7.0 Too many connections from your address, try again later'));
       connectionsFrom.set(from, open + 1);

@@ -1,6 +1,7 @@
 import { readsColumns } from '../graphql/selection.js';
 import { builder } from '../graphql/builder.js';
-import { idOf, payloadType, requireIdOf, withUserErrors } from '../graphql/user-errors.js';
+import { idArgument } from '../graphql/global-id.js';
+import { payloadType, requireIdOf, withUserErrors } from '../graphql/user-errors.js';
 import {
   addMailDomain,
   createStage,
@@ -96,8 +97,8 @@ builder.queryFields((t) => ({
     description: 'One team by ID, or null.',
     args: { id: t.arg.id({ required: true, description: 'Global ID of the team.' }) },
     resolve: (query, _root, args, ctx) => {
-      const id = idOf(String(args.id), 'Team');
-      return id === null ? null : ctx.db.query.teams.findFirst(query({ where: { id } }));
+      const id = idArgument(args.id, 'Team', ['id']);
+      return ctx.db.query.teams.findFirst(query({ where: { id } }));
     },
   }),
 }));

@@ -1,9 +1,10 @@
 import { staffAuthor } from '../auth/principal.js';
 import { builder } from '../graphql/builder.js';
-import { idOf, payloadType, requireIdOf, withUserErrors } from '../graphql/user-errors.js';
+import { idArgument } from '../graphql/global-id.js';
+import { payloadType, requireIdOf, withUserErrors } from '../graphql/user-errors.js';
 import { addTicketNote } from './chatter.js';
 import type { ListedTicket } from './list.js';
-import { NO_ROW } from './list-graphql.js';
+import './list-graphql.js';
 import {
   assignTicket,
   createTicket,
@@ -167,9 +168,9 @@ builder.mutationFields((t) => ({
   }),
 }));
 
-/** The team a subscriber asked for, as the events' filter key; an id of another type matches no team. */
+/** The team a subscriber asked for, as the events' filter key. */
 function teamKey(teamId: string | number | null | undefined): number | null {
-  return teamId == null ? null : (idOf(String(teamId), 'Team') ?? NO_ROW);
+  return teamId == null ? null : idArgument(teamId, 'Team', ['teamId']);
 }
 
 const TicketEventEdge = builder.objectRef<EventEdge<ListedTicket>>('TicketEventEdge').implement({

@@ -3,7 +3,8 @@ import { builder } from '../graphql/builder.js';
 import type { Context } from '../graphql/context.js';
 import { fieldPosition, loadInBatch } from '../graphql/batch.js';
 import { columnsRead, mergeSelections, selectedFields } from '../graphql/selection.js';
-import { connectionTypeOptions, idOf, withCursorErrors } from '../graphql/user-errors.js';
+import { idArgument } from '../graphql/global-id.js';
+import { connectionTypeOptions, withCursorErrors } from '../graphql/user-errors.js';
 import { Team } from '../teams/graphql.js';
 import { stageJoin } from '../teams/service.js';
 import { countTickets, countTicketsOfTeams, listTickets, listTicketsOfTeams, ticketCursor, type ListedTicket, type TicketFilterValues, type TicketListColumns, type TicketPage, type TicketPageRequest, unsupportedTicketFilters } from './list.js';
@@ -91,18 +92,24 @@ const TicketFilter = builder.inputType('TicketFilter', {
   }),
 });
 
-/** An ID that names nothing of its type matches nothing, rather than everything. */
-export const NO_ROW = -1;
-
 builder.queryFields((t) => ({
   ticket: t.drizzleField({
     type: Ticket,
     nullable: true,
-    description: 'One ticket by ID, or null.',
-    args: { id: t.arg.id({ required: true, description: 'Global ID of the ticket.' }) },
+    description: 'One ticket by ID or by number (give exactly one of them), or null.',
+    args: {
+      id: t.arg.id({ description: 'Global ID of the ticket.' }),
+      number: t.arg.int({ description: 'The ticket\'s number, the one customers quote ("#42" is 42).' }),
+    },
     resolve: (query, _root, args, ctx) => {
-      const id = idOf(String(args.id), 'Ticket');
-      return id === null ? null : ctx.db.query.tickets.findFirst(query({ where: { id } }));
+      if ((args.id == null) === (args.number == null)) {
+        throw new GraphQLError('ticket needs exactly one of `id` and `number`.', { extensions: { code: 'BAD_USER_INPUT' } });
+      }
+      if (args.number != null) {
+        // Numbers are int4 serials from 1: another Int names no ticket.
+        return args.number >= 1 ? ctx.db.query.tickets.findFirst(query({ where: { number: args.number } })) : null;
+      }
+      return ctx.db.query.tickets.findFirst(query({ where: { id: idArgument(args.id!, 'Ticket', ['id']) } }));
     },
   }),
   tickets: t.connection(
@@ -153,8 +160,8 @@ type FilterArg = {
 
 function filterOf(filter: FilterArg | null | undefined): TicketFilterValues {
   const where: TicketFilterValues = {};
-  if (filter?.teamId != null) where.teamId = idOf(String(filter.teamId), 'Team') ?? NO_ROW;
-  if (filter?.stageId != null) where.stageId = idOf(String(filter.stageId), 'Stage') ?? NO_ROW;
+  if (filter?.teamId != null) where.teamId = idArgument(filter.teamId, 'Team', ['filter', 'teamId']);
+  if (filter?.stageId != null) where.stageId = idArgument(filter.stageId, 'Stage', ['filter', 'stageId']);
   if (filter?.priority != null) where.priority = filter.priority;
   if (filter?.channel != null) where.channel = filter.channel;
   if (filter?.slaFailed != null) where.slaFailed = filter.slaFailed;

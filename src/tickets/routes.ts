@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import { isStaff } from '../auth/principal.js';
+import { TokenRefusedError } from '../auth/service.js';
 import { sendJson, type Route, type RouteContext } from '../http/router.js';
 import { findAttachment } from './message-rows.js';
 
@@ -20,7 +21,13 @@ export const TICKET_ROUTES: Route[] = [
 ];
 
 async function downloadAttachment(req: http.IncomingMessage, res: http.ServerResponse, { db, auth }: RouteContext, id: number) {
-  const principal = await auth.fromAuthorization(req.headers.authorization);
+  let principal;
+  try {
+    principal = await auth.principalOf(req.headers.authorization);
+  } catch (error) {
+    if (error instanceof TokenRefusedError) return sendJson(res, 401, { error: error.message });
+    throw error;
+  }
   if (principal.kind === 'anonymous') return sendJson(res, 401, { error: 'Authentication required: send "Authorization: Bearer <token>".' });
   if (!isStaff(principal)) return sendJson(res, 403, { error: 'Forbidden: attachments need an agent or admin token.' });
   // Ids are int4: a larger number names no attachment (and would be refused by the database).

@@ -197,9 +197,9 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: SubmitWebsiteFormInput, required: true, description: 'The answers.' }) },
     resolve: async (_root, { input }, ctx) => {
       const teamId = idOf(String(input.teamId), 'Team');
+      if (teamId === null) return { userErrors: [{ field: ['input', 'teamId'], code: 'INVALID_ID' as const, message: 'teamId must be the ID of a Team.' }] };
       try {
         // Field problems name the field key itself, as the page shows them beside the input.
-        if (teamId === null) throw new UserInputError([{ field: null, code: 'FORM_NOT_PUBLISHED', message: 'This form is not available.' }]);
         const values = Object.fromEntries(input.values.map((v) => [v.key, v.value]));
         return { ...(await submitWebsiteForm(ctx.db, ctx.config, { teamId, values, origin: ctx.client })), userErrors: [] };
       } catch (error) {

@@ -55,19 +55,26 @@ function rootFields(): Array<{ key: string; operation: 'query' | 'mutation' | 's
   );
 }
 
+/**
+ * IDs of arguments whose object is checked per caller (a chat session is its visitor's and its
+ * channel's operators'): of the right type, so that the check is reached, naming no row.
+ */
+const PER_OBJECT_IDS: Record<string, string> = { sessionId: 'LiveChatSession', channelId: 'LiveChatChannel' };
+
 /** The smallest value the type accepts; wrong ids and names are fine, the call only has to reach authorisation. */
-function sampleValue(type: GraphQLInputType): unknown {
-  if (isNonNullType(type)) return sampleValue(type.ofType);
+function sampleValue(type: GraphQLInputType, name = ''): unknown {
+  if (isNonNullType(type)) return sampleValue(type.ofType, name);
+  if (type.name === 'ID' && PER_OBJECT_IDS[name]) return encodeGlobalID(PER_OBJECT_IDS[name], '2147483647');
   if (isListType(type)) return [];
   if (isEnumType(type)) return type.getValues()[0]!.name;
   if (isInputObjectType(type)) {
     return Object.fromEntries(
       Object.values(type.getFields())
         .filter((f) => isNonNullType(f.type) && f.defaultValue === undefined)
-        .map((f) => [f.name, sampleValue(f.type)]),
+        .map((f) => [f.name, sampleValue(f.type, f.name)]),
     );
   }
-  // A well-formed global ID of no type: decoding passes, so the call reaches authorisation.
+  // A well-formed global ID of no type: mutations answer INVALID_ID, queries BAD_USER_INPUT, both after authorisation.
   const samples: Record<string, unknown> = { ID: encodeGlobalID('Probe', '1'), Int: 1, Float: 1, Boolean: false, DateTime: '2026-01-01T00:00:00.000Z', Date: '2026-01-01' };
   return samples[type.name] ?? 'x';
 }
@@ -80,7 +87,7 @@ function probe(operation: string, field: GraphQLField<unknown, unknown>) {
   const selection = isLeafType(getNamedType(field.type)) ? '' : ' { __typename }';
   return {
     query: `${operation} Probe${declarations ? `(${declarations})` : ''} { ${field.name}${args ? `(${args})` : ''}${selection} }`,
-    variables: Object.fromEntries(required.map((a) => [a.name, sampleValue(a.type)])),
+    variables: Object.fromEntries(required.map((a) => [a.name, sampleValue(a.type, a.name)])),
   };
 }
 

@@ -82,8 +82,9 @@ describe('principals', () => {
     );
     const revokedAt = Date.now();
     expect(revoked.revokeApiToken.apiToken.revokedAt).toEqual(expect.any(String));
-    expect(await client.request(gql`{ viewer { kind } }`)).toEqual({ viewer: null });
-    await expect(client.request(gql`{ teams { id } }`)).rejects.toThrow(/Authentication required/);
+    // Refused, and told so (401), never served as anonymous.
+    await expect(client.request(gql`{ viewer { kind } }`)).rejects.toThrow(/Authentication failed: the bearer token is unknown or revoked/);
+    await expect(client.request(gql`{ teams { id } }`)).rejects.toThrow(/Authentication failed/);
 
     await vi.waitFor(async () => expect((await other.fromAuthorization(bearer(token))).kind).toBe('anonymous'), { timeout: 5000, interval: 20 });
     expect(Date.now() - revokedAt).toBeLessThan(cacheMs + 1000);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../../src/db/client.js';
 import { migrateDatabase } from '../../src/db/migrate.js';
-import { defineEvent, EventHub, publishEvent, type EventEdge } from '../../src/events/hub.js';
+import { defineEvent, EventHub, publishEvent, publishEvents, type EventEdge } from '../../src/events/hub.js';
 import { createLogger } from '../../src/log.js';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 
@@ -10,8 +10,7 @@ let database: Database;
 let hub: EventHub;
 
 // A loader that answers only when the test opens its gate.
-let openGate!: () => void;
-const gate = new Promise<void>((resolve) => (openGate = resolve));
+const { promise: gate, resolve: openGate } = Promise.withResolvers<void>();
 const slowType = defineEvent({
   name: 'test.slow',
   load: async (_db, ids: number[]) => {
@@ -57,4 +56,25 @@ it("delivers one type's events while another type's loader is still busy", async
   expect((await slowNext).slow).toBe(1);
   await slow.return?.();
   await fast.return?.();
+});
+
+it('a subscriber that stops reading loses its own stream, never the others their events', async () => {
+  const stalled = (await hub.subscribe(fastType))[Symbol.asyncIterator]();
+  const reading = (await hub.subscribe(fastType))[Symbol.asyncIterator]();
+  // The first value asked for registers each; the stalled one then never asks again.
+  const stalledFirst = stalled.next();
+  const received: number[] = [];
+  const count = 1100; // past the 1,024 pushes a stream may hold unread
+  const readAll = (async () => {
+    while (received.length < count) received.push(((await reading.next()).value as EventEdge<{ fast: number }>).node.fast);
+  })();
+  await publishEvents(database.db, fastType, new Map(Array.from({ length: count }, (_, i) => [i + 1, null])));
+  await readAll;
+  expect(received).toEqual(Array.from({ length: count }, (_, i) => i + 1));
+  await stalledFirst;
+  const ending = await (async () => {
+    for (;;) await stalled.next();
+  })().catch((err) => err);
+  expect(ending.extensions.code).toBe('SUBSCRIBER_TOO_SLOW');
+  await reading.return?.();
 });

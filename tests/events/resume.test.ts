@@ -70,8 +70,7 @@ describe('resumable subscriptions', () => {
     const team = await createTeam(server, 'Race');
     const count = 60;
     const created: string[] = [];
-    let someCommitted!: () => void;
-    const tenCommitted = new Promise<void>((resolve) => (someCommitted = resolve));
+    const { promise: tenCommitted, resolve: someCommitted } = Promise.withResolvers<void>();
     const creators = Array.from({ length: 6 }, async (_, worker) => {
       for (let n = worker; n < count; n += 6) {
         await createTicket(server, { teamId: team.id, title: `race ${n}` });

@@ -120,6 +120,30 @@ describe('ids and values in other arguments', () => {
   });
 });
 
+describe('ticket(number:)', () => {
+  const BY_NUMBER = gql`query ($number: Int) { ticket(number: $number) { id title number } }`;
+
+  it('finds the ticket customers quote by its number, and answers null for a number no ticket has', async () => {
+    const { ticket: byId } = await server.client().request<any>(gql`query ($id: ID!) { ticket(id: $id) { number } }`, { id: ticket.id });
+    expect(await server.client().request(BY_NUMBER, { number: byId.number })).toEqual({ ticket: { id: ticket.id, title: 'Present', number: byId.number } });
+    for (const number of [999_999, 0, -1, 2_147_483_647]) expect(await server.client().request(BY_NUMBER, { number }), String(number)).toEqual({ ticket: null });
+  });
+
+  it('takes exactly one of id and number: both or neither is BAD_USER_INPUT', async () => {
+    const both = await errorsOf(server.client().request(gql`query ($id: ID, $number: Int) { ticket(id: $id, number: $number) { id } }`, { id: ticket.id, number: 1 }));
+    const neither = await errorsOf(server.client().request(gql`{ ticket { id } }`));
+    for (const result of [both, neither]) {
+      expect(result.errors.map((e) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
+      expect(result.errors[0]!.message).toMatch(/exactly one of `id` and `number`/);
+    }
+  });
+
+  it('is for staff, like ticket(id:)', async () => {
+    const anonymous = await errorsOf(server.client(null).request(BY_NUMBER, { number: 1 }));
+    expect(anonymous.errors.map((e) => e.extensions?.code)).toEqual(['UNAUTHENTICATED']);
+  });
+});
+
 describe('GET /attachments', () => {
   it('answers 404 for a missing attachment and 404 for a malformed one, never 500', async () => {
     const headers = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -128,5 +152,8 @@ describe('GET /attachments', () => {
     expect((await fetch(`${server.url}/attachments/0`, { headers })).status).toBe(404);
     expect((await fetch(`${server.url}/attachments/abc`, { headers })).status).toBe(404);
     expect((await fetch(`${server.url}/attachments/-1`, { headers })).status).toBe(404);
+    // A refused token is told so, not asked for a token.
+    const refused = await fetch(`${server.url}/attachments/1`, { headers: { authorization: 'Bearer intake_not-a-real-token' } });
+    expect({ status: refused.status, body: await refused.json() }).toEqual({ status: 401, body: { error: expect.stringMatching(/^Authentication failed: the bearer token is unknown or revoked/) } });
   });
 });

@@ -1,9 +1,10 @@
-import fs from 'node:fs';
+import fs, { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { GraphQLObjectType } from 'graphql';
+import type { GraphQLEnumType, GraphQLObjectType } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { ErrorCollector, fail, USER_ERROR_CODES, type UserErrorShape } from '../../src/errors.js';
 import { schema } from '../../src/graphql/schema.js';
+import { root } from '../support/databases.js';
 
 const SRC = path.resolve(import.meta.dirname, '../../src');
 
@@ -40,9 +41,15 @@ describe('userErrors codes', () => {
     expect([...emitted].sort()).toEqual(Object.keys(USER_ERROR_CODES).sort());
   });
 
-  it('are documented on UserError.code, each with its meaning', () => {
-    const description = (schema.getType('UserError') as GraphQLObjectType).getFields().code!.description!;
-    for (const [code, meaning] of Object.entries(USER_ERROR_CODES)) expect(description).toContain(`- ${code}: ${meaning}`);
+  it('are the enum UserErrorCode, in their declared order, each value described with its meaning', () => {
+    const code = (schema.getType('UserError') as GraphQLObjectType).getFields().code!;
+    expect(String(code.type)).toBe('UserErrorCode!');
+    const values = (schema.getType('UserErrorCode') as GraphQLEnumType).getValues();
+    expect(values.map((value) => [value.name, value.description])).toEqual(Object.entries(USER_ERROR_CODES));
+    const printed = readFileSync(path.join(root, 'schema.graphql'), 'utf8');
+    expect(printed).toContain('code: UserErrorCode!');
+    const block = /enum UserErrorCode \{([^}]*)\}/.exec(printed)![1]!;
+    expect([...block.matchAll(/^ {2}([A-Z_]+)$/gm)].map((m) => m[1])).toEqual(Object.keys(USER_ERROR_CODES));
   });
 
   it('are typed: a code outside the list does not compile', () => {

@@ -73,9 +73,9 @@ describe.runIf(available)('GraphiQL in a browser with no network beyond 127.0.0.
     // The schema came over the local introspection request: the root types are listed.
     await expect.poll(() => docs.getByText('Query', { exact: true }).first().isVisible(), { timeout: 20_000 }).toBe(true);
 
-    // The headers editor opens with the placeholder; put the real token in its place.
+    // The headers editor opens with an empty Authorization header; put the real token in it.
     const headersEditor = page.locator('.graphiql-editor-tool .graphiql-editor:not(.hidden) .monaco-editor').first();
-    expect(await text(headersEditor)).toContain('Bearer <token printed at the first start>');
+    expect(await text(headersEditor)).toContain('"Authorization": ""');
     await headersEditor.click();
     await page.keyboard.press('Control+A');
     await page.keyboard.press('Delete');

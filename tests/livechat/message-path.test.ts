@@ -165,3 +165,26 @@ describe('one message, one statement', () => {
     stream.dispose();
   });
 });
+
+describe('starting a chat', () => {
+  it("holds the channel's lock for four statements: lock, operators, waiting line, session; then token, welcome and notifications in one", async () => {
+    await startChat(server, { channelId, visitorName: 'Warm' });
+    const sent: string[] = [];
+    const stop = server.app.database.watchStatements((statement) => sent.push(statement));
+    try {
+      const started = await startChat(server, { channelId, visitorName: 'Counted' });
+      expect(started.userErrors).toEqual([]);
+      expect(started.session.status).toBe('OPEN');
+    } finally {
+      stop();
+    }
+    const locked = sent.findIndex((s) => /from "live_chat_channels".*for update/s.test(s));
+    expect(locked).toBeGreaterThan(-1);
+    // The fifth statement under the lock is the last: the commit follows it (subscribers' reads
+    // of the new session may already interleave once it committed).
+    const last = sent.findIndex((s) => s.includes('insert into "visitor_tokens"'));
+    expect(last - locked).toBe(4);
+    expect(sent.indexOf('commit', locked)).toBeGreaterThan(last);
+    expect(sent.slice(locked, last).every((s) => !/^(begin|commit)$/.test(s))).toBe(true);
+  });
+});

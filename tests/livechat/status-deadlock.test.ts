@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { suitePostgresUrl } from '../support/databases.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { addOperators, close, createChatTeam, createOperator, goOnline, request, startChat, USER_ERRORS } from './support.js';
 
@@ -23,7 +24,10 @@ describe('setOperatorStatus and assignment', () => {
     let current = await startChat(server, { channelId, visitorName: 'Visitor 0' });
     expect(current.session.status).toBe('OPEN');
     const STATUS = `mutation ($input: SetOperatorStatusInput!) { setOperatorStatus(input: $input) { ${USER_ERRORS} } }`;
-    for (let round = 1; round <= 40; round += 1) {
+    // PGlite runs one statement at a time, so only PostgreSQL can cross the two (before the fix,
+    // a deadlock came within the first rounds); PGlite checks the outcome in a few.
+    const rounds = suitePostgresUrl ? 40 : 8;
+    for (let round = 1; round <= rounds; round += 1) {
       const next = await startChat(server, { channelId, visitorName: `Visitor ${round}` });
       expect(next.userErrors).toEqual([]);
       expect(next.session.status).toBe('WAITING');

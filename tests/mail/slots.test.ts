@@ -72,10 +72,8 @@ describe('SMTP slots', () => {
 
   it('answers RCPT TO with 451 within SMTP_LOOKUP_TIMEOUT_MS while the database does not answer', async () => {
     await createTeam(server, 'Stalled');
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    let locked!: () => void;
-    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    const { promise: released, resolve: release } = Promise.withResolvers<void>();
+    const { promise: isLocked, resolve: locked } = Promise.withResolvers<void>();
     // An exclusive lock on teams stands in for a database that stopped answering.
     const holder = server.app.database.db.transaction(async (tx) => {
       await tx.execute(sql`lock table teams in access exclusive mode`);

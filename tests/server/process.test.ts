@@ -13,13 +13,17 @@ afterAll(async () => {
 });
 
 describe('npm start on an empty embedded database', () => {
-  it('is demo-ready: Customer Care team with its mail alias and published form, their addresses and an admin token printed once; a later start keeps the admin\'s changes', async () => {
+  it('starts from the migrated template and is demo-ready: Customer Care team with its mail alias and published form, their addresses and an admin token printed once; a later start keeps the admin\'s changes', async () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'intake-first-start-'));
     cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
     const port = await freePort();
-    const server = await spawnServer({ INTAKE_DATA_DIR: dataDir, DATABASE_URL: '', INTAKE_ADMIN_TOKEN: '', PUBLIC_URL: `http://localhost:${port}` }, port);
+    const server = await spawnServer({ INTAKE_DATA_DIR: dataDir, DATABASE_URL: '', INTAKE_ADMIN_TOKEN: '', PUBLIC_URL: `http://localhost:${port}`, LOG_LEVEL: 'info' }, port);
     cleanups.push(async () => void (await server.stop()));
     const output = server.output();
+    // The empty folder became a copy of the migrated template: no initdb, no migration ran.
+    const logged = (msg: string, text: string) => text.split('\n').some((line) => line.startsWith('{') && JSON.parse(line).msg === msg);
+    expect(logged('embedded database created from the migrated template', output)).toBe(true);
+    expect(logged('database migrated', output)).toBe(false);
     expect(output).toContain(`GraphiQL:     http://localhost:${port}/graphql`);
     expect(output).toContain('Customer Care <customer-care@localhost>');
     const formUrl = /Website form: (http:\/\/\S+)/.exec(output)?.[1];
@@ -28,7 +32,7 @@ describe('npm start on an empty embedded database', () => {
     expect(token).toBeDefined();
 
     const admin = graphqlClient(`${server.url}/graphql`, token!);
-    const data = await admin.request<any>(`{ viewer { role } teams { id name useEmailAlias useWebsiteForm useLiveChat liveChatChannel { id name } emailAlias { address } stages { name } websiteForm { published url } } }`);
+    const data = await admin.request<any>(`{ viewer { role } teams { id name useEmailAlias useWebsiteForm useLiveChat liveChatChannel { id name directLinkUrl } emailAlias { address } stages { name } websiteForm { published url } } }`);
     expect(data.viewer.role).toBe('ADMIN');
     const { id: teamId, ...team } = data.teams[0];
     expect(data.teams).toHaveLength(1);
@@ -37,7 +41,12 @@ describe('npm start on an empty embedded database', () => {
       useEmailAlias: true,
       useWebsiteForm: true,
       useLiveChat: true,
-      liveChatChannel: { id: /Live chat:\s+Customer Care channel on \(id (\S+):/.exec(output)?.[1], name: 'Customer Care' },
+      liveChatChannel: {
+        id: /joinLiveChatChannel\(channelId: "(\S+)"\)/.exec(output)?.[1],
+        name: 'Customer Care',
+        // The demo channel's direct link, printed by the first start.
+        directLinkUrl: /Live chat:\s+(http:\/\/\S+\/chat\/[0-9a-f]{32}) \(Customer Care/.exec(output)?.[1],
+      },
       emailAlias: { address: 'customer-care@localhost' },
       stages: [{ name: 'New' }, { name: 'In Progress' }, { name: 'Solved' }, { name: 'Cancelled' }],
       websiteForm: { published: true, url: formUrl },
@@ -60,8 +69,10 @@ describe('npm start on an empty embedded database', () => {
 
     // A later start on the same data changes none of it, creates no team and prints no new token.
     await server.stop();
-    const again = await spawnServer({ INTAKE_DATA_DIR: dataDir, DATABASE_URL: '', INTAKE_ADMIN_TOKEN: '' }, port);
+    const again = await spawnServer({ INTAKE_DATA_DIR: dataDir, DATABASE_URL: '', INTAKE_ADMIN_TOKEN: '', LOG_LEVEL: 'info' }, port);
     cleanups.push(async () => void (await again.stop()));
+    expect(logged('embedded database created from the migrated template', again.output())).toBe(false);
+    expect(logged('database migrated', again.output())).toBe(false);
     expect(again.output()).not.toMatch(/Admin token:\s+intake_/);
     expect(again.output()).not.toContain('Website form:');
     const after = await graphqlClient(`${again.url}/graphql`, token!).request<any>(`{ teams { name useEmailAlias useWebsiteForm websiteForm { published } } }`);

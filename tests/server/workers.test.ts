@@ -12,10 +12,16 @@ const available = await postgresForTests('worker tests');
 /**
  * Worker processes of a primary, including one that died and is not yet reaped: its `node`
  * children. (tsx also gives the primary `esbuild` children while its transform cache is cold.)
+ * By command line, not process name: Node 24 names its main thread `MainThread`, and a reaped-late
+ * worker shows that name in brackets.
  */
 function workersOf(pid: number): number[] {
-  const out = spawnSync('pgrep', ['-P', String(pid), '-x', 'node'], { encoding: 'utf8' }).stdout.trim();
-  return out ? out.split('\n').map(Number) : [];
+  const out = spawnSync('ps', ['--ppid', String(pid), '-o', 'pid=,args='], { encoding: 'utf8' }).stdout;
+  return out
+    .split('\n')
+    .map((line) => /^\s*(\d+)\s+(\S+)/.exec(line))
+    .filter((match) => match !== null && /(^|\/)node$|^\[(node|MainThread)\]$/.test(match[2]!))
+    .map((match) => Number(match![1]));
 }
 
 /** GET /healthz on a connection of its own (fetch would reuse a pooled one). */

@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
+import { dataDirFromTemplate } from '../../src/db/pglite-template.js';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const tmpRoot = path.join(root, 'tests/.tmp');
-export const templateDataDir = path.join(tmpRoot, 'pglite-template');
 /**
  * Test databases are named after this checkout, so two checkouts on one machine (a clone made by
  * CI, a second work tree) can run their suites against the same PostgreSQL without dropping each
@@ -89,11 +89,13 @@ async function ensurePostgresTemplate(admin: postgres.Sql) {
   if (!found) throw new Error(`template database ${TEMPLATE_DB} is missing: run the tests through vitest (global setup makes it)`);
 }
 
-/** A fresh embedded database: a copy of the migrated template directory (0.3 s instead of 2 s). */
-export function createPgliteDatabase(): TestDatabase {
-  if (!existsSync(templateDataDir)) throw new Error('PGlite template missing: run the tests through vitest (global setup makes it)');
+/**
+ * A fresh embedded database: a copy of the migrated template folder, the one `npm start` copies
+ * on a first start (src/db/pglite-template.ts; global setup makes sure it exists).
+ */
+export async function createPgliteDatabase(): Promise<TestDatabase> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'intake-test-'));
-  cpSync(templateDataDir, dataDir, { recursive: true });
+  await dataDirFromTemplate(dataDir);
   return {
     env: { INTAKE_DATA_DIR: dataDir },
     async drop() {

@@ -1,18 +1,16 @@
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import postgres from 'postgres';
-import { openPglite, openPostgres } from '../../src/db/client.js';
+import { openPostgres } from '../../src/db/client.js';
 import { migrateDatabase } from '../../src/db/migrate.js';
-import { postgresReachable, realPostgresUrl, suitePostgresUrl, TEMPLATE_DB, TEST_DB_PREFIX, templateDataDir, tmpRoot, withDatabase } from './databases.js';
+import { ensurePgliteTemplate } from '../../src/db/pglite-template.js';
+import { postgresReachable, realPostgresUrl, suitePostgresUrl, TEMPLATE_DB, TEST_DB_PREFIX, tmpRoot, withDatabase } from './databases.js';
 
 /** Builds the migrated templates every test database is cloned from. */
 export default async function setup() {
   mkdirSync(tmpRoot, { recursive: true });
-  rmSync(templateDataDir, { recursive: true, force: true });
-  if (!suitePostgresUrl) {
-    const database = await openPglite(templateDataDir);
-    await migrateDatabase(database, undefined);
-    await database.close();
-  }
+  // The template npm start copies on a first start, made here once per PGlite version and set of
+  // migrations (a fresh clone makes it on its first run): every embedded test database copies it.
+  if (!suitePostgresUrl) await ensurePgliteTemplate();
   // The PostgreSQL template serves the PostgreSQL suite and the multi-instance tests of both suites.
   const withPostgres = suitePostgresUrl !== undefined || (await postgresReachable());
   if (!withPostgres && process.env.CI) throw new Error(`CI runs every test: no PostgreSQL answers at ${realPostgresUrl}`);

@@ -11,8 +11,9 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
  */
 export function npmStartArgs(entry?: { script: string; args: string[] }): string[] {
   const { scripts } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: { start: string } };
-  const [command, ...words] = scripts.start.split(/\s+/);
-  if (command !== 'node') throw new Error(`npm start should run node, not ${command}`);
+  // `exec`: the shell npm runs the script in becomes node, so npm's signals reach the server.
+  const [exec, command, ...words] = scripts.start.split(/\s+/);
+  if (exec !== 'exec' || command !== 'node') throw new Error(`npm start should exec node, not run ${scripts.start}`);
   const script = words.findIndex((word) => /\.(ts|mjs)$/.test(word));
   const flags = words.slice(0, script);
   if (!entry) return [...flags, path.join(root, words[script]!), ...words.slice(script + 1)];

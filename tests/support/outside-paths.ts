@@ -65,6 +65,37 @@ export function sourceFiles(root: string, folders: string[]): string[] {
   return folders.flatMap((folder) => (existsSync(path.join(root, folder)) ? walk(path.join(root, folder)) : []));
 }
 
+/**
+ * Paths in a Markdown text (README.md, docs/) that lead outside the repository: a relative path
+ * that climbs out of the file's folder (`../beside/notes.md`, in a code span or a link), or an
+ * absolute path on this machine outside the repository (one beside it, or in a folder of the
+ * machine the repository sits in, such as `/srv/beside/notes.md` for a checkout under /srv).
+ * URL paths (`/graphql`, `http://localhost:4000/support`) and placeholders of another machine
+ * (`/home/you/intake`) are not: the first has no folder at the top of the disk, the second none here.
+ */
+export function findOutsidePathsInMarkdown(root: string, file: string, text: string): OutsidePath[] {
+  const found: OutsidePath[] = [];
+  const inside = (target: string) => target === root || target.startsWith(root + path.sep);
+  const rootTop = root.split(path.sep)[1];
+  text.split('\n').forEach((line, index) => {
+    // A path starts a word: not inside a URL (after ':' or a host name) nor inside another path.
+    for (const match of line.matchAll(/(?<![\w:/.~@-])((?:\.\.\/)+[\w./-]*|\/[\w.-]+(?:\/[\w.-]+)*\/?)/g)) {
+      const literal = match[1]!;
+      const report = (resolved: string) => found.push({ file: path.relative(root, file), line: index + 1, literal, resolved });
+      if (literal.startsWith('../')) {
+        const resolved = path.resolve(path.dirname(file), literal);
+        if (!inside(resolved)) report(resolved);
+        continue;
+      }
+      if (inside(literal)) continue;
+      const [top, second] = literal.split('/').slice(1);
+      if (literal.startsWith(path.dirname(root) + path.sep)) report(literal);
+      else if (top && !SYSTEM_TOP_FOLDERS.has(top) && existsSync(`/${top}`) && (top === rootTop || (second !== undefined && existsSync(`/${top}/${second}`)))) report(literal);
+    }
+  });
+  return found;
+}
+
 export function outsidePathsIn(root: string, files: string[]): OutsidePath[] {
   return files.flatMap((file) => findOutsidePaths(root, file, readFileSync(file, 'utf8')));
 }

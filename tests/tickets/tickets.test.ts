@@ -136,8 +136,8 @@ describe('ordering', () => {
     expect(byStage.tickets.nodes.map((n: any) => n.title)).toEqual(['f-other']);
     const byChannel = await server.client().request<any>(q, { filter: { teamId: team.id, channel: 'EMAIL' } });
     expect(byChannel.tickets.totalCount).toBe(0);
-    const bogus = await server.client().request<any>(q, { filter: { teamId: 'not-an-id' } });
-    expect(bogus.tickets.totalCount).toBe(0);
+    // A malformed team id is the caller's mistake, not an empty team.
+    await expect(server.client().request<any>(q, { filter: { teamId: 'not-an-id' } })).rejects.toThrow(/filter\.teamId: "not-an-id" is not a valid ID/);
   });
 });
 

@@ -1,0 +1,3 @@
+export declare const MINIMUM_NODE: string;
+export declare function isSupportedNode(version: string, minimum?: string): boolean;
+export declare function refuseUnsupportedNode(): void;
