@@ -371,6 +371,8 @@ class ChatWidget {
     const socket = new GraphqlSocket(this.wsUrl, { authorization: `Bearer ${this.stored.token}` }, (connected) => {
       this.connected = connected;
       this.render();
+      // Session changes are live only: what happened while the socket was away is read once.
+      if (connected) void this.refreshSession();
     });
     this.visitorSocket = socket;
     socket.subscribe({
@@ -392,11 +394,22 @@ class ChatWidget {
       query: `subscription($s:ID!){liveChatSessionChanged(sessionId:$s){${SESSION}}}`,
       variables: () => ({ s: sessionId }),
       next: ({ liveChatSessionChanged }: { liveChatSessionChanged: SessionState }) => {
-        this.session = liveChatSessionChanged;
-        if (this.session.status === 'CLOSED') this.ended();
-        this.render();
+        this.applySession(liveChatSessionChanged);
       },
     });
+  }
+
+  private applySession(session: SessionState) {
+    this.session = session;
+    if (session.status === 'CLOSED') this.ended();
+    this.render();
+  }
+
+  private async refreshSession() {
+    const sessionId = this.stored.sessionId;
+    if (!sessionId) return;
+    const data = await graphqlRequest(this.graphqlUrl, `query($id:ID!){liveChatSession(id:$id){${SESSION}}}`, { id: sessionId }, this.stored.token).catch(() => null);
+    if (data?.liveChatSession && this.stored.sessionId === sessionId) this.applySession(data.liveChatSession);
   }
 
   private received(edge: { cursor: string; node: { id: string; body: string; clientMessageId: string | null; author: { kind: string; name: string } } }) {
@@ -418,6 +431,8 @@ class ChatWidget {
       this.log.insertBefore(element, firstPending ?? null);
     }
     if (node.author.kind !== 'VISITOR') this.typingLine.textContent = '';
+    // An operator writing to a waiting visitor means it was served (its welcome): the line is over.
+    if (node.author.kind === 'OPERATOR' && this.session?.status === 'WAITING') void this.refreshSession();
     this.log.scrollTop = this.log.scrollHeight;
   }
 
