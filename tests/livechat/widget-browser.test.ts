@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { root } from '../support/databases.js';
 import { startTestServer, subscribe, type TestServer } from '../support/server.js';
 import { waitFor } from '../support/wait.js';
-import { addOperators, close, createChatTeam, createOperator, goOnline, request, send, startChat, USER_ERRORS } from './support.js';
+import { addOperators, bodies, close, createChatTeam, createOperator, goOnline, request, send, startChat, USER_ERRORS } from './support.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 // CI installs Debian's chromium (.ci/run); a newcomer without it is told.
@@ -184,6 +184,8 @@ describe.runIf(available)('the chat widget on another origin, in a real browser'
     await send(server, operator.token, { sessionId: session.id, body: 'CSV or Excel?' });
     await page.getByRole('textbox', { name: 'Your message' }).fill('CSV, with headers');
     await page.keyboard.press('Enter');
+    // Sent over HTTP, which the cut leaves alone: stored before the operator's next line.
+    await waitFor(async () => (await bodies(server, operator.token, session.id)).includes('CSV, with headers'), { what: "the visitor's message stored" });
     await send(server, operator.token, { sessionId: session.id, body: 'Thanks, looking into it.' });
     await page.locator('.status', { hasText: 'Reconnecting' }).waitFor();
     holdSockets = false;
