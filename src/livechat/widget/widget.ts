@@ -128,6 +128,10 @@ class ChatWidget {
     else if (this.config.action === 'AUTO_POPUP') setTimeout(() => this.stored.open === undefined && this.open(false), this.config.autoPopupSeconds * 1000);
   }
 
+  remove() {
+    this.host.remove();
+  }
+
   // ------------------------------------------------------------------ storage
 
   private load(): Stored {
@@ -649,4 +653,8 @@ class ChatWidget {
 }
 
 const script = document.currentScript as HTMLScriptElement | null;
-if (script?.dataset.channel) void new ChatWidget(script).start();
+if (script?.dataset.channel) {
+  const widget = new ChatWidget(script);
+  // Intake unreachable or this site not allowed: the page stays as it was, without a chat.
+  widget.start().catch(() => widget.remove());
+}
