@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { and, eq, isNull, sql } from 'drizzle-orm';
+import { and, eq, isNull, sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
 import { ErrorCollector, fail, requiredText } from '../errors.js';
 import { isEmailAddress } from '../text/email-address.js';
@@ -57,6 +57,16 @@ export async function revokeApiToken(db: DbOrTx, id: number): Promise<ApiTokenRo
 /** A new visitor token, for a caller that stores its hash itself (startLiveChat, within its one statement). */
 export function generateVisitorToken(): string {
   return generateToken(VISITOR_PREFIX);
+}
+
+/** The INSERT of a visitor token's hash, for another service's statement (startLiveChat writes its session and token in few statements). */
+export function visitorTokenInsertSql(sessionId: number, tokenHash: string): SQL {
+  return sql`insert into ${visitorTokens} (session_id, token_hash) values (${sessionId}, ${tokenHash})`;
+}
+
+/** An agent's name as a scalar subquery, for another service's statement; null when there is no such agent. */
+export function agentNameSql(agentId: SQL): SQL {
+  return sql`(select a.name from ${agents} a where a.id = ${agentId})`;
 }
 
 export async function createVisitorToken(db: DbOrTx, sessionId: number): Promise<{ token: string; id: number }> {

@@ -47,12 +47,6 @@ export const liveChatSessionChanged = defineEvent({ name: 'liveChatSessionChange
 /** The same change keyed by the session itself, which its visitor follows: no filtering of the channel's. */
 export const visitorSessionChanged = defineEvent({ name: 'visitorSessionChanged', load: loadSessions, liveOnly: true });
 
-/**
- * A session was removed (the visitor never wrote, see the sweep); keyed by the session. Its
- * streams end on it. Live only, and loads nothing: the row is gone, the id is the news.
- */
-export const liveChatSessionRemoved = defineEvent<number>({ name: 'liveChatSessionRemoved', load: async (_db, ids) => new Map(ids.map((id) => [id, id])), liveOnly: true });
-
 /** Events a live chat transaction raised, published together when its work is done. */
 interface Pending {
   messages: Map<number, number>;

@@ -1,5 +1,5 @@
-import { idArgument } from '../graphql/global-id.js';
 import { GraphQLError } from 'graphql';
+import { idArgument } from '../graphql/global-id.js';
 import { findAgent, type AgentRow } from '../auth/service.js';
 import { UserInputError } from '../errors.js';
 import type { Context } from '../graphql/context.js';

@@ -1,29 +1,19 @@
 import { Repeater } from 'graphql-yoga';
 import type { Context } from '../graphql/context.js';
-import { liveChatSessionRemoved } from './events.js';
-import { presenceTrackerOf } from './presence.js';
 import type { LiveChatSessionRow } from './assignment.js';
-import { findSession } from './sessions.js';
+import { presenceTrackerOf } from './presence.js';
 
 /**
- * What every stream of one session shares, around the stream itself:
- * - it ends when the session is removed (the sweep's empty-session clean-up);
- * - while a visitor holds it, the visitor counts as there (a waiting visitor is not idle),
- *   through the instance's presence heartbeat.
+ * What every stream of one session shares, around the stream itself, kept by the instance's
+ * presence heartbeat (no event subscription of its own, so an idle stream costs one map entry):
+ * - it ends when the session is removed (the sweep's empty-session clean-up), at the next beat;
+ * - while a visitor holds it, the visitor counts as there (a waiting visitor is not idle).
  */
 export function sessionStreamLifetime<T>(ctx: Context, session: LiveChatSessionRow, visitor: boolean, stream: AsyncIterable<T>): AsyncIterable<T> {
-  const sessionId = session.id;
   return new Repeater<T>(async (push, stop) => {
-    const removal = (await ctx.events.subscribeLive(liveChatSessionRemoved, { key: sessionId }))[Symbol.asyncIterator]();
-    void (async () => {
-      for (;;) {
-        const result = await removal.next();
-        if (result.done) return;
-        // After lost notifications, the table tells whether the session is still there.
-        if (!result.value.missed || !(await findSession(ctx.db, sessionId))) return stop();
-      }
-    })().catch((err) => stop(err));
-    const release = visitor ? await presenceTrackerOf(ctx.events).visitorConnected(sessionId, session.status === 'WAITING').catch((err) => (stop(err), null)) : null;
+    const tracker = presenceTrackerOf(ctx.events);
+    const closeTracking = tracker.sessionStreamOpened(session.id, () => stop());
+    const release = visitor ? await tracker.visitorConnected(session.id, session.status === 'WAITING').catch((err) => (stop(err), null)) : null;
     const inner = stream[Symbol.asyncIterator]();
     const stopped = stop.then(() => ({ done: true, value: undefined }) as const);
     const pump = (async () => {
@@ -38,8 +28,8 @@ export function sessionStreamLifetime<T>(ctx: Context, session: LiveChatSessionR
       (err) => stop(err),
     );
     await stop;
+    closeTracking();
     release?.();
-    await removal.return?.();
     await inner.return?.();
   });
 }

@@ -1,5 +1,5 @@
-import { idArgument } from '../graphql/global-id.js';
 import { GraphQLError } from 'graphql';
+import { idArgument } from '../graphql/global-id.js';
 import type { Context } from '../graphql/context.js';
 import { builder } from '../graphql/builder.js';
 import { callerAgentId, canOperate, forbidden, staffOrVisitorOf, subscribableSession } from './graphql-access.js';

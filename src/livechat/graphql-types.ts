@@ -1,5 +1,5 @@
-import { idArgument } from '../graphql/global-id.js';
 import { isStaff } from '../auth/principal.js';
+import { idArgument } from '../graphql/global-id.js';
 import { GraphQLError } from 'graphql';
 import { Agent } from '../auth/graphql.js';
 import { findAgent } from '../auth/service.js';

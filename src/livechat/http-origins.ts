@@ -1,9 +1,10 @@
 import { decodeGlobalID } from '@pothos/plugin-relay';
+import { eq } from 'drizzle-orm';
 import { Kind, parse, valueFromASTUntyped, type DocumentNode, type FieldNode } from 'graphql';
 import type { Principal } from '../auth/principal.js';
 import type { DbOrTx } from '../db/client.js';
 import { findChannel, findChannelByKey, type LiveChatChannelRow } from './channels.js';
-import { findSession } from './sessions.js';
+import { liveChatChannels, liveChatSessions } from './tables.js';
 import { directLinkFrameAncestors } from './widget.js';
 import { originAllowed } from './widget-rules.js';
 
@@ -31,14 +32,35 @@ export interface OperationRequest {
   principal: Principal;
 }
 
+type ChannelOrigins = Pick<LiveChatChannelRow, 'allowedOrigins'>;
+
+const SESSION_ORIGINS_TTL_MS = 5000;
+const sessionOrigins = new Map<number, { origins: ChannelOrigins | null; until: number }>();
+
+/**
+ * The allowed origins of a visitor session's channel, in one query, kept a few seconds: a
+ * visitor's every message from a browser asks, and the message path itself is one statement.
+ */
+async function originsOfSession(db: DbOrTx, sessionId: number): Promise<ChannelOrigins | null> {
+  const cached = sessionOrigins.get(sessionId);
+  if (cached && cached.until > Date.now()) return cached.origins;
+  const [row] = await db
+    .select({ allowedOrigins: liveChatChannels.allowedOrigins })
+    .from(liveChatSessions)
+    .innerJoin(liveChatChannels, eq(liveChatChannels.id, liveChatSessions.channelId))
+    .where(eq(liveChatSessions.id, sessionId));
+  if (sessionOrigins.size >= 10_000) sessionOrigins.clear();
+  sessionOrigins.set(sessionId, { origins: row ?? null, until: Date.now() + SESSION_ORIGINS_TTL_MS });
+  return row ?? null;
+}
+
 /** The channels a request's chat operation names, or null when it is not a chat operation. */
-export async function chatChannelsOf(db: DbOrTx, request: OperationRequest): Promise<LiveChatChannelRow[] | null> {
-  const channels: LiveChatChannelRow[] = [];
+export async function chatChannelsOf(db: DbOrTx, request: OperationRequest): Promise<ChannelOrigins[] | null> {
+  const channels: ChannelOrigins[] = [];
   let chat = false;
   if (request.principal.kind === 'visitor') {
     chat = true;
-    const session = await findSession(db, request.principal.sessionId);
-    const channel = session ? await findChannel(db, session.channelId) : undefined;
+    const channel = await originsOfSession(db, request.principal.sessionId);
     if (channel) channels.push(channel);
   }
   const { query } = request;
@@ -62,7 +84,7 @@ export async function chatChannelsOf(db: DbOrTx, request: OperationRequest): Pro
 }
 
 /** Whether a page of this origin may read the answer: every channel the operation names allows it. */
-export function originAllowedFor(channels: readonly LiveChatChannelRow[], origin: string): boolean {
+export function originAllowedFor(channels: readonly ChannelOrigins[], origin: string): boolean {
   return channels.every((channel) => originAllowed(channel.allowedOrigins, origin));
 }
 
@@ -91,12 +113,6 @@ async function channelOfGlobalId(db: DbOrTx, globalId: string): Promise<LiveChat
   } catch {
     return undefined;
   }
-}
-
-/** The channel of a visitor's token, for its WebSocket's connection_init; null for any other caller. */
-export async function visitorChannelOf(db: DbOrTx, principal: Principal): Promise<LiveChatChannelRow | null> {
-  if (principal.kind !== 'visitor') return null;
-  return (await chatChannelsOf(db, { query: null, principal }))?.[0] ?? null;
 }
 
 /** Headers of the direct-link page of a channel: framed only by its allowed origins. */

@@ -1,7 +1,7 @@
 import type { AppModule } from '../app-module.js';
 import { AvailabilityWatcher, liveChatAvailabilityChanged, setAvailabilityWatcher } from './availability.js';
 import { isOperatorOf, syncChannelWithTeam } from './channels.js';
-import { chatMessageAdded, liveChatSessionChanged, liveChatSessionRemoved, visitorSessionChanged } from './events.js';
+import { chatMessageAdded, liveChatSessionChanged, visitorSessionChanged } from './events.js';
 import './graphql.js';
 import { PresenceTracker, setPresenceTracker } from './presence.js';
 import { pruneRateCounters } from './ratelimit.js';
@@ -17,7 +17,7 @@ import { WIDGET_ROUTES } from './widget-routes.js';
  */
 export const liveChatModule: AppModule = {
   name: 'livechat',
-  events: [chatMessageAdded, liveChatSessionChanged, visitorSessionChanged, liveChatSessionRemoved, liveChatAvailabilityChanged],
+  events: [chatMessageAdded, liveChatSessionChanged, visitorSessionChanged, liveChatAvailabilityChanged],
   teamWriteHooks: [syncChannelWithTeam],
   routes: WIDGET_ROUTES,
   scopeLookups: (db) => ({ isOperator: (agentId, channelId) => isOperatorOf(db, channelId, agentId) }),

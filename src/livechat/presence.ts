@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { and, eq, lt, sql } from 'drizzle-orm';
-import type { DbOrTx } from '../db/client.js';
+import { queryRows, type DbOrTx } from '../db/client.js';
 import type { EventHub } from '../events/hub.js';
 import { liveChatOperators, liveChatPresences, liveChatSessions } from './tables.js';
 
@@ -35,6 +35,8 @@ export class PresenceTracker {
   private readonly operators = new Map<number, OperatorPresence>();
   /** Session id → open visitor streams of it on this instance. */
   private readonly visitors = new Map<number, number>();
+  /** Session id → how to end each open stream of it on this instance, should it be removed. */
+  private readonly sessionStreams = new Map<number, Set<() => void>>();
 
   constructor(
     private readonly db: DbOrTx,
@@ -48,17 +50,23 @@ export class PresenceTracker {
   }
 
   private async beat(): Promise<void> {
-    if (this.operators.size > 0 || this.visitors.size > 0) await this.refresh();
+    if (this.operators.size > 0 || this.visitors.size > 0 || this.sessionStreams.size > 0) await this.refresh();
     await this.db.delete(liveChatPresences).where(lt(liveChatPresences.heartbeatAt, sql`now() - make_interval(secs => ${PRESENCE_TTL_SECONDS * 2})`));
   }
 
-  /** One statement for the whole instance: operators' rows refreshed or written back, waiting visitors seen. */
+  /**
+   * One statement for the whole instance: operators' rows refreshed or written back, waiting
+   * visitors seen, and the sessions of open streams that were removed (their streams end).
+   */
   private async refresh(): Promise<void> {
     const operators = JSON.stringify([...this.operators].map(([id, p]) => [id, p.channelId, p.agentId]));
     const visitors = JSON.stringify([...this.visitors.keys()]);
+    const streamed = JSON.stringify([...this.sessionStreams.keys()]);
     // Rows come back under their old ids (never handed out again by the identity), so
     // disconnect() still finds them; ON CONFLICT covers a row refreshed meanwhile.
-    await this.db.execute(sql`
+    const [result] = await queryRows<{ gone: number[] }>(
+      this.db,
+      sql`
       with mine as (
         select (e.value->>0)::int id, (e.value->>1)::int channel_id, (e.value->>2)::int agent_id
         from json_array_elements(${operators}::text::json) e
@@ -77,8 +85,28 @@ export class PresenceTracker {
         update ${liveChatSessions} s set visitor_seen_at = now()
         where s.id in (select (v.value #>> '{}')::int from json_array_elements(${visitors}::text::json) v) and s.status = 'WAITING'
         returning s.id
+      ), gone as (
+        select (v.value #>> '{}')::int id from json_array_elements(${streamed}::text::json) v
+        where not exists (select 1 from ${liveChatSessions} s where s.id = (v.value #>> '{}')::int)
       )
-      select (select count(*) from refreshed) refreshed, (select count(*) from restored) restored, (select count(*) from seen) seen`);
+      select (select count(*) from refreshed) refreshed, (select count(*) from restored) restored, (select count(*) from seen) seen,
+        (select coalesce(json_agg(id), '[]'::json) from gone) gone`,
+    );
+    for (const sessionId of result?.gone ?? []) for (const end of [...(this.sessionStreams.get(sessionId) ?? [])]) end();
+  }
+
+  /**
+   * A stream of a session opened on this instance: ended (through `end`) at the first heartbeat
+   * after the session is removed. Returns the function that says the stream ended.
+   */
+  sessionStreamOpened(sessionId: number, end: () => void): () => void {
+    let ends = this.sessionStreams.get(sessionId);
+    if (!ends) this.sessionStreams.set(sessionId, (ends = new Set()));
+    ends.add(end);
+    return () => {
+      ends.delete(end);
+      if (ends.size === 0 && this.sessionStreams.get(sessionId) === ends) this.sessionStreams.delete(sessionId);
+    };
   }
 
   async connect(channelId: number, agentId: number): Promise<number> {
@@ -123,6 +151,7 @@ export class PresenceTracker {
     this.timer = null;
     this.operators.clear();
     this.visitors.clear();
+    this.sessionStreams.clear();
     await this.db.delete(liveChatPresences).where(eq(liveChatPresences.instanceId, this.instanceId));
   }
 }

@@ -1,14 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { and, asc, desc, eq, gte, lt, or, sql } from 'drizzle-orm';
-import { findAgent, generateVisitorToken, hashToken } from '../auth/service.js';
-import { agents, visitorTokens } from '../auth/tables.js';
+import { agentNameSql, findAgent, generateVisitorToken, hashToken, visitorTokenInsertSql } from '../auth/service.js';
 import { inTransaction, type DbOrTx } from '../db/client.js';
-import { liveNotification, notifyEvents } from '../events/hub.js';
+import { liveNotification } from '../events/hub.js';
 import { isAnyOf } from '../db/columns.js';
 import { ErrorCollector, fail } from '../errors.js';
 import { isEmailAddress } from '../text/email-address.js';
 import { assignWaitingSessions, onlineOperators, type LiveChatSessionRow } from './assignment.js';
-import { chatMessageAdded, chatTransaction, liveChatSessionChanged, liveChatSessionRemoved, MESSAGE_JSON, publishSessionChanged, visitorSessionChanged } from './events.js';
+import { chatMessageAdded, chatTransaction, liveChatSessionChanged, MESSAGE_JSON, publishSessionChanged, visitorSessionChanged } from './events.js';
 import { findChannel, isOperatorOf, lockChannel } from './channels.js';
 import { appendMessage, lockSession, type ChatActor } from './messages.js';
 import { hitRateLimit } from './ratelimit.js';
@@ -102,10 +101,10 @@ async function completeStart(tx: DbOrTx, session: LiveChatSessionRow, start: { a
   const agentId = sql`${start.agentId}::int`;
   await tx.execute(sql`
     with token as (
-      insert into ${visitorTokens} (session_id, token_hash) values (${session.id}, ${start.visitorTokenHash}) returning id
+      ${visitorTokenInsertSql(session.id, start.visitorTokenHash)} returning id
     ), m as (
       insert into ${liveChatMessages} (session_id, seq, author_kind, author_name, agent_id, body, operator_only, in_transcript)
-      select ${session.id}, 1, 'OPERATOR', coalesce((select a.name from ${agents} a where a.id = ${agentId}), 'Operator'), ${agentId}, ${start.welcomeMessage}, false, false
+      select ${session.id}, 1, 'OPERATOR', coalesce(${agentNameSql(agentId)}, 'Operator'), ${agentId}, ${start.welcomeMessage}, false, false
       where ${agentId} is not null
       returning *
     ), sent as (
@@ -313,7 +312,7 @@ export interface SweepSettings {
  * Empty: the visitor never wrote, the session is older than the empty period, and nobody (the
  * visitor or an operator; our own system notes do not count) wrote within it. An open stream
  * alone is not activity. Such a session is closed if it is not (its feeds hear it), then
- * removed; the removal is published, so the session's streams end.
+ * removed; the session's streams end.
  */
 export async function sweepLiveChatSessions(db: DbOrTx, settings: SweepSettings): Promise<{ closed: number; removed: number }> {
   const emptyPeriod = sql`now() - make_interval(secs => ${settings.emptySessionMinutes * 60})`;
@@ -326,14 +325,13 @@ export async function sweepLiveChatSessions(db: DbOrTx, settings: SweepSettings)
   );
   // Closed for a moment before it goes, so that operators' feeds see it leave (the change is
   // read from the row, which must still be there), and only then removed, with its streams.
-  const removed = await inTransaction(db, async (tx) => {
-    const rows = await tx
+  // Its streams end at their instance's next presence heartbeat (PresenceTracker).
+  const removed = (
+    await db
       .delete(liveChatSessions)
       .where(and(isEmpty, eq(liveChatSessions.status, 'CLOSED'), lt(liveChatSessions.closedAt, sql`now() - make_interval(secs => ${REMOVAL_GRACE_SECONDS})`)))
-      .returning({ id: liveChatSessions.id });
-    await notifyEvents(tx, liveChatSessionRemoved, new Map(rows.map((s) => [s.id, s.id])));
-    return rows.length;
-  });
+      .returning({ id: liveChatSessions.id })
+  ).length;
   const idleSince = sql`now() - make_interval(secs => ${settings.idleCloseMinutes * 60})`;
   const idle = sql`(${lt(liveChatSessions.lastActivityAt, idleSince)} and (${liveChatSessions.status} = 'OPEN' or ${liveChatSessions.visitorSeenAt} is null or ${liveChatSessions.visitorSeenAt} < ${idleSince}))`;
   const toClose = await db
