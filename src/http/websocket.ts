@@ -189,7 +189,7 @@ export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log, 
           return false;
         }
         // A chat visitor's socket from a browser page: its session's channel must allow the page's origin (else 4403).
-        const origin = ctx.extra.request.headers.origin;
+        const origin = foreignOrigin(ctx.extra.request.headers);
         if (origin && principal.kind === 'visitor') {
           const channels = await chatChannelsOf(db, { query: null, principal });
           if (channels && !originAllowedFor(channels, origin)) {
@@ -229,7 +229,7 @@ export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log, 
         const errors = validate(enveloped, document);
         if (errors.length > 0) return errors;
         // A chat operation named by key or id (the anonymous widget's): the channel must allow the page's origin.
-        const origin = ctx.extra.request.headers.origin;
+        const origin = foreignOrigin(ctx.extra.request.headers);
         if (origin) {
           const channels = await chatChannelsOf(db, { query: document, variables: params.variables, operationName: params.operationName, principal: ANONYMOUS });
           if (channels && !originAllowedFor(channels, origin)) {
@@ -273,4 +273,18 @@ export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log, 
       await disposable.dispose();
     },
   };
+}
+
+/**
+ * The Origin of a page of another site, which the chat channel must allow; null without one and
+ * for Intake's own pages (the direct-link chat, /chat/KEY), served from this very host.
+ */
+function foreignOrigin(headers: http.IncomingHttpHeaders): string | null {
+  const origin = headers.origin;
+  if (!origin) return null;
+  try {
+    return new URL(origin).host === headers.host ? null : origin;
+  } catch {
+    return origin;
+  }
 }

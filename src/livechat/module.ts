@@ -9,16 +9,19 @@ import { PresenceTracker, setPresenceTracker } from './presence.js';
 import { pruneRateCounters } from './ratelimit.js';
 import { sweepLiveChatSessions } from './sessions.js';
 import { setTypingRelay, TypingRelay } from './typing.js';
+import { WIDGET_ROUTES } from './widget-routes.js';
 
 /**
  * Live chat: its events, the team hook that keeps a team's channel in step with its switch, the
  * operatorOf scope's lookup, the sweep that closes idle sessions and removes empty ones, and the
- * services with a lifetime of their own (operator presence with its heartbeat, the typing relay).
+ * services with a lifetime of their own (operator presence with its heartbeat, the typing relay),
+ * and the browser side: the widget's loader and script, and the direct-link page.
  */
 export const liveChatModule: AppModule = {
   name: 'livechat',
   events: [chatMessageAdded, liveChatSessionChanged, visitorSessionChanged, liveChatAvailabilityChanged],
   teamWriteHooks: [syncChannelWithTeam],
+  routes: WIDGET_ROUTES,
   scopeLookups: (db) => ({ isOperator: (agentId, channelId) => isOperatorOf(db, channelId, agentId) }),
   jobs: [
     {
