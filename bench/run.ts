@@ -4,6 +4,7 @@ import { benchSmtpAmplification } from './smtp-amplification.js';
 import { benchSmtpIntake } from './smtp-intake.js';
 import { benchStartup } from './startup.js';
 import { benchTicketList } from './tickets-http.js';
+import { benchWidget } from './widget.js';
 
 // Each benchmark prints JSON lines: one per figure, its baseline from the same run beside it.
 const seconds = Number(process.env.BENCH_SECONDS || 10);
@@ -16,6 +17,7 @@ const benches: Record<string, () => Promise<void>> = {
   'sla-recompute': () => benchSlaRecompute(),
   livechat: () => benchLiveChat(seconds),
   startup: () => benchStartup(Number(process.env.BENCH_ROUNDS || 5)),
+  widget: () => benchWidget(Number(process.env.BENCH_ROUNDS || 5)),
 };
 
 for (const [name, bench] of Object.entries(benches)) {

@@ -86,6 +86,12 @@ interface ConfigValues {
   anonymousIntrospection: boolean;
   /** Origins whose browser requests may carry credentials (CORS_ORIGINS, comma-separated). */
   corsOrigins: readonly string[];
+  /**
+   * Request header in which a trusted reverse proxy or CDN puts the visitor's country
+   * (TRUSTED_COUNTRY_HEADER, e.g. CF-IPCountry), lower case; null: the country comes from the
+   * client address through the offline table alone.
+   */
+  trustedCountryHeader: string | null;
   liveChat: LiveChatSettings;
 }
 
@@ -108,6 +114,13 @@ export interface LiveChatSettings {
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
+function trustedCountryHeaderFrom(env: NodeJS.ProcessEnv): string | null {
+  const raw = env.TRUSTED_COUNTRY_HEADER?.trim() ?? '';
+  if (raw === '') return null;
+  if (!/^[A-Za-z0-9-]{1,100}$/.test(raw)) throw new Error(`TRUSTED_COUNTRY_HEADER must be a header name such as CF-IPCountry, got "${raw}"`);
+  return raw.toLowerCase();
+}
 
 /** What a numeric setting holds, which decides what values make sense for it. */
 export type NumericSettingKind = 'port' | 'count' | 'bytes' | 'milliseconds' | 'minutes' | 'days';
@@ -305,6 +318,7 @@ function readConfig(env: NodeJS.ProcessEnv, read: ReturnType<typeof settingsRead
       .split(',')
       .map((origin) => origin.trim().replace(/\/+$/, ''))
       .filter((origin) => origin !== ''),
+    trustedCountryHeader: read.parsed(() => trustedCountryHeaderFrom(env), null),
     liveChat: {
       maxMessageChars: read.count('LIVECHAT_MAX_MESSAGE_CHARS', 4000),
       idleCloseMinutes: read.minutes('LIVECHAT_IDLE_CLOSE_MINUTES', 30, { fractions: true }),

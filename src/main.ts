@@ -184,6 +184,7 @@ async function printBanner(database: Database, config: Config, publicUrl: string
   const { listTeams } = await import('./teams/service.js');
   const { publishedForms } = await import('./webform/service.js');
   const { channelsOfTeams } = await import('./livechat/channels.js');
+  const { directLinkUrlOf } = await import('./livechat/widget.js');
   const { encodeGlobalID } = await import('@pothos/plugin-relay');
   const [teams, forms] = await Promise.all([listTeams(database.db), publishedForms(database.db)]);
   const chatTeams = teams.filter((t) => t.useLiveChat);
@@ -199,8 +200,10 @@ async function printBanner(database: Database, config: Config, publicUrl: string
     ...(first.team ? [`  Demo team:    ${first.team.name} created`] : []),
     ...(aliases.length ? [`  Team aliases: ${aliases.join(', ')}`] : []),
     ...forms.map(({ team, form }) => `  Website form: ${publicUrl}/support/${form.slug} (${team.name})`),
-    // The widget and the chat's direct link come with the widget; until then operators join by id.
-    ...channels.map((channel) => `  Live chat:    ${channel.name} channel on (id ${encodeGlobalID('LiveChatChannel', channel.id)}: operators joinLiveChatChannel)`),
+    ...channels.flatMap((channel) => [
+      `  Live chat:    ${directLinkUrlOf(publicUrl, channel)} (${channel.name}; the embed code is LiveChatChannel.embedCode)`,
+      `                operators join with joinLiveChatChannel(channelId: "${encodeGlobalID('LiveChatChannel', channel.id)}")`,
+    ]),
     ...(first.adminToken
       ? [`  Admin token:  ${first.adminToken}`, '                (shown once: keep it; send it as "Authorization: Bearer <token>")']
       : config.adminToken

@@ -18,4 +18,6 @@ export interface Context {
   auth: Authenticator;
   /** Who is on the other end, as public submissions record it. */
   client: MessageOrigin;
+  /** The caller's ISO country code when known (trusted proxy header, else the offline address table); read on first call. */
+  visitorCountry(): string | null;
 }

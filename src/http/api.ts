@@ -15,6 +15,9 @@ import { clientOf, isAbort, sendJson, type AppServices, type Route } from './rou
 import type { Upgrades } from './server.js';
 import { useStreamGuards } from './streams.js';
 import { attachGraphqlWebSocket } from './websocket.js';
+import { visitorCountry as countryOfVisitor } from '../livechat/country.js';
+import { chatChannelsOf, originAllowedFor } from '../livechat/http-origins.js';
+import { ANONYMOUS } from '../auth/principal.js';
 
 const GRAPHQL_PATH = '/graphql';
 
@@ -50,7 +53,14 @@ export function apiEndpoint(services: AppServices, database: Database): { routes
         (isAbort(err) ? log.info : log.error)(String(args[0]).slice(0, 1000), { err, details: args.filter((a) => !(a instanceof Error)) });
       },
     },
-    cors: (request) => corsFor(request, config.corsOrigins),
+    cors: (request, serverContext: unknown) => {
+      const req = (serverContext as { req?: http.IncomingMessage } | undefined)?.req;
+      const chat = req ? chatCors.get(req) : undefined;
+      const origin = request.headers.get('origin');
+      // A chat operation's answer is readable only by its channel's allowed origins.
+      if (chat != null && origin !== null) return chat.allowed ? { origin: [origin], credentials: false } : false;
+      return corsFor(request, config.corsOrigins);
+    },
     graphiql: GRAPHIQL_OPTIONS,
     renderGraphiQL: renderIntakeGraphiQL,
     plugins: [
@@ -75,9 +85,25 @@ export function apiEndpoint(services: AppServices, database: Database): { routes
       const fromSocket = initial.connectionParams?.Authorization ?? initial.connectionParams?.authorization ?? initial.upgradeHeaders?.authorization;
       const header = typeof fromSocket === 'string' ? fromSocket : initial.request?.headers.get('authorization');
       const client = initial.req ? clientOf(initial.req, config) : { clientAddress: null, userAgent: null, referer: null, language: null };
-      return { db: services.db, config, events: services.events, publicUrl: services.publicUrl, principal: await principalOrUnauthenticated(auth, header), auth, client };
+      const countryHeader = config.trustedCountryHeader === null ? undefined : (initial.upgradeHeaders ?? initial.req?.headers)?.[config.trustedCountryHeader];
+      let country: string | null | undefined;
+      const visitorCountry = () => (country ??= countryOfVisitor(typeof countryHeader === 'string' ? countryHeader : null, client.clientAddress, config.trustedCountryHeader !== null));
+      return { db: services.db, config, events: services.events, publicUrl: services.publicUrl, principal: await principalOrUnauthenticated(auth, header), auth, client, visitorCountry };
     },
   });
+
+  /**
+   * Requests that run a chat operation (a widget on a customer's site), with whether their Origin
+   * may read the answer: decided before Yoga runs, read by its CORS hook.
+   */
+  const chatCors = new WeakMap<http.IncomingMessage, { allowed: boolean }>();
+  const chatOperationOrigin = async (req: http.IncomingMessage, body: Buffer | null, origin: string): Promise<{ allowed: boolean } | null> => {
+    const params = graphqlParamsOf(req, body);
+    const authorization = req.headers.authorization;
+    const principal = authorization ? await auth.fromAuthorization(authorization) : ANONYMOUS;
+    const channels = await chatChannelsOf(services.db, { ...params, principal });
+    return channels === null ? null : { allowed: originAllowedFor(channels, origin) };
+  };
 
   const routes: Route[] = [
     {
@@ -88,6 +114,14 @@ export function apiEndpoint(services: AppServices, database: Database): { routes
         // Read by the router, bounded by the Content-Length it checked: Yoga then parses a
         // buffer instead of piping every request body through a stream of its own.
         if (body && body.length > 0) Object.assign(req, { body });
+        const origin = req.headers.origin;
+        if (typeof origin === 'string' && req.method !== 'OPTIONS') {
+          const chat = await chatOperationOrigin(req, body, origin);
+          if (chat) {
+            chatCors.set(req, chat);
+            res.setHeader('vary', 'Origin');
+          }
+        }
         await yoga.requestListener(req, res);
       },
     },
@@ -111,7 +145,27 @@ export function apiEndpoint(services: AppServices, database: Database): { routes
       },
     },
   ];
-  return { routes, attach: (server) => attachGraphqlWebSocket({ server, path: GRAPHQL_PATH, yoga, config, auth, log }) };
+  return { routes, attach: (server) => attachGraphqlWebSocket({ server, path: GRAPHQL_PATH, yoga, config, auth, log, db: services.db }) };
+}
+
+/** query, variables and operationName of a GraphQL request over GET or a JSON POST; empty when neither. */
+function graphqlParamsOf(req: http.IncomingMessage, body: Buffer | null): { query?: string; variables?: Record<string, unknown> | null; operationName?: string | null } {
+  try {
+    if (req.method === 'GET') {
+      const search = new URL(req.url ?? '/', 'http://localhost').searchParams;
+      const variables = search.get('variables');
+      return { query: search.get('query') ?? undefined, variables: variables ? JSON.parse(variables) : null, operationName: search.get('operationName') };
+    }
+    if (body && /json/i.test(req.headers['content-type'] ?? '')) {
+      const parsed = JSON.parse(body.toString('utf8'));
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed) && typeof parsed.query === 'string') {
+        return { query: parsed.query, variables: parsed.variables && typeof parsed.variables === 'object' ? parsed.variables : null, operationName: typeof parsed.operationName === 'string' ? parsed.operationName : null };
+      }
+    }
+  } catch {
+    // Yoga answers a malformed request itself.
+  }
+  return {};
 }
 
 /**

@@ -10,6 +10,9 @@ import type { Config } from '../config.js';
 import type { Context } from '../graphql/context.js';
 import type { Logger } from '../log.js';
 import { clientAddressOf } from './client-address.js';
+import type { Db } from '../db/client.js';
+import { ANONYMOUS } from '../auth/principal.js';
+import { chatChannelsOf, originAllowedFor } from '../livechat/http-origins.js';
 
 /**
  * A Subscription field whose `extensions` carry `{ [PUBLIC_SUBSCRIPTION]: true }` may be used by
@@ -41,6 +44,7 @@ interface Options {
   config: Config;
   auth: Authenticator;
   log: Logger;
+  db: Db;
 }
 
 function authorizationOf(connectionParams: Readonly<Record<string, unknown>> | undefined, headers: http.IncomingHttpHeaders): string | undefined {
@@ -92,7 +96,7 @@ function refuseServerOnlyMessages(socket: WebSocket): void {
  * socket, sockets per client address, a grace period for sockets without a token, and a ping
  * that drops sockets whose peer went away without closing.
  */
-export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log }: Options) {
+export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log, db }: Options) {
   const states = new WeakMap<WebSocket, SocketState>();
   const socketsPerAddress = new Map<string, number>();
 
@@ -184,6 +188,15 @@ export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log }
           ctx.extra.socket.close(ANONYMOUS_CLOSE_CODE, `Unauthorized: ${error.reason}`);
           return false;
         }
+        // A chat visitor's socket from a browser page: its session's channel must allow the page's origin (else 4403).
+        const origin = foreignOrigin(ctx.extra.request.headers);
+        if (origin && principal.kind === 'visitor') {
+          const channels = await chatChannelsOf(db, { query: null, principal });
+          if (channels && !originAllowedFor(channels, origin)) {
+            log.info('websocket refused: origin not allowed by the chat channel', { origin: origin.slice(0, 200) });
+            return false;
+          }
+        }
         state.authenticated = principal.kind !== 'anonymous';
         if (state.authenticated) stopGrace(state);
         // Rights end when they are taken away: a revoked token's socket closes, whatever it holds open.
@@ -215,6 +228,14 @@ export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log }
         }
         const errors = validate(enveloped, document);
         if (errors.length > 0) return errors;
+        // A chat operation named by key or id (the anonymous widget's): the channel must allow the page's origin.
+        const origin = foreignOrigin(ctx.extra.request.headers);
+        if (origin) {
+          const channels = await chatChannelsOf(db, { query: document, variables: params.variables, operationName: params.operationName, principal: ANONYMOUS });
+          if (channels && !originAllowedFor(channels, origin)) {
+            return [new GraphQLError("Forbidden: this page's origin may not use this live chat channel (allowedOrigins).", { extensions: { code: 'FORBIDDEN' } })];
+          }
+        }
         const state = states.get(ctx.extra.socket);
         if (state && !state.authenticated && isPublicSubscription(enveloped, document, params.operationName)) {
           state.publicOperations.add(id);
@@ -252,4 +273,18 @@ export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log }
       await disposable.dispose();
     },
   };
+}
+
+/**
+ * The Origin of a page of another site, which the chat channel must allow; null without one and
+ * for Intake's own pages (the direct-link chat, /chat/KEY), served from this very host.
+ */
+function foreignOrigin(headers: http.IncomingHttpHeaders): string | null {
+  const origin = headers.origin;
+  if (!origin) return null;
+  try {
+    return new URL(origin).host === headers.host ? null : origin;
+  } catch {
+    return origin;
+  }
 }

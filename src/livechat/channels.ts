@@ -7,9 +7,11 @@ import type { TeamRow } from '../teams/service.js';
 import { assignWaitingSessions, closeWaitingLine, returnSessionsToLine } from './assignment.js';
 import { isConnected } from './presence.js';
 import { CHANNEL_DEFAULTS, isColor } from './rules.js';
+import { normalizeOrigin, type LiveChatOfflineBehavior } from './widget-rules.js';
 import { liveChatChannels, liveChatOperators, liveChatOperatorStatuses, liveChatSessions, type LiveChatChannelRow } from './tables.js';
 import { chatTransaction } from './events.js';
 import { sendControlSignal } from './control.js';
+import { availabilityOf, channelIdsOfOperator, publishAvailabilityChanged } from './availability.js';
 import { cutByCodePoints } from '../text/clean.js';
 
 export type { LiveChatChannelRow } from './tables.js';
@@ -31,6 +33,7 @@ export async function syncChannelWithTeam(tx: DbOrTx, team: TeamRow): Promise<vo
   if (channel) {
     if (channel.enabled === team.useLiveChat) return;
     const [switched] = await tx.update(liveChatChannels).set({ enabled: team.useLiveChat }).where(eq(liveChatChannels.id, channel.id)).returning();
+    await publishAvailabilityChanged(tx, [channel.id]);
     await chatTransaction(tx, (chatTx) => (switched!.enabled ? assignWaitingSessions(chatTx, switched!, { lineChanged: true }) : closeWaitingLine(chatTx, switched!, SWITCHED_OFF_MESSAGE)));
     return;
   }
@@ -56,6 +59,13 @@ export async function findChannel(db: DbOrTx, id: number): Promise<LiveChatChann
 export async function findChannels(db: DbOrTx, ids: readonly number[]): Promise<LiveChatChannelRow[]> {
   if (ids.length === 0) return [];
   return db.select().from(liveChatChannels).where(isAnyOf(liveChatChannels.id, [...new Set(ids)]));
+}
+
+/** The channel behind a public channel key (embed code, direct link), if any. */
+export async function findChannelByKey(db: DbOrTx, key: string): Promise<LiveChatChannelRow | undefined> {
+  if (key.length > 100) return undefined;
+  const [channel] = await db.select().from(liveChatChannels).where(eq(liveChatChannels.key, key));
+  return channel;
 }
 
 export async function channelsOfTeams(db: DbOrTx, teamIds: number[]): Promise<LiveChatChannelRow[]> {
@@ -84,7 +94,12 @@ export interface UpdateChannelInput {
   resetColors?: boolean | null;
   /** undefined leaves it; null removes the cap. */
   maxSessionsPerOperator?: number | null;
+  /** Replaces the list; empty: any origin. */
+  allowedOrigins?: readonly string[] | null;
+  offlineBehavior?: LiveChatOfflineBehavior | null;
 }
+
+const MAX_ALLOWED_ORIGINS = 50;
 
 export async function updateChannel(db: DbOrTx, input: UpdateChannelInput): Promise<LiveChatChannelRow> {
   const errors = new ErrorCollector();
@@ -106,11 +121,20 @@ export async function updateChannel(db: DbOrTx, input: UpdateChannelInput): Prom
       errors.add('maxSessionsPerOperator', 'INVALID_NUMBER', 'maxSessionsPerOperator must be 1 to 1000, or null for no cap.');
     } else changes.maxSessionsPerOperator = cap;
   }
+  if (input.allowedOrigins != null) {
+    const origins = input.allowedOrigins.map(normalizeOrigin);
+    const bad = input.allowedOrigins.find((_, i) => origins[i] === null);
+    if (input.allowedOrigins.length > MAX_ALLOWED_ORIGINS) errors.add('allowedOrigins', 'TOO_MANY', `allowedOrigins may list at most ${MAX_ALLOWED_ORIGINS} origins.`);
+    else if (bad !== undefined) errors.add('allowedOrigins', 'INVALID_URL', `allowedOrigins entries must be origins written scheme://host[:port], e.g. https://shop.example.com (no path): "${bad.slice(0, 100)}" is not.`);
+    else changes.allowedOrigins = [...new Set(origins as string[])];
+  }
+  if (input.offlineBehavior != null) changes.offlineBehavior = input.offlineBehavior;
   errors.throwIfAny();
   return chatTransaction(db, async (tx) => {
     const current = await lockChannel(tx, input.channelId);
     if (Object.keys(changes).length === 0) return current;
     const [channel] = await tx.update(liveChatChannels).set(changes).where(eq(liveChatChannels.id, current.id)).returning();
+    if (changes.offlineBehavior !== undefined && changes.offlineBehavior !== current.offlineBehavior) await publishAvailabilityChanged(tx, [channel!.id]);
     // A raised cap makes room: waiting visitors may be served now.
     if (changes.maxSessionsPerOperator !== undefined) await assignWaitingSessions(tx, channel!);
     return channel!;
@@ -133,6 +157,7 @@ export async function addOperators(db: DbOrTx, channelId: number, agentIds: numb
         .insert(liveChatOperators)
         .values(unique.map((agentId) => ({ channelId: channel.id, agentId })))
         .onConflictDoNothing();
+      await publishAvailabilityChanged(tx, [channel.id]);
       await assignWaitingSessions(tx, channel);
     }
     return channel;
@@ -148,6 +173,7 @@ export async function removeOperators(db: DbOrTx, channelId: number, agentIds: n
         .delete(liveChatOperators)
         .where(and(eq(liveChatOperators.channelId, channel.id), inArray(liveChatOperators.agentId, agentIds)))
         .returning({ agentId: liveChatOperators.agentId });
+      await publishAvailabilityChanged(tx, [channel.id]);
       await returnSessionsToLine(
         tx,
         channel,
@@ -186,6 +212,7 @@ export async function setOperatorStatus(db: DbOrTx, agentId: number, input: { ac
       set: { accepting: input.accepting, ...(languages ? { languages } : {}) },
     })
     .returning();
+  await publishAvailabilityChanged(db, await channelIdsOfOperator(db, agentId));
   if (input.accepting) await assignWaitingInChannelsOf(db, agentId);
   return { agentId: row!.agentId, accepting: row!.accepting, languages: row!.languages };
 }
@@ -228,27 +255,14 @@ export async function operatorsOf(db: DbOrTx, channelId: number): Promise<Operat
     .orderBy(asc(liveChatOperators.agentId));
 }
 
-/** Which of these channels someone would answer now or after a wait: on, with an operator accepting and connected. One query. */
+/** Which of these channels someone would answer now or after a wait: on, with an operator accepting and connected. One query (the one liveChatAvailability reads). */
 export async function availableChannelIds(db: DbOrTx, channelIds: readonly number[]): Promise<Set<number>> {
-  if (channelIds.length === 0) return new Set();
-  const rows = await db
-    .selectDistinct({ channelId: liveChatOperators.channelId })
-    .from(liveChatOperators)
-    .innerJoin(liveChatChannels, eq(liveChatChannels.id, liveChatOperators.channelId))
-    .innerJoin(liveChatOperatorStatuses, eq(liveChatOperatorStatuses.agentId, liveChatOperators.agentId))
-    .where(
-      and(
-        isAnyOf(liveChatOperators.channelId, [...new Set(channelIds)]),
-        eq(liveChatChannels.enabled, true),
-        eq(liveChatOperatorStatuses.accepting, true),
-        isConnected(liveChatOperators.channelId, liveChatOperators.agentId),
-      ),
-    );
-  return new Set(rows.map((row) => row.channelId));
+  const states = await availabilityOf(db, [...new Set(channelIds)]);
+  return new Set([...states].filter(([, state]) => state.available).map(([id]) => id));
 }
 
-/** True when someone would answer a new visitor, perhaps after a wait. */
+/** True when someone would answer a new visitor, perhaps after a wait (as liveChatAvailability says). */
 export async function isChannelAvailable(db: DbOrTx, channel: LiveChatChannelRow): Promise<boolean> {
   if (!channel.enabled) return false;
-  return (await operatorsOf(db, channel.id)).some((o) => o.accepting && o.connected);
+  return (await availabilityOf(db, [channel.id])).get(channel.id)?.available ?? false;
 }

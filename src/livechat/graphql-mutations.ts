@@ -5,6 +5,7 @@ import { builder } from '../graphql/builder.js';
 import { payloadType, requireIdOf, UserError, withUserErrors } from '../graphql/user-errors.js';
 import { allowStartedSession, isAdmin, isVisitorOf, NO_SESSION, requireCallerAgent, senderOn, sessionForActor, staffOrVisitorOf, visitorSessionGone } from './graphql-access.js';
 import { ChatMessage, LiveChatChannel, LiveChatRatingValue, LiveChatSession } from './graphql-types.js';
+import { LiveChatOfflineBehavior } from './graphql-widget.js';
 import type { LiveChatSessionRow } from './tables.js';
 import { addOperators, removeOperators, setOperatorStatus, updateChannel, type LiveChatChannelRow } from './channels.js';
 import { sendChatMessage, type ChatMessageRow } from './messages.js';
@@ -27,6 +28,8 @@ const UpdateLiveChatChannelInput = builder.inputType('UpdateLiveChatChannelInput
     buttonTextColor: t.string({ description: 'Button text colour, #RRGGBB.' }),
     resetColors: t.boolean({ description: 'Put the four colours back to their defaults (colours given alongside still apply).' }),
     maxSessionsPerOperator: t.int({ description: 'Cap of open sessions per operator, 1 to 1000; null removes the cap.' }),
+    allowedOrigins: t.stringList({ description: 'Origins (scheme://host[:port], e.g. https://shop.example.com) whose pages may use the widget; replaces the list; empty: any.' }),
+    offlineBehavior: t.field({ type: LiveChatOfflineBehavior, description: 'What the widget offers when nobody is available.' }),
   }),
 });
 
@@ -193,6 +196,7 @@ builder.mutationFields((t) => ({
           ...input,
           channelId: requireIdOf(String(input.channelId), 'LiveChatChannel', 'channelId'),
           clientAddress: ctx.client.clientAddress,
+          country: ctx.visitorCountry(),
         });
         allowStartedSession(ctx, started.session.id);
         return started;

@@ -17,6 +17,9 @@ import { controlRelayOf } from './control.js';
 import { sessionStreamLifetime } from './graphql-stream-lifetime.js';
 import { typingRelayOf, type TypingEvent } from './typing.js';
 import { Repeater } from 'graphql-yoga';
+import { availabilityWatcherOf, publishAvailabilityChanged, type ChannelAvailability } from './availability.js';
+import { PUBLIC_SUBSCRIPTION } from '../http/websocket.js';
+import { findChannelByKey } from './channels.js';
 
 export interface ChatMessageEdgeShape {
   cursor: string;
@@ -177,6 +180,7 @@ export function operatorSessionStream(ctx: Context, channelId: number, agentId: 
         return;
       }
       presenceId = await tracker.connect(channelId, agentId);
+      await publishAvailabilityChanged(ctx.db, [channelId]);
       // A newly reachable operator may serve the waiting line at once.
       await chatTransaction(ctx.db, (tx) => assignWaitingInChannelsOf(tx, agentId, channelId));
     })();
@@ -200,7 +204,10 @@ export function operatorSessionStream(ctx: Context, channelId: number, agentId: 
     unlisten();
     await live.return?.();
     await connected.catch(() => {});
-    if (presenceId !== null) await tracker.disconnect(presenceId);
+    if (presenceId !== null) {
+      await tracker.disconnect(presenceId);
+      await publishAvailabilityChanged(ctx.db, [channelId]);
+    }
   });
 }
 
@@ -213,6 +220,23 @@ export function typingStream(ctx: Context, session: LiveChatSessionRow, holder: 
     await stop;
     signals.dispose();
     unsubscribe();
+  });
+}
+
+/**
+ * A channel's availability for a visitor's widget: the current value, then a value at each
+ * change of availability or of the offline behaviour (the widget reads liveChatWidget again).
+ */
+export function availabilityStream(ctx: Context, channelId: number): AsyncIterable<boolean> {
+  return new Repeater<boolean>(async (push, stop) => {
+    let last: ChannelAvailability | null = null;
+    const unwatch = await availabilityWatcherOf(ctx.events).watch(channelId, (state) => {
+      if (last && last.available === state.available && last.offlineBehavior === state.offlineBehavior) return;
+      last = state;
+      push(state.available).catch(() => {});
+    });
+    await stop;
+    unwatch();
   });
 }
 
@@ -236,6 +260,21 @@ const ChatTypingEvent = builder.objectRef<TypingShape>('ChatTypingEvent').implem
 });
 
 builder.subscriptionFields((t) => ({
+  liveChatAvailability: t.boolean({
+    skipTypeScopes: true,
+    // Public: an anonymous graphql-ws socket that holds it is not closed at the grace period.
+    extensions: { [PUBLIC_SUBSCRIPTION]: true },
+    description:
+      "Whether a chat started now would reach an operator (LiveChatChannel.available), for a visitor's widget (public): the current value, then one at each change " +
+      '(an operator accepting or not, connecting or leaving, presence going stale, live chat switched, the offline behaviour changed: read liveChatWidget again).',
+    args: { channelKey: t.arg.string({ required: true, description: 'The channel key of the widget.' }) },
+    subscribe: async (_root, args, ctx) => {
+      const channel = await findChannelByKey(ctx.db, args.channelKey);
+      if (!channel) throw new GraphQLError('No live chat channel has this key.', { extensions: { code: 'NOT_FOUND' } });
+      return availabilityStream(ctx, channel.id);
+    },
+    resolve: (available: boolean) => available,
+  }),
   chatMessageAdded: t.field({
     type: ChatMessageEdge as any,
     skipTypeScopes: true,

@@ -1,5 +1,6 @@
 import type { AppModule } from '../app-module.js';
 import { deleteExpiredVisitorTokens } from '../auth/service.js';
+import { AvailabilityWatcher, liveChatAvailabilityChanged, setAvailabilityWatcher } from './availability.js';
 import { isOperatorOf, syncChannelWithTeam } from './channels.js';
 import { chatMessageAdded, liveChatSessionChanged, visitorSessionChanged } from './events.js';
 import './graphql.js';
@@ -8,16 +9,19 @@ import { PresenceTracker, setPresenceTracker } from './presence.js';
 import { pruneRateCounters } from './ratelimit.js';
 import { sweepLiveChatSessions } from './sessions.js';
 import { setTypingRelay, TypingRelay } from './typing.js';
+import { WIDGET_ROUTES } from './widget-routes.js';
 
 /**
  * Live chat: its events, the team hook that keeps a team's channel in step with its switch, the
  * operatorOf scope's lookup, the sweep that closes idle sessions and removes empty ones, and the
- * services with a lifetime of their own (operator presence with its heartbeat, the typing relay).
+ * services with a lifetime of their own (operator presence with its heartbeat, the typing relay),
+ * and the browser side: the widget's loader and script, and the direct-link page.
  */
 export const liveChatModule: AppModule = {
   name: 'livechat',
-  events: [chatMessageAdded, liveChatSessionChanged, visitorSessionChanged],
+  events: [chatMessageAdded, liveChatSessionChanged, visitorSessionChanged, liveChatAvailabilityChanged],
   teamWriteHooks: [syncChannelWithTeam],
+  routes: WIDGET_ROUTES,
   scopeLookups: (db) => ({ isOperator: (agentId, channelId) => isOperatorOf(db, channelId, agentId) }),
   jobs: [
     {
@@ -41,7 +45,11 @@ export const liveChatModule: AppModule = {
     const presence = new PresenceTracker(database.db, (err) => log.error('live chat presence heartbeat failed', { err }), config.liveChat.presenceHeartbeatMs);
     presence.start();
     setPresenceTracker(events, presence);
+    const availability = new AvailabilityWatcher(database.db, events, (err) => log.error('live chat availability check failed', { err }), config.liveChat.presenceHeartbeatMs);
+    availability.start();
+    setAvailabilityWatcher(events, availability);
     return async () => {
+      availability.stop();
       await presence.stop();
       await typing.stop();
       await control.stop();

@@ -30,6 +30,8 @@ export interface StartLiveChatInput {
   language?: string | null;
   previousSessionKey?: string | null;
   clientAddress?: string | null;
+  /** The visitor's ISO country code when known (trusted header or the offline address table). */
+  country?: string | null;
 }
 
 export interface StartSettings {
@@ -88,6 +90,7 @@ export async function startLiveChat(db: DbOrTx, settings: StartSettings, input: 
         language,
         sessionKeyHash: hashToken(sessionKey),
         clientAddress: client,
+        country: input.country ?? null,
         preferredOperatorId: previousOperatorId,
       })
       .returning();

@@ -8,6 +8,8 @@ import { tickets } from '../tickets/tables.js';
 export const liveChatSessionStatus = pgEnum('live_chat_session_status', ['WAITING', 'OPEN', 'CLOSED']);
 export const chatAuthorKind = pgEnum('chat_author_kind', ['VISITOR', 'OPERATOR', 'BOT', 'SYSTEM']);
 export const liveChatRatingValue = pgEnum('live_chat_rating_value', ['SATISFIED', 'OKAY', 'DISSATISFIED']);
+export const liveChatOfflineBehavior = pgEnum('live_chat_offline_behavior', ['LEAVE_MESSAGE', 'HIDE']);
+export const liveChatRuleAction = pgEnum('live_chat_rule_action', ['DISPLAY_BUTTON', 'DISPLAY_BUTTON_AND_TEXT', 'AUTO_POPUP', 'HIDE_BUTTON']);
 
 /** One per team that ever switched live chat on; kept (disabled) when it is switched off. */
 export const liveChatChannels = pgTable(
@@ -28,9 +30,36 @@ export const liveChatChannels = pgTable(
     buttonBackgroundColor: text('button_background_color').notNull(),
     buttonTextColor: text('button_text_color').notNull(),
     maxSessionsPerOperator: integer('max_sessions_per_operator'),
+    // The public name of the channel in the embed code and the direct link, never its id. The
+    // default gives every channel, existing ones included, a key of 128 random bits.
+    key: text('key')
+      .notNull()
+      .default(sql`replace(gen_random_uuid()::text, '-', '')`),
+    // Origins (scheme://host[:port]) whose pages may use the widget; empty: any.
+    allowedOrigins: text('allowed_origins').array().notNull().default([]),
+    offlineBehavior: liveChatOfflineBehavior('offline_behavior').notNull().default('LEAVE_MESSAGE'),
     createdAt: createdAtColumn(),
   },
-  (t) => [uniqueIndex('live_chat_channels_team_unique').on(t.teamId)],
+  (t) => [uniqueIndex('live_chat_channels_team_unique').on(t.teamId), uniqueIndex('live_chat_channels_key').on(t.key)],
+);
+
+/** Per channel, which pages and countries show the chat button, and how (see chooseRule). */
+export const liveChatRules = pgTable(
+  'live_chat_rules',
+  {
+    id: idColumn(),
+    channelId: integer('channel_id')
+      .notNull()
+      .references(() => liveChatChannels.id, { onDelete: 'cascade' }),
+    // An RE2 regular expression searched anywhere in the page URL; empty matches every page.
+    urlPattern: text('url_pattern').notNull().default(''),
+    action: liveChatRuleAction('action').notNull(),
+    autoPopupSeconds: integer('auto_popup_seconds').notNull().default(0),
+    countries: text('countries').array().notNull().default([]),
+    sequence: integer('sequence').notNull().default(10),
+    createdAt: createdAtColumn(),
+  },
+  (t) => [index('live_chat_rules_channel').on(t.channelId, t.sequence)],
 );
 
 export const liveChatOperators = pgTable(

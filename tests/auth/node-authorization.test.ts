@@ -35,6 +35,11 @@ beforeAll(async () => {
   // A chat the walking agent does not operate: admins and the channel's operators read it.
   const chatTeam = await createTeam(server, 'Walked chat', { useLiveChat: true });
   const { team: withChannel } = await admin.request<any>(gql`query ($id: ID!) { team(id: $id) { liveChatChannel { id } } }`, { id: chatTeam.id });
+  const { createLiveChatRule } = await admin.request<any>(
+    gql`mutation ($channel: ID!) { createLiveChatRule(input: { channelId: $channel, urlPattern: "/walk", action: HIDE_BUTTON }) { rule { id } userErrors { code } } }`,
+    { channel: withChannel.liveChatChannel.id },
+  );
+  expect(createLiveChatRule.userErrors).toEqual([]);
   const visitor = await createVisitorSession(server, 'Walked chat visitors');
   const { sendChatMessage } = await server.client(visitor.token).request<any>(
     gql`mutation ($input: SendChatMessageInput!) { sendChatMessage(input: $input) { message { id } userErrors { code } } }`,
@@ -46,6 +51,7 @@ beforeAll(async () => {
     Agent: { id: createAgent.agent.id, field: 'name', reader: 'agent' },
     ChatMessage: { id: sendChatMessage.message.id, field: 'body', reader: 'admin' },
     LiveChatChannel: { id: withChannel.liveChatChannel.id, field: 'name', reader: 'admin' },
+    LiveChatRule: { id: createLiveChatRule.rule.id, field: 'urlPattern', reader: 'admin' },
     LiveChatSession: { id: encodeGlobalID('LiveChatSession', String(visitor.sessionId)), field: 'visitorName', reader: 'admin' },
     ApiToken: { id: apiTokens.nodes[0].id, field: 'name', reader: 'admin' },
     Customer: { id: setTicketTags.ticket.customer.id, field: 'email', reader: 'agent' },

@@ -37,6 +37,7 @@ const TYPE_BY_NAME: Record<string, string> = {
   channelId: 'LiveChatChannel',
   agentId: 'Agent',
   agentIds: 'Agent',
+  ruleId: 'LiveChatRule',
   operatorId: 'Agent',
   tokenId: 'ApiToken',
   tagIds: 'Tag',

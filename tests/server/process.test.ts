@@ -32,7 +32,7 @@ describe('npm start on an empty embedded database', () => {
     expect(token).toBeDefined();
 
     const admin = graphqlClient(`${server.url}/graphql`, token!);
-    const data = await admin.request<any>(`{ viewer { role } teams { id name useEmailAlias useWebsiteForm useLiveChat liveChatChannel { id name } emailAlias { address } stages { name } websiteForm { published url } } }`);
+    const data = await admin.request<any>(`{ viewer { role } teams { id name useEmailAlias useWebsiteForm useLiveChat liveChatChannel { id name directLinkUrl } emailAlias { address } stages { name } websiteForm { published url } } }`);
     expect(data.viewer.role).toBe('ADMIN');
     const { id: teamId, ...team } = data.teams[0];
     expect(data.teams).toHaveLength(1);
@@ -41,7 +41,12 @@ describe('npm start on an empty embedded database', () => {
       useEmailAlias: true,
       useWebsiteForm: true,
       useLiveChat: true,
-      liveChatChannel: { id: /Live chat:\s+Customer Care channel on \(id (\S+):/.exec(output)?.[1], name: 'Customer Care' },
+      liveChatChannel: {
+        id: /joinLiveChatChannel\(channelId: "(\S+)"\)/.exec(output)?.[1],
+        name: 'Customer Care',
+        // The demo channel's direct link, printed by the first start.
+        directLinkUrl: /Live chat:\s+(http:\/\/\S+\/chat\/[0-9a-f]{32}) \(Customer Care/.exec(output)?.[1],
+      },
       emailAlias: { address: 'customer-care@localhost' },
       stages: [{ name: 'New' }, { name: 'In Progress' }, { name: 'Solved' }, { name: 'Cancelled' }],
       websiteForm: { published: true, url: formUrl },

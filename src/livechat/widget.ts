@@ -1,0 +1,210 @@
+import { asc, eq, inArray } from 'drizzle-orm';
+import { inTransaction, type DbOrTx } from '../db/client.js';
+import { ErrorCollector, fail, requiredText } from '../errors.js';
+import { cutByCodePoints } from '../text/clean.js';
+import { isEmailAddress } from '../text/email-address.js';
+import { createTicket, type MessageOrigin } from '../tickets/service.js';
+import { countFormSubmission, type FormSettings } from '../webform/service.js';
+import { findChannelByKey, isChannelAvailable, lockChannel, type LiveChatChannelRow } from './channels.js';
+import { liveChatRules } from './tables.js';
+import {
+  countryCode,
+  MAX_AUTO_POPUP_SECONDS,
+  MAX_RULES_PER_CHANNEL,
+  patternProblem,
+  resolveRuleAction,
+  type LiveChatOfflineBehavior,
+  type LiveChatRuleAction,
+} from './widget-rules.js';
+
+export type LiveChatRuleRow = typeof liveChatRules.$inferSelect;
+
+/**
+ * Where the browser side lives under PUBLIC_URL (agreed with the widget's code):
+ * - the loader the embed code points at: /livechat/loader.js, told its channel by `data-channel`;
+ * - the direct-link page, the chat alone in a full window: /chat/<channel key>.
+ */
+export const LOADER_PATH = '/livechat/loader.js';
+export const DIRECT_LINK_PATH = '/chat/';
+
+/** The one line a customer pastes into its pages' `<head>`. */
+export function embedCodeOf(publicUrl: string, channel: Pick<LiveChatChannelRow, 'key'>): string {
+  return `<script src="${publicUrl}${LOADER_PATH}" data-channel="${channel.key}" async></script>`;
+}
+
+export function directLinkUrlOf(publicUrl: string, channel: Pick<LiveChatChannelRow, 'key'>): string {
+  return `${publicUrl}${DIRECT_LINK_PATH}${channel.key}`;
+}
+
+/**
+ * The Content-Security-Policy of the direct-link page: only the channel's allowed origins may
+ * frame it (any page when the list is empty, like the widget itself).
+ */
+export function directLinkFrameAncestors(channel: Pick<LiveChatChannelRow, 'allowedOrigins'>): string {
+  return `frame-ancestors ${channel.allowedOrigins.length === 0 ? '*' : ["'self'", ...channel.allowedOrigins].join(' ')}`;
+}
+
+// ---------------------------------------------------------------- rules
+
+/** The rules of these channels, by channel, each list by sequence then age: one query. */
+export async function rulesOfChannels(db: DbOrTx, channelIds: number[]): Promise<Map<number, LiveChatRuleRow[]>> {
+  const byChannel = new Map<number, LiveChatRuleRow[]>(channelIds.map((id) => [id, []]));
+  if (channelIds.length === 0) return byChannel;
+  const rows = await db.select().from(liveChatRules).where(inArray(liveChatRules.channelId, channelIds)).orderBy(asc(liveChatRules.sequence), asc(liveChatRules.id));
+  for (const row of rows) byChannel.get(row.channelId)?.push(row);
+  return byChannel;
+}
+
+export async function findRule(db: DbOrTx, id: number): Promise<LiveChatRuleRow | undefined> {
+  const [rule] = await db.select().from(liveChatRules).where(eq(liveChatRules.id, id));
+  return rule;
+}
+
+export interface RuleInput {
+  urlPattern?: string | null;
+  action?: LiveChatRuleAction | null;
+  autoPopupSeconds?: number | null;
+  countries?: readonly string[] | null;
+  sequence?: number | null;
+}
+
+/** The checked columns of what the input gives; every problem named by its input field. */
+function ruleValues(input: RuleInput): Partial<LiveChatRuleRow> {
+  const errors = new ErrorCollector();
+  const values: Partial<LiveChatRuleRow> = {};
+  if (input.urlPattern != null) {
+    const pattern = input.urlPattern.trim();
+    const problem = patternProblem(pattern);
+    if (problem) errors.add('urlPattern', 'INVALID_PATTERN', problem);
+    else values.urlPattern = pattern;
+  }
+  if (input.action != null) values.action = input.action;
+  if (input.autoPopupSeconds != null) {
+    const seconds = input.autoPopupSeconds;
+    if (!Number.isInteger(seconds) || seconds < 0 || seconds > MAX_AUTO_POPUP_SECONDS) errors.add('autoPopupSeconds', 'INVALID_NUMBER', `autoPopupSeconds must be 0 to ${MAX_AUTO_POPUP_SECONDS}.`);
+    else values.autoPopupSeconds = seconds;
+  }
+  if (input.countries != null) {
+    const codes = input.countries.map(countryCode);
+    const bad = input.countries.find((_, i) => codes[i] === null);
+    if (input.countries.length > 250) errors.add('countries', 'TOO_MANY', 'countries may list at most 250 codes.');
+    else if (bad !== undefined) errors.add('countries', 'INVALID_COUNTRY', `countries must be ISO 3166-1 alpha-2 codes such as "BE" or "FR": "${bad.slice(0, 20)}" is not.`);
+    else values.countries = [...new Set(codes as string[])];
+  }
+  if (input.sequence != null) {
+    if (!Number.isInteger(input.sequence) || input.sequence < 0 || input.sequence > 1_000_000) errors.add('sequence', 'INVALID_NUMBER', 'sequence must be 0 to 1000000.');
+    else values.sequence = input.sequence;
+  }
+  errors.throwIfAny();
+  return values;
+}
+
+export async function createRule(db: DbOrTx, channelId: number, input: RuleInput & { action: LiveChatRuleAction }): Promise<LiveChatRuleRow> {
+  const values = ruleValues(input);
+  return lockedChannel(db, channelId, async (tx, channel) => {
+    if ((await tx.$count(liveChatRules, eq(liveChatRules.channelId, channel.id))) >= MAX_RULES_PER_CHANNEL) {
+      fail('channelId', 'TOO_MANY', `A channel has at most ${MAX_RULES_PER_CHANNEL} rules.`);
+    }
+    const [rule] = await tx
+      .insert(liveChatRules)
+      .values({ channelId: channel.id, action: input.action, ...values })
+      .returning();
+    return rule!;
+  });
+}
+
+export async function updateRule(db: DbOrTx, ruleId: number, input: RuleInput): Promise<LiveChatRuleRow> {
+  const values = ruleValues(input);
+  const found = await findRule(db, ruleId);
+  if (!found) fail('ruleId', 'NOT_FOUND', 'No live chat rule has this id.');
+  if (Object.keys(values).length === 0) return found;
+  const [rule] = await db.update(liveChatRules).set(values).where(eq(liveChatRules.id, ruleId)).returning();
+  if (!rule) fail('ruleId', 'NOT_FOUND', 'No live chat rule has this id.');
+  return rule;
+}
+
+export async function deleteRule(db: DbOrTx, ruleId: number): Promise<LiveChatRuleRow> {
+  const [rule] = await db.delete(liveChatRules).where(eq(liveChatRules.id, ruleId)).returning();
+  if (!rule) fail('ruleId', 'NOT_FOUND', 'No live chat rule has this id.');
+  return rule;
+}
+
+/** Rule writes of one channel one at a time, so its rule count holds. */
+async function lockedChannel<T>(db: DbOrTx, channelId: number, work: (tx: DbOrTx, channel: LiveChatChannelRow) => Promise<T>): Promise<T> {
+  return inTransaction(db, async (tx) => work(tx, await lockChannel(tx, channelId)));
+}
+
+// ---------------------------------------------------------------- what a visitor's widget reads
+
+export interface WidgetView {
+  channel: LiveChatChannelRow;
+  action: LiveChatRuleAction;
+  autoPopupSeconds: number;
+  available: boolean;
+  offlineBehavior: LiveChatOfflineBehavior;
+}
+
+/**
+ * What the widget shows on a page for a visitor: the channel's texts and colours, the rule of
+ * the visit, availability. Null when no channel has the key; a switched-off channel is shown
+ * unavailable (its offline behaviour still says what to offer).
+ */
+export async function widgetFor(db: DbOrTx, channelKey: string, visit: { pageUrl: string | null; country: string | null }): Promise<WidgetView | null> {
+  const channel = await findChannelByKey(db, channelKey);
+  if (!channel) return null;
+  const [rules, available] = await Promise.all([rulesOfChannels(db, [channel.id]), isChannelAvailable(db, channel)]);
+  const pageUrl = visit.pageUrl && visit.pageUrl.length <= 2000 ? visit.pageUrl : null;
+  const { action, autoPopupSeconds } = resolveRuleAction(rules.get(channel.id) ?? [], { pageUrl, country: visit.country });
+  return { channel, action, autoPopupSeconds, available, offlineBehavior: channel.offlineBehavior };
+}
+
+// ---------------------------------------------------------------- leave a message
+
+export interface LeaveMessageInput {
+  channelKey: string;
+  name: string;
+  email: string;
+  message: string;
+  pageUrl?: string | null;
+  /** The hidden trap field: people never see it, bots fill it in. */
+  websiteUrl?: string | null;
+  origin: MessageOrigin;
+}
+
+const MAX_MESSAGE = 10_000;
+
+/**
+ * A visitor who found nobody to chat with leaves a message: a ticket in the channel's team
+ * through the one creation path (channel LIVE_CHAT, no source record, the page in the
+ * description), behind the website form's abuse protection (trap field, shared per-address limit).
+ */
+export async function leaveLiveChatMessage(db: DbOrTx, settings: FormSettings, input: LeaveMessageInput): Promise<{ ticketNumber: number }> {
+  const channel = await findChannelByKey(db, input.channelKey);
+  if (!channel) fail('channelKey', 'NOT_FOUND', 'No live chat channel has this key.');
+  if ((input.websiteUrl ?? '').trim() !== '') fail(null, 'REJECTED', 'The message was refused.');
+  const errors = new ErrorCollector();
+  const name = requiredText(errors, 'name', input.name.trim().replace(/\s+/g, ' '), 120);
+  const email = input.email.trim();
+  if (!isEmailAddress(email)) errors.add('email', 'INVALID_EMAIL', 'email must be an email address such as jane@example.com.');
+  const message = requiredText(errors, 'message', input.message.trim(), MAX_MESSAGE);
+  const pageUrl = input.pageUrl?.trim() || null;
+  if (pageUrl && (pageUrl.length > 2000 || !/^https?:\/\//i.test(pageUrl))) errors.add('pageUrl', 'INVALID_URL', 'pageUrl must be an http(s) address of at most 2000 characters.');
+  errors.throwIfAny();
+  if (!(await countFormSubmission(db, settings, input.origin.clientAddress))) fail(null, 'RATE_LIMITED', 'Too many messages from your address: please try again later.');
+  const firstLine = message.split('\n')[0]!.trim();
+  const ticket = await createTicket(db, {
+    teamId: channel.teamId,
+    channel: 'LIVE_CHAT',
+    title: cutByCodePoints(firstLine, 120),
+    description: pageUrl ? `${message}\n\nLeft from the chat on ${pageUrl}` : message,
+    customer: { email, name },
+    origin: input.origin,
+  });
+  return { ticketNumber: ticket.number };
+}
+
+/** Channels named by these keys, for CORS and subscriptions: key → channel. */
+export async function channelsByKeys(db: DbOrTx, keys: string[]): Promise<Map<string, LiveChatChannelRow>> {
+  const found = await Promise.all([...new Set(keys)].map((key) => findChannelByKey(db, key)));
+  return new Map(found.flatMap((channel) => (channel ? [[channel.key, channel] as const] : [])));
+}
