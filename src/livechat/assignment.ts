@@ -56,12 +56,7 @@ export async function assignSession(tx: DbOrTx, channel: LiveChatChannelRow, ses
  * waiting hear of their new position. The channel must be locked.
  */
 export async function assignWaitingSessions(tx: DbOrTx, channel: LiveChatChannelRow, options: { lineChanged?: boolean } = {}): Promise<void> {
-  const waiting = await tx
-    .select()
-    .from(liveChatSessions)
-    .where(and(eq(liveChatSessions.channelId, channel.id), eq(liveChatSessions.status, 'WAITING')))
-    .orderBy(asc(liveChatSessions.id))
-    .for('update');
+  const waiting = await lockWaitingLine(tx, channel.id);
   if (waiting.length === 0) return;
   const candidates = channel.enabled ? await onlineOperators(tx, channel.id) : [];
   let served = 0;
@@ -112,12 +107,7 @@ export async function returnSessionsToLine(tx: DbOrTx, channel: LiveChatChannelR
  * session closes. The channel must be locked.
  */
 export async function closeWaitingLine(tx: DbOrTx, channel: LiveChatChannelRow, body: string): Promise<void> {
-  const waiting = await tx
-    .select()
-    .from(liveChatSessions)
-    .where(and(eq(liveChatSessions.channelId, channel.id), eq(liveChatSessions.status, 'WAITING')))
-    .orderBy(asc(liveChatSessions.id))
-    .for('update');
+  const waiting = await lockWaitingLine(tx, channel.id);
   for (const session of waiting) {
     await appendMessage(tx, session, { authorKind: 'SYSTEM', authorName: 'System', body, inTranscript: false });
     const [closed] = await tx.update(liveChatSessions).set({ status: 'CLOSED', closedAt: sql`now()` }).where(eq(liveChatSessions.id, session.id)).returning();
@@ -133,4 +123,14 @@ export async function queuePositionsOfChannels(db: DbOrTx, channelIds: readonly 
     .from(liveChatSessions)
     .where(and(isAnyOf(liveChatSessions.channelId, [...new Set(channelIds)]), eq(liveChatSessions.status, 'WAITING')));
   return new Map(rows.map((row) => [row.id, row.position]));
+}
+
+/** The channel's waiting line, first come first, its rows locked for the caller's transaction. */
+function lockWaitingLine(tx: DbOrTx, channelId: number) {
+  return tx
+    .select()
+    .from(liveChatSessions)
+    .where(and(eq(liveChatSessions.channelId, channelId), eq(liveChatSessions.status, 'WAITING')))
+    .orderBy(asc(liveChatSessions.id))
+    .for('update');
 }

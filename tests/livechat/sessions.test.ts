@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, subscribe, type TestServer } from '../support/server.js';
+import { waitFor } from '../support/wait.js';
 import { addOperators, bodies, close, createChatTeam, createOperator, goOnline, request, SESSION_FIELDS, startChat, USER_ERRORS } from './support.js';
 
 let server: TestServer;
@@ -144,9 +145,12 @@ describe('assignment', () => {
     const waiting = await startChat(server, { channelId, visitorName: 'Patient' });
     expect(waiting.session.status).toBe('WAITING');
     const bobOnline = await goOnline(server, channelId, bob);
-    const { liveChatSession } = await request(server, waiting.visitorToken, `query ($id: ID!) { liveChatSession(id: $id) { status operator { name email } } }`, { id: waiting.session.id });
+    // Bob's presence is recorded before the transaction that serves the line commits: wait for
+    // the session's row to say so, then check who serves it.
+    const read = async () => (await request(server, waiting.visitorToken, `query ($id: ID!) { liveChatSession(id: $id) { status operator { name email } } }`, { id: waiting.session.id })).liveChatSession;
+    await waitFor(async () => (await read()).status === 'OPEN', { what: 'the waiting session served' });
     // Visitors see the operator's name, never its email.
-    expect(liveChatSession).toEqual({ status: 'OPEN', operator: { name: 'Late Bob', email: null } });
+    expect(await read()).toEqual({ status: 'OPEN', operator: { name: 'Late Bob', email: null } });
     feed.dispose();
     bobOnline.feed.dispose();
   });
