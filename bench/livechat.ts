@@ -405,6 +405,9 @@ export async function benchLiveChat(seconds: number) {
     LIVECHAT_OPEN_SESSIONS_PER_ADDRESS: '1000000000',
     LIVECHAT_MESSAGES_PER_MINUTE: '1000000000',
     WS_MAX_SOCKETS_PER_CLIENT: '1000000000',
+    SSE_MAX_STREAMS_PER_CLIENT: '1000000000',
+    // The one operator token follows every session's messages.
+    MAX_SUBSCRIPTIONS_PER_TOKEN: '1000000000',
   };
   const intakeEnv = { ...env, PORT: String(INTAKE_PORT) };
   const visitors = await idleVisitors(intakeEnv, { id: encodeGlobalID('Agent', String(agent.id)), token: operatorToken }, visitorCount);
