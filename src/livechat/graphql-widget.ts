@@ -49,6 +49,8 @@ builder.node(LiveChatRule, {
   description:
     "A rule of a channel's widget: on pages whose URL the pattern matches, for visitors of the listed countries (all when none), do the action. " +
     "The rule of a visit: among matching rules, those listing the visitor's country first, then those listing none, each by ascending sequence; none matching: DISPLAY_BUTTON.",
+  // Wherever a rule is reached (a channel, a payload, a node), only the channel's operators and admins read it.
+  authScopes: (r) => ({ operatorOf: r.channelId }),
   id: { resolve: (r) => r.id },
   loadOne: async (id, ctx) => {
     const rule = await findRule(ctx.db, Number(id));
