@@ -90,7 +90,8 @@ export function findOutsidePathsInMarkdown(root: string, file: string, text: str
       if (inside(literal)) continue;
       const [top, second] = literal.split('/').slice(1);
       if (literal.startsWith(path.dirname(root) + path.sep)) report(literal);
-      else if (top && !SYSTEM_TOP_FOLDERS.has(top) && existsSync(`/${top}`) && (top === rootTop || (second !== undefined && existsSync(`/${top}/${second}`)))) report(literal);
+      // The repository's own top folder counts even when it is a system one (a clone in /tmp).
+      else if (top && (top === rootTop || (!SYSTEM_TOP_FOLDERS.has(top) && existsSync(`/${top}`) && second !== undefined && existsSync(`/${top}/${second}`)))) report(literal);
     }
   });
   return found;
