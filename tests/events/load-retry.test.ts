@@ -1,14 +1,14 @@
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, type App } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import { openPostgres, type Database } from '../../src/db/client.js';
+import type { App } from '../../src/app.js';
+import type { Database } from '../../src/db/client.js';
 import { encodeCursor } from '../../src/events/hub.js';
 import { idOf } from '../../src/graphql/user-errors.js';
 import { createLogger, type Logger } from '../../src/log.js';
 import { createTicket } from '../../src/tickets/service.js';
-import { createPostgresDatabase, postgresForTests, realPostgresUrl, type TestDatabase } from '../support/databases.js';
+import { postgresForTests } from '../support/databases.js';
+import { startOutageHarness, type OutageHarness } from '../support/outage.js';
 import { ADMIN_TOKEN, graphqlClient, subscribe, wsClient } from '../support/server.js';
 import { waitFor } from '../support/wait.js';
 
@@ -29,30 +29,21 @@ function recordingLogger(messages: string[]): Logger {
 }
 
 describe.runIf(available)('an event whose rows cannot be loaded', () => {
-  let database: TestDatabase;
   let app: App;
   let admin: postgres.Sql;
   let writer: Database;
   let name: string;
   const logged: string[] = [];
 
+  let harness: OutageHarness | undefined;
+
   beforeAll(async () => {
-    database = await createPostgresDatabase(realPostgresUrl);
-    name = new URL(database.env.DATABASE_URL!).pathname.slice(1);
-    const config = loadConfig({ ...database.env, PORT: '0', HOST: '127.0.0.1', SMTP_PORT: '0', INTAKE_ADMIN_TOKEN: ADMIN_TOKEN, MAIL_DOMAIN: 'intake.test', LOG_LEVEL: 'silent' });
-    app = await startApp(config, { log: recordingLogger(logged) });
-    admin = postgres(realPostgresUrl, { max: 1, onnotice: () => {} });
-    // Commits during the outage go through a connection opened before new ones are refused.
-    writer = openPostgres(database.env.DATABASE_URL!, { max: 1 });
-    await writer.rows(sql`select 1`);
+    harness = await startOutageHarness({ log: recordingLogger(logged) });
+    ({ app, admin, writer, name } = harness);
   }, 60_000);
 
   afterAll(async () => {
-    await admin?.unsafe(`alter database "${name}" allow_connections true`);
-    await writer?.close();
-    await app?.stop();
-    await admin?.end({ timeout: 1 });
-    await database?.drop();
+    await harness?.stop();
   });
 
   it('is retried until the database answers, not skipped: live subscribers and resuming ones get it, in order', async () => {
