@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import type { Database, DbOrTx } from '../db/client.js';
 import type { EventHub } from '../events/hub.js';
 import type { Logger } from '../log.js';
+import { NotifyRelay } from './notify-relay.js';
 
 /**
  * Signals that end streams: a session ended (closed or removed), or agents stopped being
@@ -21,56 +22,21 @@ export async function sendControlSignal(tx: DbOrTx, signal: ChatControlSignal): 
 }
 
 /** One per instance: LISTENs once and hands each signal to the local streams it concerns. */
-export class ControlRelay {
-  private readonly listeners = new Map<string, Set<(signal: ChatControlSignal) => void>>();
-  private stopListening: (() => Promise<void>) | null = null;
-
-  constructor(
-    private readonly database: Database,
-    private readonly log: Logger,
-  ) {}
-
-  async start(): Promise<void> {
-    this.stopListening = await this.database.listen(CONTROL_CHANNEL, (payload) => this.dispatch(payload));
-  }
-
-  async stop(): Promise<void> {
-    await this.stopListening?.();
-    this.stopListening = null;
-    this.listeners.clear();
+export class ControlRelay extends NotifyRelay<string, ChatControlSignal> {
+  constructor(database: Database, log: Logger) {
+    super(database, log, CONTROL_CHANNEL, keyOf);
   }
 
   /** Calls `receive` on the end of this session; returns the function that stops listening. */
   onSessionEnded(sessionId: number, receive: () => void): () => void {
-    return this.listen(`session:${sessionId}`, receive);
+    return this.listenTo(`session:${sessionId}`, receive);
   }
 
   /** Calls `receive` when this agent stops being an operator of the channel. */
   onOperatorRemoved(channelId: number, agentId: number, receive: () => void): () => void {
-    return this.listen(`channel:${channelId}`, (signal) => {
+    return this.listenTo(`channel:${channelId}`, (signal) => {
       if (signal.kind === 'operatorsRemoved' && signal.agentIds.includes(agentId)) receive();
     });
-  }
-
-  private listen(key: string, receive: (signal: ChatControlSignal) => void): () => void {
-    let set = this.listeners.get(key);
-    if (!set) this.listeners.set(key, (set = new Set()));
-    set.add(receive);
-    return () => {
-      set.delete(receive);
-      if (set.size === 0) this.listeners.delete(key);
-    };
-  }
-
-  private dispatch(payload: string): void {
-    let signal: ChatControlSignal;
-    try {
-      signal = JSON.parse(payload) as ChatControlSignal;
-    } catch {
-      this.log.warn('ignored malformed live chat control signal', { payload });
-      return;
-    }
-    for (const receive of this.listeners.get(keyOf(signal)) ?? []) receive(signal);
   }
 }
 

@@ -3,6 +3,7 @@ import { queryRows, type Database, type DbOrTx } from '../db/client.js';
 import { liveChatSessions, liveChatTypingMarks } from './tables.js';
 import type { EventHub } from '../events/hub.js';
 import type { Logger } from '../log.js';
+import { NotifyRelay } from './notify-relay.js';
 
 /** Typing indicators travel on their own NOTIFY channel: live only, never in the event log. */
 const TYPING_CHANNEL = 'intake_chat_typing';
@@ -41,52 +42,19 @@ export async function publishTyping(db: DbOrTx, event: TypingEvent, author: stri
 }
 
 /** One per instance: LISTENs once and hands each indicator to the local subscribers of its session. */
-export class TypingRelay {
-  private readonly subscribers = new Map<number, Set<(event: TypingEvent) => void>>();
-  private stopListening: (() => Promise<void>) | null = null;
-
-  constructor(
-    private readonly database: Database,
-    private readonly log: Logger,
-  ) {}
-
-  async start(): Promise<void> {
-    this.stopListening = await this.database.listen(TYPING_CHANNEL, (payload) => this.dispatch(payload));
-  }
-
-  async stop(): Promise<void> {
-    await this.stopListening?.();
-    this.stopListening = null;
-    this.subscribers.clear();
+export class TypingRelay extends NotifyRelay<number, TypingEvent> {
+  constructor(database: Database, log: Logger) {
+    super(database, log, TYPING_CHANNEL, (event) => event.sessionId);
   }
 
   /** Calls `receive` with each indicator of the session until the returned function is called. */
   listen(sessionId: number, receive: (event: TypingEvent) => void): () => void {
-    let set = this.subscribers.get(sessionId);
-    if (!set) this.subscribers.set(sessionId, (set = new Set()));
-    set.add(receive);
-    return () => {
-      set.delete(receive);
-      if (set.size === 0) this.subscribers.delete(sessionId);
-    };
+    return this.listenTo(sessionId, receive);
   }
 
   /** Typing subscriptions open on this instance: tests wait for it to rise before they publish. */
   activeSubscriptions(): number {
-    let count = 0;
-    for (const set of this.subscribers.values()) count += set.size;
-    return count;
-  }
-
-  private dispatch(payload: string): void {
-    let event: TypingEvent;
-    try {
-      event = JSON.parse(payload) as TypingEvent;
-    } catch {
-      this.log.warn('ignored malformed typing event', { payload });
-      return;
-    }
-    for (const receive of this.subscribers.get(event.sessionId) ?? []) receive(event);
+    return this.activeListeners();
   }
 }
 
