@@ -8,6 +8,7 @@ import { ControlRelay, setControlRelay } from './control.js';
 import { PresenceTracker, setPresenceTracker } from './presence.js';
 import { pruneRateCounters } from './ratelimit.js';
 import { sweepLiveChatSessions } from './sessions.js';
+import { finishPausedChatbotInputs } from './chatbot-runtime.js';
 import { setTypingRelay, TypingRelay } from './typing.js';
 import { WIDGET_ROUTES } from './widget-routes.js';
 
@@ -32,6 +33,14 @@ export const liveChatModule: AppModule = {
         if (result.closed || result.removed) log.info('live chat sweep', result);
         await pruneRateCounters(db);
         await deleteExpiredVisitorTokens(db, config.liveChat.visitorTokenDays);
+      },
+    },
+    {
+      // FREE_INPUT_MULTI answers whose pause passed: the deadline is a column, so any instance finishes it, after a restart too.
+      name: 'live chat chatbot pauses',
+      intervalMs: (config) => Math.min(1000, Math.max(100, Math.round(config.liveChat.chatbotPauseMs / 4))),
+      async run({ db, config }) {
+        await finishPausedChatbotInputs(db, config.liveChat);
       },
     },
   ],
