@@ -30,9 +30,11 @@ import { chatbotConditionHolds, type ChatbotCondition } from './widget-rules.js'
  *   visitor message after chatbot_read_seq. So the bot's replies follow the visitor's message in
  *   seq order and on chatMessageAdded, and a message whose turn never ran (the process stopped in
  *   between) is read by the next turn.
- * - FREE_INPUT_MULTI: each message pushes chatbot_due_at to now + LIVECHAT_CHATBOT_PAUSE_MS; the
- *   chatbot job (every instance, a row lock per session) finishes the input once it passed. The
- *   deadline is a column, so a restart loses nothing: the next round of any instance picks it up.
+ * - FREE_INPUT_MULTI: each message pushes chatbot_due_at to now + LIVECHAT_CHATBOT_PAUSE_MS and
+ *   sets a timer on the instance that took it, which finishes the input once the deadline passed
+ *   (a later message moves the deadline, and the earlier timer finds nothing due). The deadline is
+ *   a column: after a restart the live chat sweep (every instance, a row lock per session)
+ *   finishes what a lost timer left, within LIVECHAT_SWEEP_INTERVAL_MS.
  * - After a hand-over (an operator, or the waiting line) the phase is HANDED_OVER and no turn
  *   runs again: the bot never speaks after a person took over.
  */
@@ -100,13 +102,13 @@ async function lockBotSession(tx: DbOrTx, sessionId: number) {
 export async function reactToVisitor(db: DbOrTx, settings: ChatbotSettings, sessionId: number): Promise<void> {
   await chatTransaction(db, async (tx) => {
     const { channel, session } = await lockBotSession(tx, sessionId);
-    if (session.status === 'CLOSED' || (session.chatbotPhase !== 'RUNNING' && session.chatbotPhase !== 'LEAVE_MESSAGE')) return;
+    if (session.status === 'CLOSED' || (session.chatbotPhase !== 'RUNNING' && session.chatbotPhase !== 'LEAVE_MESSAGE')) return false;
     const unread = await tx
       .select({ seq: liveChatMessages.seq, body: liveChatMessages.body })
       .from(liveChatMessages)
       .where(and(eq(liveChatMessages.sessionId, session.id), gt(liveChatMessages.seq, session.chatbotReadSeq), eq(liveChatMessages.authorKind, 'VISITOR')))
       .orderBy(asc(liveChatMessages.seq));
-    if (unread.length === 0) return;
+    if (unread.length === 0) return false;
     const script = session.chatbotScriptId === null ? null : await loadChatbotScript(tx, session.chatbotScriptId);
     const turn = new Turn(tx, channel, session, script, settings, session.chatbotPhase, { ...CHATBOT_START_STATE, ...session.chatbotState });
     for (const message of unread) {
@@ -114,6 +116,9 @@ export async function reactToVisitor(db: DbOrTx, settings: ChatbotSettings, sess
       await turn.visitorWrote(message.body);
     }
     await turn.save(unread.at(-1)!.seq);
+    return turn.waitsForPause;
+  }).then((waits) => {
+    if (waits) finishAfterPause(db, settings, sessionId);
   });
 }
 
@@ -140,20 +145,24 @@ export async function chooseChatbotAnswer(db: DbOrTx, settings: ChatbotSettings,
   });
 }
 
-/** The chatbot job: FREE_INPUT_MULTI answers whose pause passed are finished, each session in its own transaction. */
-export async function finishPausedChatbotInputs(db: DbOrTx, settings: ChatbotSettings): Promise<number> {
+/**
+ * FREE_INPUT_MULTI answers whose pause passed are finished, each session in its own
+ * transaction: those of this instance's timers at once, and all of them at each live chat sweep
+ * (after a restart, or a timer of an instance that stopped).
+ */
+export async function finishPausedChatbotInputs(db: DbOrTx, settings: ChatbotSettings, onlySessionId?: number): Promise<number> {
   const due = await db
     .select({ id: liveChatSessions.id })
     .from(liveChatSessions)
-    .where(lte(liveChatSessions.chatbotDueAt, sql`now()`))
+    .where(and(lte(liveChatSessions.chatbotDueAt, sql`now()`), onlySessionId === undefined ? undefined : eq(liveChatSessions.id, onlySessionId)))
     .orderBy(asc(liveChatSessions.chatbotDueAt))
     .limit(100);
   let finished = 0;
   for (const { id } of due) {
     finished += await chatTransaction(db, async (tx) => {
       const { channel, session } = await lockBotSession(tx, id);
-      // Another instance finished it, or the visitor wrote again meanwhile.
-      if (session.chatbotDueAt === null || session.chatbotDueAt.getTime() > Date.now() + 1000) return 0;
+      // Another instance finished it, or the visitor wrote again meanwhile (a later deadline).
+      if (session.chatbotDueAt === null || session.chatbotDueAt.getTime() > Date.now()) return 0;
       if (session.status === 'CLOSED' || session.chatbotPhase !== 'RUNNING' || session.chatbotScriptId === null) {
         await tx.update(liveChatSessions).set({ chatbotDueAt: null }).where(eq(liveChatSessions.id, session.id));
         return 0;
@@ -166,6 +175,12 @@ export async function finishPausedChatbotInputs(db: DbOrTx, settings: ChatbotSet
     }).catch(() => 0);
   }
   return finished;
+}
+
+/** This instance's timer for a session's pause: it finishes the input as the deadline passes (the sweep is the fallback). */
+function finishAfterPause(db: DbOrTx, settings: ChatbotSettings, sessionId: number): void {
+  const timer = setTimeout(() => void finishPausedChatbotInputs(db, settings, sessionId).catch(() => {}), (settings.chatbotPauseMs ?? DEFAULT_PAUSE_MS) + 50);
+  timer.unref();
 }
 
 type Phase = NonNullable<LiveChatSessionRow['chatbotPhase']>;
@@ -183,6 +198,11 @@ class Turn {
     private phase: Phase,
     private state: ChatbotSessionState,
   ) {}
+
+  /** The turn set a FREE_INPUT_MULTI deadline. */
+  get waitsForPause(): boolean {
+    return this.dueAt === 'push' && this.listening;
+  }
 
   get listening(): boolean {
     return this.phase === 'RUNNING' || this.phase === 'LEAVE_MESSAGE';

@@ -33,13 +33,7 @@ export const liveChatModule: AppModule = {
         if (result.closed || result.removed) log.info('live chat sweep', result);
         await pruneRateCounters(db);
         await deleteExpiredVisitorTokens(db, config.liveChat.visitorTokenDays);
-      },
-    },
-    {
-      // FREE_INPUT_MULTI answers whose pause passed: the deadline is a column, so any instance finishes it, after a restart too.
-      name: 'live chat chatbot pauses',
-      intervalMs: (config) => Math.min(1000, Math.max(100, Math.round(config.liveChat.chatbotPauseMs / 4))),
-      async run({ db, config }) {
+        // Chatbot pauses a lost timer left (a restart): the deadline is in the session row.
         await finishPausedChatbotInputs(db, config.liveChat);
       },
     },

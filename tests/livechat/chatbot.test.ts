@@ -35,10 +35,10 @@ const ODOO_EXAMPLE = {
 const MESSAGE = 'seq: id body redirectUrl author { kind name } answers { id key label redirectUrl }';
 const ADDED = `subscription ($sessionId: ID!) { chatMessageAdded(sessionId: $sessionId) { node { ${MESSAGE} } } }`;
 const START = `mutation ($input: StartLiveChatInput!) { startLiveChat(input: $input) {
-  session { id status queuePosition test operator { name } chatbotScript { id title } } visitorToken ${USER_ERRORS} } }`;
+  session { id status queuePosition test operator { name } } visitorToken ${USER_ERRORS} } }`;
 const SEND = `mutation ($input: SendChatMessageInput!) { sendChatMessage(input: $input) { message { body } ${USER_ERRORS} } }`;
 const CHOOSE = `mutation ($input: ChooseChatbotAnswerInput!) { chooseChatbotAnswer(input: $input) { session { id status } ${USER_ERRORS} } }`;
-const SESSION = `query ($id: ID!) { liveChatSession(id: $id) { status queuePosition test operator { name } chatbotScript { title }
+const SESSION = `query ($id: ID!) { liveChatSession(id: $id) { status queuePosition test operator { name } chatbotScript { id title }
   tickets { number title description customer { email name } liveChatSession { id } source { kind nodeId } } } }`;
 
 /** One operation over a graphql-ws socket: its single result. */
@@ -108,7 +108,8 @@ let busy: { channelId: string; bob: Operator; feed: { dispose(): void } };
 let nobody: { channelId: string; teamName: string };
 
 beforeAll(async () => {
-  server = await startTestServer();
+  // A short pause, so that a multi-line answer is taken as finished within the test.
+  server = await startTestServer({ LIVECHAT_CHATBOT_PAUSE_MS: '300' });
   script = await createScript(ODOO_EXAMPLE);
   // Three channels share the script: one with an operator free, one whose only operator is at
   // its cap, one with nobody online.
@@ -127,7 +128,7 @@ beforeAll(async () => {
     busy = { channelId, bob, feed: (await goOnline(server, channelId, bob)).feed };
     // Bob's one place is taken by a chat without the bot (the script's rule is added after it).
     const first = await over(server.wsClient(null), START, { input: { channelId, visitorName: 'Taken' } });
-    expect(first.startLiveChat.session).toMatchObject({ status: 'OPEN', operator: { name: 'Bot Bob' }, chatbotScript: null });
+    expect(first.startLiveChat.session).toMatchObject({ status: 'OPEN', operator: { name: 'Bot Bob' } });
     await attach(channelId, script.id, 'ALWAYS');
   }
   {
@@ -148,7 +149,9 @@ describe('the Odoo example script', () => {
   it('greets: the session opens with the bot, no operator, no welcome message, and the question offers its answers as buttons', async () => {
     const visitor = await visit(nobody.channelId, 'Greta');
     // No operator is online, yet the chat starts: the bot answers.
-    expect(visitor.session).toMatchObject({ status: 'OPEN', operator: null, test: false, chatbotScript: { id: script.id, title: 'Welcome Bot' } });
+    expect(visitor.session).toMatchObject({ status: 'OPEN', operator: null, test: false });
+    // Operators see which script the session runs.
+    expect(await visitor.read()).toMatchObject({ chatbotScript: { id: script.id, title: 'Welcome Bot' } });
     const question = await visitor.until('How can I help you?');
     expect(visitor.bodies()).toEqual(GREETING);
     expect(visitor.messages().every((m: any) => m.author.kind === 'BOT' && m.author.name === 'Welcome Bot')).toBe(true);
@@ -176,7 +179,7 @@ describe('the Odoo example script', () => {
     await visitor.until('thanks');
     // An answer of the question is no longer offered.
     const again = await visitor.choose(question.answers[0].id);
-    expect(again.userErrors).toEqual([expect.objectContaining({ field: ['answerId'], code: 'INVALID_VALUE' })]);
+    expect(again.userErrors).toEqual([expect.objectContaining({ field: ['input', 'answerId'], code: 'INVALID_VALUE' })]);
     expect(visitor.messages().length).toBe(count + 1);
   });
 
@@ -187,12 +190,12 @@ describe('the Odoo example script', () => {
     await visitor.until('Would you mind leaving your email address so that we can reach you back?');
     expect((await visitor.say('bea at example')).userErrors).toEqual([]);
     // Explained and asked again: the bot stays on the step.
-    const explained = await visitor.until(/not an email address/i);
+    const explained = await visitor.until(/does not look like an email address/i);
     expect(explained.author.kind).toBe('BOT');
     await visitor.say('bea@example.com');
     await visitor.until('What would you like to buy?');
     await visitor.say('Forty licences for the Brussels office');
-    const told = await visitor.until(/Ticket #\d+/);
+    const told = await visitor.until(/ticket #\d+/i);
     const number = Number(/#(\d+)/.exec(told.body)![1]);
     expect(visitor.bodies()).toContain('Thank you, we will get back to you shortly.');
 
@@ -216,10 +219,12 @@ describe('the Odoo example script', () => {
       'Bea: I want to buy the software',
       'Welcome Bot: Would you mind leaving your email address so that we can reach you back?',
       'Bea: bea at example',
-      expect.stringMatching(/^Welcome Bot: .*not an email address/i),
+      expect.stringMatching(/^Welcome Bot: That does not look like an email address/),
       'Bea: bea@example.com',
       'Welcome Bot: What would you like to buy?',
       'Bea: Forty licences for the Brussels office',
+      // The ticket step's own message comes before the ticket is made.
+      'Welcome Bot: Thank you, we will get back to you shortly.',
     ]);
     expect(read).toMatchObject({ status: 'OPEN', operator: null });
   });
@@ -262,18 +267,18 @@ describe('the Odoo example script', () => {
     expect(visitor.messages().length).toBe(count + 1);
   });
 
-  it('with nobody online, the forward says so, the script goes on and ends with an offer to leave a message, which becomes a ticket', async () => {
+  it('with nobody online, the forward says so, the script goes on and ends with the offer to leave a message, which becomes a ticket', async () => {
     const visitor = await visit(nobody.channelId, 'Nina');
     const question = await visitor.until('How can I help you?');
     await visitor.choose(question.answers.find((a: any) => a.key === 'other').id);
-    const offer = await visitor.until(/leave a message/i);
+    const offer = await visitor.until(/leave us a message/i);
     const after = visitor.messages().slice(GREETING.length);
     expect(after[0].body).toBe('Something else');
     expect(after[1].body).toBe('I will forward you to an operator.');
-    expect(after[2].body).toMatch(/no operator is available/i);
+    expect(after[2].body).toMatch(/nobody is available/i);
     expect(offer.author.kind).toBe('BOT');
     await visitor.say('Please call me back about my invoice.');
-    const told = await visitor.until(/Ticket #\d+/);
+    const told = await visitor.until(/ticket #\d+/i);
     const read = await visitor.read();
     expect(read.tickets).toEqual([expect.objectContaining({ number: Number(/#(\d+)/.exec(told.body)![1]), title: 'Please call me back about my invoice.', customer: { email: null, name: 'Nina' } })]);
   });
@@ -294,9 +299,9 @@ describe('chooseChatbotAnswer', () => {
     const other = await createScript({ ...ODOO_EXAMPLE, title: 'Other Bot' });
     const { chatbotScript } = await request(server, undefined as any, `query ($id: ID!) { chatbotScript: node(id: $id) { ... on ChatbotScript { steps { answers { id } } } } }`, { id: other.id });
     const foreign = chatbotScript.steps.flatMap((s: any) => s.answers)[0].id;
-    expect((await visitor.choose(foreign)).userErrors).toEqual([expect.objectContaining({ field: ['answerId'], code: 'INVALID_VALUE' })]);
+    expect((await visitor.choose(foreign)).userErrors).toEqual([expect.objectContaining({ field: ['input', 'answerId'], code: 'INVALID_VALUE' })]);
     await over(visitor.socket, `mutation ($input: CloseLiveChatInput!) { closeLiveChat(input: $input) { ${USER_ERRORS} } }`, { input: { sessionId: visitor.session.id } });
-    expect((await visitor.choose(question.answers[0].id)).userErrors).toEqual([expect.objectContaining({ field: ['sessionId'], code: 'SESSION_CLOSED' })]);
+    expect((await visitor.choose(question.answers[0].id)).userErrors).toEqual([expect.objectContaining({ field: ['input', 'sessionId'], code: 'SESSION_CLOSED' })]);
   });
 });
 
@@ -312,11 +317,13 @@ describe('ONLY_IF_NO_OPERATOR', () => {
     expect(liveChatChannel.available).toBe(false);
     expect((await request(server, null, widget, { key: liveChatChannel.key })).liveChatWidget.available).toBe(true);
     const botVisitor = await visit(channelId, 'Early');
-    expect(botVisitor.session).toMatchObject({ status: 'OPEN', operator: null, chatbotScript: { title: 'Welcome Bot' } });
+    expect(botVisitor.session).toMatchObject({ status: 'OPEN', operator: null });
+    expect(await botVisitor.read()).toMatchObject({ chatbotScript: { title: 'Welcome Bot' } });
 
     const { feed } = await goOnline(server, channelId, cleo);
     const visitor = await visit(channelId, 'Later');
-    expect(visitor.session).toMatchObject({ status: 'OPEN', operator: { name: 'Bot Cleo' }, chatbotScript: null });
+    expect(visitor.session).toMatchObject({ status: 'OPEN', operator: { name: 'Bot Cleo' } });
+    expect(await visitor.read()).toMatchObject({ chatbotScript: null });
     await visitor.until('How may I help you?');
     expect(visitor.messages().every((m: any) => m.author.kind !== 'BOT')).toBe(true);
     feed.dispose();
@@ -349,6 +356,33 @@ describe('testChatbotScript', () => {
     expect(named.testChatbotScript).toMatchObject({ session: { test: true, channel: { id: bare } }, userErrors: [] });
     const unused = await createScript({ ...ODOO_EXAMPLE, title: 'Unused Bot' });
     const nowhere = await request(server, undefined as any, TEST, { input: { scriptId: unused.id } });
-    expect(nowhere.testChatbotScript).toMatchObject({ session: null, visitorToken: null, userErrors: [expect.objectContaining({ field: ['channelId'], code: 'NOT_FOUND' })] });
+    expect(nowhere.testChatbotScript).toMatchObject({ session: null, visitorToken: null, userErrors: [expect.objectContaining({ field: ['input', 'channelId'], code: 'NOT_FOUND' })] });
+  });
+});
+
+describe('FREE_INPUT_MULTI', () => {
+  it('takes every line until the visitor pauses, then goes on', async () => {
+    const multi = await createScript({
+      title: 'Multi Bot',
+      steps: [
+        { key: 'describe', type: 'FREE_INPUT_MULTI', message: 'Describe the problem; take your time.' },
+        { key: 'file', type: 'CREATE_TICKET', message: '' },
+      ],
+    } as typeof ODOO_EXAMPLE);
+    const TEST = `mutation ($input: TestChatbotScriptInput!) { testChatbotScript(input: $input) { session { id } visitorToken ${USER_ERRORS} } }`;
+    const { testChatbotScript } = await request(server, undefined as any, TEST, { input: { scriptId: multi.id, channelId: nobody.channelId } });
+    const sessionId = testChatbotScript.session.id;
+    const socket = server.wsClient(testChatbotScript.visitorToken);
+    const stream = subscribe(socket, ADDED, { sessionId });
+    await stream.waitFor(1);
+    await over(socket, SEND, { input: { sessionId, body: 'My printer' } });
+    await over(socket, SEND, { input: { sessionId, body: 'is on fire' } });
+    await stream.waitFor(4, 10_000);
+    const bodies = stream.events.map((e) => e.chatMessageAdded.node.body);
+    // Nothing from the bot between the lines; the ticket once the visitor paused.
+    expect(bodies.slice(0, 3)).toEqual(['Describe the problem; take your time.', 'My printer', 'is on fire']);
+    expect(bodies[3]).toMatch(/ticket #\d+/i);
+    const { liveChatSession } = await request(server, undefined as any, SESSION, { id: sessionId });
+    expect(liveChatSession.tickets).toEqual([expect.objectContaining({ title: 'My printer is on fire', customer: { email: null, name: 'Test visitor' } })]);
   });
 });
