@@ -92,8 +92,8 @@ export function nextChatbotStep(script: ChatbotScriptDef, afterStepId: number | 
 
 // ---------------------------------------------------------------- what the visitor types
 
-/** A phone number as the website form takes it: digits, spaces and + ( ) . - /, 5 to 30 characters. */
-const PHONE = /^\+?[0-9][0-9 ().\-/]{4,29}$/;
+/** A phone number: digits, spaces and + ( ) . - / (as the website form takes it, also opening with "("), 5 to 30 characters, 5 digits or more. */
+const PHONE = /^\+?[0-9(][0-9 ().\-/]{4,29}$/;
 
 export type ChatbotAnswerProblem = 'INVALID_EMAIL' | 'INVALID_PHONE';
 

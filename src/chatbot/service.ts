@@ -244,11 +244,11 @@ export async function updateChatbotScript(db: DbOrTx, scriptId: number, input: U
   });
 }
 
-/** PostgreSQL foreign_key_violation on the named constraint. */
+/** PostgreSQL restrict_violation (ON DELETE RESTRICT) or foreign_key_violation on the named constraint. */
 function isForeignKeyViolation(error: unknown, constraint: string): boolean {
   let e: any = error;
   while (e) {
-    if (e.code === '23503' && (e.constraint_name === constraint || e.constraint === constraint)) return true;
+    if ((e.code === '23001' || e.code === '23503') && (e.constraint_name === constraint || e.constraint === constraint)) return true;
     e = e.cause;
   }
   return false;
