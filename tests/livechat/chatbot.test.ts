@@ -251,6 +251,18 @@ describe('the Odoo example script', () => {
       ['VISITOR', 'Opérateur'],
       ['OPERATOR', 'Ann here.'],
     ]);
+
+    // A later /helpdesk of the operator takes the bot's part of the conversation into the ticket too.
+    await request(server, online.ann.token, SEND, { input: { sessionId: visitor.session.id, body: '/helpdesk Otto wants help' } });
+    const { tickets } = await visitor.read();
+    expect(tickets).toHaveLength(1);
+    expect(tickets[0].description.split('\n').slice(0, 5)).toEqual([
+      "Welcome Bot: Hello! I'm a bot!",
+      'Welcome Bot: I help lost visitors find their way.',
+      'Welcome Bot: How can I help you?',
+      'Otto: Something else',
+      'Welcome Bot: I will forward you to an operator.',
+    ]);
   });
 
   it('with every operator at the cap, the visitor waits in line and the bot says so, then stops', async () => {
@@ -316,6 +328,13 @@ describe('ONLY_IF_NO_OPERATOR', () => {
     // Nobody online: the bot answers, so the widget is available while the channel is not.
     expect(liveChatChannel.available).toBe(false);
     expect((await request(server, null, widget, { key: liveChatChannel.key })).liveChatWidget.available).toBe(true);
+    // The widget's live availability counts the bot too, given the page its rule is for.
+    const availability = subscribe(server.wsClient(null), `subscription ($key: String!, $page: String) { liveChatAvailability(channelKey: $key, pageUrl: $page) }`, {
+      key: liveChatChannel.key,
+      page: 'https://shop.example.com/',
+    });
+    expect((await availability.waitFor(1))[0].liveChatAvailability).toBe(true);
+    availability.dispose();
     const botVisitor = await visit(channelId, 'Early');
     expect(botVisitor.session).toMatchObject({ status: 'OPEN', operator: null });
     expect(await botVisitor.read()).toMatchObject({ chatbotScript: { title: 'Welcome Bot' } });
