@@ -405,3 +405,15 @@ describe('FREE_INPUT_MULTI', () => {
     expect(liveChatSession.tickets).toEqual([expect.objectContaining({ title: 'My printer is on fire', customer: { email: null, name: 'Test visitor' } })]);
   });
 });
+
+describe('a person taking over', () => {
+  it('silences the bot: after an admin wrote to the visitor, an answer the bot would have taken gets no reply from it', async () => {
+    const visitor = await visit(nobody.channelId, 'Tess');
+    await visitor.until('How can I help you?');
+    await request(server, undefined as any, SEND, { input: { sessionId: visitor.session.id, body: 'A person here.' } });
+    await visitor.say('Something else');
+    await request(server, undefined as any, SEND, { input: { sessionId: visitor.session.id, body: 'Go on.' } });
+    await visitor.until('Go on.');
+    expect(visitor.bodies().slice(GREETING.length)).toEqual(['A person here.', 'Something else', 'Go on.']);
+  });
+});
