@@ -113,7 +113,10 @@ export function chatbotScriptById(ctx: Context, id: number): Promise<ChatbotScri
   });
 }
 
-const ChatbotScriptConnection = builder.connectionObject({ type: ChatbotScript, name: 'ChatbotScriptConnection', ...connectionTypeOptions('A page of chatbot scripts, oldest first.') });
+const ChatbotScriptConnection = builder.connectionObject(
+  { type: ChatbotScript, name: 'ChatbotScriptConnection', ...connectionTypeOptions('A page of chatbot scripts, oldest first.') },
+  { name: 'ChatbotScriptEdge', description: 'A chatbot script and its cursor.' },
+);
 
 builder.queryFields((t) => ({
   chatbotScripts: t.field({

@@ -1,5 +1,5 @@
 import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
-import { ClientError, gql } from 'graphql-request';
+import { ClientError } from 'graphql-request';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chatbotOfVisit } from '../../src/livechat/widget.js';
 import { loadChatbotScript } from '../../src/chatbot/service.js';
@@ -366,7 +366,7 @@ describe('chatbotScripts', () => {
     for (const title of ['Page A', 'Page B', 'Page C']) made.push(await createOk({ title, steps: [{ key: 'k', type: 'TEXT', message: title }] }));
     const all: string[] = [];
     let after: string | null = null;
-    let total = 0;
+    let total: number;
     for (;;) {
       const { chatbotScripts }: any = await request(server, undefined as any, `query ($after: String) { chatbotScripts(first: 2, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id title steps { message } } } } }`, { after });
       total = chatbotScripts.totalCount;
