@@ -368,6 +368,13 @@ describe('testChatbotScript', () => {
     const tests = (await request(server, undefined as any, LIST, { id: channelId, filter: { test: true } })).liveChatChannel.sessions;
     expect(tests.nodes.map((n: any) => n.id)).toEqual([testChatbotScript.session.id]);
     expect(tests.totalCount).toBe(1);
+    // chatbot: sessions that opened with a bot, or those that did not.
+    const withBot = (await request(server, undefined as any, LIST, { id: busy.channelId, filter: { chatbot: true } })).liveChatChannel.sessions;
+    const withoutBot = (await request(server, undefined as any, LIST, { id: busy.channelId, filter: { chatbot: false } })).liveChatChannel.sessions;
+    expect(withBot.totalCount).toBeGreaterThan(0);
+    expect(withoutBot.totalCount).toBe(1);
+    const all = (await request(server, undefined as any, LIST, { id: busy.channelId })).liveChatChannel.sessions;
+    expect(all.totalCount).toBe(withBot.totalCount + withoutBot.totalCount);
 
     // A channel named is used whatever its rules; without one, a script no rule attaches has nowhere to run.
     const { channelId: bare } = await createChatTeam(server, 'Bot Bare');
