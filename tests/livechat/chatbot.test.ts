@@ -368,6 +368,14 @@ describe('testChatbotScript', () => {
     const tests = (await request(server, undefined as any, LIST, { id: channelId, filter: { test: true } })).liveChatChannel.sessions;
     expect(tests.nodes.map((n: any) => n.id)).toEqual([testChatbotScript.session.id]);
     expect(tests.totalCount).toBe(1);
+    // Its rating counts nowhere.
+    const testSession = testChatbotScript.session.id;
+    await over(socket, `mutation ($input: CloseLiveChatInput!) { closeLiveChat(input: $input) { ${USER_ERRORS} } }`, { input: { sessionId: testSession } });
+    const rated = await over(socket, `mutation ($input: RateLiveChatInput!) { rateLiveChat(input: $input) { ${USER_ERRORS} } }`, { input: { sessionId: testSession, rating: 'SATISFIED' } });
+    expect(rated.rateLiveChat.userErrors).toEqual([]);
+    const figures = (await request(server, undefined as any, `query ($id: ID!) { liveChatChannel(id: $id) { satisfaction { rated } ratings(first: 10) { totalCount } } }`, { id: channelId })).liveChatChannel;
+    expect(figures).toEqual({ satisfaction: { rated: 0 }, ratings: { totalCount: 0 } });
+
     // chatbot: sessions that opened with a bot, or those that did not.
     const withBot = (await request(server, undefined as any, LIST, { id: busy.channelId, filter: { chatbot: true } })).liveChatChannel.sessions;
     const withoutBot = (await request(server, undefined as any, LIST, { id: busy.channelId, filter: { chatbot: false } })).liveChatChannel.sessions;
