@@ -101,7 +101,10 @@ export class MailParsePool {
       if (!job || job.id !== message.id) return;
       entry.job = null;
       if (message.error !== undefined) job.reject(new Error(message.error));
-      else (this.parsed++, job.resolve(revived(message.mail!)));
+      else {
+        this.parsed++;
+        job.resolve(revived(message.mail!));
+      }
       this.dispatch();
     });
     const gone = (err: Error) => {
