@@ -1,3 +1,4 @@
+import { benchBigMail } from './big-mail.js';
 import { benchLiveChat } from './livechat.js';
 import { benchSlaRecompute } from './sla-recompute.js';
 import { benchSmtpAmplification } from './smtp-amplification.js';
@@ -14,6 +15,7 @@ const benches: Record<string, () => Promise<void>> = {
   'ticket-list': () => benchTicketList(seconds),
   'smtp-intake': () => benchSmtpIntake(seconds),
   'smtp-amplification': () => benchSmtpAmplification(),
+  'big-mail': () => benchBigMail(Number(process.env.BENCH_ROUNDS || 3)),
   'sla-recompute': () => benchSlaRecompute(),
   livechat: () => benchLiveChat(seconds),
   startup: () => benchStartup(Number(process.env.BENCH_ROUNDS || 5)),
