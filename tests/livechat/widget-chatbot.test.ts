@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { waitFor } from '../support/wait.js';
 import { accessibilityViolations, ARTIFACTS, available, focusedInWidget, launchChromium, startHostSite, visibleBodies } from './browser-support.js';
-import { createChatTeam, request, USER_ERRORS } from './support.js';
+import { addOperators, createChatTeam, createOperator, goOnline, request, USER_ERRORS } from './support.js';
 
 // A chatbot in the widget, in a real browser on another origin: its messages under its name, its
 // answers as buttons, the email step re-asked, the ticket number, a redirect answer, a stale answer.
@@ -14,13 +14,50 @@ const CREATE_SCRIPT = `mutation ($input: CreateChatbotScriptInput!) { createChat
 const CREATE_RULE = `mutation ($input: CreateLiveChatRuleInput!) { createLiveChatRule(input: $input) { ${USER_ERRORS} } }`;
 const CHANNEL = `query ($id: ID!) { liveChatChannel(id: $id) { key embedCode directLinkUrl } }`;
 
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+}, 60_000);
+afterAll(async () => {
+  await server?.stop();
+});
+
+describe('LiveChatWidget.chatbot: whether a chat started now opens with the bot', () => {
+  it('follows the rule of the page and its condition against the operators online', async () => {
+    const { channelId } = await createChatTeam(server, 'Widget Bot Flag');
+    const { createChatbotScript } = await request(server, undefined as any, CREATE_SCRIPT, { input: { title: 'Flag Bot', steps: [{ key: 'hi', type: 'TEXT', message: 'Hi' }] } });
+    const scriptId = createChatbotScript.script.id;
+    for (const [urlPattern, chatbotCondition] of [
+      ['/always', 'ALWAYS'],
+      ['/if-nobody', 'ONLY_IF_NO_OPERATOR'],
+      ['/if-someone', 'ONLY_IF_OPERATOR'],
+    ]) {
+      const rule = await request(server, undefined as any, CREATE_RULE, { input: { channelId, action: 'DISPLAY_BUTTON', urlPattern, chatbotScriptId: scriptId, chatbotCondition } });
+      expect(rule.createLiveChatRule.userErrors).toEqual([]);
+    }
+    const { liveChatChannel } = await request(server, undefined as any, CHANNEL, { id: channelId });
+    const flags = async () => {
+      const read = async (path: string) => {
+        const { liveChatWidget } = await request(server, null, `query ($k: String!, $u: String) { liveChatWidget(channelKey: $k, pageUrl: $u) { chatbot available } }`, { k: liveChatChannel.key, u: `https://shop.example.com${path}` });
+        return liveChatWidget.chatbot as boolean;
+      };
+      return { always: await read('/always'), ifNobody: await read('/if-nobody'), ifSomeone: await read('/if-someone'), noBot: await read('/elsewhere') };
+    };
+    expect(await flags()).toEqual({ always: true, ifNobody: true, ifSomeone: false, noBot: false });
+    const operator = await createOperator(server, 'Widget Flag Olga');
+    await addOperators(server, channelId, [operator]);
+    const { socket } = await goOnline(server, channelId, operator);
+    expect(await flags()).toEqual({ always: true, ifNobody: false, ifSomeone: true, noBot: false });
+    await socket.dispose();
+  });
+});
+
 describe.runIf(available)('a chatbot in the chat widget, in a real browser', () => {
-  let server: TestServer;
   let browser: Browser;
   let site: Awaited<ReturnType<typeof startHostSite>>;
   let channel: { teamId: string; key: string; directLinkUrl: string; page(pathname?: string): string; host: string };
   beforeAll(async () => {
-    [server, site] = await Promise.all([startTestServer(), startHostSite()]);
+    site = await startHostSite();
     browser = await launchChromium();
     mkdirSync(ARTIFACTS, { recursive: true });
     // Nobody online: the bot answers (ALWAYS). The script, written through the GraphQL API.
@@ -63,7 +100,6 @@ describe.runIf(available)('a chatbot in the chat widget, in a real browser', () 
   afterAll(async () => {
     await browser?.close();
     await site?.close();
-    await server?.stop();
   });
 
   const answerButtons = (page: Page) => page.locator('.answers button');
