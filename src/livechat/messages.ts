@@ -110,7 +110,10 @@ function sendStatement(settings: ChatSettings, sender: ChatSender, message: { se
   }
   const authorName = sender.kind === 'OPERATOR' ? sender.name : null;
   return sql`with ${visitor ? sql`${rateHitCtes(visitorLimit(settings, message.sessionId))},` : sql``} s as (
-      update ${liveChatSessions} s set last_seq = s.last_seq + 1, last_activity_at = now(), visitor_wrote = s.visitor_wrote or ${visitor}
+      update ${liveChatSessions} s set last_seq = s.last_seq + 1, last_activity_at = now(), visitor_wrote = s.visitor_wrote or ${visitor}${
+        // A person writing to the visitor takes over from the bot, for good.
+        visitor || message.operatorOnly ? sql`` : sql`, chatbot_phase = case when s.chatbot_phase is null then null else 'HANDED_OVER'::live_chat_chatbot_phase end, chatbot_due_at = null`
+      }
       where ${sql.join(conditions, sql` and `)}
       returning s.id, s.last_seq, s.visitor_name, s.chatbot_phase
     ), m as (

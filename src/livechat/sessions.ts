@@ -266,7 +266,8 @@ export async function transferLiveChat(
     const target = await findAgent(tx, input.agentId);
     const [moved] = await tx
       .update(liveChatSessions)
-      .set({ operatorId: input.agentId, status: 'OPEN' })
+      // A session handed from its bot to a person stays with people.
+      .set({ operatorId: input.agentId, status: 'OPEN', ...(session.chatbotPhase !== null ? { chatbotPhase: 'HANDED_OVER' as const, chatbotDueAt: null } : {}) })
       .where(eq(liveChatSessions.id, session.id))
       .returning();
     await appendMessage(tx, moved!, { authorKind: 'SYSTEM', authorName: 'System', body: `${actor.name} transferred the conversation to ${target!.name}.`, inTranscript: false });

@@ -368,6 +368,21 @@ describe('testChatbotScript', () => {
     const tests = (await request(server, undefined as any, LIST, { id: channelId, filter: { test: true } })).liveChatChannel.sessions;
     expect(tests.nodes.map((n: any) => n.id)).toEqual([testChatbotScript.session.id]);
     expect(tests.totalCount).toBe(1);
+    // Its rating counts nowhere.
+    const testSession = testChatbotScript.session.id;
+    await over(socket, `mutation ($input: CloseLiveChatInput!) { closeLiveChat(input: $input) { ${USER_ERRORS} } }`, { input: { sessionId: testSession } });
+    const rated = await over(socket, `mutation ($input: RateLiveChatInput!) { rateLiveChat(input: $input) { ${USER_ERRORS} } }`, { input: { sessionId: testSession, rating: 'SATISFIED' } });
+    expect(rated.rateLiveChat.userErrors).toEqual([]);
+    const figures = (await request(server, undefined as any, `query ($id: ID!) { liveChatChannel(id: $id) { satisfaction { rated } ratings(first: 10) { totalCount } } }`, { id: channelId })).liveChatChannel;
+    expect(figures).toEqual({ satisfaction: { rated: 0 }, ratings: { totalCount: 0 } });
+
+    // chatbot: sessions that opened with a bot, or those that did not.
+    const withBot = (await request(server, undefined as any, LIST, { id: busy.channelId, filter: { chatbot: true } })).liveChatChannel.sessions;
+    const withoutBot = (await request(server, undefined as any, LIST, { id: busy.channelId, filter: { chatbot: false } })).liveChatChannel.sessions;
+    expect(withBot.totalCount).toBeGreaterThan(0);
+    expect(withoutBot.totalCount).toBe(1);
+    const all = (await request(server, undefined as any, LIST, { id: busy.channelId })).liveChatChannel.sessions;
+    expect(all.totalCount).toBe(withBot.totalCount + withoutBot.totalCount);
 
     // A channel named is used whatever its rules; without one, a script no rule attaches has nowhere to run.
     const { channelId: bare } = await createChatTeam(server, 'Bot Bare');
@@ -403,5 +418,17 @@ describe('FREE_INPUT_MULTI', () => {
     expect(bodies[3]).toMatch(/ticket #\d+/i);
     const { liveChatSession } = await request(server, undefined as any, SESSION, { id: sessionId });
     expect(liveChatSession.tickets).toEqual([expect.objectContaining({ title: 'My printer is on fire', customer: { email: null, name: 'Test visitor' } })]);
+  });
+});
+
+describe('a person taking over', () => {
+  it('silences the bot: after an admin wrote to the visitor, an answer the bot would have taken gets no reply from it', async () => {
+    const visitor = await visit(nobody.channelId, 'Tess');
+    await visitor.until('How can I help you?');
+    await request(server, undefined as any, SEND, { input: { sessionId: visitor.session.id, body: 'A person here.' } });
+    await visitor.say('Something else');
+    await request(server, undefined as any, SEND, { input: { sessionId: visitor.session.id, body: 'Go on.' } });
+    await visitor.until('Go on.');
+    expect(visitor.bodies().slice(GREETING.length)).toEqual(['A person here.', 'Something else', 'Go on.']);
   });
 });
