@@ -219,6 +219,7 @@ class ChatWidget {
         this.sendFromInput();
       }
     });
+    this.input.addEventListener('focus', () => this.startBot());
     this.input.addEventListener('input', () => {
       this.answerFocus = false;
       this.typed();
@@ -335,7 +336,12 @@ class ChatWidget {
     if (focus) this.focusFirst();
     this.log.scrollTop = this.log.scrollHeight;
     // Opened by the visitor (or the direct-link page): a bot's chat starts now, so that it greets first.
-    if ((focus || this.pageMode) && this.config.chatbot && !this.stored.sessionId && this.view === 'chat') this.ensureSession().catch(() => {});
+    if (focus || this.pageMode) this.startBot();
+  }
+
+  /** A bot answers here: the chat starts before the visitor writes (a window that popped up by itself: at the input's focus). */
+  private startBot() {
+    if (this.config.chatbot && !this.stored.sessionId && this.view === 'chat') this.ensureSession().catch(() => {});
   }
 
   private close() {
