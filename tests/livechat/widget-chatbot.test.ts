@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { waitFor } from '../support/wait.js';
 import { accessibilityViolations, ARTIFACTS, available, focusedInWidget, launchChromium, startHostSite, visibleBodies } from './browser-support.js';
-import { addOperators, createChatTeam, createOperator, goOnline, request, USER_ERRORS } from './support.js';
+import { addOperators, bodies, createChatTeam, createOperator, goOnline, request, USER_ERRORS } from './support.js';
 
 // A chatbot in the widget, in a real browser on another origin: its messages under its name, its
 // answers as buttons, the email step re-asked, the ticket number, a redirect answer, a stale answer.
@@ -196,6 +196,46 @@ describe.runIf(available)('a chatbot in the chat widget, in a real browser', () 
     await visitor.waitForURL(`http://127.0.0.1:${site.port}/pricing`);
     await second.close();
   }, 120_000);
+
+  it('hands over to an operator on an answer: the operator welcomes, the visitor types on, the bot says nothing more', async () => {
+    const { channelId } = await createChatTeam(server, 'Widget Bot Handover');
+    const operator = await createOperator(server, 'Widget Hana');
+    await addOperators(server, channelId, [operator]);
+    const { socket } = await goOnline(server, channelId, operator);
+    const { createChatbotScript } = await request(server, undefined as any, CREATE_SCRIPT, {
+      input: {
+        title: 'Door Bot',
+        steps: [
+          { key: 'ask', type: 'QUESTION_SELECTION', message: 'Shall I find someone?', answers: [{ key: 'yes', label: 'Yes, a person please' }] },
+          { key: 'forward', type: 'FORWARD_OPERATOR', message: 'Finding someone for you.' },
+          { key: 'after', type: 'TEXT', message: 'The bot would say this with nobody online.' },
+        ],
+      },
+    });
+    expect(createChatbotScript.userErrors).toEqual([]);
+    const rule = await request(server, undefined as any, CREATE_RULE, { input: { channelId, action: 'DISPLAY_BUTTON', urlPattern: '', chatbotScriptId: createChatbotScript.script.id, chatbotCondition: 'ALWAYS' } });
+    expect(rule.createLiveChatRule.userErrors).toEqual([]);
+    const { liveChatChannel } = await request(server, undefined as any, CHANNEL, { id: channelId });
+
+    const context = await browser.newContext({ viewport: { width: 500, height: 700 }, locale: 'en-US' });
+    const page = await context.newPage();
+    await page.goto(liveChatChannel.directLinkUrl);
+    await page.getByRole('button', { name: 'Yes, a person please' }).click();
+    // The operator's welcome (the channel's), from the operator: the session is theirs now.
+    await page.locator('.msg.operator:visible .who', { hasText: 'Widget Hana' }).waitFor();
+    expect(await answerButtons(page).count()).toBe(0);
+    expect(await input(page).isEditable()).toBe(true);
+    await input(page).fill('Thanks, I need help with an invoice');
+    await page.keyboard.press('Enter');
+    await waitFor(async () => (await page.locator('.msg.visitor:not(.pending)').count()) === 2, { what: "the visitor's message stored" });
+    const stored = await page.evaluate((key) => JSON.parse(localStorage.getItem(`intake-chat:${key}`)!), liveChatChannel.key);
+    const all = await bodies(server, operator.token, stored.sessionId);
+    expect(all.at(-1)).toBe('Thanks, I need help with an invoice');
+    expect(all).not.toContain('The bot would say this with nobody online.');
+    expect(await input(page).isEditable()).toBe(true);
+    await context.close();
+    await socket.dispose();
+  }, 90_000);
 
   it('on the direct-link page, the bot greets at once and a redirect answer opens in a new tab, the chat staying', async () => {
     const context = await browser.newContext({ viewport: { width: 500, height: 700 }, locale: 'fr-FR' });
