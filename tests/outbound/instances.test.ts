@@ -41,7 +41,7 @@ describe.runIf(available)('the outbox with several instances on one PostgreSQL',
     apps.push(await startApp(config), await startApp(config));
     // The relay answers slowly enough that both instances have mail in flight at once.
     relay.answer = () => 'accept';
-    const queued = [];
+    const queued: Array<{ id: number; messageId: string }> = [];
     for (let i = 0; i < 60; i++) queued.push(await queueMail(direct.db, config, null, { subject: `Mail ${i}` }));
     await waitFor(async () => (await Promise.all(queued.map((q) => outboundMail(direct.db, q.id)))).every((row) => row.status === 'SENT'), { timeout: 30_000, what: 'every mail SENT' });
     const copies = new Map<string, number>();
