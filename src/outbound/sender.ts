@@ -158,7 +158,7 @@ export class OutboxSender {
     this.timer = setTimeout(() => {
       this.timerAt = Infinity;
       this.wake();
-    }, at - Date.now());
+    }, Math.max(at - Date.now(), 0));
     this.timer.unref();
   }
 

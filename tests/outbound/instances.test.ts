@@ -43,13 +43,13 @@ describe.runIf(available)('the outbox with several instances on one PostgreSQL',
     relay.answer = () => 'accept';
     const queued: Array<{ id: number; messageId: string }> = [];
     for (let i = 0; i < 60; i++) queued.push(await queueMail(direct.db, config, null, { subject: `Mail ${i}` }));
-    await waitFor(async () => (await Promise.all(queued.map((q) => outboundMail(direct.db, q.id)))).every((row) => row.status === 'SENT'), { timeout: 30_000, what: 'every mail SENT' });
+    await waitFor(async () => (await Promise.all(queued.map((q) => outboundMail(direct.db, q.id)))).every((row) => row.status === 'SENT'), { timeout: 60_000, what: 'every mail SENT' });
     const copies = new Map<string, number>();
     for (const m of relay.received) copies.set(m.messageId!, (copies.get(m.messageId!) ?? 0) + 1);
     expect(queued.map((q) => copies.get(q.messageId))).toEqual(queued.map(() => 1));
     expect(relay.received).toHaveLength(60);
     await Promise.all(apps.splice(0).map((app) => app.stop()));
-  });
+  }, 90_000);
 
   it('kill -9 of the sending process in the middle of the SMTP transaction loses no mail: another instance sends it once its claim runs out, with the same Message-ID', async () => {
     const received = relay.received.length;
@@ -59,7 +59,7 @@ describe.runIf(available)('the outbox with several instances on one PostgreSQL',
     processes.push(child);
     const queued = await queueMail(direct.db, loadConfig(env), null, { subject: 'Sent through a crash' });
     // The child has sent DATA and waits for the relay's answer: it dies now.
-    await waitFor(() => relay.received.length > received, { timeout: 30_000, what: 'the child sending the mail' });
+    await waitFor(() => relay.received.length > received, { timeout: 60_000, what: 'the child sending the mail' });
     expect((await outboundMail(direct.db, queued.id)).status).toBe('SENDING');
     await child.stop('SIGKILL');
     relay.release();
@@ -69,5 +69,5 @@ describe.runIf(available)('the outbox with several instances on one PostgreSQL',
     expect(sent.attempts).toBe(2);
     const copies = relay.received.filter((m) => m.messageId === queued.messageId);
     expect(copies.map((c) => c.answer)).toEqual(['hold', 'accept']);
-  });
+  }, 120_000);
 });
