@@ -170,7 +170,7 @@ export async function markSent(db: DbOrTx, sent: Array<{ id: number; attempts: n
   const rows = await queryRows<{ id: number }>(
     db,
     sql`update ${outboundMails} m set status = 'SENT', sent_at = now(), last_response = v.response, lease_until = null, next_attempt_at = null, updated_at = now()
-      from json_to_recordset(${JSON.stringify(sent.map(({ id, attempts, response }) => ({ id, attempts, response })))}::json) as v(id int, attempts int, response text)
+      from json_to_recordset(${JSON.stringify(sent.map(({ id, attempts, response }) => ({ id, attempts, response })))}::text::json) as v(id int, attempts int, response text)
       where m.id = v.id and m.status = 'SENDING' and m.attempts = v.attempts
       returning m.id`,
   );
