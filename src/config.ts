@@ -93,6 +93,17 @@ interface ConfigValues {
    */
   trustedCountryHeader: string | null;
   liveChat: LiveChatSettings;
+  /** OpenTelemetry traces over OTLP/HTTP; null (the default) when no endpoint is set: nothing is loaded or sent. */
+  tracing: TracingSettings | null;
+}
+
+export interface TracingSettings {
+  /** Where spans are sent: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces. */
+  url: string;
+  /** OTEL_SERVICE_NAME, `intake` by default. */
+  serviceName: string;
+  /** OTEL_BSP_SCHEDULE_DELAY: how long finished spans wait to be sent together. */
+  exportDelayMs: number;
 }
 
 export interface LiveChatSettings {
@@ -229,6 +240,31 @@ function parseAddressList(variable: string, raw: string): string[] {
   return entries;
 }
 
+/**
+ * The OTLP/HTTP address of traces, as OpenTelemetry's own variables name it: the traces endpoint
+ * as it is, or the base endpoint with the traces path. Unset: null, tracing off.
+ */
+function tracesUrlFrom(env: NodeJS.ProcessEnv): string | null {
+  const traces = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim() ?? '';
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() ?? '';
+  const [variable, url] = traces !== '' ? ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', traces] : ['OTEL_EXPORTER_OTLP_ENDPOINT', base === '' ? '' : `${base.replace(/\/+$/, '')}/v1/traces`];
+  if (url === '') return null;
+  let parsed: URL | null = null;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = null;
+  }
+  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) throw new Error(`${variable} must be an http:// or https:// address of an OTLP collector, such as http://127.0.0.1:4318`);
+  return url;
+}
+
+function tracingFrom(env: NodeJS.ProcessEnv, read: ReturnType<typeof settingsReader>): TracingSettings | null {
+  const exportDelayMs = read.milliseconds('OTEL_BSP_SCHEDULE_DELAY', 5000, { min: 10 });
+  const url = read.parsed(() => tracesUrlFrom(env), null);
+  return url === null ? null : Object.freeze({ url, serviceName: env.OTEL_SERVICE_NAME?.trim() || 'intake', exportDelayMs });
+}
+
 /** "auto" is production-safe: NODE_ENV=production hides the schema from anonymous callers. */
 function introspectionFrom(env: NodeJS.ProcessEnv): boolean {
   const setting = env.GRAPHQL_INTROSPECTION || 'auto';
@@ -331,5 +367,6 @@ function readConfig(env: NodeJS.ProcessEnv, read: ReturnType<typeof settingsRead
       // Presence goes stale after 45 s: a heartbeat of at most 15 s gives it three chances.
       presenceHeartbeatMs: read.milliseconds('LIVECHAT_PRESENCE_HEARTBEAT_MS', 15_000, { min: 100, max: 15_000 }),
     },
+    tracing: tracingFrom(env, read),
   };
 }

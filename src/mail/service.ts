@@ -152,6 +152,8 @@ export interface IncomingMail {
   envelope: Envelope;
   /** The teams of the accepted recipients; null for postmaster, kept for an administrator. */
   teamIds: Array<number | null>;
+  /** The request (SMTP transaction) that brought it: written on its inbound mail rows, as in its log lines. */
+  requestId?: string | null;
 }
 
 export type ParsedIncomingMail = IncomingMail & { parsed: Parsed };
@@ -298,7 +300,7 @@ function causeMessage(err: unknown): string {
 }
 
 function recordOf(
-  mail: { parsed: Parsed; raw: Buffer; envelope: Envelope },
+  mail: { parsed: Parsed; raw: Buffer; envelope: Envelope; requestId?: string | null },
   teamId: number | null,
   messageKey: string,
   outcome: { status: InboundMailStatus; reason: string | null; ticketId: number | null; ticketMessageId?: number | null; createdTicket?: boolean; rawMailId: number | null },
@@ -322,6 +324,7 @@ function recordOf(
     subject: parsed.subject,
     size: mail.raw.length,
     rawMailId: outcome.rawMailId,
+    requestId: mail.requestId ?? null,
   };
 }
 
