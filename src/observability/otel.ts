@@ -1,22 +1,20 @@
 // Loaded only when tracing is configured (tracing.ts imports it dynamically): the one file that
-// imports OpenTelemetry.
-import { context, defaultTextMapGetter, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+// uses OpenTelemetry. Its packages are imported dynamically too: the start bundle (bin/intake.mjs)
+// keeps them outside, and esbuild would hoist a static import of an outside package to the top
+// of the bundle, loading it in every server.
+import type { Context, Span, SpanStatusCode as StatusCodes } from '@opentelemetry/api';
 import type { TracingSettings } from '../config.js';
 import type { Logger } from '../log.js';
 import { isPromiseLike, type SpanAttributes, type SpanHandle, type SpanOptions, type Tracing } from './tracing.js';
-
-const KINDS = { server: SpanKind.SERVER, client: SpanKind.CLIENT, internal: SpanKind.INTERNAL } as const;
 
 /** Set once per process: spans of every app in it nest through the same AsyncLocalStorage. */
 let contextManagerSet = false;
 
 class Handle implements SpanHandle {
-  constructor(readonly span: Span) {}
+  constructor(
+    readonly span: Span,
+    private readonly error: StatusCodes.ERROR,
+  ) {}
   setAttributes(attributes: SpanAttributes) {
     this.span.setAttributes(attributes);
   }
@@ -26,14 +24,24 @@ class Handle implements SpanHandle {
   fail(err: unknown) {
     const error = err instanceof Error ? err : new Error(String(err));
     this.span.recordException(error);
-    this.span.setStatus({ code: SpanStatusCode.ERROR, message: error.message.slice(0, 500) });
+    this.span.setStatus({ code: this.error, message: error.message.slice(0, 500) });
   }
   end() {
     this.span.end();
   }
 }
 
-export function createOtelTracing(settings: TracingSettings, log: Logger): Tracing {
+export async function createOtelTracing(settings: TracingSettings, log: Logger): Promise<Tracing> {
+  const [{ context, defaultTextMapGetter, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace }, { AsyncLocalStorageContextManager }, { W3CTraceContextPropagator }, { OTLPTraceExporter }, { resourceFromAttributes }, { BatchSpanProcessor, TracerProvider }] =
+    await Promise.all([
+      import('@opentelemetry/api'),
+      import('@opentelemetry/context-async-hooks'),
+      import('@opentelemetry/core'),
+      import('@opentelemetry/exporter-trace-otlp-http'),
+      import('@opentelemetry/resources'),
+      import('@opentelemetry/sdk-trace'),
+    ]);
+  const kinds = { server: SpanKind.SERVER, client: SpanKind.CLIENT, internal: SpanKind.INTERNAL } as const;
   if (!contextManagerSet) {
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
     contextManagerSet = true;
@@ -48,7 +56,7 @@ export function createOtelTracing(settings: TracingSettings, log: Logger): Traci
 
   const start = (name: string, options: SpanOptions): Handle => {
     const parent: Context = options.parentHeaders ? propagator.extract(ROOT_CONTEXT, options.parentHeaders, defaultTextMapGetter) : context.active();
-    return new Handle(tracer.startSpan(name, { kind: KINDS[options.kind ?? 'internal'], attributes: options.attributes }, parent));
+    return new Handle(tracer.startSpan(name, { kind: kinds[options.kind ?? 'internal'], attributes: options.attributes }, parent), SpanStatusCode.ERROR);
   };
   const within = <T>(handle: SpanHandle, work: () => T): T => context.with(trace.setSpan(context.active(), (handle as Handle).span), work);
 
