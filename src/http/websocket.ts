@@ -57,6 +57,8 @@ interface OperationRoot {
   subscribe(args: unknown): unknown;
   requestId: string;
   span: SpanHandle | null;
+  /** The operation's name in its document, for its log line (cut: clients choose it). */
+  operationName: string | null;
 }
 
 function authorizationOf(connectionParams: Readonly<Record<string, unknown>> | undefined, headers: http.IncomingHttpHeaders): string | undefined {
@@ -199,7 +201,7 @@ export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log, 
         throw err;
       } finally {
         root.span?.end();
-        log.info(phase === 'execute' ? 'websocket operation' : 'websocket subscription started', { operationName: args.operationName ?? null, ms: Math.round(performance.now() - started) });
+        log.info(phase === 'execute' ? 'websocket operation' : 'websocket subscription started', { operationName: root.operationName, ms: Math.round(performance.now() - started) });
       }
     });
   };
@@ -308,7 +310,8 @@ export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log, 
       throw err;
     }
     if (span) (contextValue as Record<symbol, unknown>)[OPERATION_SPAN] = span;
-    const rootValue: OperationRoot = { execute, subscribe, requestId, span };
+    const operationName = getOperationAST(document, params.operationName)?.name?.value.slice(0, 100) ?? null;
+    const rootValue: OperationRoot = { execute, subscribe, requestId, span, operationName };
     return {
       schema: enveloped,
       operationName: params.operationName,
