@@ -249,12 +249,7 @@ function tracesUrlFrom(env: NodeJS.ProcessEnv): string | null {
   const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() ?? '';
   const [variable, url] = traces !== '' ? ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', traces] : ['OTEL_EXPORTER_OTLP_ENDPOINT', base === '' ? '' : `${base.replace(/\/+$/, '')}/v1/traces`];
   if (url === '') return null;
-  let parsed: URL | null = null;
-  try {
-    parsed = new URL(url);
-  } catch {
-    parsed = null;
-  }
+  const parsed = URL.canParse(url) ? new URL(url) : null;
   if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) throw new Error(`${variable} must be an http:// or https:// address of an OTLP collector, such as http://127.0.0.1:4318`);
   return url;
 }

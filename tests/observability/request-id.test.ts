@@ -86,5 +86,8 @@ describe('one request id from the socket to the database', () => {
     const [row] = await queryRows<{ request_id: string | null }>(server.app.database.db, sql`select request_id from inbound_mails where message_id = 'identified-1@sender.example'`);
     expect(row?.request_id).toMatch(UUID);
     await waitFor(() => lines.some((l) => l.msg === 'mail received' && l.requestId === row!.request_id), { what: "the 'mail received' line with the row's request id" });
+    // An operator reading mail over the API sees it too.
+    const { inboundMails } = await server.client().request<any>('{ inboundMails(first: 100) { nodes { subject requestId } } }');
+    expect(inboundMails.nodes.find((m: { subject: string }) => m.subject === 'Which request?').requestId).toBe(row!.request_id);
   });
 });
