@@ -7,3 +7,4 @@ export * from '../sla/tables.js';
 export * from '../webform/tables.js';
 export * from '../chatbot/tables.js';
 export * from '../livechat/tables.js';
+export * from '../outbound/tables.js';

@@ -1,6 +1,9 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../../src/db/client.js';
+import { runWithRequestId } from '../../src/log.js';
+import { queueMail, ticketToAnswer, untilStatus } from '../outbound/support.js';
+import { startRelay, type TestRelay } from '../outbound/relay.js';
 import { createTeam } from '../support/fixtures.js';
 import { startOtlpCollector, type OtlpCollector, type ReceivedSpan } from '../support/otlp-collector.js';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from '../support/server.js';
@@ -12,15 +15,18 @@ const CLIENT = 3;
 
 let collector: OtlpCollector;
 let server: TestServer;
+let relay: TestRelay;
 
 beforeAll(async () => {
   collector = await startOtlpCollector();
+  relay = await startRelay();
   // Spans are sent every 50 ms instead of every 5 s: the test waits for them to arrive.
-  server = await startTestServer({ OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_SERVICE_NAME: 'intake-test', OTEL_BSP_SCHEDULE_DELAY: '50' });
+  server = await startTestServer({ OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_SERVICE_NAME: 'intake-test', OTEL_BSP_SCHEDULE_DELAY: '50', SMTP_RELAY_URL: relay.url });
 }, 60_000);
 
 afterAll(async () => {
   await server?.stop();
+  await relay?.close();
   await collector?.close();
 });
 
@@ -99,10 +105,23 @@ describe('traces over OTLP (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
     await collector.span((s) => s.kind === CLIENT && s.traceId === transaction.traceId && /"teams"/.test(String(s.attributes['db.query.text'])), 'the recipient lookup');
   });
 
+  it('trace an outbound send, with the id of the request that queued the mail on its row and span', async () => {
+    const { db } = server.app.database;
+    const { ticket } = await ticketToAnswer(db, server.app.config);
+    const requestId = 'queueing-request-0001';
+    const queued = await runWithRequestId(requestId, () => queueMail(db, server.app.config, ticket.id));
+    expect(queued.requestId).toBe(requestId);
+    await untilStatus(db, queued.id, ['SENT']);
+    const send = await collector.span((s) => s.name === 'smtp send' && s.attributes['intake.outbound_mail_id'] === queued.id, 'the send span');
+    expect(send).toMatchObject({ kind: CLIENT, status: 0 });
+    expect(send.attributes).toMatchObject({ 'intake.request_id': requestId, 'smtp.outcome': 'sent', 'smtp.attempt': 1 });
+  });
+
   it('send no parameter values, only statements', () => {
-    const statements = collector.spans.filter((s) => s.kind === CLIENT);
+    const statements = collector.spans.filter((s) => s.kind === CLIENT && s.name !== 'smtp send');
     expect(statements.length).toBeGreaterThan(0);
     for (const span of statements) expect(Object.keys(span.attributes).sort()).toEqual(['db.operation.name', 'db.query.text', 'db.system.name']);
     expect(JSON.stringify(statements)).not.toContain('ann@example.com');
+    expect(JSON.stringify(statements)).not.toContain('jane@customer.example');
   });
 });
