@@ -45,7 +45,8 @@ if (!existsSync(bundle)) {
     entryPoints: [path.join(src, 'main.ts')],
     outfile: written,
     bundle: true,
-    external: ['@electric-sql/pglite', '@graphql-yoga/render-graphiql', 'esbuild'],
+    // OpenTelemetry loads only when tracing is on (src/observability/tracing.ts): outside the bundle, it costs nothing otherwise.
+    external: ['@electric-sql/pglite', '@graphql-yoga/render-graphiql', 'esbuild', '@opentelemetry/*'],
     // The packages written as CommonJS that require node's own modules find `require` here.
     banner: { js: "import { createRequire as __intakeRequire } from 'node:module'; const require = __intakeRequire(import.meta.url);" },
     platform: 'node',

@@ -8,6 +8,7 @@ import type { Logger } from './log.js';
 import { withTeamWriteHooks, type TeamWriteHook } from './teams/write-hooks.js';
 import { withSlaTicketFilter, type SlaTicketFilter } from './tickets/sla-filter.js';
 import { withTicketWriteHooks, type TicketWriteHook } from './tickets/write-hooks.js';
+import type { Tracing } from './observability/tracing.js';
 
 /**
  * What one capability adds to an app, declared in its `module.ts`. Its GraphQL types are
@@ -43,6 +44,8 @@ export interface ModuleStartContext {
   database: Database;
   events: EventHub;
   log: Logger;
+  /** The app's tracing, null when off: a service traces its own work (an outbound send) with it. */
+  tracing: Tracing | null;
 }
 
 /** The modules of one app, put together. */

@@ -12,6 +12,7 @@ import { listenHttp, serveRoutes, type HttpServer } from './http/server.js';
 import { startJobs } from './jobs.js';
 import { createLogger, type Logger } from './log.js';
 import { INTAKE_MODULES } from './modules.js';
+import { startTracing, type Tracing } from './observability/tracing.js';
 import { startSmtpServer, type SmtpListener } from './smtp/server.js';
 import { countTeams, createTeam } from './teams/service.js';
 import { setWebsiteFormPublished } from './webform/service.js';
@@ -25,6 +26,8 @@ export interface App {
   modules: ModuleSet;
   events: EventHub;
   log: Logger;
+  /** OpenTelemetry traces, null unless OTEL_EXPORTER_OTLP_ENDPOINT is set. */
+  tracing: Tracing | null;
   http: HttpServer;
   smtp: SmtpListener;
   /** Stops accepting work, ends open streams and closes the database. */
@@ -48,7 +51,9 @@ export async function startApp(
 ): Promise<App> {
   const log = options.log ?? createLogger(config.logLevel);
   const modules = composeModules(options.modules ?? INTAKE_MODULES);
-  const opened = await openDatabase(config);
+  // Before the database: its statements are spans when tracing is on.
+  const tracing = await startTracing(config, log);
+  const opened = await openDatabase(config, { tracing });
   const database: Database = { ...opened, db: modules.bind(opened.db) };
   let stopModules: (() => Promise<void>) | null = null;
   try {
@@ -59,7 +64,7 @@ export async function startApp(
     if (await migrateDatabase(opened, config.databaseUrl)) log.info('database migrated');
     const events = new EventHub(database, log);
     events.register(...modules.events);
-    stopModules = await modules.start({ config, database, events, log });
+    stopModules = await modules.start({ config, database, events, log, tracing });
     await events.start();
     const auth = new Authenticator(database.db, config.adminToken, {
       scopeLookups: modules.scopeLookups(database.db),
@@ -71,10 +76,10 @@ export async function startApp(
     const listener = await listenHttp(config.host, config.port, { headersMs: config.httpHeadersTimeoutMs, requestMs: config.httpRequestTimeoutMs });
     const publicUrl = publicUrlOf(config, listener.url);
     const services: AppServices = { db: database.db, config, events, auth, log, publicUrl };
-    const api = apiEndpoint(services, database);
-    const http = serveRoutes(listener, { routes: [...api.routes, ...modules.routes], services, log, maxBodyBytes: config.maxBodyBytes, attach: api.attach });
-    const smtp = await startSmtpServer({ config, database, log, publicUrl });
-    const stopJobs = startJobs(modules.jobs, { db: database.db, config, events, log, now: options.now ?? (() => new Date()) });
+    const api = apiEndpoint(services, database, tracing);
+    const http = serveRoutes(listener, { routes: [...api.routes, ...modules.routes], services, log, maxBodyBytes: config.maxBodyBytes, attach: api.attach, tracing });
+    const smtp = await startSmtpServer({ config, database, log, publicUrl, tracing });
+    const stopJobs = startJobs(modules.jobs, { db: database.db, config, events, log, now: options.now ?? (() => new Date()), tracing });
     let stopping: Promise<void> | null = null;
     return {
       config,
@@ -83,6 +88,7 @@ export async function startApp(
       modules,
       events,
       log,
+      tracing,
       http,
       smtp,
       stop: () =>
@@ -92,11 +98,13 @@ export async function startApp(
           await auth.close();
           await events.stop();
           await database.close();
+          await tracing?.shutdown();
         })()),
     };
   } catch (err) {
     await stopModules?.();
     await database.close();
+    await tracing?.shutdown();
     throw err;
   }
 }

@@ -93,6 +93,8 @@ interface ConfigValues {
    */
   trustedCountryHeader: string | null;
   liveChat: LiveChatSettings;
+  /** OpenTelemetry traces over OTLP/HTTP; null (the default) when no endpoint is set: nothing is loaded or sent. */
+  tracing: TracingSettings | null;
   outbound: OutboundSettings;
   /** Key of the signatures in our plus-addresses (MAIL_SIGNING_SECRET); unset: a random key kept in the database. */
   mailSigningSecret: string | undefined;
@@ -115,6 +117,15 @@ export interface OutboundSettings {
   pollIntervalMs: number;
   /** SMTP transactions one instance runs at once. */
   concurrency: number;
+}
+
+export interface TracingSettings {
+  /** Where spans are sent: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces. */
+  url: string;
+  /** OTEL_SERVICE_NAME, `intake` by default. */
+  serviceName: string;
+  /** OTEL_BSP_SCHEDULE_DELAY: how long finished spans wait to be sent together. */
+  exportDelayMs: number;
 }
 
 export interface LiveChatSettings {
@@ -257,6 +268,26 @@ function parseAddressList(variable: string, raw: string): string[] {
   return entries;
 }
 
+/**
+ * The OTLP/HTTP address of traces, as OpenTelemetry's own variables name it: the traces endpoint
+ * as it is, or the base endpoint with the traces path. Unset: null, tracing off.
+ */
+function tracesUrlFrom(env: NodeJS.ProcessEnv): string | null {
+  const traces = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim() ?? '';
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() ?? '';
+  const [variable, url] = traces !== '' ? ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', traces] : ['OTEL_EXPORTER_OTLP_ENDPOINT', base === '' ? '' : `${base.replace(/\/+$/, '')}/v1/traces`];
+  if (url === '') return null;
+  const parsed = URL.canParse(url) ? new URL(url) : null;
+  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) throw new Error(`${variable} must be an http:// or https:// address of an OTLP collector, such as http://127.0.0.1:4318`);
+  return url;
+}
+
+function tracingFrom(env: NodeJS.ProcessEnv, read: ReturnType<typeof settingsReader>): TracingSettings | null {
+  const exportDelayMs = read.milliseconds('OTEL_BSP_SCHEDULE_DELAY', 5000, { min: 10 });
+  const url = read.parsed(() => tracesUrlFrom(env), null);
+  return url === null ? null : Object.freeze({ url, serviceName: env.OTEL_SERVICE_NAME?.trim() || 'intake', exportDelayMs });
+}
+
 /** SMTP_RELAY_URL: smtp:// or smtps://, with a host; user and password optional. */
 function relayUrlFrom(env: NodeJS.ProcessEnv): string | null {
   const raw = env.SMTP_RELAY_URL?.trim() ?? '';
@@ -372,6 +403,7 @@ function readConfig(env: NodeJS.ProcessEnv, read: ReturnType<typeof settingsRead
       presenceHeartbeatMs: read.milliseconds('LIVECHAT_PRESENCE_HEARTBEAT_MS', 15_000, { min: 100, max: 15_000 }),
       chatbotPauseMs: read.milliseconds('LIVECHAT_CHATBOT_PAUSE_MS', 5_000, { min: 100 }),
     },
+    tracing: tracingFrom(env, read),
     outbound: {
       relayUrl: read.parsed(() => relayUrlFrom(env), null),
       retryBaseSeconds: read.seconds('OUTBOUND_RETRY_BASE_SECONDS', 5, { fractions: true }),

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { LogLevel } from './config.js';
 
 const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
@@ -12,11 +13,29 @@ export interface Logger {
   child(fields: LogFields): Logger;
 }
 
-/** One JSON object per line on stdout, so log shippers need no parsing rules. */
+/**
+ * The request id of the work under way: set at the edge (an HTTP request, a WebSocket operation,
+ * an SMTP transaction) and carried through its async work, so every log line of that work says
+ * which request it belongs to without each call passing it on.
+ */
+const requestIds = new AsyncLocalStorage<string>();
+
+/** Runs `work` (and everything it starts) as part of the request `requestId`. */
+export function runWithRequestId<T>(requestId: string, work: () => T): T {
+  return requestIds.run(requestId, work);
+}
+
+/** The request id of the work under way, if it runs for a request. */
+export function currentRequestId(): string | undefined {
+  return requestIds.getStore();
+}
+
+/** One JSON object per line on stdout, so log shippers need no parsing rules; `requestId` from the work under way. */
 export function createLogger(level: LogLevel, base: LogFields = {}): Logger {
   const write = (at: Exclude<LogLevel, 'silent'>, msg: string, fields?: LogFields) => {
     if (rank[at] < rank[level]) return;
-    const line: LogFields = { time: new Date().toISOString(), level: at, msg, ...base, ...fields };
+    const requestId = requestIds.getStore();
+    const line: LogFields = { time: new Date().toISOString(), level: at, msg, ...(requestId === undefined ? null : { requestId }), ...base, ...fields };
     if (line.err instanceof Error) line.err = errorFields(line.err);
     process.stdout.write(JSON.stringify(line) + '\n');
   };

@@ -38,6 +38,7 @@ describe('settings that make no sense', () => {
     const source = readFileSync(path.join(root, 'src/config.ts'), 'utf8');
     const read = new Set([...source.matchAll(/(?:env\.|['"])([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)\b/g)].map((m) => m[1]!));
     const other = ['DATABASE_URL', 'INTAKE_DATA_DIR', 'SMTP_HOST', 'MAIL_DOMAIN', 'SMTP_TLS_KEY', 'SMTP_TLS_CERT', 'INTAKE_ADMIN_TOKEN', 'PUBLIC_URL', 'LOG_LEVEL', 'TRUSTED_PROXIES', 'SMTP_TRUSTED_RELAYS', 'GRAPHQL_INTROSPECTION', 'NODE_ENV', 'CORS_ORIGINS', 'TRUSTED_COUNTRY_HEADER', 'SMTP_RELAY_URL', 'MAIL_SIGNING_SECRET'];
+    other.push('OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_SERVICE_NAME');
     const numeric = SETTINGS.map((s) => s.name);
     expect(numeric.length).toBeGreaterThan(25);
     expect([...read].filter((name) => !other.includes(name) && name !== 'PORT').sort()).toEqual(numeric.filter((n) => n !== 'PORT').sort());
@@ -92,6 +93,20 @@ describe('settings that make no sense', () => {
     expect(config.smtpMaxRecipients).toBe(100);
     expect(config.liveChat.idleCloseMinutes).toBe(30);
     expect(config.tokenCacheMs).toBe(30_000);
+  });
+});
+
+describe('tracing (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
+  it('is off unless an endpoint is set; the base endpoint gets /v1/traces, the traces endpoint is taken as it is; anything but http(s) stops the start naming it', () => {
+    expect(loadConfig({}).tracing).toBeNull();
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }).tracing).toEqual({ url: 'http://collector:4318/v1/traces', serviceName: 'intake', exportDelayMs: 5000 });
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://traces.example/otlp', OTEL_SERVICE_NAME: 'intake-eu' }).tracing).toEqual({
+      url: 'https://traces.example/otlp',
+      serviceName: 'intake-eu',
+      exportDelayMs: 5000,
+    });
+    expect(problemsOf({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toEqual([expect.stringMatching(/^OTEL_EXPORTER_OTLP_ENDPOINT must be an http/)]);
+    expect(problemsOf({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'grpc://collector:4317' })).toEqual([expect.stringMatching(/^OTEL_EXPORTER_OTLP_TRACES_ENDPOINT must be an http/)]);
   });
 });
 

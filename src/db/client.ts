@@ -6,6 +6,7 @@ import type { PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
+import type { SpanOptions, Tracing } from '../observability/tracing.js';
 import { dataDirFromTemplate } from './pglite-template.js';
 import { relations, type Relations } from './relations.js';
 
@@ -118,7 +119,12 @@ export async function queryRows<T = Record<string, unknown>>(db: DbOrTx, query: 
   return (Array.isArray(result) ? result : result.rows) as T[];
 }
 
-export function openPostgres(url: string, options: { max?: number } = {}): Database {
+/** What a database is opened with: with `tracing`, every statement sent through its `db` is a span. */
+export interface OpenOptions {
+  tracing?: Tracing | null;
+}
+
+export function openPostgres(url: string, options: { max?: number } & OpenOptions = {}): Database {
   const client = postgres(url, {
     max: options.max ?? 10,
     onnotice: () => {},
@@ -127,7 +133,7 @@ export function openPostgres(url: string, options: { max?: number } = {}): Datab
   });
   // jit: drizzle compiles a row mapper per query shape instead of walking each column's path per row.
   const watchers = statementWatchers();
-  const db = watchers.watchingTransactions(drizzlePostgres({ client: alwaysPrepared(client), relations, jit: true, logger: watchers.logger }) as unknown as Db);
+  const db = watchers.watchingTransactions(drizzlePostgres({ client: alwaysPrepared(client, options.tracing ?? null), relations, jit: true, logger: watchers.logger }) as unknown as Db);
   return {
     kind: 'postgres',
     db,
@@ -201,16 +207,19 @@ async function listenPostgres(url: string, channel: string, onPayload: (payload:
  * statements skip all three after their first run on a connection; our SQL is parameterised, so
  * the number of distinct statements stays bounded by the code.
  */
-function alwaysPrepared(sql: postgres.Sql): postgres.Sql {
+function alwaysPrepared(sql: postgres.Sql, tracing: Tracing | null): postgres.Sql {
   return new Proxy(sql, {
     get(target, property, receiver) {
       if (property === 'unsafe') {
+        if (tracing) {
+          return (query: string, parameters?: any[], options?: postgres.UnsafeQueryOptions) => tracedOnAwait(tracing, query, target.unsafe(query, parameters, { ...options, prepare: true }));
+        }
         return (query: string, parameters?: any[], options?: postgres.UnsafeQueryOptions) => target.unsafe(query, parameters, { ...options, prepare: true });
       }
       if (property === 'begin' || property === 'savepoint') {
         return (...args: any[]) => {
           const work = args.pop() as (inner: postgres.Sql) => unknown;
-          return (target as any)[property](...args, (inner: postgres.Sql) => work(alwaysPrepared(inner)));
+          return (target as any)[property](...args, (inner: postgres.Sql) => work(alwaysPrepared(inner, tracing)));
         };
       }
       return Reflect.get(target, property, receiver);
@@ -235,12 +244,50 @@ export const BYTEA_CODEC = {
   },
   parsers: { [BYTEA_OID]: (text: string) => Buffer.from(text.slice(2), 'hex') },
 };
+/** A statement's span: named by its first keyword (SELECT, INSERT…), with its text; parameters never go out. */
+function statementSpan(statement: string): [string, SpanOptions] {
+  const operation = /^\s*(\w+)/.exec(statement)?.[1]?.toUpperCase() ?? 'SQL';
+  return [operation, { kind: 'client', attributes: { 'db.system.name': 'postgresql', 'db.operation.name': operation, 'db.query.text': statement.slice(0, 2000) } }];
+}
+
+/**
+ * postgres.js runs a query when it is first awaited, and drizzle adjusts it (`.values()`) before:
+ * the span starts at that await, in the awaiting context, and ends when the rows are in.
+ */
+function tracedOnAwait<Q extends PromiseLike<unknown>>(tracing: Tracing, statement: string, query: Q): Q {
+  const then = query.then;
+  const [name, options] = statementSpan(statement);
+  Object.defineProperty(query, 'then', {
+    configurable: true,
+    value: (onFulfilled?: (value: unknown) => unknown, onRejected?: (reason: unknown) => unknown) =>
+      tracing.span(name, options, () => new Promise((resolve, reject) => then.call(query, resolve, reject))).then(onFulfilled, onRejected),
+  });
+  return query;
+}
+
+/** PGlite (or one of its transactions) whose statements are spans; its methods run on the PGlite object itself. */
+function tracedPglite<C extends object>(client: C, tracing: Tracing): C {
+  return new Proxy(client, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target);
+      if (typeof value !== 'function') return value;
+      if (property === 'query' || property === 'exec') {
+        return (statement: string, ...rest: unknown[]) => {
+          const [name, options] = statementSpan(statement);
+          return tracing.span(name, options, () => value.call(target, statement, ...rest));
+        };
+      }
+      if (property === 'transaction') return (work: (tx: object) => unknown) => value.call(target, (tx: object) => work(tracedPglite(tx, tracing)));
+      return value.bind(target);
+    },
+  });
+}
 
 /**
  * Opens an embedded database folder. An empty or missing one is first filled from the migrated
  * template (see pglite-template.ts), unless `fromTemplate` is false: then PGlite initialises it.
  */
-export async function openPglite(dataDir: string, options: { fromTemplate?: boolean } = {}): Promise<Database> {
+export async function openPglite(dataDir: string, options: { fromTemplate?: boolean } & OpenOptions = {}): Promise<Database> {
   let opened: NonNullable<Database['opened']> = { how: 'existing' };
   if (options.fromTemplate !== false) {
     try {
@@ -254,7 +301,8 @@ export async function openPglite(dataDir: string, options: { fromTemplate?: bool
   fs.mkdirSync(dataDir, { recursive: true });
   const client = await PGlite.create({ dataDir, serializers: BYTEA_CODEC.serializers, parsers: BYTEA_CODEC.parsers });
   const watchers = statementWatchers();
-  const db = watchers.watchingTransactions(drizzlePglite({ client, relations, jit: true, logger: watchers.logger }) as unknown as Db); // as openPostgres
+  const traced = options.tracing ? tracedPglite(client, options.tracing) : client;
+  const db = watchers.watchingTransactions(drizzlePglite({ client: traced, relations, jit: true, logger: watchers.logger }) as unknown as Db); // as openPostgres
   return {
     kind: 'pglite',
     db,
@@ -266,9 +314,9 @@ export async function openPglite(dataDir: string, options: { fromTemplate?: bool
   };
 }
 
-export async function openDatabase(config: { databaseUrl?: string; dataDir: string }): Promise<Database> {
-  if (config.databaseUrl) return openPostgres(config.databaseUrl);
-  return openPglite(config.dataDir);
+export async function openDatabase(config: { databaseUrl?: string; dataDir: string }, options: OpenOptions = {}): Promise<Database> {
+  if (config.databaseUrl) return openPostgres(config.databaseUrl, options);
+  return openPglite(config.dataDir, options);
 }
 
 export async function checkDatabase(database: Database): Promise<void> {

@@ -8,6 +8,8 @@ import { TokenRefusedError, type Authenticator } from '../auth/service.js';
 import { checkDatabase, type Database } from '../db/client.js';
 import type { Context } from '../graphql/context.js';
 import { useSchemaHiding } from '../graphql/introspection.js';
+import { useTracing } from '../graphql/tracing.js';
+import type { Tracing } from '../observability/tracing.js';
 import { useQueryLimits, useResponseSizeLimit } from '../graphql/limits.js';
 import { schema } from '../graphql/schema.js';
 import { GRAPHIQL_OPTIONS, renderIntakeGraphiQL } from './graphiql.js';
@@ -32,7 +34,7 @@ function isCompilableQuery(args: ExecutionArgs): boolean {
  * The API's own routes: /graphql (Yoga: queries and mutations over HTTP, subscriptions over SSE,
  * GraphiQL for browsers), / (to GraphiQL) and /healthz, and graphql-ws on /graphql's upgrades.
  */
-export function apiEndpoint(services: AppServices, database: Database): { routes: Route[]; attach(server: http.Server): Upgrades } {
+export function apiEndpoint(services: AppServices, database: Database, tracing: Tracing | null = null): { routes: Route[]; attach(server: http.Server): Upgrades } {
   const { config, auth, log } = services;
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
@@ -78,6 +80,8 @@ export function apiEndpoint(services: AppServices, database: Database): { routes
       // fraction of graphql-js's per-field interpretation. Mutations and subscriptions, and any
       // operation with invalid variables, stay on graphql-js, whose errors name the input path.
       useGraphQlJit({}, { enableIf: isCompilableQuery }),
+      // Spans of operations and their phases, only when tracing is on: nothing in the way otherwise.
+      ...(tracing ? [useTracing(tracing)] : []),
     ],
     context: async (
       initial: YogaInitialContext & { connectionParams?: Record<string, unknown>; upgradeHeaders?: http.IncomingHttpHeaders; req?: http.IncomingMessage },
@@ -145,7 +149,7 @@ export function apiEndpoint(services: AppServices, database: Database): { routes
       },
     },
   ];
-  return { routes, attach: (server) => attachGraphqlWebSocket({ server, path: GRAPHQL_PATH, yoga, config, auth, log, db: services.db }) };
+  return { routes, attach: (server) => attachGraphqlWebSocket({ server, path: GRAPHQL_PATH, yoga, config, auth, log, db: services.db, tracing }) };
 }
 
 /** query, variables and operationName of a GraphQL request over GET or a JSON POST; empty when neither. */

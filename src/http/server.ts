@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from '../log.js';
+import { runWithRequestId, type Logger } from '../log.js';
+import type { Tracing } from '../observability/tracing.js';
 import { compressResponse } from './compression.js';
 import { isAbort, matchRoute, sendJson, type AppServices, type Route } from './router.js';
 
@@ -45,21 +46,42 @@ export async function listenHttp(host: string, port: number, timeouts: { headers
 
 /**
  * The router: answers requests on the listener with the routes the app and its modules declare,
- * with a request id on every answer (X-Request-Id, taken from the request when it has one), one
- * log line per request, the route's own headers, the body rules of its kind, and compression by
- * Accept-Encoding where it pays (compression.ts).
+ * with a request id on every answer (X-Request-Id, see `requestIdOf`) that every log line of the
+ * request carries, one log line per request, the route's own headers, the body rules of its kind,
+ * and compression by Accept-Encoding where it pays (compression.ts). With `tracing`, each request
+ * is a span (continuing the caller's trace from its traceparent header) that ends with the answer.
  * `attach` mounts what rides on upgrade requests (graphql-ws) and is closed first on close.
  */
 export function serveRoutes(
   listener: HttpListener,
-  options: { routes: readonly Route[]; services: AppServices; log: Logger; maxBodyBytes: number; attach?: (server: http.Server) => Upgrades },
+  options: { routes: readonly Route[]; services: AppServices; log: Logger; maxBodyBytes: number; attach?: (server: http.Server) => Upgrades; tracing?: Tracing | null },
 ): HttpServer {
   const { routes, services, log, maxBodyBytes } = options;
   const { server } = listener;
-  server.on('request', async (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const started = performance.now();
-    const requestId = typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'].slice(0, 100) : randomUUID();
+  const tracing = options.tracing ?? null;
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const requestId = requestIdOf(req.headers['x-request-id']);
     res.setHeader('x-request-id', requestId);
+    if (!tracing) return void runWithRequestId(requestId, () => handle(req, res, requestId));
+    const span = tracing.startSpan(req.method ?? 'HTTP', {
+      kind: 'server',
+      parentHeaders: req.headers,
+      attributes: { 'http.request.method': req.method, 'url.path': (req.url ?? '/').split('?')[0]!.slice(0, 500), 'intake.request_id': requestId },
+    });
+    res.once('close', () => {
+      span.setAttributes({ 'http.response.status_code': res.statusCode });
+      if (res.statusCode >= 500) span.fail(new Error(`HTTP ${res.statusCode}`));
+      span.end();
+    });
+    runWithRequestId(requestId, () => tracing.withSpan(span, () => handle(req, res, requestId, (route) => {
+      const pattern = typeof route.path === 'string' ? route.path : route.path.source;
+      span.updateName(`${req.method} ${pattern}`);
+      span.setAttributes({ 'http.route': pattern });
+    })));
+  });
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse, requestId: string, onRoute?: (route: Route) => void) {
+    const started = performance.now();
     compressResponse(req, res);
     const path = (req.url ?? '/').split('?')[0]!;
     res.on('finish', () => {
@@ -69,6 +91,7 @@ export function serveRoutes(
       const found = matchRoute(routes, req.method ?? 'GET', path);
       if (!found) return sendJson(res, 404, { error: 'Not found' });
       const { route, params } = found;
+      onRoute?.(route);
       for (const [name, value] of Object.entries(route.headers ?? {})) res.setHeader(name, value);
       if (!found.methodAllowed) {
         res.setHeader('allow', route.methods === 'any' ? '' : route.methods.join(', '));
@@ -89,7 +112,7 @@ export function serveRoutes(
       if (!res.headersSent) sendJson(res, 500, { error: 'Internal error' });
       else res.destroy();
     }
-  });
+  }
   const upgrades = options.attach?.(server);
   return {
     url: listener.url,
@@ -103,6 +126,19 @@ export function serveRoutes(
       });
     },
   };
+}
+
+/** What an X-Request-Id sent by a client or a proxy may be: what proxies and tracers make (UUIDs, hex, `Root=1-…`). */
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:;=+/@-]{8,128}$/;
+
+/**
+ * The request's id: the one a proxy in front (or the client) sent in X-Request-Id, so the
+ * operator follows one id through both logs, when it is 8–128 characters of letters, digits and
+ * `._:;=+/@-`; else a new UUID. Anything else (spaces, quotes, control characters, a megabyte)
+ * is replaced, never cut or cleaned: a log line must not carry what a client chose to inject.
+ */
+export function requestIdOf(header: string | string[] | undefined): string {
+  return typeof header === 'string' && SANE_REQUEST_ID.test(header) ? header : randomUUID();
 }
 
 /** Bodies must declare their length, and stay within the limit; Node then enforces it while reading. */

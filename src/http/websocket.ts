@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import { getOperationAST, GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { YogaServerInstance } from 'graphql-yoga';
@@ -8,7 +9,9 @@ import type { Principal } from '../auth/principal.js';
 import { TokenRefusedError, type Authenticator } from '../auth/service.js';
 import type { Config } from '../config.js';
 import type { Context } from '../graphql/context.js';
-import type { Logger } from '../log.js';
+import { runWithRequestId, type Logger } from '../log.js';
+import { OPERATION_SPAN } from '../graphql/tracing.js';
+import type { SpanHandle, Tracing } from '../observability/tracing.js';
 import { clientAddressOf } from './client-address.js';
 import type { Db } from '../db/client.js';
 import { ANONYMOUS } from '../auth/principal.js';
@@ -45,6 +48,17 @@ interface Options {
   auth: Authenticator;
   log: Logger;
   db: Db;
+  tracing?: Tracing | null;
+}
+
+/** What onSubscribe hands to execute/subscribe for one operation (graphql-ws passes it as rootValue). */
+interface OperationRoot {
+  execute(args: unknown): unknown;
+  subscribe(args: unknown): unknown;
+  requestId: string;
+  span: SpanHandle | null;
+  /** The operation's name in its document, for its log line (cut: clients choose it). */
+  operationName: string | null;
 }
 
 function authorizationOf(connectionParams: Readonly<Record<string, unknown>> | undefined, headers: http.IncomingHttpHeaders): string | undefined {
@@ -96,7 +110,7 @@ function refuseServerOnlyMessages(socket: WebSocket): void {
  * socket, sockets per client address, a grace period for sockets without a token, and a ping
  * that drops sockets whose peer went away without closing.
  */
-export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log, db }: Options) {
+export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log, db, tracing = null }: Options) {
   const states = new WeakMap<WebSocket, SocketState>();
   const socketsPerAddress = new Map<string, number>();
 
@@ -171,11 +185,32 @@ export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log, 
   }, config.wsPingIntervalMs);
   keepalive.unref();
 
+  /**
+   * Runs an operation as part of its request (its id in every log line, its span active), with a
+   * log line when it is answered or its stream set up, as HTTP requests have.
+   */
+  const runOperation = (args: any, phase: 'execute' | 'subscribe'): Promise<any> => {
+    const root = args.rootValue as OperationRoot;
+    return runWithRequestId(root.requestId, async () => {
+      const started = performance.now();
+      const run = () => root[phase](args);
+      try {
+        return await (root.span ? tracing!.withSpan(root.span, run) : run());
+      } catch (err) {
+        root.span?.fail(err);
+        throw err;
+      } finally {
+        root.span?.end();
+        log.info(phase === 'execute' ? 'websocket operation' : 'websocket subscription started', { operationName: root.operationName, ms: Math.round(performance.now() - started) });
+      }
+    });
+  };
+
   // graphql-ws runs every operation through Yoga's envelop, so auth, limits and masking apply on sockets too.
   const disposable = useServer(
     {
-      execute: (args: any) => args.rootValue.execute(args),
-      subscribe: (args: any) => args.rootValue.subscribe(args),
+      execute: (args: any) => runOperation(args, 'execute'),
+      subscribe: (args: any) => runOperation(args, 'subscribe'),
       onConnect: async (ctx) => {
         const state = states.get(ctx.extra.socket);
         if (!state) return true;
@@ -203,60 +238,22 @@ export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log, 
         state.unwatch = auth.watchRevocation(principal, () => ctx.extra.socket.close(REVOKED_CLOSE_CODE, 'Token revoked: connect again with a valid token'));
         return true;
       },
-      onSubscribe: async (ctx, id, params) => {
-        // graphql-ws has already counted this operation among the socket's open ones.
-        if (Object.keys(ctx.subscriptions).length > config.wsMaxSubscriptionsPerSocket) {
-          return [
-            new GraphQLError(`At most ${config.wsMaxSubscriptionsPerSocket} operations may be open on one socket: complete one first, or open another socket.`, {
-              extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' },
-            }),
-          ];
-        }
-        const { schema: enveloped, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-          ...ctx,
-          req: ctx.extra.request,
-          socket: ctx.extra.socket,
-          params,
-          connectionParams: ctx.connectionParams,
-          upgradeHeaders: ctx.extra.request.headers,
-        });
-        let document;
-        try {
-          document = parse(params.query);
-        } catch (err) {
-          return [err as any];
-        }
-        const errors = validate(enveloped, document);
-        if (errors.length > 0) return errors;
-        // A chat operation named by key or id (the anonymous widget's): the channel must allow the page's origin.
-        const origin = foreignOrigin(ctx.extra.request.headers);
-        if (origin) {
-          const channels = await chatChannelsOf(db, { query: document, variables: params.variables, operationName: params.operationName, principal: ANONYMOUS });
-          if (channels && !originAllowedFor(channels, origin)) {
-            return [new GraphQLError("Forbidden: this page's origin may not use this live chat channel (allowedOrigins).", { extensions: { code: 'FORBIDDEN' } })];
+      // Each operation is a request of its own: an id (in its log lines), and a span when tracing.
+      onSubscribe: (ctx, id, params) => {
+        const requestId = randomUUID();
+        const span = tracing?.startSpan('graphql operation', { kind: 'server', attributes: { 'intake.request_id': requestId, 'graphql.transport': 'graphql-ws' } }) ?? null;
+        const prepare = async () => {
+          try {
+            const prepared = await prepareOperation(ctx, id, params, requestId, span);
+            if (Array.isArray(prepared)) span?.end();
+            return prepared;
+          } catch (err) {
+            span?.fail(err);
+            span?.end();
+            throw err;
           }
-        }
-        const state = states.get(ctx.extra.socket);
-        if (state && !state.authenticated && isPublicSubscription(enveloped, document, params.operationName)) {
-          state.publicOperations.add(id);
-          stopGrace(state);
-        }
-        let contextValue;
-        try {
-          contextValue = await contextFactory();
-        } catch (err) {
-          // A token refused since the socket opened (UNAUTHENTICATED): an error for this operation.
-          if (err instanceof GraphQLError) return [new GraphQLError(err.message, { extensions: { ...err.extensions, http: undefined } })];
-          throw err;
-        }
-        return {
-          schema: enveloped,
-          operationName: params.operationName,
-          document,
-          variableValues: params.variables,
-          contextValue,
-          rootValue: { execute, subscribe },
         };
+        return runWithRequestId(requestId, () => (span ? tracing!.withSpan(span, prepare) : prepare()));
       },
       onComplete: (ctx, id) => {
         const state = states.get(ctx.extra.socket);
@@ -265,6 +262,65 @@ export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log, 
     },
     wsServer,
   );
+
+  async function prepareOperation(ctx: any, id: string, params: any, requestId: string, span: SpanHandle | null): Promise<any> {
+    // graphql-ws has already counted this operation among the socket's open ones.
+    if (Object.keys(ctx.subscriptions).length > config.wsMaxSubscriptionsPerSocket) {
+      return [
+        new GraphQLError(`At most ${config.wsMaxSubscriptionsPerSocket} operations may be open on one socket: complete one first, or open another socket.`, {
+          extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' },
+        }),
+      ];
+    }
+    const { schema: enveloped, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+      ...ctx,
+      req: ctx.extra.request,
+      socket: ctx.extra.socket,
+      params,
+      connectionParams: ctx.connectionParams,
+      upgradeHeaders: ctx.extra.request.headers,
+    });
+    let document;
+    try {
+      document = parse(params.query);
+    } catch (err) {
+      return [err as any];
+    }
+    const errors = validate(enveloped, document);
+    if (errors.length > 0) return errors;
+    // A chat operation named by key or id (the anonymous widget's): the channel must allow the page's origin.
+    const origin = foreignOrigin(ctx.extra.request.headers);
+    if (origin) {
+      const channels = await chatChannelsOf(db, { query: document, variables: params.variables, operationName: params.operationName, principal: ANONYMOUS });
+      if (channels && !originAllowedFor(channels, origin)) {
+        return [new GraphQLError("Forbidden: this page's origin may not use this live chat channel (allowedOrigins).", { extensions: { code: 'FORBIDDEN' } })];
+      }
+    }
+    const state = states.get(ctx.extra.socket);
+    if (state && !state.authenticated && isPublicSubscription(enveloped, document, params.operationName)) {
+      state.publicOperations.add(id);
+      stopGrace(state);
+    }
+    let contextValue;
+    try {
+      contextValue = await contextFactory();
+    } catch (err) {
+      // A token refused since the socket opened (UNAUTHENTICATED): an error for this operation.
+      if (err instanceof GraphQLError) return [new GraphQLError(err.message, { extensions: { ...err.extensions, http: undefined } })];
+      throw err;
+    }
+    if (span) (contextValue as Record<symbol, unknown>)[OPERATION_SPAN] = span;
+    const operationName = getOperationAST(document, params.operationName)?.name?.value.slice(0, 100) ?? null;
+    const rootValue: OperationRoot = { execute, subscribe, requestId, span, operationName };
+    return {
+      schema: enveloped,
+      operationName: params.operationName,
+      document,
+      variableValues: params.variables,
+      contextValue,
+      rootValue,
+    };
+  }
 
   return {
     async close() {

@@ -31,7 +31,7 @@ export const InboundMail = builder.drizzleNode('inboundMails', {
   authScopes: { admin: true },
   id: { column: (m) => m.id },
   // The raw bytes stay in the database; the API shows what a person needs to decide.
-  select: { columns: { id: true, teamId: true, status: true, messageId: true, envelope: true, fromAddress: true, subject: true, reason: true, ticketId: true, size: true, receivedAt: true } },
+  select: { columns: { id: true, teamId: true, status: true, messageId: true, envelope: true, fromAddress: true, subject: true, reason: true, ticketId: true, size: true, requestId: true, receivedAt: true } },
   fields: (t) => ({
     status: t.field({ type: InboundMailStatus, description: 'What became of it.', resolve: (m) => m.status }),
     messageId: t.exposeString('messageId', { nullable: true, description: 'Message-ID header, without <>.' }),
@@ -40,6 +40,10 @@ export const InboundMail = builder.drizzleNode('inboundMails', {
     subject: t.exposeString('subject', { nullable: true, description: 'Subject header.' }),
     reason: t.exposeString('reason', { nullable: true, description: 'Why it was ignored, quarantined or a duplicate.' }),
     size: t.exposeInt('size', { description: 'Size of the raw message in bytes.' }),
+    requestId: t.exposeString('requestId', {
+      nullable: true,
+      description: "Id of the SMTP transaction that brought it, as the server's log lines and traces name it (requestId); null for mail received before ids were kept.",
+    }),
     receivedAt: t.expose('receivedAt', { type: 'DateTime', description: 'When it was accepted.' }),
     team: t.relation('team', { nullable: true, description: 'The team whose alias received it.' }),
     ticket: t.relation('ticket', { nullable: true, description: 'The ticket it created or was added to.' }),

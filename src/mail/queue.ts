@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { sql } from 'drizzle-orm';
 import { queryRows, type DbOrTx } from '../db/client.js';
 import type { Logger } from '../log.js';
@@ -6,6 +7,11 @@ import { parseIncomingMail, quarantineUnstorableMail, receiveMails, type Incomin
 
 interface Waiting {
   mail: ParsedIncomingMail;
+  /**
+   * Runs work in the context the mail arrived in (its request id, its trace): a batch is stored in
+   * its first mail's, a mail stored alone in its own, not in whichever mail's started the queue.
+   */
+  inContext: <R>(work: () => R) => R;
   resolve: (results: ReceivedMail[]) => void;
   reject: (err: unknown) => void;
 }
@@ -85,6 +91,7 @@ export class MailIntakeQueue {
       let timer: NodeJS.Timeout | undefined;
       const waiting: Waiting = {
         mail,
+        inContext: AsyncLocalStorage.snapshot(),
         resolve: (results) => (clearTimeout(timer), resolve(results)),
         reject: (err) => (clearTimeout(timer), reject(err)),
       };
@@ -110,7 +117,7 @@ export class MailIntakeQueue {
         const { batch, keys } = this.takeBatch(lane);
         if (!batch.length) break;
         this.inFlight[lane] = keys;
-        await this.store(batch);
+        await batch[0]!.inContext(() => this.store(batch));
         this.inFlight[lane] = new Set();
         // Mails of the other lane may have waited for this batch.
         if (this.waiting[other].length) void this.storeWaiting(other);
@@ -156,12 +163,14 @@ export class MailIntakeQueue {
       batch.forEach((w, i) => w.resolve(results[i]!));
     } catch (err) {
       if (batch.length === 1) return this.keepUnstorable(batch[0]!, err);
-      this.log.warn('storing a batch of mail failed, storing its mails one by one', { mails: batch.length, err });
+      this.log.warn('storing a batch of mail failed, storing its mails one by one', { mails: batch.length, requestIds: batch.map((w) => w.mail.requestId ?? null), err });
       // One mail's trouble must not cost the others their 250: each is stored again on its own.
       for (const w of batch) {
-        await receiveMails(this.db, this.settings, [w.mail]).then(
-          (results) => w.resolve(results[0]!),
-          (mailErr) => this.keepUnstorable(w, mailErr),
+        await w.inContext(() =>
+          receiveMails(this.db, this.settings, [w.mail]).then(
+            (results) => w.resolve(results[0]!),
+            (mailErr) => this.keepUnstorable(w, mailErr),
+          ),
         );
       }
     }

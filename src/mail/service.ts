@@ -155,6 +155,8 @@ export interface IncomingMail {
   teamIds: Array<number | null>;
   /** Set when the raw bytes were staged before the transaction (a large mail, see staging.ts). */
   rawBlobId?: number;
+  /** The request (SMTP transaction) that brought it: written on its inbound mail rows, as in its log lines. */
+  requestId?: string | null;
 }
 
 export type ParsedIncomingMail = IncomingMail & { parsed: Parsed };
@@ -312,7 +314,7 @@ function causeMessage(err: unknown): string {
 }
 
 function recordOf(
-  mail: { parsed: Parsed; raw: Buffer; envelope: Envelope },
+  mail: { parsed: Parsed; raw: Buffer; envelope: Envelope; requestId?: string | null },
   teamId: number | null,
   messageKey: string,
   outcome: { status: InboundMailStatus; reason: string | null; ticketId: number | null; ticketMessageId?: number | null; createdTicket?: boolean; rawMailId: number | null },
@@ -336,6 +338,7 @@ function recordOf(
     subject: parsed.subject,
     size: mail.raw.length,
     rawMailId: outcome.rawMailId,
+    requestId: mail.requestId ?? null,
   };
 }
 

@@ -48,6 +48,8 @@ export const inboundMails = pgTable(
     // Records written before raw_mails existed keep their bytes here; newer ones use rawMailId.
     raw: bytea('raw'),
     rawMailId: integer('raw_mail_id').references(() => rawMails.id, { onDelete: 'set null' }),
+    // The SMTP transaction that brought it, as its log lines and trace name it (null before they had ids).
+    requestId: text('request_id'),
     receivedAt: createdAtColumn('received_at'),
   },
   (t) => [
@@ -57,5 +59,7 @@ export const inboundMails = pgTable(
     index('inbound_mails_status').on(t.status, t.id),
     index('inbound_mails_from_recent').on(t.fromAddress, t.receivedAt),
     index('inbound_mails_raw_mail').on(t.rawMailId),
+    // An operator holding a request id from a log line finds the mail it brought.
+    index('inbound_mails_request').on(t.requestId),
   ],
 );

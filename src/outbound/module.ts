@@ -5,8 +5,8 @@ import { OutboxSender } from './sender.js';
 /** Outbound mail: the outbox's sender on every instance, and the outbox in the API. */
 export const outboundModule: AppModule = {
   name: 'outbound',
-  async start({ database, config, log }) {
-    const sender = new OutboxSender(database, config, log);
+  async start({ database, config, log, tracing }) {
+    const sender = new OutboxSender(database, config, log, tracing);
     await sender.start();
     return () => sender.stop();
   },

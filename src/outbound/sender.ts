@@ -3,7 +3,8 @@ import type SMTPPool from 'nodemailer/lib/smtp-pool';
 import { sql } from 'drizzle-orm';
 import type { Config } from '../config.js';
 import type { Database, Db } from '../db/client.js';
-import type { Logger } from '../log.js';
+import { runWithRequestId, type Logger } from '../log.js';
+import type { SpanHandle, Tracing } from '../observability/tracing.js';
 import { cutByCodePoints } from '../text/clean.js';
 import { messageOf } from './compose.js';
 import { bounceAddress, mailSigner, type MailSigner } from './signing.js';
@@ -75,6 +76,7 @@ export class OutboxSender {
     private readonly database: Database,
     private readonly config: Config,
     private readonly log: Logger,
+    private readonly tracing: Tracing | null = null,
   ) {
     this.db = database.db;
   }
@@ -162,8 +164,17 @@ export class OutboxSender {
     this.timer.unref();
   }
 
+  /**
+   * Sends one claimed mail. Its log lines carry the id of the request that queued it, and with
+   * tracing each attempt is a span (`smtp send`, the relay's statements and ours nested in it).
+   */
   private send(row: OutboundMailRow): void {
-    const done = this.deliver(row)
+    const { tracing } = this;
+    const attempt = () =>
+      tracing
+        ? tracing.span('smtp send', { kind: 'client', attributes: { 'intake.outbound_mail_id': row.id, 'intake.request_id': row.requestId ?? undefined, 'smtp.attempt': row.attempts } }, (span) => this.deliver(row, span))
+        : this.deliver(row, null);
+    const done = (row.requestId ? runWithRequestId(row.requestId, attempt) : attempt())
       .catch((err) => this.log.error('outbox could not record a delivery', { outboundMailId: row.id, err }))
       .finally(() => {
         this.inFlight.delete(row.id);
@@ -172,7 +183,7 @@ export class OutboxSender {
     this.inFlight.set(row.id, done);
   }
 
-  private async deliver(row: OutboundMailRow): Promise<void> {
+  private async deliver(row: OutboundMailRow, span: SpanHandle | null): Promise<void> {
     const message = messageOf(row, bounceAddress(this.signer!, row.id, this.config.mailDomain));
     let outcome: SendOutcome;
     try {
@@ -182,6 +193,8 @@ export class OutboxSender {
       outcome = outcomeOfError(err);
     }
     const fields = { outboundMailId: row.id, messageId: row.messageId, attempt: row.attempts, response: outcome.response };
+    span?.setAttributes({ 'smtp.outcome': outcome.kind });
+    if (outcome.kind !== 'sent') span?.fail(new Error(outcome.response));
     if (outcome.kind === 'sent') {
       if (!(await this.recordSent({ id: row.id, attempts: row.attempts, response: outcome.response }))) this.log.warn('outbound mail sent after its claim ran out', fields);
       else this.log.info('outbound mail sent', fields);

@@ -4,6 +4,7 @@ import { inTransaction, queryRows, type DbOrTx } from '../db/client.js';
 import { fail } from '../errors.js';
 import { addSystemNote } from '../tickets/chatter.js';
 import { outboundMails } from './tables.js';
+import { currentRequestId } from '../log.js';
 
 export type OutboundMailRow = typeof outboundMails.$inferSelect;
 /** The states the API shows: SENDING is shown as PENDING. */
@@ -82,6 +83,7 @@ export async function queueOutboundMail(db: DbOrTx, settings: QueueSettings, mai
           bodyHtml: mail.html ?? null,
           headers,
           nextAttemptAt: held ? null : sql`now()`,
+          requestId: currentRequestId() ?? null,
         })
         .returning(),
       held ? null : wakeSenders(tx),

@@ -37,6 +37,8 @@ export const outboundMails = pgTable(
     // While SENDING: past this time the sender is presumed dead and another may take the mail.
     leaseUntil: timestampColumn('lease_until'),
     sentAt: timestampColumn('sent_at'),
+    // The request (HTTP, WebSocket operation, SMTP transaction) whose transaction queued it, as its log lines name it.
+    requestId: text('request_id'),
     // When its retries began: queued, or sent again by an admin. Retries end OUTBOUND_RETRY_HOURS after it.
     retryFrom: timestampColumn('retry_from').notNull().defaultNow(),
     createdAt: createdAtColumn(),
@@ -50,6 +52,7 @@ export const outboundMails = pgTable(
     index('outbound_mails_status').on(t.status, t.id),
     index('outbound_mails_ticket_message').on(t.ticketMessageId),
     index('outbound_mails_ticket').on(t.ticketId),
+    index('outbound_mails_request').on(t.requestId),
     check('outbound_mails_lease_when_sending', sql`(status = 'SENDING') = (lease_until is not null)`),
   ],
 );
