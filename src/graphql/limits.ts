@@ -66,21 +66,32 @@ export function useQueryLimits(): Plugin {
 }
 
 /**
+ * A string's UTF-8 size. Nearly every string of a reply is short and ASCII, whose size is its
+ * length: a loop over its characters says so faster than asking Buffer, which wins on long ones.
+ */
+function utf8Bytes(text: string): number {
+  if (text.length > 32) return Buffer.byteLength(text);
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return Buffer.byteLength(text);
+  return text.length;
+}
+
+/**
  * The size of a value written as JSON, in bytes, counted only until it passes `budget` (then any
  * number past it): a reply's size is known without building its string. Strings count their UTF-8
  * bytes and quotes (escapes aside), so the figure is the reply's size to within its escapes.
+ * It runs on every reply, so it allocates nothing per value but the walk's stack.
  */
 export function jsonSizeWithin(value: unknown, budget: number): number {
   let size = 0;
   const stack: unknown[] = [value];
   while (stack.length > 0 && size <= budget) {
     const item = stack.pop();
-    if (typeof item === 'string') size += Buffer.byteLength(item) + 2;
+    if (typeof item === 'string') size += utf8Bytes(item) + 2;
     else if (typeof item === 'number' || typeof item === 'boolean') size += String(item).length;
     else if (item === null || item === undefined) size += 4;
     else if (Array.isArray(item)) {
-      size += 2 + Math.max(item.length - 1, 0);
-      for (const element of item) stack.push(element);
+      size += item.length > 0 ? item.length + 1 : 2;
+      for (let i = 0; i < item.length; i++) stack.push(item[i]);
     } else if (typeof item === 'object') {
       // Dates, custom scalars' values and GraphQLErrors write themselves; plain objects are walked.
       const toJSON = (item as { toJSON?: () => unknown }).toJSON;
@@ -88,12 +99,15 @@ export function jsonSizeWithin(value: unknown, budget: number): number {
         stack.push(toJSON.call(item));
         continue;
       }
-      const entries = Object.entries(item).filter(([, field]) => field !== undefined);
-      size += 2 + Math.max(entries.length - 1, 0);
-      for (const [key, field] of entries) {
-        size += Buffer.byteLength(key) + 3;
+      let fields = 0;
+      for (const key of Object.keys(item)) {
+        const field = (item as Record<string, unknown>)[key];
+        if (field === undefined) continue;
+        fields++;
+        size += utf8Bytes(key) + 3;
         stack.push(field);
       }
+      size += fields > 0 ? fields + 1 : 2;
     }
   }
   return size;

@@ -70,6 +70,8 @@ describe('jsonSizeWithin', () => {
     [{ data: { nodes: Array(50).fill({ title: 'héllo 😀', n: 42 }) } }],
     [{ data: null, errors: [{ message: 'm' }] }],
     [{ data: { at: new Date(0) } }],
+    [{ data: { skipped: undefined, list: [undefined, 'ü', '\u{1F600}'], empty: {}, none: [], big: 1e21, neg: -0.5 } }],
+    [{ data: { nodes: Array(20).fill({ name: 'Ærøskøbing — 東京', email: 'a@b.example' }) } }],
   ])('counts %j as JSON writes it', (value) => {
     expect(jsonSizeWithin(value, Infinity)).toBe(Buffer.byteLength(JSON.stringify(value)));
   });
