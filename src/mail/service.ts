@@ -7,7 +7,9 @@ import {
   aliasAddresses,
   DEFAULT_REFUSAL_TEXT,
   findTeamByAlias,
+  findTeamsByAliases,
   listMailDomains,
+  type TeamRow,
   type MailSettings as TeamMailSettings,
 } from '../teams/service.js';
 import { isEmailAddress } from '../text/email-address.js';
@@ -41,11 +43,21 @@ export interface Envelope {
 /** What the SMTP listener answers to RCPT TO. */
 export type RecipientDecision = { accept: true; teamId: number | null } | { accept: false; code: 550; message: string };
 
+/** Finds the team of an alias (local part and domain, lower case). */
+export type TeamFinder = (localPart: string, domain: string) => Promise<TeamRow | undefined>;
+
 /**
  * RCPT TO: only aliases of teams whose email channel is on, on a domain we serve, from a
- * sender the alias's contact policy lets in. We are not a relay.
+ * sender the alias's contact policy lets in. We are not a relay. `findTeam`: the SMTP listener
+ * passes its `AliasLookups`, so concurrent sessions share statements.
  */
-export async function checkRecipient(db: DbOrTx, settings: MailSettings, address: string, mailFrom: string | null): Promise<RecipientDecision> {
+export async function checkRecipient(
+  db: DbOrTx,
+  settings: MailSettings,
+  address: string,
+  mailFrom: string | null,
+  findTeam: TeamFinder = (localPart, domain) => findTeamByAlias(db, localPart, domain),
+): Promise<RecipientDecision> {
   // RFC 5321 §4.1.1.3: the domainless postmaster is ours too.
   if (address.toLowerCase() === 'postmaster') return { accept: true, teamId: null };
   const at = address.lastIndexOf('@');
@@ -53,7 +65,7 @@ export async function checkRecipient(db: DbOrTx, settings: MailSettings, address
   const domain = address.slice(at + 1).toLowerCase();
   const ours = at >= 1 && (domain === settings.mailDomain || (await listMailDomains(db, settings)).includes(domain));
   if (!ours) return { accept: false, code: 550, message: `5.7.1 <${address}>: relaying denied, we only receive mail for our own domains` };
-  const team = await findTeamByAlias(db, localPart, domain);
+  const team = await findTeam(localPart, domain);
   // RFC 5321 §4.5.1: postmaster of every domain we serve takes mail; kept for an administrator.
   if (localPart === 'postmaster' && (!team || !team.useEmailAlias)) return { accept: true, teamId: null };
   if (!team || !team.useEmailAlias) return { accept: false, code: 550, message: `5.1.1 <${address}>: no such mailbox` };
@@ -62,6 +74,43 @@ export async function checkRecipient(db: DbOrTx, settings: MailSettings, address
     return { accept: false, code: 550, message: `5.7.1 ${team.aliasRefusalText ?? DEFAULT_REFUSAL_TEXT}` };
   }
   return { accept: true, teamId: team.id };
+}
+
+/** Alias lookups per statement at most. */
+const ALIASES_PER_LOOKUP = 200;
+
+/**
+ * The recipient checks of all SMTP sessions, one statement for those asked while the previous
+ * one ran: under load, sessions share the round trip instead of paying one per RCPT TO. Each
+ * lookup still reads the teams as committed when its statement runs.
+ */
+export class AliasLookups {
+  private waiting: Array<{ localPart: string; domain: string; resolve: (team: TeamRow | undefined) => void; reject: (err: unknown) => void }> = [];
+  private running = false;
+
+  constructor(private readonly db: DbOrTx) {}
+
+  readonly find: TeamFinder = (localPart, domain) =>
+    new Promise((resolve, reject) => {
+      this.waiting.push({ localPart, domain, resolve, reject });
+      void this.run();
+    });
+
+  private async run(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      while (this.waiting.length) {
+        const batch = this.waiting.splice(0, ALIASES_PER_LOOKUP);
+        await findTeamsByAliases(this.db, batch).then(
+          (teams) => batch.forEach((w) => w.resolve(teams.get(`${w.localPart.toLowerCase()}@${w.domain.toLowerCase()}`))),
+          (err) => batch.forEach((w) => w.reject(err)),
+        );
+      }
+    } finally {
+      this.running = false;
+    }
+  }
 }
 
 export interface ReceivedMail {
@@ -240,15 +289,31 @@ export async function receiveMails(db: DbOrTx, settings: MailSettings, mails: Pa
   });
 }
 
-/** The raw bytes of each mail that is kept (not a mere duplicate), once per mail: mail index → raw_mails id. */
+/** Raw bytes per INSERT into raw_mails: small mails share a statement, a big one goes alone. */
+const RAW_BYTES_PER_INSERT = 1024 * 1024;
+
+/**
+ * The raw bytes of each mail that is kept (not a mere duplicate), once per mail: mail index →
+ * raw_mails id. Mails share one INSERT up to RAW_BYTES_PER_INSERT, so a group of ordinary mails
+ * costs one round trip, and a batch of megabytes never has more than one big mail in flight twice.
+ */
 async function storeRawMails(tx: DbOrTx, mails: ParsedIncomingMail[], indexes: number[]): Promise<Map<number, number>> {
   const keptMails = [...new Set(indexes)];
   const ids = new Map<number, number>();
-  // One row per statement: a batch may hold megabytes, and one copy of each is enough in flight.
-  for (const index of keptMails) {
-    const raw = mails[index]!.raw;
-    const [row] = await tx.insert(rawMails).values({ size: raw.length, data: raw }).returning({ id: rawMails.id });
-    ids.set(index, row!.id);
+  for (let start = 0; start < keptMails.length; ) {
+    let end = start + 1;
+    for (let bytes = mails[keptMails[start]!]!.raw.length; end < keptMails.length && bytes + mails[keptMails[end]!]!.raw.length <= RAW_BYTES_PER_INSERT; end++) {
+      bytes += mails[keptMails[end]!]!.raw.length;
+    }
+    const group = keptMails.slice(start, end);
+    const rows = await tx
+      .insert(rawMails)
+      .values(group.map((index) => ({ size: mails[index]!.raw.length, data: mails[index]!.raw })))
+      .returning({ id: rawMails.id, size: rawMails.size });
+    // A multi-row VALUES insert returns its rows in order; checked, since ids are paired by it.
+    if (rows.length !== group.length || rows.some((row, n) => row.size !== mails[group[n]!]!.raw.length)) throw new Error('inserted raw mails came back out of order');
+    group.forEach((index, n) => ids.set(index, rows[n]!.id));
+    start = end;
   }
   return ids;
 }

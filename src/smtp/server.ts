@@ -6,7 +6,7 @@ import type { Database } from '../db/client.js';
 import { isListedAddress } from '../http/client-address.js';
 import type { Logger } from '../log.js';
 import { MailIntakeQueue } from '../mail/queue.js';
-import { checkRecipient } from '../mail/service.js';
+import { AliasLookups, checkRecipient } from '../mail/service.js';
 import { installConnectionRules, type ConnectionRuleOptions } from './connection-rules.js';
 
 export interface SmtpListener {
@@ -41,6 +41,8 @@ export async function startSmtpServer({ config, database, log, publicUrl }: { co
   // Team of each accepted recipient (null: postmaster), per session; read back at DATA for the current envelope.
   const teamsOf = new WeakMap<SMTPServerSession, Map<string, number | null>>();
   const intake = new MailIntakeQueue(database.db, config, log, config.smtpLookupTimeoutMs);
+  // Recipient checks of concurrent sessions share statements.
+  const aliases = new AliasLookups(database.db);
   // Open connections per client address: one sender must not take every slot.
   const connectionsFrom = new Map<string, number>();
   // Sessions counted in connectionsFrom (onClose also runs for connections refused at onConnect).
@@ -89,7 +91,7 @@ export async function startSmtpServer({ config, database, log, publicUrl }: { co
         return callback(reply(452, `4.5.3 Too many recipients: at most ${config.smtpMaxRecipients} per message, send the rest in another`));
       }
       const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address || null : null;
-      withinTime(checkRecipient(database.db, config, address.address, mailFrom), config.smtpLookupTimeoutMs, 'recipient check').then(
+      withinTime(checkRecipient(database.db, config, address.address, mailFrom, aliases.find), config.smtpLookupTimeoutMs, 'recipient check').then(
         (decision) => {
           if (!decision.accept) return callback(reply(decision.code, decision.message));
           let teams = teamsOf.get(session);
