@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
-import { and, count, eq, gt, inArray, isNotNull, ne, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, ne, sql } from 'drizzle-orm';
 import { simpleParser, type ParsedMail } from 'mailparser';
-import { inTransaction, type DbOrTx } from '../db/client.js';
+import { inTransaction, queryRows, type DbOrTx } from '../db/client.js';
 import { fail } from '../errors.js';
 import {
-  aliasAddresses,
   DEFAULT_REFUSAL_TEXT,
   findTeamByAlias,
   findTeamsByAliases,
@@ -233,21 +232,12 @@ export async function receiveMails(db: DbOrTx, settings: MailSettings, mails: Pa
   const forPostmaster = allUnits.filter((u) => u.teamId === null);
   return inTransaction(db, async (tx) => {
     // Independent lookups go out together: postgres.js pipelines them into one round trip.
-    const [originals, facts] = await Promise.all([
-      units.length
-        ? tx
-            .select({ id: inboundMails.id, ticketId: inboundMails.ticketId, teamId: inboundMails.teamId, messageKey: inboundMails.messageKey, fromAddress: inboundMails.fromAddress })
-            .from(inboundMails)
-            .where(
-              and(
-                inArray(inboundMails.teamId, [...new Set(units.map((u) => u.teamId))]),
-                inArray(inboundMails.messageKey, [...new Set(units.flatMap((u) => [u.mail.parsed.messageKey, secondKeyOf(u.mail.parsed)]))]),
-                ne(inboundMails.status, 'DUPLICATE'),
-              ),
-            )
-        : [],
-      routingFacts(tx, settings, units.map((unit) => ({ parsed: unit.mail.parsed, teamId: unit.teamId })), { checkLoop: true }),
-    ]);
+    // The stored copies of these mails come in the statement that reads the routing facts.
+    const originalKeys = units.length
+      ? { teamIds: [...new Set(units.map((u) => u.teamId))], keys: [...new Set(units.flatMap((u) => [u.mail.parsed.messageKey, secondKeyOf(u.mail.parsed)]))] }
+      : undefined;
+    const facts = await routingFacts(tx, settings, units.map((unit) => ({ parsed: unit.mail.parsed, teamId: unit.teamId })), { checkLoop: true, originalKeys });
+    const { originals } = facts;
     const routed = units.map((unit, i) => {
       const { parsed } = unit.mail;
       const sameKey = originals.find((o) => o.teamId === unit.teamId && o.messageKey === parsed.messageKey);
@@ -406,23 +396,78 @@ const kept = (status: InboundMailStatus, reason: string, ticketId: number | null
   createdTicket: false,
 });
 
+interface StoredMail {
+  id: number;
+  ticketId: number | null;
+  teamId: number | null;
+  messageKey: string;
+  fromAddress: string | null;
+}
+
 interface RoutingFacts {
   /** Per unit: the ticket the mail answers, or null. */
   threads: Array<number | null>;
   ownAddresses: Set<string>;
   /** New tickets per sender within the loop window; empty when the loop guard is off. */
   recentTickets: Map<string, number>;
+  /** Stored mails (not duplicates) of `originalKeys`' teams under those keys. */
+  originals: StoredMail[];
 }
 
-/** What routing reads from the database, for all the mails at once. */
-async function routingFacts(tx: DbOrTx, settings: MailSettings, units: Array<{ parsed: Parsed; teamId: number }>, options: { checkLoop: boolean }): Promise<RoutingFacts> {
+/**
+ * What routing reads from the database, for all the mails at once: our own alias addresses, the
+ * loop guard's counts and the stored copies of the mails (the dedupe) in one statement, threads
+ * beside it.
+ */
+async function routingFacts(
+  tx: DbOrTx,
+  settings: MailSettings,
+  units: Array<{ parsed: Parsed; teamId: number }>,
+  options: { checkLoop: boolean; originalKeys?: { teamIds: number[]; keys: string[] } },
+): Promise<RoutingFacts> {
   const senders = units.map((u) => u.parsed.facts.fromAddress).filter((a): a is string => a !== null);
-  const [threads, ownAddresses, recentTickets] = await Promise.all([
+  const [threads, lookups] = await Promise.all([
     threadTargets(tx, units),
-    aliasAddresses(tx),
-    options.checkLoop && senders.length ? recentTicketCounts(tx, senders, settings.mailLoopWindowMinutes) : new Map<string, number>(),
+    intakeLookups(tx, { originals: options.originalKeys, senders: options.checkLoop ? senders : [], windowMinutes: settings.mailLoopWindowMinutes }),
   ]);
-  return { threads, ownAddresses, recentTickets };
+  return { threads, ...lookups };
+}
+
+/** A JSON array parameter as a set to test `in`: drizzle would spread a JS array into one parameter per value. */
+const textSet = (values: string[]) => sql`(select value from json_array_elements_text(${JSON.stringify(values)}::text::json))`;
+const intSet = (values: number[]) => sql`(select value::int from json_array_elements_text(${JSON.stringify(values)}::text::json))`;
+
+/**
+ * Every alias address in use (mail from one is our own, looping back), the new tickets each
+ * sender opened by mail within the loop window, and the stored mails under the given keys: one
+ * round trip for what a group of mails needs to read before it is routed.
+ */
+async function intakeLookups(
+  tx: DbOrTx,
+  input: { originals?: { teamIds: number[]; keys: string[] }; senders: string[]; windowMinutes: number },
+): Promise<Omit<RoutingFacts, 'threads'>> {
+  const parts = [
+    sql`select 'alias' as kind, null::int as id, null::int as ticket_id, null::int as team_id, alias_local_part || '@' || alias_domain as message_key, null::text as from_address, null::int as n
+      from teams where alias_local_part is not null and alias_domain is not null`,
+  ];
+  if (input.originals) {
+    parts.push(sql`select 'original', id, ticket_id, team_id, message_key, from_address, null from inbound_mails
+      where team_id in ${intSet(input.originals.teamIds)} and message_key in ${textSet(input.originals.keys)} and status <> 'DUPLICATE'`);
+  }
+  if (input.senders.length) {
+    parts.push(sql`select 'recent', null, null, null, null, from_address, count(*)::int from inbound_mails
+      where from_address in ${textSet([...new Set(input.senders)])} and created_ticket and received_at > now() - make_interval(mins => ${input.windowMinutes}::int)
+      group by from_address`);
+  }
+  type Row = { kind: 'alias' | 'original' | 'recent'; id: number | null; ticket_id: number | null; team_id: number | null; message_key: string | null; from_address: string | null; n: number | null };
+  const rows = await queryRows<Row>(tx, sql.join(parts, sql` union all `));
+  const result: Omit<RoutingFacts, 'threads'> = { ownAddresses: new Set(), recentTickets: new Map(), originals: [] };
+  for (const row of rows) {
+    if (row.kind === 'alias') result.ownAddresses.add(row.message_key!);
+    else if (row.kind === 'recent') result.recentTickets.set(row.from_address!, row.n!);
+    else result.originals.push({ id: row.id!, ticketId: row.ticket_id, teamId: row.team_id, messageKey: row.message_key!, fromAddress: row.from_address });
+  }
+  return result;
 }
 
 /**
@@ -521,22 +566,6 @@ async function threadTargets(tx: DbOrTx, units: Array<{ parsed: Parsed; teamId: 
     if (ticket && ticket.teamId === units[i]!.teamId && ticket.customerId !== null && customerId === ticket.customerId) targets[i] = ticket.id;
   }
   return targets;
-}
-
-/** New tickets each sender opened by mail within the window: the loop guard's count. */
-async function recentTicketCounts(tx: DbOrTx, senders: string[], windowMinutes: number): Promise<Map<string, number>> {
-  const rows = await tx
-    .select({ sender: inboundMails.fromAddress, n: count() })
-    .from(inboundMails)
-    .where(
-      and(
-        inArray(inboundMails.fromAddress, [...new Set(senders)]),
-        eq(inboundMails.createdTicket, true),
-        gt(inboundMails.receivedAt, sql`now() - make_interval(mins => ${windowMinutes})`),
-      ),
-    )
-    .groupBy(inboundMails.fromAddress);
-  return new Map(rows.map((r) => [r.sender!, r.n]));
 }
 
 function attachmentsOf(mail: ParsedMail): NewAttachment[] {
