@@ -1,10 +1,12 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import postgres from 'postgres';
-import { startApp } from '../src/app.js';
+import { startApp, type App } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
+import { openPostgres } from '../src/db/client.js';
+import { migrateDatabase } from '../src/db/migrate.js';
 import { createTeam } from '../src/teams/service.js';
 import { smtpLoad } from './smtp-intake.js';
-import { freshDatabase, root } from './support.js';
+import { freshDatabase, root, startProcess, stopProcess } from './support.js';
 
 /**
  * Where mail intake's time goes (issue 24): one Intake in this process, under the SMTP bench's
@@ -13,7 +15,8 @@ import { freshDatabase, root } from './support.js';
  * the bench machine's server lacks). For the CPU shares, under the profiler:
  *   DATABASE_URL=postgres://… node --import tsx --cpu-prof --cpu-prof-dir=/tmp/prof bench/smtp-profile.ts [seconds]
  *   tsx bench/cpu-shares.ts /tmp/prof/<file>.cpuprofile
- * Without DATABASE_URL it runs on PGlite (no wait events then).
+ * Without DATABASE_URL it runs on PGlite (no wait events then). With INTAKE_WORKERS=2 the server
+ * runs as `npm start` does, in worker processes of its own: wait events only, no statement count.
  * With `load` as first argument it is the load generator (10 SMTP connections to SMTP_PORT).
  */
 if (process.argv[2] === 'load') {
@@ -34,12 +37,28 @@ const config = loadConfig({
   INTAKE_ADMIN_TOKEN: 'bench',
   LOG_LEVEL: 'error',
 });
-const app = await startApp(config);
-await createTeam(app.database.db, config, { name: 'Support' });
+const workers = Number(process.env.INTAKE_WORKERS || 1);
+// Several workers: the server as an operator runs it, the team made beforehand.
+let server: ChildProcess | null = null;
+let smtpPort: number;
+let app: App | null = null;
+if (workers > 1) {
+  if (!url) throw new Error('INTAKE_WORKERS above 1 needs DATABASE_URL');
+  const database = openPostgres(url, { max: 1 });
+  await migrateDatabase(database, url);
+  await createTeam(database.db, config, { name: 'Support' });
+  await database.close();
+  smtpPort = 2619;
+  server = await startProcess('src/main.ts', ['start'], { DATABASE_URL: url, MAIL_DOMAIN: 'bench.test', INTAKE_ADMIN_TOKEN: 'bench', PORT: '4719', SMTP_PORT: String(smtpPort), INTAKE_WORKERS: String(workers) }, 'http://127.0.0.1:4719/healthz');
+} else {
+  app = await startApp(config);
+  smtpPort = app.smtp.port;
+  await createTeam(app.database.db, config, { name: 'Support' });
+}
 
 const kinds = new Map<string, number>();
 let statements = 0;
-const stop = app.database.watchStatements((text) => {
+const stop = (app?.database.watchStatements ?? (() => () => {}))((text) => {
   statements++;
   const words = text.replace(/\s+/g, ' ').trim().toLowerCase();
   const kind = /^(begin|commit)/.test(words)
@@ -65,7 +84,7 @@ const sampler = (async () => {
   }
 })();
 
-const loader = spawn(process.execPath, ['--import', 'tsx', 'bench/smtp-profile.ts', 'load', String(seconds)], { cwd: root, env: { ...process.env, SMTP_PORT: String(app.smtp.port) }, stdio: ['ignore', 'pipe', 'inherit'] });
+const loader = spawn(process.execPath, ['--import', 'tsx', 'bench/smtp-profile.ts', 'load', String(seconds)], { cwd: root, env: { ...process.env, SMTP_PORT: String(smtpPort) }, stdio: ['ignore', 'pipe', 'inherit'] });
 let out = '';
 loader.stdout.on('data', (c) => (out += c));
 await new Promise((resolve) => loader.once('exit', resolve));
@@ -77,15 +96,19 @@ const perMail = (n: number) => Math.round((n / load.mails) * 100) / 100;
 process.stdout.write(
   JSON.stringify({
     database: url ? 'postgres' : 'pglite',
+    workers,
     mails_per_s: Math.round(load.mails / load.seconds),
     mails: load.mails,
-    transactions: kinds.get('begin') ?? 0,
-    mails_per_transaction: Math.round((load.mails / (kinds.get('begin') || 1)) * 10) / 10,
-    statements_per_mail: perMail(statements),
-    by_kind_per_mail: Object.fromEntries([...kinds].sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, perMail(n)])),
+    ...(app && {
+      transactions: kinds.get('begin') ?? 0,
+      mails_per_transaction: Math.round((load.mails / (kinds.get('begin') || 1)) * 10) / 10,
+      statements_per_mail: perMail(statements),
+      by_kind_per_mail: Object.fromEntries([...kinds].sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, perMail(n)])),
+    }),
     wait_samples_per_backend_state: Object.fromEntries([...waits].sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, Math.round((n / samples) * 100) / 100])),
   }) + '\n',
 );
 await admin?.end({ timeout: 1 });
-await app.stop();
+await app?.stop();
+if (server) await stopProcess(server);
 process.exit(0);
