@@ -53,8 +53,8 @@ function listening(port: number): Promise<boolean> {
   });
 }
 
-async function waitForPort(port: number) {
-  const deadline = Date.now() + 60_000;
+async function waitForPort(port: number, ms = 60_000) {
+  const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     if (await listening(port)) return;
     await new Promise((r) => setTimeout(r, 200));
@@ -111,7 +111,10 @@ export async function benchSmtpIntake(seconds: number) {
     // The embedded database, in a fresh folder: one process, no DATABASE_URL.
     const pgliteEnv = { DATABASE_URL: '', INTAKE_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'intake-bench-smtp-')), MAIL_DOMAIN: DOMAIN, INTAKE_ADMIN_TOKEN: 'bench' };
     pgliteDir = pgliteEnv.INTAKE_DATA_DIR;
-    servers.push(await startProcess('src/main.ts', ['start'], { ...pgliteEnv, PORT: '4707', SMTP_PORT: String(PORTS.intakePglite) }, 'http://127.0.0.1:4707/healthz'));
+    // Kept in `servers` before it is ready, so that it is stopped whatever happens; the embedded
+    // database's first start (a copy of the migrated template) is slow on a busy machine.
+    servers.push(await startProcess('src/main.ts', ['start'], { ...pgliteEnv, PORT: '4707', SMTP_PORT: String(PORTS.intakePglite) }, ''));
+    await waitForPort(4707, 180_000);
     await createTeamOver('http://127.0.0.1:4707/graphql', 'bench');
     for (const port of Object.values(PORTS)) await waitForPort(port);
     const measure = (port: number) => (s: number) => smtpLoad(port, s);
