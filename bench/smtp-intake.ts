@@ -1,5 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import nodemailer from 'nodemailer';
 import { openPostgres } from '../src/db/client.js';
 import { migrateDatabase } from '../src/db/migrate.js';
@@ -9,7 +12,7 @@ import { dropDatabase, freshDatabase, ratio, report, startProcess, stopProcess, 
 const DB = 'intake_bench_smtp';
 const DOMAIN = 'bench.test';
 /** The SMTP port of each contender. */
-const PORTS = { intake: 2603, intakeWorkers: 2605, sink: 2604, floor: 2606 };
+const PORTS = { intake: 2603, intakeWorkers: 2605, sink: 2604, floor: 2606, intakePglite: 2607 };
 
 /**
  * Mail from many customers, as a helpdesk gets it: 20,000 senders, so that none comes near the
@@ -32,6 +35,17 @@ function message(i: number): string {
   ].join('\r\n');
 }
 
+/** Creates the bench team through the API of a server that owns its database (PGlite). */
+async function createTeamOver(graphqlUrl: string, token: string) {
+  const res = await fetch(graphqlUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query: 'mutation { createTeam(input: { name: "Support" }) { team { id } } }' }),
+  });
+  const body = (await res.json()) as { data?: { createTeam?: { team?: { id: string } } } };
+  if (!body.data?.createTeam?.team) throw new Error(`creating the bench team on PGlite failed: ${JSON.stringify(body)}`);
+}
+
 function listening(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect(port, '127.0.0.1', () => (s.end(), resolve(true)));
@@ -39,8 +53,8 @@ function listening(port: number): Promise<boolean> {
   });
 }
 
-async function waitForPort(port: number) {
-  const deadline = Date.now() + 60_000;
+async function waitForPort(port: number, ms = 60_000) {
+  const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     if (await listening(port)) return;
     await new Promise((r) => setTimeout(r, 200));
@@ -85,6 +99,7 @@ export async function benchSmtpIntake(seconds: number) {
 
   const intakeEnv = { DATABASE_URL: url, MAIL_DOMAIN: DOMAIN, INTAKE_ADMIN_TOKEN: 'bench' };
   const servers: ChildProcess[] = [];
+  let pgliteDir: string | undefined;
   let results;
   try {
     // A server left over from an earlier run would be measured in place of the new one.
@@ -93,13 +108,25 @@ export async function benchSmtpIntake(seconds: number) {
     servers.push(await startProcess('src/main.ts', ['start'], { ...intakeEnv, PORT: '4705', SMTP_PORT: String(PORTS.intakeWorkers), INTAKE_WORKERS: '2' }, ''));
     servers.push(await startProcess('bench/smtp-sink.ts', [], { SMTP_PORT: String(PORTS.sink) }, ''));
     servers.push(await startProcess('bench/smtp-store-floor.ts', [], { DATABASE_URL: url, SMTP_PORT: String(PORTS.floor) }, ''));
+    // The embedded database, in a fresh folder: one process, no DATABASE_URL.
+    const pgliteEnv = { DATABASE_URL: '', INTAKE_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'intake-bench-smtp-')), MAIL_DOMAIN: DOMAIN, INTAKE_ADMIN_TOKEN: 'bench' };
+    pgliteDir = pgliteEnv.INTAKE_DATA_DIR;
+    // Kept in `servers` before it is ready, so that it is stopped whatever happens; the embedded
+    // database's first start (a copy of the migrated template) is slow on a busy machine.
+    servers.push(await startProcess('src/main.ts', ['start'], { ...pgliteEnv, PORT: '4707', SMTP_PORT: String(PORTS.intakePglite) }, ''));
+    await waitForPort(4707, 180_000);
+    await createTeamOver('http://127.0.0.1:4707/graphql', 'bench');
     for (const port of Object.values(PORTS)) await waitForPort(port);
     const measure = (port: number) => (s: number) => smtpLoad(port, s);
-    results = await takeTurns({ intake: measure(PORTS.intake), intakeWorkers: measure(PORTS.intakeWorkers), sink: measure(PORTS.sink), floor: measure(PORTS.floor) }, seconds);
+    results = await takeTurns(
+      { intake: measure(PORTS.intake), intakeWorkers: measure(PORTS.intakeWorkers), sink: measure(PORTS.sink), floor: measure(PORTS.floor), intakePglite: measure(PORTS.intakePglite) },
+      seconds,
+    );
   } finally {
     await Promise.all(servers.map(stopProcess));
+    if (pgliteDir) rmSync(pgliteDir, { recursive: true, force: true });
   }
-  const { intake, intakeWorkers, sink, floor } = results;
+  const { intake, intakeWorkers, sink, floor, intakePglite } = results;
   if (!process.env.BENCH_KEEP) await dropDatabase(DB);
 
   const base = { bench: 'smtp_intake_4kb_postgres', connections: 10, seconds };
@@ -110,6 +137,9 @@ export async function benchSmtpIntake(seconds: number) {
   };
   reportRun({}, intake, intake.errors + sink.errors);
   reportRun({ intake_workers: 2 }, intakeWorkers, intakeWorkers.errors);
+  // Issue 24's targets: Intake against the floor of the same run (≥ 0.6), two workers above one.
+  report({ ...base, figure: 'share_of_store_floor', intake: ratio(intake.rps, floor.rps), intake_workers_2: ratio(intakeWorkers.rps, floor.rps), target_ratio: 0.6 });
+  report({ bench: 'smtp_intake_4kb_pglite', connections: 10, seconds, figure: 'messages_per_s', intake: intakePglite.rps, baseline: floor.rps, baseline_is: 'store floor on PostgreSQL', ratio: ratio(intakePglite.rps, floor.rps), errors: intakePglite.errors });
   // The floor of any commit-before-250 intake on this machine (bench/smtp-store-floor.ts): what
   // the sink's rate becomes once each raw mail is committed, before any routing or ticket.
   const floorBase = { bench: 'smtp_store_floor_4kb_postgres', connections: 10, seconds };

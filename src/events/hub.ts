@@ -1,7 +1,7 @@
 import { and, asc, eq, gt, sql, type SQL } from 'drizzle-orm';
 import { GraphQLError } from 'graphql';
 import { Repeater } from 'graphql-yoga';
-import type { Database, Db, DbOrTx } from '../db/client.js';
+import { queryRows, type Database, type Db, type DbOrTx } from '../db/client.js';
 import type { Logger } from '../log.js';
 import { events, eventStreams } from './tables.js';
 
@@ -65,33 +65,66 @@ export interface EventEdge<T> {
 }
 
 /**
- * Logs and queues events inside the caller's transaction: PostgreSQL delivers the notifications
- * on commit and drops everything on rollback, so an event exists exactly when its data does.
- * Bumping the type's stream row takes its row lock until commit, so positions follow commit
- * order with no gaps; publishers of one type queue behind each other for the rest of their
- * transaction, other types do not. A transaction that publishes several types takes their locks
- * in the order it publishes, so such transactions must agree on one order (mail intake: updates,
- * then creations) or PostgreSQL aborts one of two that cross as a deadlock.
+ * Logs events inside the caller's transaction, unnumbered: they exist exactly when their data
+ * does (a rollback drops them). On commit PostgreSQL delivers one hint per type to every hub, and
+ * the hubs number the committed events (`sequenceEvents`) and deliver them. No writer waits for
+ * another: the type's stream row is locked only by the sequencer's own short statement, never
+ * across a writer's transaction, so ticket creations commit side by side.
  */
 export async function publishEvents(db: DbOrTx, type: { name: string } | string, keyById: Map<number, number | null>): Promise<void> {
   if (keyById.size === 0) return;
   const name = typeof type === 'string' ? type : type.name;
-  const count = keyById.size;
   // One text parameter cast to JSON: drizzle spreads JS arrays into separate parameters, and
   // postgres.js would JSON-encode a parameter it sees typed as json a second time.
   const pairs = JSON.stringify([...keyById]);
   await db.execute(sql`
-    with bumped as (
-      insert into event_streams (type, position) values (${name}, ${count}::bigint)
-      on conflict (type) do update set position = event_streams.position + excluded.position
-      returning position
-    ), logged as (
-      insert into events (type, position, entity_id, key_id)
-      select ${name}, bumped.position - ${count}::bigint + e.ord, (e.value->>0)::int, (e.value->>1)::int
-      from bumped, json_array_elements(${pairs}::text::json) with ordinality as e(value, ord)
-      returning position, entity_id, key_id
+    with logged as (
+      insert into event_backlog (type, entity_id, key_id)
+      select ${name}, (e.value->>0)::int, (e.value->>1)::int
+      from json_array_elements(${pairs}::text::json) with ordinality as e(value, ord)
+      order by e.ord
+      returning id
     )
-    select pg_notify(${EVENTS_CHANNEL}, json_build_object('type', ${name}::text, 'position', position, 'id', entity_id, 'key', key_id)::text) from logged`);
+    select pg_notify(${EVENTS_CHANNEL}, json_build_object('type', ${name}::text, 'pending', true)::text) where exists (select from logged)`);
+}
+
+/** Backlog rows one sequencer statement numbers at most. */
+const SEQUENCE_BATCH = 1000;
+
+/**
+ * Numbers committed events of a type: moves them from the backlog into the log with the next
+ * positions, in backlog order, and notifies each, all in one short statement of its own. Rows an
+ * uncommitted writer holds are not seen yet, and rows another sequencer is moving are skipped
+ * (skip locked); the stream row is locked only after the rows are taken, and only by
+ * sequencers, so positions stay gapless and follow the sequencers' commit order. Loops until
+ * the backlog seen is empty; returns how many it numbered.
+ */
+export async function sequenceEvents(db: DbOrTx, type: string): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const rows = await queryRows(
+      db,
+      sql`
+      with moved as (
+        delete from event_backlog where id in (
+          select id from event_backlog where type = ${type} order by id limit ${SEQUENCE_BATCH} for update skip locked
+        ) returning id, entity_id, key_id
+      ), bumped as (
+        insert into event_streams (type, position) select ${type}, count(*) from moved having count(*) > 0
+        on conflict (type) do update set position = event_streams.position + excluded.position
+        returning position
+      ), logged as (
+        insert into events (type, position, entity_id, key_id)
+        select ${type}, bumped.position - (select count(*) from moved) + row_number() over (order by moved.id), moved.entity_id, moved.key_id
+        from bumped, moved
+        returning position, entity_id, key_id
+      )
+      select pg_notify(${EVENTS_CHANNEL}, json_build_object('type', ${type}::text, 'position', position, 'id', entity_id, 'key', key_id)::text)
+      from logged order by position`,
+    );
+    total += rows.length;
+    if (rows.length < SEQUENCE_BATCH) return total;
+  }
 }
 
 /**
@@ -213,6 +246,10 @@ interface Stream {
   delivered: number;
   /** Live-only events not yet handed out: those that arrive while one load runs share the next. */
   waiting: LoggedEvent[];
+  /** Logged types: numbering of committed events, apart from delivery so neither waits on the other. */
+  sequencing: Promise<void>;
+  /** A numbering is queued and not started: hints that arrive meanwhile are covered by it. */
+  sequenceQueued: boolean;
 }
 
 /**
@@ -234,7 +271,7 @@ export class EventHub {
   register(...types: EventType<any>[]): void {
     for (const type of types) {
       if (this.streams.has(type.name)) throw new Error(`event type ${type.name} registered twice`);
-      this.streams.set(type.name, { type, subscribers: new SubscriberIndex(), queue: Promise.resolve(), delivered: 0, waiting: [] });
+      this.streams.set(type.name, { type, subscribers: new SubscriberIndex(), queue: Promise.resolve(), delivered: 0, waiting: [], sequencing: Promise.resolve(), sequenceQueued: false });
     }
   }
 
@@ -256,6 +293,8 @@ export class EventHub {
     } finally {
       ready();
     }
+    // Events committed while no hub listened (a crash between commit and numbering, an outage).
+    for (const stream of this.streams.values()) if (!stream.type.liveOnly) this.sequence(stream);
   }
 
   async stop(): Promise<void> {
@@ -377,7 +416,7 @@ export class EventHub {
   }
 
   private onNotification(payload: string): void {
-    let event: LoggedEvent & { type: string };
+    let event: LoggedEvent & { type: string; pending?: boolean };
     try {
       event = JSON.parse(payload);
     } catch {
@@ -386,6 +425,8 @@ export class EventHub {
     }
     const stream = this.streams.get(event.type);
     if (!stream) return;
+    // A writer committed events of this type: number them (their positions come as notifications).
+    if (event.pending) return stream.type.liveOnly ? undefined : this.sequence(stream);
     if (stream.type.liveOnly) {
       stream.waiting.push(event);
       if (stream.waiting.length > 1) return; // a hand-out is already queued and will take it
@@ -409,6 +450,7 @@ export class EventHub {
   private catchUpAll(): void {
     this.log.warn('event listener reconnected: catching up from the event log');
     for (const stream of this.streams.values()) {
+      if (!stream.type.liveOnly) this.sequence(stream);
       if (!stream.type.liveOnly) this.enqueue(stream, () => this.catchUp(stream));
       else this.enqueue(stream, async () => stream.subscribers.all().forEach((subscriber) => this.tell(stream, () => subscriber.missed?.())));
     }
@@ -429,16 +471,34 @@ export class EventHub {
    * it: an event is never skipped, so no subscriber's cursor moves past it.
    */
   private enqueue(stream: Stream, work: () => Promise<void>): void {
-    stream.queue = stream.queue.then(async () => {
-      for (let wait = RETRY_FIRST_MS; !this.stopped; wait = Math.min(wait * 2, RETRY_MAX_MS)) {
-        try {
-          return await work();
-        } catch (err) {
-          this.log.error('event delivery failed, trying again', { type: stream.type.name, retryInMs: wait, err });
-          await new Promise((resolve) => setTimeout(resolve, wait));
-        }
+    stream.queue = stream.queue.then(() => this.untilDone(stream, work));
+  }
+
+  private async untilDone(stream: Stream, work: () => Promise<void>): Promise<void> {
+    for (let wait = RETRY_FIRST_MS; !this.stopped; wait = Math.min(wait * 2, RETRY_MAX_MS)) {
+      try {
+        return await work();
+      } catch (err) {
+        this.log.error('event delivery failed, trying again', { type: stream.type.name, retryInMs: wait, err });
+        await new Promise((resolve) => setTimeout(resolve, wait));
       }
-    });
+    }
+  }
+
+  /**
+   * Numbers the type's committed events, once more after whatever numbering runs now (its
+   * snapshot may predate the commit that sent the hint); retried like a delivery until the
+   * database answers. Every hub does it: the first takes the rows, the others find none.
+   */
+  private sequence(stream: Stream): void {
+    if (stream.sequenceQueued) return;
+    stream.sequenceQueued = true;
+    stream.sequencing = stream.sequencing.then(() =>
+      this.untilDone(stream, async () => {
+        stream.sequenceQueued = false;
+        await sequenceEvents(this.database.db, stream.type.name);
+      }),
+    );
   }
 
   private async catchUp(stream: Stream): Promise<void> {

@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
-import { and, count, eq, gt, inArray, isNotNull, ne, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, ne, sql } from 'drizzle-orm';
 import type { ParsedMail } from 'mailparser';
-import { inTransaction, type DbOrTx } from '../db/client.js';
+import { inTransaction, queryRows, type DbOrTx } from '../db/client.js';
 import { fail } from '../errors.js';
 import {
-  aliasAddresses,
   DEFAULT_REFUSAL_TEXT,
   findTeamByAlias,
+  findTeamsByAliases,
   listMailDomains,
+  type TeamRow,
   type MailSettings as TeamMailSettings,
 } from '../teams/service.js';
 import { isEmailAddress } from '../text/email-address.js';
@@ -43,11 +44,21 @@ export interface Envelope {
 /** What the SMTP listener answers to RCPT TO. */
 export type RecipientDecision = { accept: true; teamId: number | null } | { accept: false; code: 550; message: string };
 
+/** Finds the team of an alias (local part and domain, lower case). */
+export type TeamFinder = (localPart: string, domain: string) => Promise<TeamRow | undefined>;
+
 /**
  * RCPT TO: only aliases of teams whose email channel is on, on a domain we serve, from a
- * sender the alias's contact policy lets in. We are not a relay.
+ * sender the alias's contact policy lets in. We are not a relay. `findTeam`: the SMTP listener
+ * passes its `AliasLookups`, so concurrent sessions share statements.
  */
-export async function checkRecipient(db: DbOrTx, settings: MailSettings, address: string, mailFrom: string | null): Promise<RecipientDecision> {
+export async function checkRecipient(
+  db: DbOrTx,
+  settings: MailSettings,
+  address: string,
+  mailFrom: string | null,
+  findTeam: TeamFinder = (localPart, domain) => findTeamByAlias(db, localPart, domain),
+): Promise<RecipientDecision> {
   // RFC 5321 §4.1.1.3: the domainless postmaster is ours too.
   if (address.toLowerCase() === 'postmaster') return { accept: true, teamId: null };
   const at = address.lastIndexOf('@');
@@ -55,7 +66,7 @@ export async function checkRecipient(db: DbOrTx, settings: MailSettings, address
   const domain = address.slice(at + 1).toLowerCase();
   const ours = at >= 1 && (domain === settings.mailDomain || (await listMailDomains(db, settings)).includes(domain));
   if (!ours) return { accept: false, code: 550, message: `5.7.1 <${address}>: relaying denied, we only receive mail for our own domains` };
-  const team = await findTeamByAlias(db, localPart, domain);
+  const team = await findTeam(localPart, domain);
   // RFC 5321 §4.5.1: postmaster of every domain we serve takes mail; kept for an administrator.
   if (localPart === 'postmaster' && (!team || !team.useEmailAlias)) return { accept: true, teamId: null };
   if (!team || !team.useEmailAlias) return { accept: false, code: 550, message: `5.1.1 <${address}>: no such mailbox` };
@@ -64,6 +75,43 @@ export async function checkRecipient(db: DbOrTx, settings: MailSettings, address
     return { accept: false, code: 550, message: `5.7.1 ${team.aliasRefusalText ?? DEFAULT_REFUSAL_TEXT}` };
   }
   return { accept: true, teamId: team.id };
+}
+
+/** Alias lookups per statement at most. */
+const ALIASES_PER_LOOKUP = 200;
+
+/**
+ * The recipient checks of all SMTP sessions, one statement for those asked while the previous
+ * one ran: under load, sessions share the round trip instead of paying one per RCPT TO. Each
+ * lookup still reads the teams as committed when its statement runs.
+ */
+export class AliasLookups {
+  private waiting: Array<{ localPart: string; domain: string; resolve: (team: TeamRow | undefined) => void; reject: (err: unknown) => void }> = [];
+  private running = false;
+
+  constructor(private readonly db: DbOrTx) {}
+
+  readonly find: TeamFinder = (localPart, domain) =>
+    new Promise((resolve, reject) => {
+      this.waiting.push({ localPart, domain, resolve, reject });
+      void this.run();
+    });
+
+  private async run(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      while (this.waiting.length) {
+        const batch = this.waiting.splice(0, ALIASES_PER_LOOKUP);
+        await findTeamsByAliases(this.db, batch).then(
+          (teams) => batch.forEach((w) => w.resolve(teams.get(`${w.localPart.toLowerCase()}@${w.domain.toLowerCase()}`))),
+          (err) => batch.forEach((w) => w.reject(err)),
+        );
+      }
+    } finally {
+      this.running = false;
+    }
+  }
 }
 
 export interface ReceivedMail {
@@ -189,21 +237,12 @@ export async function receiveMails(db: DbOrTx, settings: MailSettings, mails: Pa
   const forPostmaster = allUnits.filter((u) => u.teamId === null);
   return inTransaction(db, async (tx) => {
     // Independent lookups go out together: postgres.js pipelines them into one round trip.
-    const [originals, facts] = await Promise.all([
-      units.length
-        ? tx
-            .select({ id: inboundMails.id, ticketId: inboundMails.ticketId, teamId: inboundMails.teamId, messageKey: inboundMails.messageKey, fromAddress: inboundMails.fromAddress })
-            .from(inboundMails)
-            .where(
-              and(
-                inArray(inboundMails.teamId, [...new Set(units.map((u) => u.teamId))]),
-                inArray(inboundMails.messageKey, [...new Set(units.flatMap((u) => [u.mail.parsed.messageKey, secondKeyOf(u.mail.parsed)]))]),
-                ne(inboundMails.status, 'DUPLICATE'),
-              ),
-            )
-        : [],
-      routingFacts(tx, settings, units.map((unit) => ({ parsed: unit.mail.parsed, teamId: unit.teamId })), { checkLoop: true }),
-    ]);
+    // The stored copies of these mails come in the statement that reads the routing facts.
+    const originalKeys = units.length
+      ? { teamIds: [...new Set(units.map((u) => u.teamId))], keys: [...new Set(units.flatMap((u) => [u.mail.parsed.messageKey, secondKeyOf(u.mail.parsed)]))] }
+      : undefined;
+    const facts = await routingFacts(tx, settings, units.map((unit) => ({ parsed: unit.mail.parsed, teamId: unit.teamId })), { checkLoop: true, originalKeys });
+    const { originals } = facts;
     const routed = units.map((unit, i) => {
       const { parsed } = unit.mail;
       const sameKey = originals.find((o) => o.teamId === unit.teamId && o.messageKey === parsed.messageKey);
@@ -257,14 +296,31 @@ async function rawBytesOf(tx: DbOrTx, row: { raw: Buffer | null; rawMailId: numb
   return stored.data ?? (stored.blobId === null ? null : readBlob(tx, stored.blobId));
 }
 
-/** The raw bytes of each mail that is kept (not a mere duplicate), once per mail: mail index → raw_mails id. */
+/** Raw bytes per INSERT into raw_mails: small mails share a statement, a big one goes alone. */
+const RAW_BYTES_PER_INSERT = 1024 * 1024;
+
+/**
+ * The raw bytes of each mail that is kept (not a mere duplicate), once per mail: mail index →
+ * raw_mails id. Mails share one INSERT up to RAW_BYTES_PER_INSERT, so a group of ordinary mails
+ * costs one round trip, and a batch of megabytes never has more than one big mail in flight twice.
+ */
 async function storeRawMails(tx: DbOrTx, mails: ParsedIncomingMail[], indexes: number[]): Promise<Map<number, number>> {
   const keptMails = [...new Set(indexes)];
   const ids = new Map<number, number>();
-  // One row per statement: a batch may hold megabytes, and one copy of each is enough in flight.
-  for (const index of keptMails) {
-    const [row] = await tx.insert(rawMails).values(rawMailRow(mails[index]!)).returning({ id: rawMails.id });
-    ids.set(index, row!.id);
+  for (let start = 0; start < keptMails.length; ) {
+    let end = start + 1;
+    for (let bytes = mails[keptMails[start]!]!.raw.length; end < keptMails.length && bytes + mails[keptMails[end]!]!.raw.length <= RAW_BYTES_PER_INSERT; end++) {
+      bytes += mails[keptMails[end]!]!.raw.length;
+    }
+    const group = keptMails.slice(start, end);
+    const rows = await tx
+      .insert(rawMails)
+      .values(group.map((index) => rawMailRow(mails[index]!)))
+      .returning({ id: rawMails.id, size: rawMails.size });
+    // A multi-row VALUES insert returns its rows in order; checked, since ids are paired by it.
+    if (rows.length !== group.length || rows.some((row, n) => row.size !== mails[group[n]!]!.raw.length)) throw new Error('inserted raw mails came back out of order');
+    group.forEach((index, n) => ids.set(index, rows[n]!.id));
+    start = end;
   }
   return ids;
 }
@@ -358,23 +414,78 @@ const kept = (status: InboundMailStatus, reason: string, ticketId: number | null
   createdTicket: false,
 });
 
+interface StoredMail {
+  id: number;
+  ticketId: number | null;
+  teamId: number | null;
+  messageKey: string;
+  fromAddress: string | null;
+}
+
 interface RoutingFacts {
   /** Per unit: the ticket the mail answers, or null. */
   threads: Array<number | null>;
   ownAddresses: Set<string>;
   /** New tickets per sender within the loop window; empty when the loop guard is off. */
   recentTickets: Map<string, number>;
+  /** Stored mails (not duplicates) of `originalKeys`' teams under those keys. */
+  originals: StoredMail[];
 }
 
-/** What routing reads from the database, for all the mails at once. */
-async function routingFacts(tx: DbOrTx, settings: MailSettings, units: Array<{ parsed: Parsed; teamId: number }>, options: { checkLoop: boolean }): Promise<RoutingFacts> {
+/**
+ * What routing reads from the database, for all the mails at once: our own alias addresses, the
+ * loop guard's counts and the stored copies of the mails (the dedupe) in one statement, threads
+ * beside it.
+ */
+async function routingFacts(
+  tx: DbOrTx,
+  settings: MailSettings,
+  units: Array<{ parsed: Parsed; teamId: number }>,
+  options: { checkLoop: boolean; originalKeys?: { teamIds: number[]; keys: string[] } },
+): Promise<RoutingFacts> {
   const senders = units.map((u) => u.parsed.facts.fromAddress).filter((a): a is string => a !== null);
-  const [threads, ownAddresses, recentTickets] = await Promise.all([
+  const [threads, lookups] = await Promise.all([
     threadTargets(tx, units),
-    aliasAddresses(tx),
-    options.checkLoop && senders.length ? recentTicketCounts(tx, senders, settings.mailLoopWindowMinutes) : new Map<string, number>(),
+    intakeLookups(tx, { originals: options.originalKeys, senders: options.checkLoop ? senders : [], windowMinutes: settings.mailLoopWindowMinutes }),
   ]);
-  return { threads, ownAddresses, recentTickets };
+  return { threads, ...lookups };
+}
+
+/** A JSON array parameter as a set to test `in`: drizzle would spread a JS array into one parameter per value. */
+const textSet = (values: string[]) => sql`(select value from json_array_elements_text(${JSON.stringify(values)}::text::json))`;
+const intSet = (values: number[]) => sql`(select value::int from json_array_elements_text(${JSON.stringify(values)}::text::json))`;
+
+/**
+ * Every alias address in use (mail from one is our own, looping back), the new tickets each
+ * sender opened by mail within the loop window, and the stored mails under the given keys: one
+ * round trip for what a group of mails needs to read before it is routed.
+ */
+async function intakeLookups(
+  tx: DbOrTx,
+  input: { originals?: { teamIds: number[]; keys: string[] }; senders: string[]; windowMinutes: number },
+): Promise<Omit<RoutingFacts, 'threads'>> {
+  const parts = [
+    sql`select 'alias' as kind, null::int as id, null::int as ticket_id, null::int as team_id, alias_local_part || '@' || alias_domain as message_key, null::text as from_address, null::int as n
+      from teams where alias_local_part is not null and alias_domain is not null`,
+  ];
+  if (input.originals) {
+    parts.push(sql`select 'original', id, ticket_id, team_id, message_key, from_address, null from inbound_mails
+      where team_id in ${intSet(input.originals.teamIds)} and message_key in ${textSet(input.originals.keys)} and status <> 'DUPLICATE'`);
+  }
+  if (input.senders.length) {
+    parts.push(sql`select 'recent', null, null, null, null, from_address, count(*)::int from inbound_mails
+      where from_address in ${textSet([...new Set(input.senders)])} and created_ticket and received_at > now() - make_interval(mins => ${input.windowMinutes}::int)
+      group by from_address`);
+  }
+  type Row = { kind: 'alias' | 'original' | 'recent'; id: number | null; ticket_id: number | null; team_id: number | null; message_key: string | null; from_address: string | null; n: number | null };
+  const rows = await queryRows<Row>(tx, sql.join(parts, sql` union all `));
+  const result: Omit<RoutingFacts, 'threads'> = { ownAddresses: new Set(), recentTickets: new Map(), originals: [] };
+  for (const row of rows) {
+    if (row.kind === 'alias') result.ownAddresses.add(row.message_key!);
+    else if (row.kind === 'recent') result.recentTickets.set(row.from_address!, row.n!);
+    else result.originals.push({ id: row.id!, ticketId: row.ticket_id, teamId: row.team_id, messageKey: row.message_key!, fromAddress: row.from_address });
+  }
+  return result;
 }
 
 /**
@@ -473,22 +584,6 @@ async function threadTargets(tx: DbOrTx, units: Array<{ parsed: Parsed; teamId: 
     if (ticket && ticket.teamId === units[i]!.teamId && ticket.customerId !== null && customerId === ticket.customerId) targets[i] = ticket.id;
   }
   return targets;
-}
-
-/** New tickets each sender opened by mail within the window: the loop guard's count. */
-async function recentTicketCounts(tx: DbOrTx, senders: string[], windowMinutes: number): Promise<Map<string, number>> {
-  const rows = await tx
-    .select({ sender: inboundMails.fromAddress, n: count() })
-    .from(inboundMails)
-    .where(
-      and(
-        inArray(inboundMails.fromAddress, [...new Set(senders)]),
-        eq(inboundMails.createdTicket, true),
-        gt(inboundMails.receivedAt, sql`now() - make_interval(mins => ${windowMinutes})`),
-      ),
-    )
-    .groupBy(inboundMails.fromAddress);
-  return new Map(rows.map((r) => [r.sender!, r.n]));
 }
 
 function attachmentsOf(mail: ParsedMail): NewAttachment[] {

@@ -8,7 +8,7 @@ import { isListedAddress } from '../http/client-address.js';
 import { runWithRequestId, type Logger } from '../log.js';
 import type { SpanHandle, Tracing } from '../observability/tracing.js';
 import { MailIntakeQueue } from '../mail/queue.js';
-import { checkRecipient } from '../mail/service.js';
+import { AliasLookups, checkRecipient } from '../mail/service.js';
 import { bounceRecipient, receiveBounce } from '../outbound/bounces.js';
 import { installConnectionRules, type ConnectionRuleOptions } from './connection-rules.js';
 
@@ -54,6 +54,8 @@ export async function startSmtpServer({ config, database, log, publicUrl, tracin
   // Bounce addresses of our outbound mail accepted in the session: address → outbound mail id.
   const bouncesOf = new WeakMap<SMTPServerSession, Map<string, number>>();
   const intake = new MailIntakeQueue(database.db, config, log, config.smtpLookupTimeoutMs);
+  // Recipient checks of concurrent sessions share statements.
+  const aliases = new AliasLookups(database.db);
   // Open connections per client address: one sender must not take every slot.
   const connectionsFrom = new Map<string, number>();
   // Sessions counted in connectionsFrom (onClose also runs for connections refused at onConnect).
@@ -133,7 +135,7 @@ export async function startSmtpServer({ config, database, log, publicUrl, tracin
       const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address || null : null;
       const check = async () => {
         const bounced = await bounceRecipient(database.db, config, address.address);
-        if (bounced === null) return checkRecipient(database.db, config, address.address, mailFrom);
+        if (bounced === null) return checkRecipient(database.db, config, address.address, mailFrom, aliases.find);
         let bounces = bouncesOf.get(session);
         if (!bounces) bouncesOf.set(session, (bounces = new Map()));
         bounces.set(address.address.toLowerCase(), bounced);

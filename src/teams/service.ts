@@ -336,6 +336,18 @@ export async function findTeamByAlias(db: DbOrTx, localPart: string, domain: str
   return team;
 }
 
+/** The teams of many aliases in one statement, by "local@domain" in lower case (intake's recipient checks). */
+export async function findTeamsByAliases(db: DbOrTx, aliases: Array<{ localPart: string; domain: string }>): Promise<Map<string, TeamRow>> {
+  if (aliases.length === 0) return new Map();
+  const localParts = [...new Set(aliases.map((a) => a.localPart.toLowerCase()))];
+  const domains = [...new Set(aliases.map((a) => a.domain.toLowerCase()))];
+  const rows = await db
+    .select()
+    .from(teams)
+    .where(and(inArray(teams.aliasDomain, domains), inArray(teams.aliasLocalPart, localParts)));
+  return new Map(rows.map((team) => [`${team.aliasLocalPart}@${team.aliasDomain}`, team]));
+}
+
 /** Every alias address in use, lower case: mail from one of them is our own, looping back. */
 export async function aliasAddresses(db: DbOrTx): Promise<Set<string>> {
   const rows = await db.select({ localPart: teams.aliasLocalPart, domain: teams.aliasDomain }).from(teams);
