@@ -63,6 +63,7 @@ export const USER_ERROR_CODES = {
   INVALID_PATTERN: 'A live chat rule URL pattern that is not an RE2 regular expression (the message says where), or too long.',
   INVALID_COUNTRY: 'Not an ISO 3166-1 alpha-2 country code such as "BE".',
   NOT_FAILED: 'Only a FAILED outbound mail can be sent again.',
+  NO_CUSTOMER_ADDRESS: 'The ticket has no customer with a mail address (a name-only customer, a chat, a form without email): it cannot be answered by mail.',
 } as const satisfies Record<string, string>;
 
 export type UserErrorCode = keyof typeof USER_ERROR_CODES;

@@ -2,6 +2,7 @@ import type { AppModule } from '../app-module.js';
 import { isTransientFailure } from './queue.js';
 import { retryUnstoredQuarantines } from './service.js';
 import './graphql.js';
+import './reply-graphql.js';
 
 /** Inbound mail: GraphQL here; the SMTP listener is a transport the app starts (src/smtp/). */
 export const mailModule: AppModule = {

@@ -1,0 +1,1 @@
+ALTER TABLE "teams" ADD COLUMN "acknowledge_new_tickets" boolean DEFAULT false NOT NULL;
