@@ -293,7 +293,7 @@ function dkimFrom(env: NodeJS.ProcessEnv): DkimSettings | null {
   try {
     privateKey = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new Error(`DKIM_PRIVATE_KEY_FILE cannot be read: ${(err as Error).message}`);
+    throw new Error(`DKIM_PRIVATE_KEY_FILE cannot be read: ${(err as Error).message}`, { cause: err });
   }
   if (!/-----BEGIN (RSA |EC )?PRIVATE KEY-----/.test(privateKey)) throw new Error('DKIM_PRIVATE_KEY_FILE must hold a PEM private key (-----BEGIN PRIVATE KEY-----)');
   return { selector, privateKey };

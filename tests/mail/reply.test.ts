@@ -167,7 +167,7 @@ describe("the customer's answer", () => {
   it('lands on the ticket sent to the Reply-To with In-Reply-To, without it, with a rewritten Message-ID, with a changed subject', async () => {
     const { team, ticket, ours } = await answered();
     const to = ours.replyTo!;
-    const answers = [
+    const answers: Array<{ body: string; subject: string; headers: Record<string, string> }> = [
       { body: 'with in-reply-to', subject: ours.subject, headers: { 'In-Reply-To': `<${ours.messageId}>`, References: `<${ticket.messageId}> <${ours.messageId}>` } },
       { body: 'without in-reply-to', subject: ours.subject, headers: {} },
       // Amazon SES and Microsoft 365 put their own Message-ID on what we sent: the answer names that one.
