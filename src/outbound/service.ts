@@ -131,7 +131,7 @@ export async function claimDueMail(db: DbOrTx, limit: number, leaseMs: number): 
       attempts: sql`${outboundMails.attempts} + 1`,
       updatedAt: sql`now()`,
     })
-    .where(inArray(outboundMails.id, due))
+    .where(sql`${outboundMails.id} in (${due})`)
     .returning();
 }
 
