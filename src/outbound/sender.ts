@@ -6,6 +6,7 @@ import type { Database, Db } from '../db/client.js';
 import type { Logger } from '../log.js';
 import { cutByCodePoints } from '../text/clean.js';
 import { messageOf } from './compose.js';
+import { dkimFor } from './dkim.js';
 import { bounceAddress, mailSigner } from './signing.js';
 import { claimDueMail, markDeferred, markFailed, markSent, nextDueAt, OUTBOUND_CHANNEL, releaseHeldMail, type OutboundMailRow } from './service.js';
 import { outboundMails } from './tables.js';
@@ -157,7 +158,7 @@ export class OutboxSender {
 
   private async deliver(row: OutboundMailRow): Promise<void> {
     const signer = await mailSigner(this.db, this.config);
-    const message = messageOf(row, bounceAddress(signer, row.id, this.config.mailDomain));
+    const message = messageOf(row, bounceAddress(signer, row.id, this.config.mailDomain), dkimFor(row.fromAddress, this.config.dkim));
     let outcome: SendOutcome;
     try {
       const info = (await this.transport!.sendMail(message)) as { response?: string; rejected?: unknown[] };
