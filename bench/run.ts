@@ -1,4 +1,5 @@
 import { benchLiveChat } from './livechat.js';
+import { benchOutbound } from './outbound.js';
 import { benchSlaRecompute } from './sla-recompute.js';
 import { benchSmtpAmplification } from './smtp-amplification.js';
 import { benchSmtpIntake } from './smtp-intake.js';
@@ -18,6 +19,7 @@ const benches: Record<string, () => Promise<void>> = {
   livechat: () => benchLiveChat(seconds),
   startup: () => benchStartup(Number(process.env.BENCH_ROUNDS || 5)),
   widget: () => benchWidget(Number(process.env.BENCH_ROUNDS || 5)),
+  outbound: () => benchOutbound(seconds),
 };
 
 for (const [name, bench] of Object.entries(benches)) {

@@ -7,7 +7,7 @@ import type { Logger } from '../log.js';
 import { cutByCodePoints } from '../text/clean.js';
 import { messageOf } from './compose.js';
 import { dkimFor } from './dkim.js';
-import { bounceAddress, mailSigner } from './signing.js';
+import { bounceAddress, mailSigner, type MailSigner } from './signing.js';
 import { claimDueMail, markDeferred, markFailed, markSent, nextDueAt, OUTBOUND_CHANNEL, releaseHeldMail, type OutboundMailRow } from './service.js';
 import { outboundMails } from './tables.js';
 
@@ -68,6 +68,9 @@ export class OutboxSender {
   /** Mail being sent by this instance, by id: its claim is renewed while it is here. */
   private readonly inFlight = new Map<number, Promise<void>>();
   private rounds: Promise<void> = Promise.resolve();
+  private signer: MailSigner | null = null;
+  /** When the timer fires next (ms since the epoch); a retry due sooner moves it. */
+  private timerAt = Infinity;
 
   constructor(
     private readonly database: Database,
@@ -83,6 +86,7 @@ export class OutboxSender {
       return;
     }
     this.transport = relayTransport(this.config);
+    this.signer = await mailSigner(this.db, this.config);
     const released = await releaseHeldMail(this.db);
     if (released) this.log.info('outbound mail held for want of a relay is due now', { released });
     this.stopListening = await this.database.listen(OUTBOUND_CHANNEL, () => this.wake(), () => this.wake());
@@ -133,16 +137,29 @@ export class OutboxSender {
       if (room <= 0) return; // a finished send wakes us
       const claimed = await claimDueMail(this.db, room, leaseMs);
       for (const row of claimed) this.send(row);
+      if (claimed.length === 0) {
+        // Idle: sleep until the next retry or expiring claim (another instance's too), or the poll.
+        const next = await nextDueAt(this.db);
+        this.schedule(next === null ? pollIntervalMs : Math.max(next.getTime() - Date.now(), 0) + 5);
+        return;
+      }
       if (claimed.length < room) break;
     }
-    const next = await nextDueAt(this.db);
-    this.schedule(next === null ? pollIntervalMs : Math.min(Math.max(next.getTime() - Date.now(), 0) + 5, pollIntervalMs));
+    // Busy: each finished send wakes the sender; the timer only backs that up.
+    this.schedule(pollIntervalMs);
   }
 
-  private schedule(ms: number): void {
+  /** Wakes the sender in `ms` (at most the poll interval), unless it is woken sooner already. */
+  private schedule(ms: number, onlySooner = false): void {
     if (this.stopped) return;
+    const at = Date.now() + Math.min(ms, this.config.outbound.pollIntervalMs);
+    if (onlySooner && at >= this.timerAt) return;
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.wake(), ms);
+    this.timerAt = at;
+    this.timer = setTimeout(() => {
+      this.timerAt = Infinity;
+      this.wake();
+    }, Math.max(at - Date.now(), 0));
     this.timer.unref();
   }
 
@@ -157,8 +174,7 @@ export class OutboxSender {
   }
 
   private async deliver(row: OutboundMailRow): Promise<void> {
-    const signer = await mailSigner(this.db, this.config);
-    const message = messageOf(row, bounceAddress(signer, row.id, this.config.mailDomain), dkimFor(row.fromAddress, this.config.dkim));
+    const message = messageOf(row, bounceAddress(this.signer!, row.id, this.config.mailDomain), dkimFor(row.fromAddress, this.config.dkim));
     let outcome: SendOutcome;
     try {
       const info = (await this.transport!.sendMail(message)) as { response?: string; rejected?: unknown[] };
@@ -168,15 +184,41 @@ export class OutboxSender {
     }
     const fields = { outboundMailId: row.id, messageId: row.messageId, attempt: row.attempts, response: outcome.response };
     if (outcome.kind === 'sent') {
-      if (!(await markSent(this.db, row, outcome.response))) this.log.warn('outbound mail sent after its claim ran out', fields);
+      if (!(await this.recordSent({ id: row.id, attempts: row.attempts, response: outcome.response }))) this.log.warn('outbound mail sent after its claim ran out', fields);
       else this.log.info('outbound mail sent', fields);
     } else if (outcome.kind === 'permanent') {
       await markFailed(this.db, row, outcome.response);
       this.log.warn('outbound mail refused', fields);
     } else {
-      const status = await markDeferred(this.db, row, outcome.response, this.config.outbound);
+      const { status, delayMs } = await markDeferred(this.db, row, outcome.response, this.config.outbound);
+      if (status === 'DEFERRED') this.schedule(delayMs + 5, true);
       this.log.info(status === 'FAILED' ? 'outbound mail out of retries' : 'outbound mail deferred', fields);
     }
+  }
+
+  private sentBatch: Array<{ id: number; attempts: number; response: string; done: (still: boolean) => void; failed: (err: unknown) => void }> = [];
+  private recording = false;
+
+  /** Marks a mail SENT; mails the relay accepted meanwhile are marked in the same statement. */
+  private recordSent(sent: { id: number; attempts: number; response: string }): Promise<boolean> {
+    return new Promise((done, failed) => {
+      this.sentBatch.push({ ...sent, done, failed });
+      if (!this.recording) void this.flushSent();
+    });
+  }
+
+  private async flushSent(): Promise<void> {
+    this.recording = true;
+    while (this.sentBatch.length) {
+      const batch = this.sentBatch.splice(0);
+      try {
+        const still = await markSent(this.db, batch);
+        for (const s of batch) s.done(still.has(s.id));
+      } catch (err) {
+        for (const s of batch) s.failed(err);
+      }
+    }
+    this.recording = false;
   }
 
   /** Extends the claims of the mail this instance is sending. */

@@ -63,28 +63,36 @@ export async function queueOutboundMail(db: DbOrTx, settings: QueueSettings, mai
   }
   const held = settings.outbound.relayUrl === null;
   return inTransaction(db, async (tx) => {
-    const [row] = await tx
-      .insert(outboundMails)
-      .values({
-        kind: mail.kind,
-        ticketId: mail.ticketId,
-        ticketMessageId: mail.ticketMessageId ?? null,
-        status: held ? 'HELD' : 'PENDING',
-        messageId: (mail.messageId ?? newMessageId(settings.mailDomain)).replace(/^<|>$/g, ''),
-        fromAddress: mail.from,
-        replyTo: mail.replyTo ?? null,
-        to: mail.to,
-        cc: mail.cc ?? [],
-        subject: mail.subject,
-        bodyText: mail.text,
-        bodyHtml: mail.html ?? null,
-        headers,
-        nextAttemptAt: held ? null : sql`now()`,
-      })
-      .returning();
-    if (!held) await tx.execute(sql`select pg_notify(${OUTBOUND_CHANNEL}, ${String(row!.id)})`);
+    // Sent together: on one connection the notification follows the insert without a round trip between.
+    const [[row]] = await Promise.all([
+      tx
+        .insert(outboundMails)
+        .values({
+          kind: mail.kind,
+          ticketId: mail.ticketId,
+          ticketMessageId: mail.ticketMessageId ?? null,
+          status: held ? 'HELD' : 'PENDING',
+          messageId: (mail.messageId ?? newMessageId(settings.mailDomain)).replace(/^<|>$/g, ''),
+          fromAddress: mail.from,
+          replyTo: mail.replyTo ?? null,
+          to: mail.to,
+          cc: mail.cc ?? [],
+          subject: mail.subject,
+          bodyText: mail.text,
+          bodyHtml: mail.html ?? null,
+          headers,
+          nextAttemptAt: held ? null : sql`now()`,
+        })
+        .returning(),
+      held ? null : wakeSenders(tx),
+    ]);
     return row!;
   });
+}
+
+/** Wakes the senders of every instance once the transaction commits. */
+function wakeSenders(tx: DbOrTx) {
+  return tx.execute(sql`select pg_notify(${OUTBOUND_CHANNEL}, '')`);
 }
 
 /** The status the API shows for a row. */
@@ -120,9 +128,12 @@ export async function releaseHeldMail(db: DbOrTx): Promise<number> {
  * is claiming right now are skipped, not waited for.
  */
 export async function claimDueMail(db: DbOrTx, limit: number, leaseMs: number): Promise<OutboundMailRow[]> {
-  const due = sql`select id from ${outboundMails}
-    where (status in ('PENDING', 'DEFERRED') and next_attempt_at <= now()) or (status = 'SENDING' and lease_until < now())
-    order by coalesce(next_attempt_at, lease_until), id limit ${limit} for update skip locked`;
+  // Two index walks (the partial indexes), not one scan with OR: the table keeps every mail ever sent.
+  const due = sql`select id from (select id from ${outboundMails} where status in ('PENDING', 'DEFERRED') and next_attempt_at <= now()
+      order by next_attempt_at limit ${limit} for update skip locked) due
+    union all
+    select id from (select id from ${outboundMails} where status = 'SENDING' and lease_until < now()
+      order by lease_until limit ${limit} for update skip locked) expired`;
   return db
     .update(outboundMails)
     .set({
@@ -150,15 +161,22 @@ export async function nextDueAt(db: DbOrTx): Promise<Date | null> {
 const stillClaimed = (claim: Pick<OutboundMailRow, 'id' | 'attempts'>) =>
   and(eq(outboundMails.id, claim.id), eq(outboundMails.status, 'SENDING'), eq(outboundMails.attempts, claim.attempts));
 
-/** The relay said 250: SENT with its reply. Nothing takes a SENT mail again. */
-export async function markSent(db: DbOrTx, claim: Pick<OutboundMailRow, 'id' | 'attempts'>, response: string): Promise<boolean> {
-  const rows = await db
-    .update(outboundMails)
-    .set({ status: 'SENT', sentAt: sql`now()`, lastResponse: response, leaseUntil: null, nextAttemptAt: null, updatedAt: sql`now()` })
-    .where(stillClaimed(claim))
-    .returning({ id: outboundMails.id });
-  return rows.length === 1;
+/**
+ * The relay said 250: SENT with its reply, for several mails in one statement. Nothing takes a
+ * SENT mail again. Returns the ids still claimed by these attempts (the others' claims ran out).
+ */
+export async function markSent(db: DbOrTx, sent: Array<{ id: number; attempts: number; response: string }>): Promise<Set<number>> {
+  if (sent.length === 0) return new Set();
+  const rows = await queryRows<{ id: number }>(
+    db,
+    sql`update ${outboundMails} m set status = 'SENT', sent_at = now(), last_response = v.response, lease_until = null, next_attempt_at = null, updated_at = now()
+      from json_to_recordset(${JSON.stringify(sent.map(({ id, attempts, response }) => ({ id, attempts, response })))}::text::json) as v(id int, attempts int, response text)
+      where m.id = v.id and m.status = 'SENDING' and m.attempts = v.attempts
+      returning m.id`,
+  );
+  return new Set(rows.map((r) => r.id));
 }
+
 
 export interface RetrySettings {
   retryBaseSeconds: number;
@@ -169,18 +187,24 @@ export interface RetrySettings {
  * A temporary failure (4xx, a timeout, a dropped connection): DEFERRED to the next step of the
  * schedule, or FAILED once the mail has been retried for OUTBOUND_RETRY_HOURS.
  */
-export async function markDeferred(db: DbOrTx, claim: Pick<OutboundMailRow, 'id' | 'attempts' | 'retryFrom'>, response: string, settings: RetrySettings, now = new Date()): Promise<'DEFERRED' | 'FAILED'> {
+export async function markDeferred(
+  db: DbOrTx,
+  claim: Pick<OutboundMailRow, 'id' | 'attempts' | 'retryFrom'>,
+  response: string,
+  settings: RetrySettings,
+  now = new Date(),
+): Promise<{ status: 'DEFERRED' | 'FAILED'; delayMs: number }> {
   const retriedFor = now.getTime() - claim.retryFrom.getTime();
   if (retriedFor >= settings.retryHours * 3_600_000) {
     await markFailed(db, claim, `${response} (gave up after ${claim.attempts} attempts over ${formatDuration(retriedFor)})`);
-    return 'FAILED';
+    return { status: 'FAILED', delayMs: 0 };
   }
   const delay = retryDelayMs(claim.attempts, settings.retryBaseSeconds);
   await db
     .update(outboundMails)
     .set({ status: 'DEFERRED', lastResponse: response, leaseUntil: null, nextAttemptAt: sql`now() + make_interval(secs => ${delay / 1000})`, updatedAt: sql`now()` })
     .where(stillClaimed(claim));
-  return 'DEFERRED';
+  return { status: 'DEFERRED', delayMs: delay };
 }
 
 /** A permanent failure (5xx, or out of retries): FAILED, a SYSTEM note on the ticket saying why, and the ticket tagged. */
@@ -239,7 +263,7 @@ export async function retryOutboundMail(db: DbOrTx, settings: QueueSettings, inp
       .set({ status: held ? 'HELD' : 'PENDING', nextAttemptAt: held ? null : sql`now()`, retryFrom: sql`now()`, updatedAt: sql`now()` })
       .where(eq(outboundMails.id, current.id))
       .returning();
-    if (!held) await tx.execute(sql`select pg_notify(${OUTBOUND_CHANNEL}, ${String(row!.id)})`);
+    if (!held) await wakeSenders(tx);
     return row!;
   });
 }

@@ -50,6 +50,8 @@ export const outboundMails = pgTable(
     index('outbound_mails_status').on(t.status, t.id),
     index('outbound_mails_ticket_message').on(t.ticketMessageId),
     index('outbound_mails_ticket').on(t.ticketId),
+    // How often an address was acknowledged within the hour (mail/acknowledge.ts): the recent acknowledgements only.
+    index('outbound_mails_acknowledgements').on(t.createdAt).where(sql`kind = 'ACKNOWLEDGEMENT'`),
     check('outbound_mails_lease_when_sending', sql`(status = 'SENDING') = (lease_until is not null)`),
   ],
 );

@@ -8,7 +8,6 @@ import { listTicketTags } from './tags.js';
 import { createTestDatabase } from '../support/databases.js';
 import { ADMIN_TOKEN, graphqlClient, MAIL_DOMAIN, startTestServer, type TestServer } from '../support/server.js';
 import { deliver } from '../support/smtp.js';
-import { waitFor } from '../support/wait.js';
 import { startRelay, type TestRelay } from './relay.js';
 import { outboundMail, queueMail, ticketToAnswer, untilStatus } from './support.js';
 

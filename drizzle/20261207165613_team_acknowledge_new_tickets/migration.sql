@@ -1,1 +1,0 @@
-ALTER TABLE "teams" ADD COLUMN "acknowledge_new_tickets" boolean DEFAULT false NOT NULL;
