@@ -7,6 +7,7 @@ import { liveNotification } from '../events/hub.js';
 import { isLongerThan } from '../text/clean.js';
 import { findChannel, isOperatorOf } from './channels.js';
 import { runChatCommand } from './commands.js';
+import { reactToVisitor } from './chatbot-runtime.js';
 import { chatMessageAdded, chatTransaction, MESSAGE_JSON, messageFromJson } from './events.js';
 import { appendMessage, lockSession, type ChatMessageRow } from './message-store.js';
 import { failRateLimitedAt, rateHitCtes, type RateLimit } from './ratelimit.js';
@@ -28,6 +29,8 @@ export type ChatActor = { kind: 'VISITOR'; sessionId: number } | { kind: 'OPERAT
 export interface ChatSettings {
   maxMessageChars: number;
   messagesPerMinutePerSession: number;
+  /** FREE_INPUT_MULTI: a visitor's answer is finished after this long without a new message. */
+  chatbotPauseMs?: number;
 }
 
 /**
@@ -74,8 +77,13 @@ export async function sendChatMessage(
   const command = sender.kind === 'OPERATOR' ? parseChatCommand(body) : null;
   if (sender.kind === 'OPERATOR' && command) return sendCommand(db, sender, { sessionId: input.sessionId, body, clientMessageId }, command);
   const message = { sessionId: input.sessionId, body, clientMessageId, operatorOnly: input.operatorOnly ?? false };
-  const [sent] = await queryRows<{ message: string | null; counted: boolean }>(db, sendStatement(settings, sender, message));
-  if (sent!.message !== null) return messageFromJson(JSON.parse(sent!.message));
+  const [sent] = await queryRows<{ message: string | null; counted: boolean; bot: string | null }>(db, sendStatement(settings, sender, message));
+  if (sent!.message !== null) {
+    const stored = messageFromJson(JSON.parse(sent!.message));
+    // The session's bot listens: it reads the message now that it is committed, and answers after it.
+    if (sender.kind === 'VISITOR' && sent!.bot !== null && sent!.bot !== 'HANDED_OVER') await reactToVisitor(db, settings, stored.sessionId);
+    return stored;
+  }
   return explainUnsent(db, settings, sender, message, sent!.counted);
 }
 
@@ -102,9 +110,12 @@ function sendStatement(settings: ChatSettings, sender: ChatSender, message: { se
   }
   const authorName = sender.kind === 'OPERATOR' ? sender.name : null;
   return sql`with ${visitor ? sql`${rateHitCtes(visitorLimit(settings, message.sessionId))},` : sql``} s as (
-      update ${liveChatSessions} s set last_seq = s.last_seq + 1, last_activity_at = now(), visitor_wrote = s.visitor_wrote or ${visitor}
+      update ${liveChatSessions} s set last_seq = s.last_seq + 1, last_activity_at = now(), visitor_wrote = s.visitor_wrote or ${visitor}${
+        // A person writing to the visitor takes over from the bot, for good.
+        visitor || message.operatorOnly ? sql`` : sql`, chatbot_phase = case when s.chatbot_phase is null then null else 'HANDED_OVER'::live_chat_chatbot_phase end, chatbot_due_at = null`
+      }
       where ${sql.join(conditions, sql` and `)}
-      returning s.id, s.last_seq, s.visitor_name
+      returning s.id, s.last_seq, s.visitor_name, s.chatbot_phase
     ), m as (
       insert into ${liveChatMessages} (session_id, seq, author_kind, author_name, agent_id, body, operator_only, in_transcript, client_message_id)
       select s.id, s.last_seq, ${sender.kind}::chat_author_kind, coalesce(${authorName}::text, s.visitor_name), ${agentId}::int, ${message.body}, ${message.operatorOnly}, true, ${message.clientMessageId}::text
@@ -117,6 +128,7 @@ function sendStatement(settings: ChatSettings, sender: ChatSender, message: { se
       select ${liveNotification(chatMessageAdded, sql`sent.id`, sql`sent.session_id`, sql`sent.row`)} from sent
     )
     select (select row::text from sent) as message, (select count(*) from notified) as notified,
+      (select s.chatbot_phase::text from s) as bot,
       ${visitor ? sql`exists (select 1 from rate_hit)` : sql`true`} as counted`;
 }
 

@@ -8,6 +8,7 @@ import { ControlRelay, setControlRelay } from './control.js';
 import { PresenceTracker, setPresenceTracker } from './presence.js';
 import { pruneRateCounters } from './ratelimit.js';
 import { sweepLiveChatSessions } from './sessions.js';
+import { finishPausedChatbotInputs } from './chatbot-runtime.js';
 import { setTypingRelay, TypingRelay } from './typing.js';
 import { WIDGET_ROUTES } from './widget-routes.js';
 
@@ -32,6 +33,8 @@ export const liveChatModule: AppModule = {
         if (result.closed || result.removed) log.info('live chat sweep', result);
         await pruneRateCounters(db);
         await deleteExpiredVisitorTokens(db, config.liveChat.visitorTokenDays);
+        // Chatbot pauses a lost timer left (a restart): the deadline is in the session row.
+        await finishPausedChatbotInputs(db, config.liveChat);
       },
     },
   ],

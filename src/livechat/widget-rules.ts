@@ -8,6 +8,8 @@ import { RE2JS } from 're2js';
 export type LiveChatRuleAction = 'DISPLAY_BUTTON' | 'DISPLAY_BUTTON_AND_TEXT' | 'AUTO_POPUP' | 'HIDE_BUTTON';
 export const RULE_ACTIONS: readonly LiveChatRuleAction[] = ['DISPLAY_BUTTON', 'DISPLAY_BUTTON_AND_TEXT', 'AUTO_POPUP', 'HIDE_BUTTON'];
 export type LiveChatOfflineBehavior = 'LEAVE_MESSAGE' | 'HIDE';
+export type ChatbotCondition = 'ALWAYS' | 'ONLY_IF_NO_OPERATOR' | 'ONLY_IF_OPERATOR';
+export const CHATBOT_CONDITIONS: readonly ChatbotCondition[] = ['ALWAYS', 'ONLY_IF_NO_OPERATOR', 'ONLY_IF_OPERATOR'];
 
 export interface VisitRule {
   id: number;
@@ -16,12 +18,24 @@ export interface VisitRule {
   autoPopupSeconds: number;
   countries: readonly string[];
   sequence: number;
+  /** The chatbot script the rule attaches, or null. */
+  chatbotScriptId?: number | null;
+  chatbotCondition?: ChatbotCondition;
 }
 
 export interface Visit {
   pageUrl: string | null;
   /** ISO 3166-1 alpha-2, upper case; null when unknown. */
   country: string | null;
+}
+
+/**
+ * Whether a visitor of this rule reaches someone whatever the operators do: a bot that runs when
+ * nobody is there (ALWAYS, ONLY_IF_NO_OPERATOR). An ONLY_IF_OPERATOR bot adds nothing to
+ * availability: it runs only when an operator would answer anyway.
+ */
+export function chatbotKeepsAvailable(rule: { chatbotScriptId?: number | null; chatbotCondition?: ChatbotCondition } | null): boolean {
+  return rule?.chatbotScriptId != null && rule.chatbotCondition !== 'ONLY_IF_OPERATOR';
 }
 
 /** What the widget does on a page when no rule matches. */
@@ -75,6 +89,18 @@ export function resolveRuleAction(rules: readonly VisitRule[], visit: Visit): { 
   const rule = chooseRule(rules, visit);
   if (!rule) return DEFAULT_RULE_ACTION;
   return { action: rule.action, autoPopupSeconds: rule.action === 'AUTO_POPUP' ? rule.autoPopupSeconds : 0 };
+}
+
+/** The chatbot of a visit: the script the visit's rule attaches and its condition; null when the rule attaches none (or no rule applies). */
+export function resolveRuleChatbot(rules: readonly VisitRule[], visit: Visit): { scriptId: number; condition: ChatbotCondition } | null {
+  const rule = chooseRule(rules, visit);
+  if (!rule || rule.chatbotScriptId == null) return null;
+  return { scriptId: rule.chatbotScriptId, condition: rule.chatbotCondition ?? 'ALWAYS' };
+}
+
+/** Whether the bot runs given whether an operator is available (online with room or a line to wait in, as the runtime counts it). */
+export function chatbotConditionHolds(condition: ChatbotCondition, operatorAvailable: boolean): boolean {
+  return condition === 'ALWAYS' || (condition === 'ONLY_IF_NO_OPERATOR') !== operatorAvailable;
 }
 
 /** Why a pattern is refused (naming the 1-based character where RE2 stopped), or null when it is fine. */
