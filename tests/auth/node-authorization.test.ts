@@ -53,7 +53,7 @@ beforeAll(async () => {
   expect(sendChatMessage.userErrors).toEqual([]);
   const outbound = await queueOutboundMail(server.app.database.db, server.app.config, {
     kind: 'REPLY',
-    ticketId: decodeGlobalID(ticket.id).id,
+    ticketId: Number(decodeGlobalID(ticket.id).id),
     from: `walked@${MAIL_DOMAIN}`,
     to: ['walk@example.com'],
     subject: 'Re: Walk me',
