@@ -1,6 +1,7 @@
 import { benchBigMail } from './big-mail.js';
 import { benchLiveChat } from './livechat.js';
 import { benchOutbound } from './outbound.js';
+import { benchReplies } from './replies.js';
 import { benchSlaRecompute } from './sla-recompute.js';
 import { benchSmtpAmplification } from './smtp-amplification.js';
 import { benchSmtpIntake } from './smtp-intake.js';
@@ -22,6 +23,7 @@ const benches: Record<string, () => Promise<void>> = {
   startup: () => benchStartup(Number(process.env.BENCH_ROUNDS || 5)),
   widget: () => benchWidget(Number(process.env.BENCH_ROUNDS || 5)),
   outbound: () => benchOutbound(seconds),
+  replies: () => benchReplies(seconds),
 };
 
 for (const [name, bench] of Object.entries(benches)) {

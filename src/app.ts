@@ -116,7 +116,7 @@ export interface FirstStart {
 
 /**
  * Makes an empty installation demo-ready: a "Customer Care" team with every channel on (its mail
- * alias, and its website form published), and an admin token when none exists and none is
+ * alias, and its website form published) and acknowledgements of new tickets on, and an admin token when none exists and none is
  * configured (returned so it can be printed once). It acts only on an installation without teams,
  * so a later start leaves whatever the admin changed as it is.
  */
@@ -131,7 +131,7 @@ export async function prepareFirstStart(app: Pick<App, 'database' | 'config'>): 
           await tx.execute(sql`select pg_advisory_xact_lock(${ADVISORY_LOCKS.firstStart})`);
           if ((await countTeams(tx)) > 0) return null;
           // Every channel on: live chat's team-write hook (on the bound handle) opens its channel.
-          const created = await createTeam(tx, app.config, { name: 'Customer Care', useEmailAlias: true, useWebsiteForm: true, useLiveChat: true });
+          const created = await createTeam(tx, app.config, { name: 'Customer Care', useEmailAlias: true, useWebsiteForm: true, useLiveChat: true, acknowledgeNewTickets: true });
           await setWebsiteFormPublished(tx, { teamId: created.id, published: true });
           return created;
         });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 
@@ -98,6 +99,16 @@ interface ConfigValues {
   outbound: OutboundSettings;
   /** Key of the signatures in our plus-addresses (MAIL_SIGNING_SECRET); unset: a random key kept in the database. */
   mailSigningSecret: string | undefined;
+  /** Acknowledgements of new tickets one sender gets within an hour (ACK_MAX_PER_SENDER_PER_HOUR): an auto-responder cannot loop. */
+  ackMaxPerSenderPerHour: number;
+  /** DKIM signing of outbound mail (DKIM_PRIVATE_KEY_FILE and DKIM_SELECTOR, read at start); the domain is the From alias's. Null: unsigned. */
+  dkim: DkimSettings | null;
+}
+
+export interface DkimSettings {
+  selector: string;
+  /** The PEM private key, read from DKIM_PRIVATE_KEY_FILE at start. */
+  privateKey: string;
 }
 
 export interface OutboundSettings {
@@ -299,6 +310,23 @@ function relayUrlFrom(env: NodeJS.ProcessEnv): string | null {
   return raw;
 }
 
+/** DKIM_PRIVATE_KEY_FILE and DKIM_SELECTOR: both or neither; the key is read once, here. */
+function dkimFrom(env: NodeJS.ProcessEnv): DkimSettings | null {
+  const file = env.DKIM_PRIVATE_KEY_FILE?.trim() ?? '';
+  const selector = env.DKIM_SELECTOR?.trim() ?? '';
+  if (file === '' && selector === '') return null;
+  if (file === '' || selector === '') throw new Error('DKIM_PRIVATE_KEY_FILE and DKIM_SELECTOR are set together (or neither): mail is DKIM-signed only with both');
+  if (!/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(selector)) throw new Error('DKIM_SELECTOR must be a DNS label such as "intake" (the record is <selector>._domainkey.<domain>)');
+  let privateKey: string;
+  try {
+    privateKey = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Error(`DKIM_PRIVATE_KEY_FILE cannot be read: ${(err as Error).message}`, { cause: err });
+  }
+  if (!/-----BEGIN (RSA |EC )?PRIVATE KEY-----/.test(privateKey)) throw new Error('DKIM_PRIVATE_KEY_FILE must hold a PEM private key (-----BEGIN PRIVATE KEY-----)');
+  return { selector, privateKey };
+}
+
 /** "auto" is production-safe: NODE_ENV=production hides the schema from anonymous callers. */
 function introspectionFrom(env: NodeJS.ProcessEnv): boolean {
   const setting = env.GRAPHQL_INTROSPECTION || 'auto';
@@ -324,6 +352,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   Object.freeze(config.corsOrigins);
   Object.freeze(config.liveChat);
   Object.freeze(config.outbound);
+  if (config.dkim) Object.freeze(config.dkim);
   return Object.freeze(config);
 }
 
@@ -415,5 +444,7 @@ function readConfig(env: NodeJS.ProcessEnv, read: ReturnType<typeof settingsRead
       concurrency: read.count('OUTBOUND_CONCURRENCY', 8),
     },
     mailSigningSecret: env.MAIL_SIGNING_SECRET || undefined,
+    ackMaxPerSenderPerHour: read.count('ACK_MAX_PER_SENDER_PER_HOUR', 3),
+    dkim: read.parsed(() => dkimFrom(env), null),
   };
 }

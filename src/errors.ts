@@ -64,6 +64,7 @@ export const USER_ERROR_CODES = {
   INVALID_COUNTRY: 'Not an ISO 3166-1 alpha-2 country code such as "BE".',
   SCRIPT_IN_USE: 'A live chat rule attaches the chatbot script: detach it before deleting the script.',
   NOT_FAILED: 'Only a FAILED outbound mail can be sent again.',
+  NO_CUSTOMER_ADDRESS: 'The ticket has no customer with a mail address (a name-only customer, a chat, a form without email): it cannot be answered by mail.',
 } as const satisfies Record<string, string>;
 
 export type UserErrorCode = keyof typeof USER_ERROR_CODES;

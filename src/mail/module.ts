@@ -3,6 +3,7 @@ import { isTransientFailure } from './queue.js';
 import { retryUnstoredQuarantines } from './service.js';
 import { sweepOrphanBlobs } from './staging.js';
 import './graphql.js';
+import './reply-graphql.js';
 
 /** Inbound mail: GraphQL here; the SMTP listener is a transport the app starts (src/smtp/). */
 export const mailModule: AppModule = {

@@ -16,12 +16,17 @@ import { addCustomerMessage, addSystemNote } from '../tickets/chatter.js';
 import { customerIdsByEmail, findCustomerByEmail } from '../tickets/customers.js';
 import {
   createTickets,
+  findTickets,
   findTicketsByNumbers,
   validateNewTicket,
   type NewAttachment,
   type NewTicket,
 } from '../tickets/service.js';
 import { cleanText, cutByCodePoints } from '../text/clean.js';
+import { ticketsOfOutboundMessageIds } from '../outbound/history.js';
+import { mailSigner } from '../outbound/signing.js';
+import { acknowledgeNewTickets, type AcknowledgementSettings } from './acknowledge.js';
+import { ticketOfReplyAddress } from './compose.js';
 import { automatedReason, isBounce, normaliseMessageId, referencedMessageIds, subjectTicketNumber, type MailFacts } from './classify.js';
 import { readBlob } from '../tickets/blobs.js';
 import { mailParsePool, parseMime } from './parse-pool.js';
@@ -30,7 +35,7 @@ import { inboundMails, rawMails } from './tables.js';
 export type InboundMailRow = typeof inboundMails.$inferSelect;
 export type InboundMailStatus = InboundMailRow['status'];
 
-export interface MailSettings extends TeamMailSettings {
+export interface MailSettings extends TeamMailSettings, AcknowledgementSettings {
   mailLoopMaxTickets: number;
   mailLoopWindowMinutes: number;
 }
@@ -66,7 +71,11 @@ export async function checkRecipient(
   const domain = address.slice(at + 1).toLowerCase();
   const ours = at >= 1 && (domain === settings.mailDomain || (await listMailDomains(db, settings)).includes(domain));
   if (!ours) return { accept: false, code: 550, message: `5.7.1 <${address}>: relaying denied, we only receive mail for our own domains` };
-  const team = await findTeam(localPart, domain);
+  // alias+token@domain (the Reply-To of our mail) reaches the alias; a token whose signature
+  // holds names a ticket, and its answer is let in whatever the contact policy.
+  const plus = localPart.indexOf('+');
+  const team = await findTeam(plus > 0 ? localPart.slice(0, plus) : localPart, domain);
+  if (plus > 0 && team?.useEmailAlias && ticketOfReplyAddress(await mailSigner(db, settings), address) !== null) return { accept: true, teamId: team.id };
   // RFC 5321 §4.5.1: postmaster of every domain we serve takes mail; kept for an administrator.
   if (localPart === 'postmaster' && (!team || !team.useEmailAlias)) return { accept: true, teamId: null };
   if (!team || !team.useEmailAlias) return { accept: false, code: 550, message: `5.1.1 <${address}>: no such mailbox` };
@@ -135,6 +144,8 @@ export interface Parsed {
   from: { email: string; name: string | null } | null;
   /** Message ids it answers (In-Reply-To, then References newest first). */
   references: string[];
+  /** Plus-addresses it was sent to (envelope, To, Cc): a signed one names the ticket it answers. */
+  plusAddresses: string[];
   /** Body text and HTML, cleaned and cut to what a ticket keeps. */
   text: string;
   html: string | null;
@@ -189,11 +200,21 @@ async function parseMail(raw: Buffer, envelope: Envelope): Promise<Parsed> {
     subject: mail?.subject?.trim() ? storable(mail.subject.trim(), MAX_SUBJECT) : null,
     from,
     references: referencedMessageIds(headers.get('in-reply-to'), headers.get('references')).map(cleanText),
+    plusAddresses: plusAddressesOf(envelope, mail),
     text: storable((mail?.text ?? '').trim(), MAX_TEXT),
     html: mail?.html ? storable(mail.html, MAX_HTML) : null,
     attachments: attachments.slice(0, MAX_ATTACHMENTS),
     attachmentsLeftOut: Math.max(0, attachments.length - MAX_ATTACHMENTS),
   };
+}
+
+/** The recipients that are plus-addresses (at most a few: each costs a signature check). */
+function plusAddressesOf(envelope: Envelope, mail: ParsedMail | null): string[] {
+  const headerAddresses = [mail?.to, mail?.cc]
+    .flatMap((field) => (field === undefined ? [] : Array.isArray(field) ? field : [field]))
+    .flatMap((group) => group.value.map((a) => a.address ?? ''));
+  const all = [...envelope.rcptTo, ...headerAddresses].filter((a) => /^[^@\s]+\+[^@\s]+@/.test(a)).map((a) => a.toLowerCase());
+  return [...new Set(all)].slice(0, 8);
 }
 
 export interface IncomingMail {
@@ -445,7 +466,7 @@ async function routingFacts(
 ): Promise<RoutingFacts> {
   const senders = units.map((u) => u.parsed.facts.fromAddress).filter((a): a is string => a !== null);
   const [threads, lookups] = await Promise.all([
-    threadTargets(tx, units),
+    threadTargets(tx, settings, units),
     intakeLookups(tx, { originals: options.originalKeys, senders: options.checkLoop ? senders : [], windowMinutes: settings.mailLoopWindowMinutes }),
   ]);
   return { threads, ...lookups };
@@ -546,6 +567,15 @@ async function routeInboundMails(tx: DbOrTx, settings: MailSettings, units: Arra
     creating.map((c) => c.input),
   );
   creating.forEach(({ i, note }, n) => (outcomes[i] = { status: 'PROCESSED', reason: note, ticketId: created[n]!.id, ticketMessageId: null, createdTicket: true }));
+  await acknowledgeNewTickets(
+    tx,
+    settings,
+    creating.map(({ i }, n) => {
+      const { parsed } = units[i]!;
+      const headers = parsed.facts.headers;
+      return { ticket: created[n]!, customer: parsed.from, language: headers.get('content-language') ?? headers.get('accept-language') ?? null, automated: null, messageId: parsed.messageId };
+    }),
+  );
   return outcomes;
 }
 
@@ -553,13 +583,19 @@ async function routeInboundMails(tx: DbOrTx, settings: MailSettings, units: Arra
  * The ticket each mail answers: a stored message it names in In-Reply-To/References; else a
  * "[#n]" subject tag, but only from that ticket's own customer.
  */
-async function threadTargets(tx: DbOrTx, units: Array<{ parsed: Parsed; teamId: number }>): Promise<Array<number | null>> {
+async function threadTargets(tx: DbOrTx, settings: MailSettings, units: Array<{ parsed: Parsed; teamId: number }>): Promise<Array<number | null>> {
   const referenced = [...new Set(units.flatMap((u) => (u.parsed.mail ? u.parsed.references : [])))];
   const tagged = units.flatMap(({ parsed }, i) => {
     const number = parsed.mail ? subjectTicketNumber(parsed.mail.subject) : null;
     return number !== null && parsed.facts.fromAddress ? [{ i, number, sender: parsed.facts.fromAddress }] : [];
   });
-  const [stored, numbered, senders] = await Promise.all([
+  const withTokens = units.some((u) => u.parsed.mail && u.parsed.plusAddresses.length);
+  const signer = withTokens ? await mailSigner(tx, settings) : null;
+  const tokenTickets = units.map(({ parsed }) => {
+    if (!signer || !parsed.mail) return [];
+    return parsed.plusAddresses.map((a) => ticketOfReplyAddress(signer, a)).filter((id): id is number => id !== null);
+  });
+  const [stored, numbered, senders, ours] = await Promise.all([
     referenced.length
       ? tx
           .select({ messageId: inboundMails.messageId, ticketId: inboundMails.ticketId, teamId: inboundMails.teamId })
@@ -568,12 +604,20 @@ async function threadTargets(tx: DbOrTx, units: Array<{ parsed: Parsed; teamId: 
       : [],
     findTicketsByNumbers(tx, tagged.map((t) => t.number)),
     customerIdsByEmail(tx, tagged.map((t) => t.sender)),
+    referenced.length ? ticketsOfOutboundMessageIds(tx, referenced) : new Map<string, number>(),
   ]);
-  const targets = units.map(({ parsed, teamId }) => {
+  // The teams of the tickets named by a token or by one of our Message-IDs: a ticket is answered through its own team.
+  const teamOf = new Map((await findTickets(tx, [...tokenTickets.flat(), ...ours.values()])).map((t) => [t.id, t.teamId]));
+  const targets = units.map(({ parsed, teamId }, i) => {
     if (!parsed.mail) return null;
+    // The signed Reply-To names the ticket even when a provider rewrote our Message-ID or the subject changed.
+    const named = tokenTickets[i]!.find((id) => teamOf.get(id) === teamId);
+    if (named !== undefined) return named;
     for (const id of parsed.references) {
       const hit = stored.find((r) => r.messageId === id && r.teamId === teamId);
       if (hit) return hit.ticketId;
+      const sent = ours.get(id);
+      if (sent !== undefined && teamOf.get(sent) === teamId) return sent;
     }
     return null;
   });

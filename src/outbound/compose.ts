@@ -1,12 +1,14 @@
 import type { SendMailOptions } from 'nodemailer';
+import type { DkimOptions } from './dkim.js';
 import type { OutboundMailRow } from './service.js';
 
 /**
  * What nodemailer sends for a row: every attempt builds the same message, with the Message-ID
  * and Date fixed when the mail was queued. The envelope sender is the mail's bounce address.
  */
-export function messageOf(row: OutboundMailRow, envelopeFrom: string): SendMailOptions {
+export function messageOf(row: OutboundMailRow, envelopeFrom: string, dkim: DkimOptions | null = null): SendMailOptions {
   return {
+    ...(dkim ? { dkim } : {}),
     envelope: { from: envelopeFrom, to: [...row.to, ...row.cc] },
     from: row.fromAddress,
     to: row.to,

@@ -7,6 +7,7 @@ import { runWithRequestId, type Logger } from '../log.js';
 import type { SpanHandle, Tracing } from '../observability/tracing.js';
 import { cutByCodePoints } from '../text/clean.js';
 import { messageOf } from './compose.js';
+import { dkimFor } from './dkim.js';
 import { bounceAddress, mailSigner, type MailSigner } from './signing.js';
 import { claimDueMail, markDeferred, markFailed, markSent, nextDueAt, OUTBOUND_CHANNEL, releaseHeldMail, type OutboundMailRow } from './service.js';
 import { outboundMails } from './tables.js';
@@ -184,7 +185,7 @@ export class OutboxSender {
   }
 
   private async deliver(row: OutboundMailRow, span: SpanHandle | null): Promise<void> {
-    const message = messageOf(row, bounceAddress(this.signer!, row.id, this.config.mailDomain));
+    const message = messageOf(row, bounceAddress(this.signer!, row.id, this.config.mailDomain), dkimFor(row.fromAddress, this.config.dkim));
     let outcome: SendOutcome;
     try {
       const info = (await this.transport!.sendMail(message)) as { response?: string; rejected?: unknown[] };

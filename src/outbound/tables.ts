@@ -53,6 +53,8 @@ export const outboundMails = pgTable(
     index('outbound_mails_ticket_message').on(t.ticketMessageId),
     index('outbound_mails_ticket').on(t.ticketId),
     index('outbound_mails_request').on(t.requestId),
+    // How often an address was acknowledged within the hour (mail/acknowledge.ts): the recent acknowledgements only.
+    index('outbound_mails_acknowledgements').on(t.createdAt).where(sql`kind = 'ACKNOWLEDGEMENT'`),
     check('outbound_mails_lease_when_sending', sql`(status = 'SENDING') = (lease_until is not null)`),
   ],
 );

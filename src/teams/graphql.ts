@@ -67,6 +67,10 @@ export const Team = builder.drizzleNode('teams', {
     useEmailAlias: t.exposeBoolean('useEmailAlias', { description: 'Whether mail to the team alias creates tickets.' }),
     useWebsiteForm: t.exposeBoolean('useWebsiteForm', { description: 'Whether the public website form is switched on.' }),
     useLiveChat: t.exposeBoolean('useLiveChat', { description: 'Whether the live chat channel is switched on.' }),
+    acknowledgeNewTickets: t.exposeBoolean('acknowledgeNewTickets', {
+      description:
+        'Whether the customer of each new ticket from mail or the website form is told by mail that it was received (its number, title and the team name), at most ACK_MAX_PER_SENDER_PER_HOUR times an hour per address, never to automated mail or no-reply senders.',
+    }),
     emailAlias: t.field({
       type: EmailAlias,
       nullable: true,
@@ -116,6 +120,7 @@ const CreateTeamInput = builder.inputType('CreateTeamInput', {
     useEmailAlias: t.boolean({ description: 'Receive mail at the alias (default true).' }),
     useWebsiteForm: t.boolean({ description: 'Switch the website form on (default false).' }),
     useLiveChat: t.boolean({ description: 'Switch live chat on (default false).' }),
+    acknowledgeNewTickets: t.boolean({ description: 'Acknowledge new tickets from mail and the form by mail to the customer (default false).' }),
     emailAlias: t.string({ description: 'Local part ("support") or whole address on the mail domain; derived from the name when left out.' }),
   }),
 });
@@ -129,6 +134,7 @@ const UpdateTeamInput = builder.inputType('UpdateTeamInput', {
     useWebsiteForm: t.boolean({ description: 'Switch the website form on or off.' }),
     useLiveChat: t.boolean({ description: 'Switch live chat on or off.' }),
     useSla: t.boolean({ description: 'Apply SLA policies to the team tickets (from their next change, or after recomputeSlaDeadlines).' }),
+    acknowledgeNewTickets: t.boolean({ description: 'Switch acknowledgements of new tickets (by mail to the customer) on or off.' }),
     emailAlias: t.string({ description: 'New alias; null or "" restores the one derived from the name.' }),
     emailAliasContactPolicy: t.field({ type: AliasContactPolicy, description: 'Who may write to the alias.' }),
     emailAliasRefusalText: t.string({ description: 'One line sent with the 550 refusal; null or "" restores the default.' }),

@@ -108,6 +108,7 @@ export interface CreateTeamInput {
   useWebsiteForm?: boolean | null;
   useLiveChat?: boolean | null;
   emailAlias?: string | null;
+  acknowledgeNewTickets?: boolean | null;
 }
 
 export async function createTeam(db: DbOrTx, settings: MailSettings, input: CreateTeamInput): Promise<TeamRow> {
@@ -129,6 +130,7 @@ export async function createTeam(db: DbOrTx, settings: MailSettings, input: Crea
           useEmailAlias: input.useEmailAlias ?? true,
           useWebsiteForm: input.useWebsiteForm ?? false,
           useLiveChat: input.useLiveChat ?? false,
+          acknowledgeNewTickets: input.acknowledgeNewTickets ?? false,
           aliasLocalPart: alias.localPart,
           aliasDomain: alias.domain,
         })
@@ -147,6 +149,7 @@ export interface UpdateTeamInput {
   useWebsiteForm?: boolean | null;
   useLiveChat?: boolean | null;
   useSla?: boolean | null;
+  acknowledgeNewTickets?: boolean | null;
   /** undefined leaves the alias alone; null or "" clears it (restored from the name while the channel is on). */
   emailAlias?: string | null;
   emailAliasContactPolicy?: ContactPolicy | null;
@@ -179,6 +182,7 @@ export async function updateTeam(db: DbOrTx, settings: MailSettings, input: Upda
         useWebsiteForm: input.useWebsiteForm ?? current.useWebsiteForm,
         useLiveChat: input.useLiveChat ?? current.useLiveChat,
         useSla: input.useSla ?? current.useSla,
+        acknowledgeNewTickets: input.acknowledgeNewTickets ?? current.acknowledgeNewTickets,
         aliasLocalPart: current.aliasLocalPart,
         aliasDomain: current.aliasDomain,
         aliasContactPolicy: input.emailAliasContactPolicy ?? current.aliasContactPolicy,

@@ -18,6 +18,8 @@ export const teams = pgTable(
     aliasContactPolicy: aliasContactPolicy('alias_contact_policy').notNull().default('EVERYONE'),
     // Sent with the 550 refusal to senders the contact policy turns away; a default when null.
     aliasRefusalText: text('alias_refusal_text'),
+    // Mail the customer of each new ticket (from mail or the form) that it was received.
+    acknowledgeNewTickets: boolean('acknowledge_new_tickets').notNull().default(false),
     createdAt: createdAtColumn(),
     updatedAt: updatedAtColumn(),
   },

@@ -3,7 +3,7 @@ import { ErrorCollector, requiredText } from '../errors.js';
 import type { DbOrTx } from '../db/client.js';
 import { idArray, isAnyOf } from '../db/columns.js';
 import { defineKeyset, type PageRequest } from '../db/keyset.js';
-import { findStage, firstOpenStageOf } from '../teams/service.js';
+import { findStage, firstOpenStageOf, stagesOf } from '../teams/service.js';
 import { textToHtml } from '../text/html.js';
 import { findOrCreateCustomer, type MailContact } from './customers.js';
 import { customerMessageRow, MAX_BODY, storeAttachments, type NewAttachment } from './message-rows.js';
@@ -32,6 +32,35 @@ export async function addTicketNote(db: DbOrTx, input: { ticketId: number; body:
       bodyHtml: textToHtml(body),
     });
   });
+}
+
+/**
+ * An agent's message to the customer (a reply sent by mail), its body checked by the caller.
+ * It is the ticket's first response while the ticket sits in its team's first stage: the
+ * ticket moves on to the next open stage, which is how an SLA policy aimed at that stage (a
+ * first-response target) counts the answer. `then` runs in the same transaction once the
+ * message is written (the mail is queued there).
+ */
+export async function addAgentMessage<T>(
+  db: DbOrTx,
+  input: { ticketId: number; bodyText: string; bodyHtml: string; author: NoteAuthor },
+  then: (tx: DbOrTx, ticket: TicketRow, message: TicketMessageRow) => Promise<T>,
+): Promise<{ ticket: TicketRow; message: TicketMessageRow; result: T }> {
+  let message: TicketMessageRow | undefined;
+  let result: T | undefined;
+  const ticket = await changeTicket(db, input.ticketId, async (tx, current) => {
+    const [row] = await tx
+      .insert(ticketMessages)
+      .values({ ticketId: current.id, kind: 'MESSAGE', authorKind: 'AGENT', authorName: input.author.name, agentId: input.author.agentId, bodyText: input.bodyText, bodyHtml: input.bodyHtml })
+      .returning();
+    message = row!;
+    result = await then(tx, current, message);
+    const pipeline = await stagesOf(tx, current.teamId);
+    if (pipeline[0]?.id !== current.stageId) return;
+    const next = pipeline.slice(1).find((stage) => !stage.closed);
+    if (next) return { stageId: next.id };
+  });
+  return { ticket, message: message!, result: result as T };
 }
 
 /**

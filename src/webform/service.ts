@@ -3,6 +3,7 @@ import { inTransaction, type DbOrTx } from '../db/client.js';
 import { isAnyOf } from '../db/columns.js';
 import { fail, UserInputError } from '../errors.js';
 import { aliasFromName, findTeam, findTeams, firstFreeAlias, listTeams, type TeamRow } from '../teams/service.js';
+import { acknowledgeNewTickets, type AcknowledgementSettings } from '../mail/acknowledge.js';
 import { createTicket, type MessageOrigin, type NewAttachment } from '../tickets/service.js';
 import { DEFAULT_FIELDS, describeSubmission, validateFormDefinition, validateSubmission, type FormField } from './form.js';
 import { formRateCounters, websiteForms, type SideBlock } from './tables.js';
@@ -180,7 +181,7 @@ const FILE_TYPES = /^(image\/(png|jpeg|gif|webp)|application\/pdf|text\/plain)$/
  * A public submission: published form, honeypot, shared rate limit, every field rule on the
  * server, then the one ticket-creation path. Returns only the ticket number.
  */
-export async function submitWebsiteForm(db: DbOrTx, settings: FormSettings, input: Submission): Promise<{ ticketNumber: number; successMessage: string }> {
+export async function submitWebsiteForm(db: DbOrTx, settings: FormSettings & AcknowledgementSettings, input: Submission): Promise<{ ticketNumber: number; successMessage: string }> {
   const team = await findTeam(db, input.teamId);
   const [form] = team ? await db.select().from(websiteForms).where(eq(websiteForms.teamId, team.id)) : [];
   if (!team || !form || !isFormAvailable(team, form)) fail(null, 'FORM_NOT_PUBLISHED', 'This form is not available.');
@@ -198,15 +199,21 @@ export async function submitWebsiteForm(db: DbOrTx, settings: FormSettings, inpu
   }
   if (problems.length || !ticket) throw new UserInputError(problems);
   if (!input.rateLimitCounted && !(await countFormSubmission(db, settings, input.origin.clientAddress))) fail(null, 'RATE_LIMITED', 'Too many submissions from your address: please try again later.');
-  const created = await createTicket(db, {
-    teamId: team.id,
-    channel: 'WEBSITE_FORM',
-    title: ticket.title,
-    description: describeSubmission(ticket),
-    priority: ticket.priority,
-    customer: { email: ticket.customerEmail, name: ticket.customerName },
-    attachments,
-    origin: input.origin,
+  const created = await inTransaction(db, async (tx) => {
+    const created = await createTicket(tx, {
+      teamId: team.id,
+      channel: 'WEBSITE_FORM',
+      title: ticket.title,
+      description: describeSubmission(ticket),
+      priority: ticket.priority,
+      customer: { email: ticket.customerEmail, name: ticket.customerName },
+      attachments,
+      origin: input.origin,
+    });
+    const email = ticket.customerEmail?.trim();
+    const customer = email ? { email, name: ticket.customerName?.trim() || null } : null;
+    await acknowledgeNewTickets(tx, settings, [{ ticket: created, customer, language: input.origin.language, automated: null, messageId: null }]);
+    return created;
   });
   return { ticketNumber: created.number, successMessage: form.successMessage };
 }

@@ -1,0 +1,2 @@
+ALTER TABLE "teams" ADD COLUMN "acknowledge_new_tickets" boolean DEFAULT false NOT NULL;--> statement-breakpoint
+CREATE INDEX "outbound_mails_acknowledgements" ON "outbound_mails" ("created_at") WHERE kind = 'ACKNOWLEDGEMENT';
