@@ -293,7 +293,12 @@ builder.mutationFields((t) => ({
     type: RulePayload('UpdateLiveChatRulePayload', 'Result of updateLiveChatRule.'),
     description: "Changes a rule of a channel's widget (its operators and admins).",
     args: { input: t.arg({ type: UpdateLiveChatRuleInput, required: true, description: 'Rule and changes.' }) },
-    resolve: (_root, { input }, ctx) => withUserErrors(async () => ({ rule: await updateRule(ctx.db, (await operatedRule(ctx, input.ruleId)).id, ruleInputOf(input)) })),
+    resolve: (_root, { input }, ctx) =>
+      withUserErrors(async () => {
+        // Every id of the input is read before any lookup: a malformed one is told as such.
+        const changes = ruleInputOf(input);
+        return { rule: await updateRule(ctx.db, (await operatedRule(ctx, input.ruleId)).id, changes) };
+      }),
   }),
   deleteLiveChatRule: t.field({
     type: DeleteLiveChatRulePayload,

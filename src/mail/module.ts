@@ -1,7 +1,7 @@
 import type { AppModule } from '../app-module.js';
 import { isTransientFailure } from './queue.js';
 import { retryUnstoredQuarantines } from './service.js';
-import { sweepOrphanBlobs } from './staging.js';
+import { sweepMailBlobs } from './staging.js';
 import './graphql.js';
 import './reply-graphql.js';
 
@@ -14,6 +14,6 @@ export const mailModule: AppModule = {
       intervalMs: (config) => config.mailRetryIntervalMs,
       run: ({ db, config }) => retryUnstoredQuarantines(db, config, isTransientFailure),
     },
-    { name: 'sweep of blobs left by mail that never committed', intervalMs: () => 15 * 60_000, run: ({ db }) => sweepOrphanBlobs(db).then(() => {}) },
+    { name: 'sweep of blobs left by mail that never committed', intervalMs: () => 15 * 60_000, run: ({ db }) => sweepMailBlobs(db).then(() => {}) },
   ],
 };

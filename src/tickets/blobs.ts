@@ -1,6 +1,7 @@
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, lt, sql } from 'drizzle-orm';
+import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import type { DbOrTx } from '../db/client.js';
-import { blobChunks, blobs } from './tables.js';
+import { attachmentBlobs, blobChunks, blobs } from './tables.js';
 
 /** Bytes larger than this are staged as a blob instead of travelling inside their row's INSERT. */
 export const STAGE_BYTES = 512 * 1024;
@@ -46,4 +47,25 @@ export async function readBlob(db: DbOrTx, blobId: number): Promise<Buffer> {
     if (chunk) parts.push(Buffer.from(chunk.data));
   }
   return Buffer.concat(parts);
+}
+
+/** A blob no row refers to after this long was left by a transaction that did not commit. */
+export const ORPHAN_BLOB_SECONDS = 3600;
+
+/**
+ * Deletes blobs left by transactions that never committed: no attachment and none of the
+ * other capabilities' references (`alsoReferencedBy`, e.g. raw mails) point to them an hour on.
+ */
+export async function sweepOrphanBlobs(db: DbOrTx, alsoReferencedBy: Array<{ table: PgTable; column: PgColumn }>): Promise<number> {
+  const references = [{ table: attachmentBlobs as PgTable, column: attachmentBlobs.blobId as PgColumn }, ...alsoReferencedBy];
+  const gone = await db
+    .delete(blobs)
+    .where(
+      and(
+        lt(blobs.createdAt, sql`now() - make_interval(secs => ${ORPHAN_BLOB_SECONDS})`),
+        ...references.map(({ table, column }) => sql`not exists (select 1 from ${table} where ${column} = ${blobs.id})`),
+      ),
+    )
+    .returning({ id: blobs.id });
+  return gone.length;
 }

@@ -38,6 +38,10 @@ const TYPE_BY_NAME: Record<string, string> = {
   agentId: 'Agent',
   agentIds: 'Agent',
   ruleId: 'LiveChatRule',
+  answerId: 'ChatbotAnswer',
+  ticketTeamId: 'Team',
+  scriptId: 'ChatbotScript',
+  chatbotScriptId: 'ChatbotScript',
   outboundMailId: 'OutboundMail',
   operatorId: 'Agent',
   tokenId: 'ApiToken',
@@ -56,6 +60,12 @@ const TYPE_OF_BARE_ID: Record<string, string> = {
 };
 /** node and nodes take an ID of any type: tests/graphql/ids.test.ts covers them. */
 const ANY_TYPE = new Set(['Query.node', 'Query.nodes']);
+/** IDs inside a list of inputs, which the walk cannot reach with one value: their own tests cover them. */
+const COVERED_ELSEWHERE = new Set([
+  // tests/chatbot/scripts.test.ts: INVALID_ID and NOT_FOUND at ['input', 'steps', n, 'ticketTeamId'].
+  'Mutation.createChatbotScript(input.steps.ticketTeamId)',
+  'Mutation.updateChatbotScript(input.steps.ticketTeamId)',
+]);
 
 interface IdLocation {
   parent: GraphQLObjectType;
@@ -195,10 +205,12 @@ describe('every ID argument and input field', () => {
     for (const known of ['Query.ticket(id)', 'Query.team(id)', 'Query.tickets(filter.teamId)', 'Query.liveChatSession(id)', 'Query.liveChatChannel(id)', 'Mutation.createTicket(input.teamId)', 'Subscription.ticketCreated(teamId)', 'LiveChatChannel.sessions(filter.operatorId)']) {
       expect(names).toContain(known);
     }
+    for (const covered of COVERED_ELSEWHERE) expect(names).toContain(covered);
   });
 
   for (const location of locations) {
     const name = `${location.parent.name}.${location.field.name}(${location.path.join('.')})`;
+    if (COVERED_ELSEWHERE.has(name)) continue;
     it(`refuses a malformed ID and the ID of another type: ${name}`, async () => {
       const otherType = location.typename === 'Team' ? 'Ticket' : 'Team';
       for (const bad of ['nope', b64(`${otherType}:1`)]) {
