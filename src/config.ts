@@ -93,6 +93,18 @@ interface ConfigValues {
    */
   trustedCountryHeader: string | null;
   liveChat: LiveChatSettings;
+  metrics: MetricsSettings;
+  /** /readyz is unready while outbound mail older than this waits to be sent. */
+  readyMaxOutboxAgeMinutes: number;
+}
+
+/** The Prometheus endpoint: on a listener of its own, never on the public port by accident. */
+export interface MetricsSettings {
+  /** METRICS_PORT; null (unset): no metrics are kept or served. */
+  port: number | null;
+  host: string;
+  /** Operation names kept as labels: the first this many seen; later ones count as `other`. */
+  maxOperations: number;
 }
 
 export interface LiveChatSettings {
@@ -253,6 +265,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   Object.freeze(config.smtpTrustedRelays);
   Object.freeze(config.corsOrigins);
   Object.freeze(config.liveChat);
+  Object.freeze(config.metrics);
   return Object.freeze(config);
 }
 
@@ -265,6 +278,7 @@ export function numericSettings(): readonly NumericSetting[] {
 
 function readConfig(env: NodeJS.ProcessEnv, read: ReturnType<typeof settingsReader>): ConfigValues {
   const port = read.port('PORT', 4000);
+  const metricsPort = read.port('METRICS_PORT', 9464);
   const logLevel = read.parsed(() => {
     const level = (env.LOG_LEVEL || 'info') as LogLevel;
     if (!['debug', 'info', 'warn', 'error', 'silent'].includes(level)) throw new Error(`LOG_LEVEL must be one of debug, info, warn, error, silent; got "${level}"`);
@@ -319,6 +333,12 @@ function readConfig(env: NodeJS.ProcessEnv, read: ReturnType<typeof settingsRead
       .map((origin) => origin.trim().replace(/\/+$/, ''))
       .filter((origin) => origin !== ''),
     trustedCountryHeader: read.parsed(() => trustedCountryHeaderFrom(env), null),
+    metrics: {
+      port: env.METRICS_PORT ? metricsPort : null,
+      host: env.METRICS_HOST || '127.0.0.1',
+      maxOperations: read.count('METRICS_MAX_OPERATIONS', 100),
+    },
+    readyMaxOutboxAgeMinutes: read.minutes('READY_MAX_OUTBOX_AGE_MINUTES', 15, { fractions: true }),
     liveChat: {
       maxMessageChars: read.count('LIVECHAT_MAX_MESSAGE_CHARS', 4000),
       idleCloseMinutes: read.minutes('LIVECHAT_IDLE_CLOSE_MINUTES', 30, { fractions: true }),

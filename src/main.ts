@@ -162,8 +162,12 @@ async function startPrimary(config: Config): Promise<number> {
     });
     await printBanner(database, config, publicUrl, smtpPort, first, `${config.workers} worker processes`);
   });
+  // Every worker's figures, served together by the primary (the workers answer over IPC).
+  const { clusterFigures, serveMetrics } = await import('./observability/metrics-server.js');
+  const metrics = config.metrics.port === null ? null : await serveMetrics(config.metrics.host, config.metrics.port, clusterFigures(), log);
   stopOnSignal(log, async () => {
     stopping = true;
+    await metrics?.close();
     const workers = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined && !w.isDead());
     await Promise.all(workers.map((w) => new Promise((resolve) => (w!.once('exit', resolve), w!.kill('SIGTERM')))));
   });

@@ -18,7 +18,7 @@ import { describe, expect, it } from 'vitest';
  */
 
 const CAPABILITIES = ['teams', 'tickets', 'customers', 'mail', 'webform', 'sla', 'livechat', 'chatbot', 'auth'];
-const SHARED = ['db', 'events', 'text', 'graphql', 'http', 'smtp'];
+const SHARED = ['db', 'events', 'text', 'graphql', 'http', 'smtp', 'observability'];
 
 interface TableException {
   from: string;

@@ -3,6 +3,7 @@ import { GraphQLError } from 'graphql';
 import { Repeater } from 'graphql-yoga';
 import type { Database, Db, DbOrTx } from '../db/client.js';
 import type { Logger } from '../log.js';
+import { metricsOf } from '../observability/metrics.js';
 import { events, eventStreams } from './tables.js';
 
 export const EVENTS_CHANNEL = 'intake_events';
@@ -224,6 +225,7 @@ export class EventHub {
   private readonly streams = new Map<string, Stream>();
   private stopListening: (() => Promise<void>) | null = null;
   private stopped = false;
+  private connected = false;
 
   constructor(
     private readonly database: Database,
@@ -246,8 +248,13 @@ export class EventHub {
       this.stopListening = await this.database.listen(
         EVENTS_CHANNEL,
         (payload) => this.onNotification(payload),
-        () => this.catchUpAll(),
+        () => {
+          this.connected = true;
+          this.catchUpAll();
+        },
+        () => (this.connected = false),
       );
+      this.connected = true;
       const positions = await this.database.db.select({ type: eventStreams.type, position: eventStreams.position }).from(eventStreams);
       for (const { type, position } of positions) {
         const stream = this.streams.get(type);
@@ -256,6 +263,11 @@ export class EventHub {
     } finally {
       ready();
     }
+  }
+
+  /** Whether its LISTEN connection is up: while it is not, this instance hears of no commit (readiness). */
+  isListening(): boolean {
+    return this.connected && !this.stopped;
   }
 
   async stop(): Promise<void> {
@@ -377,6 +389,7 @@ export class EventHub {
   }
 
   private onNotification(payload: string): void {
+    const arrived = performance.now();
     let event: LoggedEvent & { type: string };
     try {
       event = JSON.parse(payload);
@@ -391,14 +404,23 @@ export class EventHub {
       if (stream.waiting.length > 1) return; // a hand-out is already queued and will take it
       // Taken when the hand-out starts, once: a retry hands out the same events.
       let batch: LoggedEvent[] | null = null;
-      return this.enqueue(stream, () => this.handOut(stream, (batch ??= stream.waiting.splice(0))));
+      return this.enqueue(stream, async () => {
+        await this.handOut(stream, (batch ??= stream.waiting.splice(0)));
+        this.observeLag(stream, arrived);
+      });
     }
     this.enqueue(stream, async () => {
       if (event.position <= stream.delivered) return;
       // Positions have no gaps: a jump means notifications were lost, and the log has them.
       if (event.position === stream.delivered + 1) await this.dispatch(stream, [event]);
       else await this.catchUp(stream);
+      this.observeLag(stream, arrived);
     });
+  }
+
+  /** Time from a notification's arrival to its hand-out (queueing behind its type's earlier events, and the load). */
+  private observeLag(stream: Stream, arrived: number): void {
+    metricsOf(this.database.db)?.eventDeliveryLag.observe({ type: stream.type.name }, (performance.now() - arrived) / 1000);
   }
 
   /**
@@ -408,6 +430,7 @@ export class EventHub {
    */
   private catchUpAll(): void {
     this.log.warn('event listener reconnected: catching up from the event log');
+    metricsOf(this.database.db)?.listenReconnects.inc();
     for (const stream of this.streams.values()) {
       if (!stream.type.liveOnly) this.enqueue(stream, () => this.catchUp(stream));
       else this.enqueue(stream, async () => stream.subscribers.all().forEach((subscriber) => this.tell(stream, () => subscriber.missed?.())));

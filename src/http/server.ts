@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.js';
+import { metricsOf } from '../observability/metrics.js';
 import { compressResponse } from './compression.js';
 import { isAbort, matchRoute, sendJson, type AppServices, type Route } from './router.js';
 
@@ -56,8 +57,19 @@ export function serveRoutes(
 ): HttpServer {
   const { routes, services, log, maxBodyBytes } = options;
   const { server } = listener;
+  const metrics = metricsOf(services.db);
+  const routeLabels = new Map<Route, string>(routes.map((route) => [route, routeLabelOf(route.path)]));
   server.on('request', async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const started = performance.now();
+    let routeLabel = 'unmatched';
+    if (metrics) {
+      // 'close' also comes for answers cut short (a client that left an SSE stream).
+      res.once('close', () => {
+        const method = KNOWN_METHODS.has(req.method ?? '') ? req.method! : 'OTHER';
+        metrics.httpRequests.inc({ method, route: routeLabel, status: String(res.statusCode) });
+        metrics.httpDuration.observe({ method, route: routeLabel }, (performance.now() - started) / 1000);
+      });
+    }
     const requestId = typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'].slice(0, 100) : randomUUID();
     res.setHeader('x-request-id', requestId);
     compressResponse(req, res);
@@ -69,6 +81,7 @@ export function serveRoutes(
       const found = matchRoute(routes, req.method ?? 'GET', path);
       if (!found) return sendJson(res, 404, { error: 'Not found' });
       const { route, params } = found;
+      routeLabel = routeLabels.get(route)!;
       for (const [name, value] of Object.entries(route.headers ?? {})) res.setHeader(name, value);
       if (!found.methodAllowed) {
         res.setHeader('allow', route.methods === 'any' ? '' : route.methods.join(', '));
@@ -103,6 +116,17 @@ export function serveRoutes(
       });
     },
   };
+}
+
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/** A route's path as a metrics label: the path itself, or its pattern with each capture as `:param`. */
+export function routeLabelOf(path: string | RegExp): string {
+  if (typeof path === 'string') return path;
+  return path.source
+    .replace(/^\^|\$$/g, '')
+    .replace(/\([^()]*\)/g, ':param')
+    .replace(/\\(.)/g, '$1');
 }
 
 /** Bodies must declare their length, and stay within the limit; Node then enforces it while reading. */

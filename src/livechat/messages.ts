@@ -12,6 +12,7 @@ import { appendMessage, lockSession, type ChatMessageRow } from './message-store
 import { failRateLimitedAt, rateHitCtes, type RateLimit } from './ratelimit.js';
 import { cleanChatBody, parseChatCommand, type ChatCommand } from './rules.js';
 import { liveChatMessages, liveChatOperators, liveChatSessions } from './tables.js';
+import { metricsOf } from '../observability/metrics.js';
 
 export type { ChatAuthorKind, ChatMessageRow } from './message-store.js';
 
@@ -74,8 +75,18 @@ export async function sendChatMessage(
   const command = sender.kind === 'OPERATOR' ? parseChatCommand(body) : null;
   if (sender.kind === 'OPERATOR' && command) return sendCommand(db, sender, { sessionId: input.sessionId, body, clientMessageId }, command);
   const message = { sessionId: input.sessionId, body, clientMessageId, operatorOnly: input.operatorOnly ?? false };
-  const [sent] = await queryRows<{ message: string | null; counted: boolean }>(db, sendStatement(settings, sender, message));
-  if (sent!.message !== null) return messageFromJson(JSON.parse(sent!.message));
+  const metrics = metricsOf(db);
+  // Only when figures are kept: whether this is the operator's first answer to the visitor (the
+  // channel's welcome, written on assignment, is outside the transcript and does not count).
+  const timeFirstAnswer = metrics !== undefined && sender.kind === 'OPERATOR' && !message.operatorOnly;
+  const [sent] = await queryRows<{ message: string | null; counted: boolean; first_answer_seconds?: number | string | null }>(db, sendStatement(settings, sender, message, timeFirstAnswer));
+  if (sent!.message !== null) {
+    if (metrics) {
+      metrics.chatMessages.inc({ author: sender.kind });
+      if (sent!.first_answer_seconds != null) metrics.chatFirstAnswer.observe(Number(sent!.first_answer_seconds));
+    }
+    return messageFromJson(JSON.parse(sent!.message));
+  }
   return explainUnsent(db, settings, sender, message, sent!.counted);
 }
 
@@ -86,7 +97,12 @@ export async function sendChatMessage(
  * is commit order within a session and the notification goes out on commit. No row: refused
  * (or a retry), and `explainUnsent` says which.
  */
-function sendStatement(settings: ChatSettings, sender: ChatSender, message: { sessionId: number; body: string; clientMessageId: string | null; operatorOnly: boolean }): SQL {
+function sendStatement(
+  settings: ChatSettings,
+  sender: ChatSender,
+  message: { sessionId: number; body: string; clientMessageId: string | null; operatorOnly: boolean },
+  timeFirstAnswer = false,
+): SQL {
   const visitor = sender.kind === 'VISITOR';
   const agentId = sender.kind === 'OPERATOR' ? sender.agentId : null;
   const checkedAgent = sender.kind === 'OPERATOR' && !sender.admin ? sender.agentId : null;
@@ -104,7 +120,12 @@ function sendStatement(settings: ChatSettings, sender: ChatSender, message: { se
   return sql`with ${visitor ? sql`${rateHitCtes(visitorLimit(settings, message.sessionId))},` : sql``} s as (
       update ${liveChatSessions} s set last_seq = s.last_seq + 1, last_activity_at = now(), visitor_wrote = s.visitor_wrote or ${visitor}
       where ${sql.join(conditions, sql` and `)}
-      returning s.id, s.last_seq, s.visitor_name
+      returning s.id, s.last_seq, s.visitor_name${
+        timeFirstAnswer
+          ? sql`, case when not exists (select 1 from ${liveChatMessages} x where x.session_id = s.id and x.author_kind = 'OPERATOR' and not x.operator_only and x.in_transcript)
+              then extract(epoch from now() - s.created_at) end as first_answer_seconds`
+          : sql``
+      }
     ), m as (
       insert into ${liveChatMessages} (session_id, seq, author_kind, author_name, agent_id, body, operator_only, in_transcript, client_message_id)
       select s.id, s.last_seq, ${sender.kind}::chat_author_kind, coalesce(${authorName}::text, s.visitor_name), ${agentId}::int, ${message.body}, ${message.operatorOnly}, true, ${message.clientMessageId}::text
@@ -117,6 +138,7 @@ function sendStatement(settings: ChatSettings, sender: ChatSender, message: { se
       select ${liveNotification(chatMessageAdded, sql`sent.id`, sql`sent.session_id`, sql`sent.row`)} from sent
     )
     select (select row::text from sent) as message, (select count(*) from notified) as notified,
+      ${timeFirstAnswer ? sql`(select first_answer_seconds from s where exists (select 1 from sent)) as first_answer_seconds,` : sql``}
       ${visitor ? sql`exists (select 1 from rate_hit)` : sql`true`} as counted`;
 }
 

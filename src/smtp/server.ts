@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
 import { isListedAddress } from '../http/client-address.js';
 import type { Logger } from '../log.js';
+import { metricsOf } from '../observability/metrics.js';
 import { MailIntakeQueue } from '../mail/queue.js';
 import { checkRecipient } from '../mail/service.js';
 import { installConnectionRules, type ConnectionRuleOptions } from './connection-rules.js';
@@ -46,6 +47,17 @@ export async function startSmtpServer({ config, database, log, publicUrl }: { co
   // Sessions counted in connectionsFrom (onClose also runs for connections refused at onConnect).
   const counted = new Set<string>();
   installConnectionRules();
+  const metrics = metricsOf(database.db);
+  const refused = (reason: string) => metrics?.mailsRefused.inc({ reason });
+  const tryAgain = (reason: string) => (metrics?.mailsDeferred.inc({ reason }), TRY_AGAIN());
+  // Sessions counted open in the metrics (onClose also runs for connections refused at onConnect).
+  const metricsOpen = new Set<string>();
+  const countOpened = (session: SMTPServerSession) => {
+    if (!metrics) return;
+    metricsOpen.add(session.id);
+    metrics.smtpConnections.inc();
+    metrics.smtpConnectionsOpen.inc();
+  };
 
   const server = new SMTPServer({
     name: new URL(publicUrl).hostname,
@@ -67,15 +79,20 @@ export async function startSmtpServer({ config, database, log, publicUrl }: { co
     onConnect(session, callback) {
       const from = session.remoteAddress;
       // A relay in front of us carries many senders' mail: only SMTP_MAX_CLIENTS bounds it.
-      if (isListedAddress(from, config.smtpTrustedRelays)) return callback();
+      if (isListedAddress(from, config.smtpTrustedRelays)) return (countOpened(session), callback());
       const open = connectionsFrom.get(from) ?? 0;
-      if (open >= config.smtpMaxClientsPerAddress) return callback(reply(421, '4.7.0 Too many connections from your address, try again later'));
+      if (open >= config.smtpMaxClientsPerAddress) {
+        metrics?.mailsDeferred.inc({ reason: 'too_many_connections' });
+        return callback(reply(421, '4.7.0 Too many connections from your address, try again later'));
+      }
       connectionsFrom.set(from, open + 1);
       counted.add(session.id);
+      countOpened(session);
       callback();
     },
 
     onClose(session) {
+      if (metricsOpen.delete(session.id)) metrics?.smtpConnectionsOpen.dec();
       if (!counted.delete(session.id)) return;
       const left = (connectionsFrom.get(session.remoteAddress) ?? 1) - 1;
       if (left > 0) connectionsFrom.set(session.remoteAddress, left);
@@ -86,12 +103,16 @@ export async function startSmtpServer({ config, database, log, publicUrl }: { co
       const rcptTo = session.envelope.rcptTo;
       const known = rcptTo.some((r) => r.address.toLowerCase() === address.address.toLowerCase());
       if (!known && rcptTo.length >= config.smtpMaxRecipients) {
+        metrics?.mailsDeferred.inc({ reason: 'too_many_recipients' });
         return callback(reply(452, `4.5.3 Too many recipients: at most ${config.smtpMaxRecipients} per message, send the rest in another`));
       }
       const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address || null : null;
       withinTime(checkRecipient(database.db, config, address.address, mailFrom), config.smtpLookupTimeoutMs, 'recipient check').then(
         (decision) => {
-          if (!decision.accept) return callback(reply(decision.code, decision.message));
+          if (!decision.accept) {
+            refused(decision.reason);
+            return callback(reply(decision.code, decision.message));
+          }
           let teams = teamsOf.get(session);
           if (!teams) teamsOf.set(session, (teams = new Map()));
           teams.set(address.address.toLowerCase(), decision.teamId);
@@ -99,7 +120,7 @@ export async function startSmtpServer({ config, database, log, publicUrl }: { co
         },
         (err) => {
           log.error('smtp recipient check failed', { sessionId: session.id, err });
-          callback(TRY_AGAIN());
+          callback(tryAgain('recipient_check_failed'));
         },
       );
     },
@@ -114,10 +135,13 @@ export async function startSmtpServer({ config, database, log, publicUrl }: { co
       });
       stream.on('error', (err) => {
         log.warn('smtp data stream failed', { sessionId: session.id, err });
-        callback(TRY_AGAIN());
+        callback(tryAgain('data_stream_failed'));
       });
       stream.on('end', () => {
-        if (stream.sizeExceeded) return callback(reply(552, `5.3.4 Message exceeds the maximum size of ${config.mailMaxBytes} bytes`));
+        if (stream.sizeExceeded) {
+          refused('too_large');
+          return callback(reply(552, `5.3.4 Message exceeds the maximum size of ${config.mailMaxBytes} bytes`));
+        }
         const teams = teamsOf.get(session) ?? new Map<string, number | null>();
         const rcptTo = session.envelope.rcptTo.map((r) => r.address);
         const teamIds = rcptTo.map((a) => teams.get(a.toLowerCase())).filter((id): id is number | null => id !== undefined);
@@ -125,11 +149,17 @@ export async function startSmtpServer({ config, database, log, publicUrl }: { co
         intake.receive({ raw: Buffer.concat(chunks), envelope, teamIds }).then(
           (results) => {
             log.info('mail received', { sessionId: session.id, from: envelope.mailFrom, results });
+            if (metrics) {
+              metrics.mailsAccepted.inc();
+              metrics.mailBytes.inc(size);
+              const quarantined = results.filter((r) => r.status === 'QUARANTINED').length;
+              if (quarantined > 0) metrics.mailsQuarantined.inc(quarantined);
+            }
             callback(null, '2.0.0 Message accepted');
           },
           (err) => {
             log.error('mail intake failed, sender will retry', { sessionId: session.id, err });
-            callback(TRY_AGAIN());
+            callback(tryAgain((err as { code?: unknown })?.code === 'ETIMEDOUT' ? 'storing_timed_out' : 'storing_failed'));
           },
         );
       });
