@@ -107,7 +107,10 @@ export class AppMetrics {
       async collect() {
         this.reset();
         try {
-          for (const { labels, value } of await read()) (labels ? this.set(labels, value) : this.set(value));
+          for (const { labels, value } of await read()) {
+            if (labels) this.set(labels, value);
+            else this.set(value);
+          }
         } catch (err) {
           onError(err);
         }
