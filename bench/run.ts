@@ -1,4 +1,5 @@
 import { benchLiveChat } from './livechat.js';
+import { benchObservability } from './observability.js';
 import { benchSlaRecompute } from './sla-recompute.js';
 import { benchSmtpAmplification } from './smtp-amplification.js';
 import { benchSmtpIntake } from './smtp-intake.js';
@@ -12,6 +13,7 @@ const only = process.argv[2];
 
 const benches: Record<string, () => Promise<void>> = {
   'ticket-list': () => benchTicketList(seconds),
+  observability: () => benchObservability(seconds),
   'smtp-intake': () => benchSmtpIntake(seconds),
   'smtp-amplification': () => benchSmtpAmplification(),
   'sla-recompute': () => benchSlaRecompute(),

@@ -94,8 +94,6 @@ interface ConfigValues {
   trustedCountryHeader: string | null;
   liveChat: LiveChatSettings;
   metrics: MetricsSettings;
-  /** /readyz is unready while outbound mail older than this waits to be sent. */
-  readyMaxOutboxAgeMinutes: number;
 }
 
 /** The Prometheus endpoint: on a listener of its own, never on the public port by accident. */
@@ -338,7 +336,6 @@ function readConfig(env: NodeJS.ProcessEnv, read: ReturnType<typeof settingsRead
       host: env.METRICS_HOST || '127.0.0.1',
       maxOperations: read.count('METRICS_MAX_OPERATIONS', 100),
     },
-    readyMaxOutboxAgeMinutes: read.minutes('READY_MAX_OUTBOX_AGE_MINUTES', 15, { fractions: true }),
     liveChat: {
       maxMessageChars: read.count('LIVECHAT_MAX_MESSAGE_CHARS', 4000),
       idleCloseMinutes: read.minutes('LIVECHAT_IDLE_CLOSE_MINUTES', 30, { fractions: true }),
