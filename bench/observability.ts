@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { prepareTicketList } from './tickets-http.js';
@@ -15,20 +16,29 @@ const DB = 'intake_bench_observability';
 export async function benchObservability(seconds: number) {
   const { env, measure } = await prepareTicketList(DB);
   const sink = await startOtlpSink();
+  const cpu = cpuPerRequest();
   const servers: ChildProcess[] = [];
   let results;
   try {
     servers.push(await startProcess('src/main.ts', ['start'], env(4711), 'http://127.0.0.1:4711/healthz'));
     servers.push(await startProcess('src/main.ts', ['start'], env(4712, { METRICS_PORT: '4722' }), 'http://127.0.0.1:4712/healthz'));
     servers.push(await startProcess('src/main.ts', ['start'], env(4713, { METRICS_PORT: '4723', OTEL_EXPORTER_OTLP_ENDPOINT: sink.url }), 'http://127.0.0.1:4713/healthz'));
-    const scraped = (port: number, run: (s: number) => ReturnType<ReturnType<typeof measure>>) => async (s: number) => {
+    const scraped = (port: number, run: Run) => async (s: number) => {
       const result = await run(s);
       const response = await fetch(`http://127.0.0.1:${port}/metrics`);
       if (!response.ok) throw new Error(`/metrics on ${port} answered ${response.status}`);
       await response.text();
       return result;
     };
-    results = await takeTurns({ off: measure(4711, '/graphql'), metrics: scraped(4722, measure(4712, '/graphql')), both: scraped(4723, measure(4713, '/graphql')) }, seconds);
+    const [offServer, metricsServer, bothServer] = servers;
+    results = await takeTurns(
+      {
+        off: cpu.track('off', offServer!, measure(4711, '/graphql')),
+        metrics: cpu.track('metrics', metricsServer!, scraped(4722, measure(4712, '/graphql'))),
+        both: cpu.track('both', bothServer!, scraped(4723, measure(4713, '/graphql'))),
+      },
+      seconds,
+    );
   } finally {
     await Promise.all(servers.map(stopProcess));
     await sink.close();
@@ -38,6 +48,10 @@ export async function benchObservability(seconds: number) {
   const base = { bench: 'ticket_list_observability_cost', tickets: 10000, connections: 10, seconds, baseline: 'metrics and tracing off' };
   const errors = off.errors + metrics.errors + both.errors;
   report({ ...base, with: 'metrics', figure: 'requests_per_s', intake: metrics.rps, baseline_rps: off.rps, ratio: ratio(metrics.rps, off.rps), target_ratio: 0.95, errors });
+  // Throughput on a machine shared with other work drifts by ±10 % between turns; the server's own
+  // CPU time per answered request (from /proc, warm-up included alike) is the steadier figure.
+  report({ ...base, with: 'metrics', figure: 'server_cpu_ms_per_request', intake: cpu.msPerRequest('metrics'), baseline_ms: cpu.msPerRequest('off'), ratio: ratio(cpu.msPerRequest('metrics'), cpu.msPerRequest('off')), target_ratio: 1.05 });
+  report({ ...base, with: 'metrics+tracing', figure: 'server_cpu_ms_per_request', intake: cpu.msPerRequest('both'), baseline_ms: cpu.msPerRequest('off'), ratio: ratio(cpu.msPerRequest('both'), cpu.msPerRequest('off')) });
   report({ ...base, with: 'metrics', figure: 'latency_p50_ms', intake: metrics.p50, baseline_ms: off.p50 });
   report({ ...base, with: 'metrics', figure: 'latency_p99_ms', intake: metrics.p99, baseline_ms: off.p99 });
   // Tracing only counts when this build honours OTEL_EXPORTER_OTLP_ENDPOINT: the sink says whether spans came.
@@ -62,5 +76,36 @@ async function startOtlpSink() {
     url: `http://127.0.0.1:${port}`,
     requests: () => requests,
     close: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
+  };
+}
+
+type Run = (seconds: number) => Promise<import('./support.js').LoadRun>;
+
+/** CPU seconds a process has used (user + system), from /proc/<pid>/stat. */
+function cpuSecondsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // utime and stime are fields 14 and 15 of stat, 12 and 13 after the command name; in clock ticks (100 a second).
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** The server's CPU time per answered request, summed over every turn of a contender. */
+function cpuPerRequest() {
+  const totals = new Map<string, { cpu: number; requests: number }>();
+  return {
+    track(name: string, server: ChildProcess, run: Run): Run {
+      return async (seconds) => {
+        const start = cpuSecondsOf(server.pid!);
+        const result = await run(seconds);
+        const total = totals.get(name) ?? { cpu: 0, requests: 0 };
+        total.cpu += cpuSecondsOf(server.pid!) - start;
+        total.requests += result.latencies.length;
+        totals.set(name, total);
+        return result;
+      };
+    },
+    msPerRequest(name: string): number {
+      const total = totals.get(name)!;
+      return Math.round((total.cpu / total.requests) * 1000 * 100) / 100;
+    },
   };
 }

@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addOperators, createChatTeam, createOperator, goOnline, send, startChat } from '../livechat/support.js';
 import { createTeam } from '../support/fixtures.js';
 import { scrape, type Scrape } from '../support/metrics.js';
-import { MAIL_DOMAIN, startTestServer, subscribe, type TestServer } from '../support/server.js';
+import { ADMIN_TOKEN, MAIL_DOMAIN, startTestServer, subscribe, type TestServer } from '../support/server.js';
 import { deliver, mail } from '../support/smtp.js';
+import { sseSubscribe } from '../support/sse.js';
 import { waitFor } from '../support/wait.js';
 
 let server: TestServer;
@@ -61,6 +62,12 @@ describe('/metrics', () => {
     watch.dispose();
     await socket.dispose();
 
+    // The same subscription over SSE.
+    const stream = sseSubscribe(server.graphqlUrl, ADMIN_TOKEN, `subscription MetricsWatch { ticketCreated { node { id } } }`);
+    await waitFor(() => server.app.events.activeSubscriptions() === active + 1, { what: 'the SSE subscription registered' });
+    expect(delta(before, await scrape(server.app.metricsUrl!), 'intake_sse_streams_open')).toBe(1);
+    await stream.close();
+
     // A mail accepted over SMTP, and one refused at RCPT TO.
     const raw = mail({ from: 'zoe@example.com', to: `metrics-desk@${MAIL_DOMAIN}`, subject: 'Counted', body: 'Count me once.' });
     expect(await deliver(server.smtpPort, { from: 'zoe@example.com', to: `metrics-desk@${MAIL_DOMAIN}`, raw })).toMatchObject({ ok: true });
@@ -79,20 +86,21 @@ describe('/metrics', () => {
     let after = await scrape(server.app.metricsUrl!);
     await waitFor(async () => {
       after = await scrape(server.app.metricsUrl!);
-      return delta(before, after, 'intake_subscriptions_open', { field: 'ticketCreated' }) === 0 && delta(before, after, 'intake_websockets_open') === 0;
-    }, { what: 'the subscription and its socket counted closed' });
+      const closed = ['intake_websockets_open', 'intake_sse_streams_open'].every((name) => delta(before, after, name) === 0);
+      return closed && delta(before, after, 'intake_subscriptions_open', { field: 'ticketCreated' }) === 0 && delta(before, after, 'intake_http_requests_total', { method: 'POST', route: '/graphql', status: '200' }) === 7;
+    }, { what: 'the subscriptions, their socket and their stream counted closed' });
 
     const query = { type: 'query', name: 'MetricsProbe' };
     expect(delta(before, after, 'intake_graphql_operations_total', query)).toBe(1);
     expect(delta(before, after, 'intake_graphql_operation_duration_seconds_count', query)).toBe(1);
     expect(delta(before, after, 'intake_graphql_errors_total', { ...query, code: 'BAD_USER_INPUT' })).toBe(0);
     expect(delta(before, after, 'intake_graphql_errors_total', { type: 'query', name: 'MetricsBroken', code: 'BAD_USER_INPUT' })).toBe(1);
-    expect(delta(before, after, 'intake_graphql_operations_total', { type: 'subscription', name: 'MetricsWatch' })).toBe(1);
+    expect(delta(before, after, 'intake_graphql_operations_total', { type: 'subscription', name: 'MetricsWatch' })).toBe(2);
     expect(delta(before, after, 'intake_graphql_operations_total', { type: 'mutation', name: 'anonymous' })).toBe(3);
     expect(delta(before, after, 'intake_graphql_operations_total', { type: 'mutation', name: 'MetricsForm' })).toBe(1);
-    // Six GraphQL requests over HTTP, every one answered 200 (errors travel in the body).
-    expect(delta(before, after, 'intake_http_requests_total', { method: 'POST', route: '/graphql', status: '200' })).toBe(6);
-    expect(delta(before, after, 'intake_http_request_duration_seconds_count', { method: 'POST', route: '/graphql' })).toBe(6);
+    // Seven GraphQL requests over HTTP (the SSE stream counted when it ended), every one answered 200 (errors travel in the body).
+    expect(delta(before, after, 'intake_http_requests_total', { method: 'POST', route: '/graphql', status: '200' })).toBe(7);
+    expect(delta(before, after, 'intake_http_request_duration_seconds_count', { method: 'POST', route: '/graphql' })).toBe(7);
 
     expect(delta(before, after, 'intake_smtp_connections_total')).toBe(2);
     expect(after.value('intake_smtp_connections_open')).toBe(0);
@@ -132,5 +140,5 @@ describe('/metrics', () => {
     // The histogram keeps as few series: its buckets per kept name, no more.
     expect(after.series('intake_graphql_operation_duration_seconds_count').length).toBeLessThanOrEqual(after.series('intake_graphql_operations_total').length);
     expect(after.series('intake_graphql_operations_total').length).toBeLessThan(110);
-  });
+  }, 120_000);
 });
