@@ -1,5 +1,6 @@
 import { benchLiveChat } from './livechat.js';
 import { benchObservability } from './observability.js';
+import { benchOutbound } from './outbound.js';
 import { benchSlaRecompute } from './sla-recompute.js';
 import { benchSmtpAmplification } from './smtp-amplification.js';
 import { benchSmtpIntake } from './smtp-intake.js';
@@ -20,6 +21,7 @@ const benches: Record<string, () => Promise<void>> = {
   livechat: () => benchLiveChat(seconds),
   startup: () => benchStartup(Number(process.env.BENCH_ROUNDS || 5)),
   widget: () => benchWidget(Number(process.env.BENCH_ROUNDS || 5)),
+  outbound: () => benchOutbound(seconds),
 };
 
 for (const [name, bench] of Object.entries(benches)) {

@@ -94,6 +94,28 @@ interface ConfigValues {
   trustedCountryHeader: string | null;
   liveChat: LiveChatSettings;
   metrics: MetricsSettings;
+  outbound: OutboundSettings;
+  /** Key of the signatures in our plus-addresses (MAIL_SIGNING_SECRET); unset: a random key kept in the database. */
+  mailSigningSecret: string | undefined;
+}
+
+export interface OutboundSettings {
+  /** SMTP_RELAY_URL: smtp://user:pass@host:587 (STARTTLS when offered) or smtps:// (implicit TLS); null: mail is HELD. */
+  relayUrl: string | null;
+  /** The first retry delay; the whole schedule (5 s, 30 s, 2 min, 10 min, 30 min, hourly at 5) scales with it. */
+  retryBaseSeconds: number;
+  /** Temporary failures are retried for at least this long after the mail was queued. */
+  retryHours: number;
+  /** Longest wait for the relay's connection and its greeting. */
+  connectTimeoutMs: number;
+  /** Longest silence of the relay within an SMTP transaction. */
+  socketTimeoutMs: number;
+  /** How long a claim on a mail lasts unless its sender renews it (every third of it, while sending); past it the sender is presumed dead and another takes the mail. */
+  leaseMs: number;
+  /** How often a sender looks for due mail without being woken by a notification. */
+  pollIntervalMs: number;
+  /** SMTP transactions one instance runs at once. */
+  concurrency: number;
 }
 
 /** The Prometheus endpoint: on a listener of its own, never on the public port by accident. */
@@ -133,7 +155,7 @@ function trustedCountryHeaderFrom(env: NodeJS.ProcessEnv): string | null {
 }
 
 /** What a numeric setting holds, which decides what values make sense for it. */
-export type NumericSettingKind = 'port' | 'count' | 'bytes' | 'milliseconds' | 'minutes' | 'days';
+export type NumericSettingKind = 'port' | 'count' | 'bytes' | 'milliseconds' | 'seconds' | 'minutes' | 'hours' | 'days';
 
 /** One numeric setting as readConfig reads it: a test walks every one of them. */
 export interface NumericSetting {
@@ -163,7 +185,9 @@ const MAX_BY_KIND: Record<NumericSettingKind, number> = {
   count: MAX_INT32,
   bytes: Number.MAX_SAFE_INTEGER,
   milliseconds: MAX_INT32,
+  seconds: MAX_MINUTES * 60,
   minutes: MAX_MINUTES,
+  hours: MAX_MINUTES / 60,
   days: MAX_MINUTES / (24 * 60),
 };
 
@@ -211,7 +235,9 @@ function settingsReader(env: NodeJS.ProcessEnv) {
     count: (name: string, fallback: number) => number(name, fallback, 'count'),
     bytes: (name: string, fallback: number) => number(name, fallback, 'bytes'),
     milliseconds: (name: string, fallback: number, bounds: { min?: number; max?: number } = {}) => number(name, fallback, 'milliseconds', bounds),
+    seconds: (name: string, fallback: number, options: { fractions?: boolean } = {}) => number(name, fallback, 'seconds', options),
     minutes: (name: string, fallback: number, options: { fractions?: boolean } = {}) => number(name, fallback, 'minutes', options),
+    hours: (name: string, fallback: number, options: { fractions?: boolean } = {}) => number(name, fallback, 'hours', options),
     days: (name: string, fallback: number, options: { fractions?: boolean } = {}) => number(name, fallback, 'days', options),
     /** Runs a parser of a non-numeric setting, keeping its complaint. */
     parsed<T>(parse: () => T, fallback: T): T {
@@ -239,6 +265,17 @@ function parseAddressList(variable: string, raw: string): string[] {
   return entries;
 }
 
+/** SMTP_RELAY_URL: smtp:// or smtps://, with a host; user and password optional. */
+function relayUrlFrom(env: NodeJS.ProcessEnv): string | null {
+  const raw = env.SMTP_RELAY_URL?.trim() ?? '';
+  if (raw === '') return null;
+  const url = URL.canParse(raw) ? new URL(raw) : null;
+  if (!url || (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') || url.hostname === '') {
+    throw new Error('SMTP_RELAY_URL must be smtp://user:password@host:587 (STARTTLS when offered) or smtps://user:password@host:465 (implicit TLS)');
+  }
+  return raw;
+}
+
 /** "auto" is production-safe: NODE_ENV=production hides the schema from anonymous callers. */
 function introspectionFrom(env: NodeJS.ProcessEnv): boolean {
   const setting = env.GRAPHQL_INTROSPECTION || 'auto';
@@ -264,6 +301,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   Object.freeze(config.corsOrigins);
   Object.freeze(config.liveChat);
   Object.freeze(config.metrics);
+  Object.freeze(config.outbound);
   return Object.freeze(config);
 }
 
@@ -348,5 +386,16 @@ function readConfig(env: NodeJS.ProcessEnv, read: ReturnType<typeof settingsRead
       // Presence goes stale after 45 s: a heartbeat of at most 15 s gives it three chances.
       presenceHeartbeatMs: read.milliseconds('LIVECHAT_PRESENCE_HEARTBEAT_MS', 15_000, { min: 100, max: 15_000 }),
     },
+    outbound: {
+      relayUrl: read.parsed(() => relayUrlFrom(env), null),
+      retryBaseSeconds: read.seconds('OUTBOUND_RETRY_BASE_SECONDS', 5, { fractions: true }),
+      retryHours: read.hours('OUTBOUND_RETRY_HOURS', 24, { fractions: true }),
+      connectTimeoutMs: read.milliseconds('OUTBOUND_CONNECT_TIMEOUT_MS', 10_000, { min: 100 }),
+      socketTimeoutMs: read.milliseconds('OUTBOUND_SOCKET_TIMEOUT_MS', 60_000, { min: 100 }),
+      leaseMs: read.milliseconds('OUTBOUND_LEASE_MS', 60_000, { min: 100 }),
+      pollIntervalMs: read.milliseconds('OUTBOUND_POLL_INTERVAL_MS', 10_000, { min: 10 }),
+      concurrency: read.count('OUTBOUND_CONCURRENCY', 8),
+    },
+    mailSigningSecret: env.MAIL_SIGNING_SECRET || undefined,
   };
 }

@@ -17,7 +17,7 @@ import { describe, expect, it } from 'vitest';
  * that no longer matches an import fails the test too, so it is removed with the fix.
  */
 
-const CAPABILITIES = ['teams', 'tickets', 'customers', 'mail', 'webform', 'sla', 'livechat', 'chatbot', 'auth'];
+const CAPABILITIES = ['teams', 'tickets', 'customers', 'mail', 'webform', 'sla', 'livechat', 'chatbot', 'auth', 'outbound'];
 const SHARED = ['db', 'events', 'text', 'graphql', 'http', 'smtp', 'observability'];
 
 interface TableException {

@@ -40,6 +40,9 @@ export const relations = defineRelations(schema, (r) => ({
   ticketSlaStatuses: {
     policy: r.one.slaPolicies({ from: r.ticketSlaStatuses.policyId, to: r.slaPolicies.id, optional: false }),
   },
+  outboundMails: {
+    ticket: r.one.tickets({ from: r.outboundMails.ticketId, to: r.tickets.id }),
+  },
   inboundMails: {
     team: r.one.teams({ from: r.inboundMails.teamId, to: r.teams.id }),
     ticket: r.one.tickets({ from: r.inboundMails.ticketId, to: r.tickets.id }),

@@ -6,3 +6,4 @@ export * from '../mail/tables.js';
 export * from '../sla/tables.js';
 export * from '../webform/tables.js';
 export * from '../livechat/tables.js';
+export * from '../outbound/tables.js';

@@ -8,6 +8,7 @@ import type { Logger } from '../log.js';
 import { metricsOf } from '../observability/metrics.js';
 import { MailIntakeQueue } from '../mail/queue.js';
 import { checkRecipient } from '../mail/service.js';
+import { bounceRecipient, receiveBounce } from '../outbound/bounces.js';
 import { installConnectionRules, type ConnectionRuleOptions } from './connection-rules.js';
 
 export interface SmtpListener {
@@ -41,6 +42,8 @@ export async function startSmtpServer({ config, database, log, publicUrl }: { co
   const tls = config.smtpTlsKey && config.smtpTlsCert ? { key: readFileSync(config.smtpTlsKey), cert: readFileSync(config.smtpTlsCert) } : null;
   // Team of each accepted recipient (null: postmaster), per session; read back at DATA for the current envelope.
   const teamsOf = new WeakMap<SMTPServerSession, Map<string, number | null>>();
+  // Bounce addresses of our outbound mail accepted in the session: address → outbound mail id.
+  const bouncesOf = new WeakMap<SMTPServerSession, Map<string, number>>();
   const intake = new MailIntakeQueue(database.db, config, log, config.smtpLookupTimeoutMs);
   // Open connections per client address: one sender must not take every slot.
   const connectionsFrom = new Map<string, number>();
@@ -107,12 +110,21 @@ export async function startSmtpServer({ config, database, log, publicUrl }: { co
         return callback(reply(452, `4.5.3 Too many recipients: at most ${config.smtpMaxRecipients} per message, send the rest in another`));
       }
       const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address || null : null;
-      withinTime(checkRecipient(database.db, config, address.address, mailFrom), config.smtpLookupTimeoutMs, 'recipient check').then(
+      const check = async () => {
+        const bounced = await bounceRecipient(database.db, config, address.address);
+        if (bounced === null) return checkRecipient(database.db, config, address.address, mailFrom);
+        let bounces = bouncesOf.get(session);
+        if (!bounces) bouncesOf.set(session, (bounces = new Map()));
+        bounces.set(address.address.toLowerCase(), bounced);
+        return { accept: true as const, teamId: undefined };
+      };
+      withinTime(check(), config.smtpLookupTimeoutMs, 'recipient check').then(
         (decision) => {
           if (!decision.accept) {
             refused(decision.reason);
             return callback(reply(decision.code, decision.message));
           }
+          if (decision.teamId === undefined) return callback();
           let teams = teamsOf.get(session);
           if (!teams) teamsOf.set(session, (teams = new Map()));
           teams.set(address.address.toLowerCase(), decision.teamId);
@@ -146,9 +158,16 @@ export async function startSmtpServer({ config, database, log, publicUrl }: { co
         const rcptTo = session.envelope.rcptTo.map((r) => r.address);
         const teamIds = rcptTo.map((a) => teams.get(a.toLowerCase())).filter((id): id is number | null => id !== undefined);
         const envelope = { mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address || null : null, rcptTo, remoteAddress: session.remoteAddress };
-        intake.receive({ raw: Buffer.concat(chunks), envelope, teamIds }).then(
-          (results) => {
-            log.info('mail received', { sessionId: session.id, from: envelope.mailFrom, results });
+        const raw = Buffer.concat(chunks);
+        // Reports about our own mail go to the outbox, never to the intake: no ticket, no answer.
+        const bounces = bouncesOf.get(session);
+        const bounced = rcptTo.flatMap((a) => (bounces?.has(a.toLowerCase()) ? [bounces.get(a.toLowerCase())!] : []));
+        const reported = bounced.length ? receiveBounce(database.db, raw, bounced) : Promise.resolve(null);
+        const received = bounced.length === rcptTo.length ? Promise.resolve([]) : intake.receive({ raw, envelope, teamIds });
+        Promise.all([reported, received]).then(
+          ([bounce, results]) => {
+            if (bounce) log.info('bounce of outbound mail received', { sessionId: session.id, outboundMailIds: bounced, action: bounce.report.action, failed: bounce.failed.map((m) => m.id) });
+            if (bounced.length !== rcptTo.length) log.info('mail received', { sessionId: session.id, from: envelope.mailFrom, results });
             if (metrics) {
               metrics.mailsAccepted.inc();
               metrics.mailBytes.inc(size);

@@ -8,7 +8,7 @@ import { textToHtml } from '../text/html.js';
 import { findOrCreateCustomer, type MailContact } from './customers.js';
 import { customerMessageRow, MAX_BODY, storeAttachments, type NewAttachment } from './message-rows.js';
 import { changeTicket, type TicketMessageRow, type TicketRow } from './service.js';
-import { ticketMessages } from './tables.js';
+import { tags, ticketMessages, ticketTags } from './tables.js';
 import { cutByCodePoints } from '../text/clean.js';
 
 export interface NoteAuthor {
@@ -60,10 +60,14 @@ export async function addCustomerMessage(
   return { ticket, messageId };
 }
 
-/** A note written by Intake itself, e.g. a bounce of a mail about the ticket. */
-export async function addSystemNote(db: DbOrTx, input: { ticketId: number; body: string }): Promise<{ ticket: TicketRow; messageId: number }> {
+/**
+ * A note written by Intake itself, e.g. a bounce of a mail about the ticket. With `tag`, the
+ * ticket also gets that tag (a flag agents filter on: a reply that could not be delivered).
+ */
+export async function addSystemNote(db: DbOrTx, input: { ticketId: number; body: string; tag?: string }): Promise<{ ticket: TicketRow; messageId: number }> {
   let messageId = 0;
   const ticket = await changeTicket(db, input.ticketId, async (tx, ticket) => {
+    if (input.tag) await addTag(tx, ticket.id, input.tag);
     const [message] = await tx
       .insert(ticketMessages)
       .values({ ticketId: ticket.id, kind: 'SYSTEM', authorKind: 'SYSTEM', authorName: 'Intake', bodyText: cutByCodePoints(input.body, MAX_BODY), bodyHtml: textToHtml(cutByCodePoints(input.body, MAX_BODY)) })
@@ -128,4 +132,11 @@ export async function countMessagesOfTickets(db: DbOrTx, ticketIds: number[]): P
         .groupBy(ticketMessages.ticketId)
     : [];
   return new Map(ticketIds.map((id) => [id, Number(rows.find((r) => r.ticketId === id)?.count ?? 0)]));
+}
+
+/** Gives a ticket one more tag, keeping the others. */
+async function addTag(tx: DbOrTx, ticketId: number, name: string): Promise<void> {
+  await tx.insert(tags).values({ name, nameKey: name.toLowerCase() }).onConflictDoNothing({ target: tags.nameKey });
+  const [tag] = await tx.select({ id: tags.id }).from(tags).where(eq(tags.nameKey, name.toLowerCase()));
+  await tx.insert(ticketTags).values({ ticketId, tagId: tag!.id }).onConflictDoNothing();
 }
