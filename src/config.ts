@@ -94,6 +94,8 @@ interface ConfigValues {
   trustedCountryHeader: string | null;
   liveChat: LiveChatSettings;
   metrics: MetricsSettings;
+  /** /readyz is unready while outbound mail due to be sent has waited longer than this. */
+  readyMaxOutboxAgeMinutes: number;
   outbound: OutboundSettings;
   /** Key of the signatures in our plus-addresses (MAIL_SIGNING_SECRET); unset: a random key kept in the database. */
   mailSigningSecret: string | undefined;
@@ -374,6 +376,7 @@ function readConfig(env: NodeJS.ProcessEnv, read: ReturnType<typeof settingsRead
       host: env.METRICS_HOST || '127.0.0.1',
       maxOperations: read.count('METRICS_MAX_OPERATIONS', 100),
     },
+    readyMaxOutboxAgeMinutes: read.minutes('READY_MAX_OUTBOX_AGE_MINUTES', 60, { fractions: true }),
     liveChat: {
       maxMessageChars: read.count('LIVECHAT_MAX_MESSAGE_CHARS', 4000),
       idleCloseMinutes: read.minutes('LIVECHAT_IDLE_CLOSE_MINUTES', 30, { fractions: true }),

@@ -67,9 +67,8 @@ export class AppMetrics {
   readonly chatMessages = this.counter('livechat_messages_total', 'Live chat messages stored, by author kind.', ['author']);
   readonly chatFirstAnswer = this.histogram('livechat_first_answer_seconds', "Time from a chat's start to its operator's first answer to the visitor.", [], WAIT_BUCKETS);
 
-  // Outbound mail. The hook for the outbox (src/outbound/, not built yet): its sender counts
-  // here, and its module registers the pending count and oldest pending age with
-  // gaugeFromReading and its /readyz check (READY_MAX_OUTBOX_AGE_MINUTES) as a readinessCheck.
+  // Outbound mail: the outbox's sender counts here; its module registers the waiting mail and the
+  // oldest one's age with gaugeFromReading, and its /readyz check as a readinessCheck.
   readonly outboundSent = this.counter('outbound_sent_total', 'Outbound mails the relay accepted.');
   readonly outboundDeferred = this.counter('outbound_deferred_total', 'Outbound sends that failed for now and will be tried again.');
   readonly outboundFailed = this.counter('outbound_failed_total', 'Outbound mails given up on (a permanent failure, or a day of retries).');
