@@ -32,14 +32,14 @@ export const USER_ERROR_CODES = {
   INVALID_HOURS: 'SLA hours outside (0, 100000].',
   ALREADY_PROCESSED: 'Only QUARANTINED or IGNORED mail can be reprocessed.',
   NOTHING_TO_REPROCESS: 'The raw message or the team of a kept mail is gone.',
-  INVALID_KEY: 'A form field key that is not 1–40 lower-case letters, digits or _.',
-  DUPLICATE_KEY: 'Two form fields share a key.',
+  INVALID_KEY: 'A form field key that is not 1–40 lower-case letters, digits or _; a chatbot step or answer key that is not 1–64 characters.',
+  DUPLICATE_KEY: 'Two form fields share a key, or two steps or answers of a chatbot script.',
   INVALID_LABEL: 'A form field label outside 1–200 characters.',
   DUPLICATE_MAPPING: 'Two form fields map to the same part of the ticket.',
   MISSING_MAPPING: 'A form lacks a required, always visible field for a part every ticket needs.',
   OPTIONS_REQUIRED: 'A SELECT form field without options.',
   CONDITION_REQUIRED: 'A CONDITIONAL form field without a condition.',
-  INVALID_CONDITION: 'A form field condition that does not refer to an earlier field.',
+  INVALID_CONDITION: 'A form field condition that does not refer to an earlier field; a chatbot step condition naming no answer of an earlier QUESTION_SELECTION step.',
   FORM_NOT_PUBLISHED: 'The form is not published, or its team has the website channel off.',
   INVALID_FORMAT: 'A form answer that does not fit its field (an email, a number, a date, a choice …).',
   FILE_TOO_LARGE: 'An uploaded file is larger than 10 MB.',
@@ -63,6 +63,7 @@ export const USER_ERROR_CODES = {
   INVALID_PATTERN: 'A live chat rule URL pattern that is not an RE2 regular expression (the message says where), or too long.',
   INVALID_COUNTRY: 'Not an ISO 3166-1 alpha-2 country code such as "BE".',
   NOT_FAILED: 'Only a FAILED outbound mail can be sent again.',
+  SCRIPT_IN_USE: 'A live chat rule attaches the chatbot script: detach it before deleting the script.',
 } as const satisfies Record<string, string>;
 
 export type UserErrorCode = keyof typeof USER_ERROR_CODES;

@@ -1,5 +1,6 @@
 import type { AppModule } from './app-module.js';
 import { authModule } from './auth/module.js';
+import { chatbotModule } from './chatbot/module.js';
 import { eventLogModule } from './events/module.js';
 import { liveChatModule } from './livechat/module.js';
 import { mailModule } from './mail/module.js';
@@ -10,4 +11,4 @@ import { ticketsModule } from './tickets/module.js';
 import { webformModule } from './webform/module.js';
 
 /** Every capability of Intake: what `startApp` composes unless told otherwise. */
-export const INTAKE_MODULES: readonly AppModule[] = [eventLogModule, authModule, teamsModule, ticketsModule, mailModule, outboundModule, slaModule, webformModule, liveChatModule];
+export const INTAKE_MODULES: readonly AppModule[] = [eventLogModule, authModule, teamsModule, ticketsModule, mailModule, outboundModule, slaModule, webformModule, chatbotModule, liveChatModule];

@@ -5,5 +5,6 @@ export * from '../tickets/tables.js';
 export * from '../mail/tables.js';
 export * from '../sla/tables.js';
 export * from '../webform/tables.js';
+export * from '../chatbot/tables.js';
 export * from '../livechat/tables.js';
 export * from '../outbound/tables.js';

@@ -4,6 +4,8 @@ import type { Context } from '../graphql/context.js';
 import { builder } from '../graphql/builder.js';
 import { loadInBatch } from '../graphql/batch.js';
 import { payloadType, requireIdOf, UserError, withUserErrors } from '../graphql/user-errors.js';
+import { ChatbotScript, chatbotScriptById } from '../chatbot/graphql.js';
+import { findChatbotScripts } from '../chatbot/service.js';
 import { canOperate, forbidden, requireOperator } from './graphql-access.js';
 import { LiveChatChannel } from './graphql-types.js';
 import { findChannel } from './channels.js';
@@ -12,15 +14,17 @@ import {
   deleteRule,
   directLinkUrlOf,
   embedCodeOf,
+  chatbotScriptIdsOfChannels,
   findRule,
   leaveLiveChatMessage,
+  ruleCountsOfScripts,
   rulesOfChannels,
   updateRule,
   widgetFor,
   type LiveChatRuleRow,
   type WidgetView,
 } from './widget.js';
-import { RULE_ACTIONS } from './widget-rules.js';
+import { CHATBOT_CONDITIONS, RULE_ACTIONS } from './widget-rules.js';
 
 /** The chat widget's API: channel rules, embed code and direct link, what a visitor's widget reads, leaving a message. */
 
@@ -41,6 +45,16 @@ const RULE_ACTION_DESCRIPTIONS: Record<(typeof RULE_ACTIONS)[number], string> = 
 export const LiveChatRuleAction = builder.enumType('LiveChatRuleAction', {
   description: 'What the widget does on a page a rule applies to.',
   values: Object.fromEntries(RULE_ACTIONS.map((action) => [action, { description: RULE_ACTION_DESCRIPTIONS[action] }])) as Record<(typeof RULE_ACTIONS)[number], { description: string }>,
+});
+
+const CHATBOT_CONDITION_DESCRIPTIONS: Record<(typeof CHATBOT_CONDITIONS)[number], string> = {
+  ALWAYS: 'The bot runs in every session the rule applies to.',
+  ONLY_IF_NO_OPERATOR: 'The bot runs only when no operator is available.',
+  ONLY_IF_OPERATOR: 'The bot runs only when an operator is available (the bot hands over when the script says so).',
+};
+export const ChatbotCondition = builder.enumType('ChatbotCondition', {
+  description: "When a rule's chatbot script runs.",
+  values: Object.fromEntries(CHATBOT_CONDITIONS.map((c) => [c, { description: CHATBOT_CONDITION_DESCRIPTIONS[c] }])) as Record<(typeof CHATBOT_CONDITIONS)[number], { description: string }>,
 });
 
 export const LiveChatRule = builder.objectRef<LiveChatRuleRow>('LiveChatRule');
@@ -64,6 +78,13 @@ builder.node(LiveChatRule, {
     autoPopupSeconds: t.exposeInt('autoPopupSeconds', { description: 'AUTO_POPUP: seconds on the page before the window opens by itself.' }),
     countries: t.exposeStringList('countries', { description: 'ISO 3166-1 alpha-2 codes of the visitors it applies to; empty: every visitor.' }),
     sequence: t.exposeInt('sequence', { description: 'Order among rules: the lowest applies first.' }),
+    chatbotScript: t.field({
+      type: ChatbotScript,
+      nullable: true,
+      description: 'The chatbot script a chat started under this rule runs when chatbotCondition holds; null: none.',
+      resolve: (r, _args, ctx) => (r.chatbotScriptId === null ? null : chatbotScriptById(ctx, r.chatbotScriptId)),
+    }),
+    chatbotCondition: t.field({ type: ChatbotCondition, description: 'When the chatbot script runs (ALWAYS when none is attached).', resolve: (r) => r.chatbotCondition }),
     channel: t.field({ type: LiveChatChannel, description: 'The channel.', resolve: async (r, _args, ctx) => (await findChannel(ctx.db, r.channelId))! }),
   }),
 });
@@ -95,6 +116,17 @@ builder.objectFields(LiveChatChannel, (t) => ({
     type: LiveChatOfflineBehavior,
     description: 'What the widget offers when nobody is available (operators and admins).',
     resolve: operatorField('offlineBehavior', (c) => c.offlineBehavior),
+  }),
+  chatbotScripts: t.field({
+    type: [ChatbotScript],
+    description: "The chatbot scripts the channel's rules attach, each once, in rule order (a short list; operators and admins).",
+    resolve: operatorField('chatbotScripts', (c, ctx) =>
+      loadInBatch(ctx, 'LiveChatChannel.chatbotScripts', c.id as number, async (ids: number[]) => {
+        const byChannel = await chatbotScriptIdsOfChannels(ctx.db, ids);
+        const scripts = new Map((await findChatbotScripts(ctx.db, [...byChannel.values()].flat())).map((s) => [s.id, s]));
+        return ids.map((id) => (byChannel.get(id) ?? []).flatMap((scriptId) => (scripts.has(scriptId) ? [scripts.get(scriptId)!] : [])));
+      }),
+    ),
   }),
   rules: t.field({
     type: [LiveChatRule],
@@ -149,6 +181,8 @@ const RULE_FIELD_DESCRIPTIONS = {
   autoPopupSeconds: 'AUTO_POPUP: seconds before the window opens by itself, 0 to 3600.',
   countries: 'ISO 3166-1 alpha-2 codes; empty: every visitor.',
   sequence: 'Order among rules, 0 to 1000000: the lowest applies first (10 when left out on creation).',
+  chatbotScriptId: 'A chatbot script to run in chats started under the rule; null detaches it.',
+  chatbotCondition: 'When the chatbot script runs (ALWAYS when left out on creation).',
 };
 
 const CreateLiveChatRuleInput = builder.inputType('CreateLiveChatRuleInput', {
@@ -160,6 +194,8 @@ const CreateLiveChatRuleInput = builder.inputType('CreateLiveChatRuleInput', {
     autoPopupSeconds: t.int({ description: RULE_FIELD_DESCRIPTIONS.autoPopupSeconds }),
     countries: t.stringList({ description: RULE_FIELD_DESCRIPTIONS.countries }),
     sequence: t.int({ description: RULE_FIELD_DESCRIPTIONS.sequence }),
+    chatbotScriptId: t.id({ description: RULE_FIELD_DESCRIPTIONS.chatbotScriptId }),
+    chatbotCondition: t.field({ type: ChatbotCondition, description: RULE_FIELD_DESCRIPTIONS.chatbotCondition }),
   }),
 });
 const UpdateLiveChatRuleInput = builder.inputType('UpdateLiveChatRuleInput', {
@@ -171,6 +207,8 @@ const UpdateLiveChatRuleInput = builder.inputType('UpdateLiveChatRuleInput', {
     autoPopupSeconds: t.int({ description: RULE_FIELD_DESCRIPTIONS.autoPopupSeconds }),
     countries: t.stringList({ description: RULE_FIELD_DESCRIPTIONS.countries }),
     sequence: t.int({ description: RULE_FIELD_DESCRIPTIONS.sequence }),
+    chatbotScriptId: t.id({ description: RULE_FIELD_DESCRIPTIONS.chatbotScriptId }),
+    chatbotCondition: t.field({ type: ChatbotCondition, description: RULE_FIELD_DESCRIPTIONS.chatbotCondition }),
   }),
 });
 const DeleteLiveChatRuleInput = builder.inputType('DeleteLiveChatRuleInput', {
@@ -216,6 +254,24 @@ async function operatedRule(ctx: Context, globalId: string | number): Promise<Li
   return rule;
 }
 
+/** A rule input with its chatbot script's ID decoded: null detaches, left out keeps. */
+function ruleInputOf<I extends { chatbotScriptId?: string | number | null }>(input: I): Omit<I, 'chatbotScriptId'> & { chatbotScriptId?: number | null } {
+  const { chatbotScriptId, ...rest } = input;
+  if (chatbotScriptId === undefined) return rest;
+  return { ...rest, chatbotScriptId: chatbotScriptId === null ? null : requireIdOf(String(chatbotScriptId), 'ChatbotScript', 'chatbotScriptId') };
+}
+
+builder.objectFields(ChatbotScript, (t) => ({
+  usedByRules: t.int({
+    description: 'How many live chat rules attach the script (across channels); a script in use cannot be deleted.',
+    resolve: (s, _args, ctx) =>
+      loadInBatch(ctx, 'ChatbotScript.usedByRules', s.id, async (ids: number[]) => {
+        const counts = await ruleCountsOfScripts(ctx.db, ids);
+        return ids.map((id) => counts.get(id) ?? 0);
+      }),
+  }),
+}));
+
 builder.mutationFields((t) => ({
   createLiveChatRule: t.field({
     type: RulePayload('CreateLiveChatRulePayload', 'Result of createLiveChatRule.'),
@@ -227,14 +283,14 @@ builder.mutationFields((t) => ({
         if (!(await canOperate(ctx, channelId))) {
                 throw new UserInputError([{ field: ['channelId'], code: 'NOT_FOUND', message: 'No live chat channel you operate has this id.' }]);
         }
-        return { rule: await createRule(ctx.db, channelId, input) };
+        return { rule: await createRule(ctx.db, channelId, ruleInputOf(input)) };
       }),
   }),
   updateLiveChatRule: t.field({
     type: RulePayload('UpdateLiveChatRulePayload', 'Result of updateLiveChatRule.'),
     description: "Changes a rule of a channel's widget (its operators and admins).",
     args: { input: t.arg({ type: UpdateLiveChatRuleInput, required: true, description: 'Rule and changes.' }) },
-    resolve: (_root, { input }, ctx) => withUserErrors(async () => ({ rule: await updateRule(ctx.db, (await operatedRule(ctx, input.ruleId)).id, input) })),
+    resolve: (_root, { input }, ctx) => withUserErrors(async () => ({ rule: await updateRule(ctx.db, (await operatedRule(ctx, input.ruleId)).id, ruleInputOf(input)) })),
   }),
   deleteLiveChatRule: t.field({
     type: DeleteLiveChatRulePayload,

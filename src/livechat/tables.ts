@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { boolean, index, integer, pgEnum, pgTable, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { agents } from '../auth/tables.js';
+import { chatbotScripts } from '../chatbot/tables.js';
 import { createdAtColumn, idColumn, timestampColumn } from '../db/columns.js';
 import { teams } from '../teams/tables.js';
 import { tickets } from '../tickets/tables.js';
@@ -10,6 +11,7 @@ export const chatAuthorKind = pgEnum('chat_author_kind', ['VISITOR', 'OPERATOR',
 export const liveChatRatingValue = pgEnum('live_chat_rating_value', ['SATISFIED', 'OKAY', 'DISSATISFIED']);
 export const liveChatOfflineBehavior = pgEnum('live_chat_offline_behavior', ['LEAVE_MESSAGE', 'HIDE']);
 export const liveChatRuleAction = pgEnum('live_chat_rule_action', ['DISPLAY_BUTTON', 'DISPLAY_BUTTON_AND_TEXT', 'AUTO_POPUP', 'HIDE_BUTTON']);
+export const liveChatChatbotCondition = pgEnum('live_chat_chatbot_condition', ['ALWAYS', 'ONLY_IF_NO_OPERATOR', 'ONLY_IF_OPERATOR']);
 
 /** One per team that ever switched live chat on; kept (disabled) when it is switched off. */
 export const liveChatChannels = pgTable(
@@ -57,9 +59,13 @@ export const liveChatRules = pgTable(
     autoPopupSeconds: integer('auto_popup_seconds').notNull().default(0),
     countries: text('countries').array().notNull().default([]),
     sequence: integer('sequence').notNull().default(10),
+    // The chatbot script a session started under this rule runs, when its condition holds.
+    // RESTRICT: a script in use cannot be deleted (SCRIPT_IN_USE).
+    chatbotScriptId: integer('chatbot_script_id').references(() => chatbotScripts.id, { onDelete: 'restrict' }),
+    chatbotCondition: liveChatChatbotCondition('chatbot_condition').notNull().default('ALWAYS'),
     createdAt: createdAtColumn(),
   },
-  (t) => [index('live_chat_rules_channel').on(t.channelId, t.sequence)],
+  (t) => [index('live_chat_rules_channel').on(t.channelId, t.sequence), index('live_chat_rules_chatbot_script').on(t.chatbotScriptId)],
 );
 
 export const liveChatOperators = pgTable(

@@ -8,6 +8,8 @@ import { RE2JS } from 're2js';
 export type LiveChatRuleAction = 'DISPLAY_BUTTON' | 'DISPLAY_BUTTON_AND_TEXT' | 'AUTO_POPUP' | 'HIDE_BUTTON';
 export const RULE_ACTIONS: readonly LiveChatRuleAction[] = ['DISPLAY_BUTTON', 'DISPLAY_BUTTON_AND_TEXT', 'AUTO_POPUP', 'HIDE_BUTTON'];
 export type LiveChatOfflineBehavior = 'LEAVE_MESSAGE' | 'HIDE';
+export type ChatbotCondition = 'ALWAYS' | 'ONLY_IF_NO_OPERATOR' | 'ONLY_IF_OPERATOR';
+export const CHATBOT_CONDITIONS: readonly ChatbotCondition[] = ['ALWAYS', 'ONLY_IF_NO_OPERATOR', 'ONLY_IF_OPERATOR'];
 
 export interface VisitRule {
   id: number;
@@ -16,6 +18,9 @@ export interface VisitRule {
   autoPopupSeconds: number;
   countries: readonly string[];
   sequence: number;
+  /** The chatbot script the rule attaches, or null. */
+  chatbotScriptId?: number | null;
+  chatbotCondition?: ChatbotCondition;
 }
 
 export interface Visit {
@@ -75,6 +80,18 @@ export function resolveRuleAction(rules: readonly VisitRule[], visit: Visit): { 
   const rule = chooseRule(rules, visit);
   if (!rule) return DEFAULT_RULE_ACTION;
   return { action: rule.action, autoPopupSeconds: rule.action === 'AUTO_POPUP' ? rule.autoPopupSeconds : 0 };
+}
+
+/** The chatbot of a visit: the script the visit's rule attaches and its condition; null when the rule attaches none (or no rule applies). */
+export function resolveRuleChatbot(rules: readonly VisitRule[], visit: Visit): { scriptId: number; condition: ChatbotCondition } | null {
+  const rule = chooseRule(rules, visit);
+  if (!rule || rule.chatbotScriptId == null) return null;
+  return { scriptId: rule.chatbotScriptId, condition: rule.chatbotCondition ?? 'ALWAYS' };
+}
+
+/** Whether the bot runs given whether an operator is available (online with room or a line to wait in, as the runtime counts it). */
+export function chatbotConditionHolds(condition: ChatbotCondition, operatorAvailable: boolean): boolean {
+  return condition === 'ALWAYS' || (condition === 'ONLY_IF_NO_OPERATOR') !== operatorAvailable;
 }
 
 /** Why a pattern is refused (naming the 1-based character where RE2 stopped), or null when it is fine. */

@@ -1,8 +1,9 @@
-import { asc, eq, inArray } from 'drizzle-orm';
+import { asc, eq, inArray, sql } from 'drizzle-orm';
 import { inTransaction, type DbOrTx } from '../db/client.js';
 import { ErrorCollector, fail, requiredText } from '../errors.js';
 import { cutByCodePoints } from '../text/clean.js';
 import { isEmailAddress } from '../text/email-address.js';
+import { existingChatbotScriptIds } from '../chatbot/service.js';
 import { createTicket, type MessageOrigin } from '../tickets/service.js';
 import { countFormSubmission, type FormSettings } from '../webform/service.js';
 import { findChannelByKey, isChannelAvailable, lockChannel, type LiveChatChannelRow } from './channels.js';
@@ -13,6 +14,8 @@ import {
   MAX_RULES_PER_CHANNEL,
   patternProblem,
   resolveRuleAction,
+  resolveRuleChatbot,
+  type ChatbotCondition,
   type LiveChatOfflineBehavior,
   type LiveChatRuleAction,
 } from './widget-rules.js';
@@ -66,6 +69,9 @@ export interface RuleInput {
   autoPopupSeconds?: number | null;
   countries?: readonly string[] | null;
   sequence?: number | null;
+  /** The chatbot script to attach; null detaches it; left out (undefined): unchanged. */
+  chatbotScriptId?: number | null;
+  chatbotCondition?: ChatbotCondition | null;
 }
 
 /** The checked columns of what the input gives; every problem named by its input field. */
@@ -95,12 +101,21 @@ function ruleValues(input: RuleInput): Partial<LiveChatRuleRow> {
     if (!Number.isInteger(input.sequence) || input.sequence < 0 || input.sequence > 1_000_000) errors.add('sequence', 'INVALID_NUMBER', 'sequence must be 0 to 1000000.');
     else values.sequence = input.sequence;
   }
+  if (input.chatbotScriptId !== undefined) values.chatbotScriptId = input.chatbotScriptId;
+  if (input.chatbotCondition != null) values.chatbotCondition = input.chatbotCondition;
   errors.throwIfAny();
   return values;
 }
 
+/** A rule may attach only a script that exists (NOT_FOUND on chatbotScriptId). */
+async function checkChatbotScript(db: DbOrTx, values: Partial<LiveChatRuleRow>): Promise<void> {
+  if (values.chatbotScriptId == null) return;
+  if (!(await existingChatbotScriptIds(db, [values.chatbotScriptId])).has(values.chatbotScriptId)) fail('chatbotScriptId', 'NOT_FOUND', 'No chatbot script has this id.');
+}
+
 export async function createRule(db: DbOrTx, channelId: number, input: RuleInput & { action: LiveChatRuleAction }): Promise<LiveChatRuleRow> {
   const values = ruleValues(input);
+  await checkChatbotScript(db, values);
   return lockedChannel(db, channelId, async (tx, channel) => {
     if ((await tx.$count(liveChatRules, eq(liveChatRules.channelId, channel.id))) >= MAX_RULES_PER_CHANNEL) {
       fail('channelId', 'TOO_MANY', `A channel has at most ${MAX_RULES_PER_CHANNEL} rules.`);
@@ -115,6 +130,7 @@ export async function createRule(db: DbOrTx, channelId: number, input: RuleInput
 
 export async function updateRule(db: DbOrTx, ruleId: number, input: RuleInput): Promise<LiveChatRuleRow> {
   const values = ruleValues(input);
+  await checkChatbotScript(db, values);
   const found = await findRule(db, ruleId);
   if (!found) fail('ruleId', 'NOT_FOUND', 'No live chat rule has this id.');
   if (Object.keys(values).length === 0) return found;
@@ -156,6 +172,35 @@ export async function widgetFor(db: DbOrTx, channelKey: string, visit: { pageUrl
   const pageUrl = visit.pageUrl && visit.pageUrl.length <= 2000 ? visit.pageUrl : null;
   const { action, autoPopupSeconds } = resolveRuleAction(rules.get(channel.id) ?? [], { pageUrl, country: visit.country });
   return { channel, action, autoPopupSeconds, available, offlineBehavior: channel.offlineBehavior };
+}
+
+/**
+ * The chatbot of a visit to a channel: the script its rule (as liveChatWidget resolves it, from
+ * the page URL and the visitor's country) attaches, with the rule's condition; null when none.
+ */
+export async function chatbotOfVisit(db: DbOrTx, channelId: number, visit: { pageUrl: string | null; country: string | null }): Promise<{ scriptId: number; condition: ChatbotCondition } | null> {
+  const rules = await rulesOfChannels(db, [channelId]);
+  const pageUrl = visit.pageUrl && visit.pageUrl.length <= 2000 ? visit.pageUrl : null;
+  return resolveRuleChatbot(rules.get(channelId) ?? [], { pageUrl, country: visit.country });
+}
+
+/** The scripts the rules of these channels attach, by channel (each script once, in rule order): one query. */
+export async function chatbotScriptIdsOfChannels(db: DbOrTx, channelIds: number[]): Promise<Map<number, number[]>> {
+  const rules = await rulesOfChannels(db, channelIds);
+  return new Map(channelIds.map((id) => [id, [...new Set((rules.get(id) ?? []).flatMap((r) => (r.chatbotScriptId === null ? [] : [r.chatbotScriptId])))]]));
+}
+
+/** How many rules attach each of these scripts: one query. */
+export async function ruleCountsOfScripts(db: DbOrTx, scriptIds: number[]): Promise<Map<number, number>> {
+  const counts = new Map<number, number>(scriptIds.map((id) => [id, 0]));
+  if (scriptIds.length === 0) return counts;
+  const rows = await db
+    .select({ scriptId: liveChatRules.chatbotScriptId, count: sql<number>`count(*)`.mapWith(Number) })
+    .from(liveChatRules)
+    .where(inArray(liveChatRules.chatbotScriptId, [...new Set(scriptIds)]))
+    .groupBy(liveChatRules.chatbotScriptId);
+  for (const row of rows) if (row.scriptId !== null) counts.set(row.scriptId, row.count);
+  return counts;
 }
 
 // ---------------------------------------------------------------- leave a message

@@ -40,6 +40,10 @@ beforeAll(async () => {
     { channel: withChannel.liveChatChannel.id },
   );
   expect(createLiveChatRule.userErrors).toEqual([]);
+  const { createChatbotScript } = await admin.request<any>(
+    gql`mutation { createChatbotScript(input: { title: "Walker bot", steps: [{ key: "hi", type: TEXT, message: "Hello" }] }) { script { id } userErrors { code } } }`,
+  );
+  expect(createChatbotScript.userErrors).toEqual([]);
   const visitor = await createVisitorSession(server, 'Walked chat visitors');
   const { sendChatMessage } = await server.client(visitor.token).request<any>(
     gql`mutation ($input: SendChatMessageInput!) { sendChatMessage(input: $input) { message { id } userErrors { code } } }`,
@@ -49,6 +53,7 @@ beforeAll(async () => {
 
   Object.assign(samples, {
     Agent: { id: createAgent.agent.id, field: 'name', reader: 'agent' },
+    ChatbotScript: { id: createChatbotScript.script.id, field: 'title', reader: 'agent' },
     ChatMessage: { id: sendChatMessage.message.id, field: 'body', reader: 'admin' },
     LiveChatChannel: { id: withChannel.liveChatChannel.id, field: 'name', reader: 'admin' },
     LiveChatRule: { id: createLiveChatRule.rule.id, field: 'urlPattern', reader: 'admin' },

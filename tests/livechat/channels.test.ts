@@ -136,7 +136,7 @@ describe('operators', () => {
       () => operatorStates(server, channelId),
       // available and operators are two resolvers, on two pool connections under PostgreSQL:
       // wait until both have seen the presence row go.
-      (s) => !s.available && !s.operators[0].connected,
+      (s) => !s.available && s.operators[0]?.connected === false,
     );
     expect(after).toMatchObject({ available: false, operators: [{ accepting: true, connected: false }] });
   });

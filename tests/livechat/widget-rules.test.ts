@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chooseRule, countryCode, normalizeOrigin, patternMatches, patternProblem, resolveRuleAction, type VisitRule } from '../../src/livechat/widget-rules.js';
+import { chatbotConditionHolds, chooseRule, countryCode, resolveRuleChatbot, normalizeOrigin, patternMatches, patternProblem, resolveRuleAction, type VisitRule } from '../../src/livechat/widget-rules.js';
 
 let nextId = 1;
 const rule = (urlPattern: string, action: VisitRule['action'], sequence: number, countries: string[] = [], autoPopupSeconds = 0): VisitRule => ({
@@ -93,4 +93,29 @@ describe('countries and origins', () => {
     ['https://user@shop.example.com', null],
     ['*', null],
   ])('normalizeOrigin(%j)', (value, expected) => expect(normalizeOrigin(value)).toBe(expected));
+});
+
+describe('the chatbot of a visit', () => {
+  const withBot = { ...rule('/help', 'DISPLAY_BUTTON', 1), chatbotScriptId: 7, chatbotCondition: 'ONLY_IF_NO_OPERATOR' as const };
+  const botEverywhere = { ...rule('', 'DISPLAY_BUTTON', 20), chatbotScriptId: 8 };
+  const noBot = rule('/plain', 'DISPLAY_BUTTON', 5);
+  it.each([
+    ['the applicable rule attaches a script', 'https://x.test/help', { scriptId: 7, condition: 'ONLY_IF_NO_OPERATOR' }],
+    ['the applicable rule attaches none, though a later one does', 'https://x.test/plain', null],
+    ['a rule without a condition: ALWAYS', 'https://x.test/about', { scriptId: 8, condition: 'ALWAYS' }],
+  ] as const)('%s', (_name, pageUrl, expected) => {
+    expect(resolveRuleChatbot([withBot, botEverywhere, noBot], { pageUrl, country: null })).toEqual(expected);
+  });
+  it('no rule applies: no bot', () => expect(resolveRuleChatbot([withBot], { pageUrl: 'https://x.test/', country: null })).toBeNull());
+
+  it.each([
+    ['ALWAYS', true, true],
+    ['ALWAYS', false, true],
+    ['ONLY_IF_NO_OPERATOR', true, false],
+    ['ONLY_IF_NO_OPERATOR', false, true],
+    ['ONLY_IF_OPERATOR', true, true],
+    ['ONLY_IF_OPERATOR', false, false],
+  ] as const)('%s with an operator available: %s → %s', (condition, available, expected) => {
+    expect(chatbotConditionHolds(condition, available)).toBe(expected);
+  });
 });
