@@ -145,6 +145,8 @@ export interface LiveChatSettings {
   openSessionsPerAddress: number;
   /** How often an instance refreshes the presence of its operators' and visitors' chat streams. */
   presenceHeartbeatMs: number;
+  /** A chatbot's FREE_INPUT_MULTI answer is finished after this long without a new message. */
+  chatbotPauseMs: number;
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -388,6 +390,7 @@ function readConfig(env: NodeJS.ProcessEnv, read: ReturnType<typeof settingsRead
       openSessionsPerAddress: read.count('LIVECHAT_OPEN_SESSIONS_PER_ADDRESS', 3),
       // Presence goes stale after 45 s: a heartbeat of at most 15 s gives it three chances.
       presenceHeartbeatMs: read.milliseconds('LIVECHAT_PRESENCE_HEARTBEAT_MS', 15_000, { min: 100, max: 15_000 }),
+      chatbotPauseMs: read.milliseconds('LIVECHAT_CHATBOT_PAUSE_MS', 5_000, { min: 100 }),
     },
     outbound: {
       relayUrl: read.parsed(() => relayUrlFrom(env), null),

@@ -5,7 +5,7 @@ import { createTicket } from '../tickets/service.js';
 import type { LiveChatSessionRow } from './tables.js';
 import { publishSessionChanged } from './events.js';
 import type { LiveChatChannelRow } from './channels.js';
-import { appendMessage, transcriptMessages } from './message-store.js';
+import { appendMessage, transcriptMessages, type ChatMessageRow } from './message-store.js';
 import { COMMAND_HELP, transcriptOf, type ChatCommand } from './rules.js';
 import { liveChatSessionTickets } from './tables.js';
 
@@ -14,6 +14,15 @@ const MAX_TRANSCRIPT = 200_000;
 /** As many chat messages as a ticket's transcript takes. */
 const MAX_TRANSCRIPT_MESSAGES = 1000;
 const SEARCH_RESULTS = 5;
+
+/** A chat as a ticket's first messages, each with its author and time: the visitor as the customer, operators and the bot as agents. */
+export function transcriptForTicket(lines: readonly ChatMessageRow[]) {
+  return lines.slice(0, MAX_TRANSCRIPT_MESSAGES).flatMap((line) =>
+    line.body.trim() === ''
+      ? []
+      : [{ authorKind: line.authorKind === 'VISITOR' ? ('CUSTOMER' as const) : ('AGENT' as const), authorName: line.authorName, body: line.body, writtenAt: line.createdAt }],
+  );
+}
 
 /** Answers an operator's command with a SYSTEM message only operators see. */
 export async function runChatCommand(
@@ -36,11 +45,7 @@ export async function runChatCommand(
         description: cutByCodePoints(transcriptOf(lines), MAX_TRANSCRIPT),
         channel: 'LIVE_CHAT',
         customer: { email: session.visitorEmail, name: session.visitorName },
-        transcript: lines.slice(0, MAX_TRANSCRIPT_MESSAGES).flatMap((line) =>
-          line.body.trim() === ''
-            ? []
-            : [{ authorKind: line.authorKind === 'VISITOR' ? ('CUSTOMER' as const) : ('AGENT' as const), authorName: line.authorName, body: line.body, writtenAt: line.createdAt }],
-        ),
+        transcript: transcriptForTicket(lines),
         source: { kind: 'LIVE_CHAT_SESSION', id: session.id },
       });
       await tx.insert(liveChatSessionTickets).values({ sessionId: session.id, ticketId: ticket.id });

@@ -21,7 +21,8 @@ async function loadSessions(db: Db, ids: number[]) {
  */
 export const MESSAGE_JSON: SQL = sql.raw(`json_build_object('id', m.id, 'sessionId', m.session_id, 'seq', m.seq, 'authorKind', m.author_kind,
   'authorName', m.author_name, 'agentId', m.agent_id, 'body', m.body, 'operatorOnly', m.operator_only,
-  'inTranscript', m.in_transcript, 'clientMessageId', m.client_message_id, 'createdAt', m.created_at)`);
+  'inTranscript', m.in_transcript, 'clientMessageId', m.client_message_id, 'createdAt', m.created_at,
+  'chatbotStepId', m.chatbot_step_id, 'redirectUrl', m.redirect_url)`);
 
 export function messageFromJson(json: unknown): ChatMessageRow {
   const row = json as ChatMessageRow & { createdAt: string };

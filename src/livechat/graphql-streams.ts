@@ -20,6 +20,7 @@ import { Repeater } from 'graphql-yoga';
 import { availabilityWatcherOf, publishAvailabilityChanged, type ChannelAvailability } from './availability.js';
 import { PUBLIC_SUBSCRIPTION } from '../http/websocket.js';
 import { findChannelByKey } from './channels.js';
+import { chatbotKeepsVisitAvailable } from './widget.js';
 
 export interface ChatMessageEdgeShape {
   cursor: string;
@@ -227,13 +228,14 @@ export function typingStream(ctx: Context, session: LiveChatSessionRow, holder: 
  * A channel's availability for a visitor's widget: the current value, then a value at each
  * change of availability or of the offline behaviour (the widget reads liveChatWidget again).
  */
-export function availabilityStream(ctx: Context, channelId: number): AsyncIterable<boolean> {
+export function availabilityStream(ctx: Context, channelId: number, botAnswers = false): AsyncIterable<boolean> {
   return new Repeater<boolean>(async (push, stop) => {
     let last: ChannelAvailability | null = null;
     const unwatch = await availabilityWatcherOf(ctx.events).watch(channelId, (state) => {
       if (last && last.available === state.available && last.offlineBehavior === state.offlineBehavior) return;
       last = state;
-      push(state.available).catch(() => {});
+      // A bot whose condition holds answers whatever the operators do.
+      push(state.available || botAnswers).catch(() => {});
     });
     await stop;
     unwatch();
@@ -265,13 +267,16 @@ builder.subscriptionFields((t) => ({
     // Public: an anonymous graphql-ws socket that holds it is not closed at the grace period.
     extensions: { [PUBLIC_SUBSCRIPTION]: true },
     description:
-      "Whether a chat started now would reach an operator (LiveChatChannel.available), for a visitor's widget (public): the current value, then one at each change " +
+      "Whether a chat started now would reach someone: an operator (LiveChatChannel.available) or a bot whose condition holds, for a visitor's widget (public): the current value, then one at each change " +
       '(an operator accepting or not, connecting or leaving, presence going stale, live chat switched, the offline behaviour changed: read liveChatWidget again).',
-    args: { channelKey: t.arg.string({ required: true, description: 'The channel key of the widget.' }) },
+    args: {
+      channelKey: t.arg.string({ required: true, description: 'The channel key of the widget.' }),
+      pageUrl: t.arg.string({ description: "The page the widget is on: a bot its rule attaches (ALWAYS or ONLY_IF_NO_OPERATOR) keeps the chat available." }),
+    },
     subscribe: async (_root, args, ctx) => {
       const channel = await findChannelByKey(ctx.db, args.channelKey);
       if (!channel) throw new GraphQLError('No live chat channel has this key.', { extensions: { code: 'NOT_FOUND' } });
-      return availabilityStream(ctx, channel.id);
+      return availabilityStream(ctx, channel.id, await chatbotKeepsVisitAvailable(ctx.db, channel, { pageUrl: args.pageUrl ?? null, country: ctx.visitorCountry() }));
     },
     resolve: (available: boolean) => available,
   }),

@@ -183,6 +183,8 @@ const LiveChatSessionFilter = builder.inputType('LiveChatSessionFilter', {
   fields: (t) => ({
     status: t.field({ type: LiveChatSessionStatus, description: 'Only sessions in this status.' }),
     operatorId: t.id({ description: 'Only sessions of this operator (an Agent ID).' }),
+    test: t.boolean({ description: 'true: only the test sessions of testChatbotScript; otherwise they are left out.' }),
+    chatbot: t.boolean({ description: 'true: only sessions that opened with a chatbot; false: only those that did not.' }),
   }),
 });
 
@@ -230,7 +232,7 @@ builder.node(LiveChatChannel, {
     }),
     sessions: t.field({
       type: LiveChatSessionConnection,
-      description: 'Sessions of the channel, newest first (operators and admins).',
+      description: 'Sessions of the channel, newest first (operators and admins); test sessions (testChatbotScript) only when the filter asks for them.',
       args: {
         first: t.arg.int({ description: 'Page size: at most 100, 20 when left out.' }),
         after: t.arg.string({ description: 'Return sessions after this cursor.' }),
@@ -240,13 +242,20 @@ builder.node(LiveChatChannel, {
       resolve: (c, args, ctx) =>
         withCursorErrors(async () => {
           const operatorId = args.filter?.operatorId != null ? idArgument(args.filter.operatorId, 'Agent', ['filter', 'operatorId']) : null;
-          const page = await sessionsOfChannel(ctx.db, c.id, { first: args.first, after: args.after, status: args.filter?.status ?? null, operatorId });
+          const page = await sessionsOfChannel(ctx.db, c.id, {
+            first: args.first,
+            after: args.after,
+            status: args.filter?.status ?? null,
+            operatorId,
+            test: args.filter?.test ?? null,
+            chatbot: args.filter?.chatbot ?? null,
+          });
           return connectionOf(page, sessionCursor) as any;
         }),
     }),
     satisfaction: t.field({
       type: LiveChatSatisfaction,
-      description: 'Ratings of the last `days` days (operators and admins).',
+      description: 'Ratings of the last `days` days (operators and admins); test sessions do not count.',
       args: { days: t.arg.int({ defaultValue: 14, description: 'Length of the period in days, up to today: 1 to 3660.' }) },
       authScopes: (c) => ({ operatorOf: c.id }),
       resolve: async (c, args, ctx) => {
@@ -257,7 +266,7 @@ builder.node(LiveChatChannel, {
     }),
     ratings: t.field({
       type: LiveChatRatingConnection,
-      description: 'The ratings log, newest first (operators and admins).',
+      description: 'The ratings log, newest first (operators and admins); test sessions are left out.',
       args: { first: t.arg.int({ description: 'Page size: at most 100, 20 when left out.' }), after: t.arg.string({ description: 'Return ratings after this cursor.' }) },
       authScopes: (c) => ({ operatorOf: c.id }),
       resolve: (c, args, ctx) => withCursorErrors(async () => connectionOf(await ratingsOfChannel(ctx.db, c.id, { first: args.first, after: args.after }), ratingCursor) as any),

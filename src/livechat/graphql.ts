@@ -6,5 +6,6 @@ import './graphql-types.js';
 import './graphql-mutations.js';
 import './graphql-streams.js';
 import './graphql-widget.js';
+import './graphql-chatbot.js';
 
 export { ChatMessage, LiveChatChannel, LiveChatSession } from './graphql-types.js';

@@ -21,6 +21,10 @@ export interface NewChatMessage {
   operatorOnly?: boolean;
   inTranscript?: boolean;
   clientMessageId?: string | null;
+  /** A bot's question: the step whose answers it offers. */
+  chatbotStepId?: number | null;
+  /** A bot's message sending the visitor to this address. */
+  redirectUrl?: string | null;
 }
 
 /**
@@ -46,6 +50,8 @@ export async function appendMessage(tx: DbOrTx, session: LiveChatSessionRow, mes
       operatorOnly: message.operatorOnly ?? false,
       inTranscript: message.inTranscript ?? true,
       clientMessageId: message.clientMessageId ?? null,
+      chatbotStepId: message.chatbotStepId ?? null,
+      redirectUrl: message.redirectUrl ?? null,
     })
     .returning();
   publishChatMessageAdded(tx, row!);
@@ -59,7 +65,7 @@ export async function lockSession(tx: DbOrTx, sessionId: number): Promise<LiveCh
   return session;
 }
 
-/** The visitor and operator messages of a session, as a ticket's transcript takes them. */
+/** The visitor's, operators' and bot's messages of a session, as a ticket's transcript takes them. */
 export async function transcriptMessages(db: DbOrTx, sessionId: number): Promise<ChatMessageRow[]> {
   return db
     .select()
@@ -69,7 +75,7 @@ export async function transcriptMessages(db: DbOrTx, sessionId: number): Promise
         eq(liveChatMessages.sessionId, sessionId),
         eq(liveChatMessages.inTranscript, true),
         eq(liveChatMessages.operatorOnly, false),
-        sql`${liveChatMessages.authorKind} in ('VISITOR', 'OPERATOR')`,
+        sql`${liveChatMessages.authorKind} in ('VISITOR', 'OPERATOR', 'BOT')`,
       ),
     )
     .orderBy(asc(liveChatMessages.seq));

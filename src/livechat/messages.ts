@@ -7,6 +7,7 @@ import { liveNotification } from '../events/hub.js';
 import { isLongerThan } from '../text/clean.js';
 import { findChannel, isOperatorOf } from './channels.js';
 import { runChatCommand } from './commands.js';
+import { reactToVisitor } from './chatbot-runtime.js';
 import { chatMessageAdded, chatTransaction, MESSAGE_JSON, messageFromJson } from './events.js';
 import { appendMessage, lockSession, type ChatMessageRow } from './message-store.js';
 import { failRateLimitedAt, rateHitCtes, type RateLimit } from './ratelimit.js';
@@ -29,6 +30,8 @@ export type ChatActor = { kind: 'VISITOR'; sessionId: number } | { kind: 'OPERAT
 export interface ChatSettings {
   maxMessageChars: number;
   messagesPerMinutePerSession: number;
+  /** FREE_INPUT_MULTI: a visitor's answer is finished after this long without a new message. */
+  chatbotPauseMs?: number;
 }
 
 /**
@@ -79,13 +82,19 @@ export async function sendChatMessage(
   // Only when figures are kept: whether this is the operator's first answer to the visitor (the
   // channel's welcome, written on assignment, is outside the transcript and does not count).
   const timeFirstAnswer = metrics !== undefined && sender.kind === 'OPERATOR' && !message.operatorOnly;
-  const [sent] = await queryRows<{ message: string | null; counted: boolean; first_answer_seconds?: number | string | null }>(db, sendStatement(settings, sender, message, timeFirstAnswer));
+  const [sent] = await queryRows<{ message: string | null; counted: boolean; bot: string | null; first_answer_seconds?: number | string | null }>(
+    db,
+    sendStatement(settings, sender, message, timeFirstAnswer),
+  );
   if (sent!.message !== null) {
     if (metrics) {
       metrics.chatMessages.inc({ author: sender.kind });
       if (sent!.first_answer_seconds != null) metrics.chatFirstAnswer.observe(Number(sent!.first_answer_seconds));
     }
-    return messageFromJson(JSON.parse(sent!.message));
+    const stored = messageFromJson(JSON.parse(sent!.message));
+    // The session's bot listens: it reads the message now that it is committed, and answers after it.
+    if (sender.kind === 'VISITOR' && sent!.bot !== null && sent!.bot !== 'HANDED_OVER') await reactToVisitor(db, settings, stored.sessionId);
+    return stored;
   }
   return explainUnsent(db, settings, sender, message, sent!.counted);
 }
@@ -118,9 +127,12 @@ function sendStatement(
   }
   const authorName = sender.kind === 'OPERATOR' ? sender.name : null;
   return sql`with ${visitor ? sql`${rateHitCtes(visitorLimit(settings, message.sessionId))},` : sql``} s as (
-      update ${liveChatSessions} s set last_seq = s.last_seq + 1, last_activity_at = now(), visitor_wrote = s.visitor_wrote or ${visitor}
+      update ${liveChatSessions} s set last_seq = s.last_seq + 1, last_activity_at = now(), visitor_wrote = s.visitor_wrote or ${visitor}${
+        // A person writing to the visitor takes over from the bot, for good.
+        visitor || message.operatorOnly ? sql`` : sql`, chatbot_phase = case when s.chatbot_phase is null then null else 'HANDED_OVER'::live_chat_chatbot_phase end, chatbot_due_at = null`
+      }
       where ${sql.join(conditions, sql` and `)}
-      returning s.id, s.last_seq, s.visitor_name${
+      returning s.id, s.last_seq, s.visitor_name, s.chatbot_phase${
         timeFirstAnswer
           ? sql`, case when not exists (select 1 from ${liveChatMessages} x where x.session_id = s.id and x.author_kind = 'OPERATOR' and not x.operator_only and x.in_transcript)
               then extract(epoch from now() - s.created_at) end as first_answer_seconds`
@@ -138,6 +150,7 @@ function sendStatement(
       select ${liveNotification(chatMessageAdded, sql`sent.id`, sql`sent.session_id`, sql`sent.row`)} from sent
     )
     select (select row::text from sent) as message, (select count(*) from notified) as notified,
+      (select s.chatbot_phase::text from s) as bot,
       ${timeFirstAnswer ? sql`(select first_answer_seconds from s where exists (select 1 from sent)) as first_answer_seconds,` : sql``}
       ${visitor ? sql`exists (select 1 from rate_hit)` : sql`true`} as counted`;
 }

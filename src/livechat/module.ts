@@ -9,6 +9,7 @@ import { metricsOf } from '../observability/metrics.js';
 import { liveChatFigures, PresenceTracker, setPresenceTracker } from './presence.js';
 import { pruneRateCounters } from './ratelimit.js';
 import { sweepLiveChatSessions } from './sessions.js';
+import { finishPausedChatbotInputs } from './chatbot-runtime.js';
 import { setTypingRelay, TypingRelay } from './typing.js';
 import { WIDGET_ROUTES } from './widget-routes.js';
 
@@ -33,6 +34,8 @@ export const liveChatModule: AppModule = {
         if (result.closed || result.removed) log.info('live chat sweep', result);
         await pruneRateCounters(db);
         await deleteExpiredVisitorTokens(db, config.liveChat.visitorTokenDays);
+        // Chatbot pauses a lost timer left (a restart): the deadline is in the session row.
+        await finishPausedChatbotInputs(db, config.liveChat);
       },
     },
   ],

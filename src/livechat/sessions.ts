@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { and, asc, desc, eq, gte, lt, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, isNotNull, isNull, lt, or, sql } from 'drizzle-orm';
 import { agentNameSql, findAgent, generateVisitorToken, hashToken, startVisitorTokenExpiry, visitorTokenInsertSql } from '../auth/service.js';
 import { inTransaction, type DbOrTx } from '../db/client.js';
 import { liveNotification } from '../events/hub.js';
@@ -17,6 +17,9 @@ import { hitRateLimit } from './ratelimit.js';
 import { chooseOperator, clientBucketOf, hasRoom, satisfactionOf, type RatingValue, type Satisfaction } from './rules.js';
 import { liveChatMessages, liveChatRatings, liveChatSessions, liveChatSessionTickets, type LiveChatSessionRow } from './tables.js';
 import { cleanTypedText, isLongerThan } from '../text/clean.js';
+import { loadChatbotScript } from '../chatbot/service.js';
+import { CHATBOT_START_STATE, chatbotScriptOfVisit, openChatbot, startsWithChatbot } from './chatbot-runtime.js';
+import { channelIdsAttaching } from './widget.js';
 
 export type LiveChatRatingRow = typeof liveChatRatings.$inferSelect;
 
@@ -65,22 +68,27 @@ export async function startLiveChat(db: DbOrTx, settings: StartSettings, input: 
   const sessionKey = randomBytes(24).toString('base64url');
   const visitorToken = generateVisitorToken();
   const previousOperatorId = input.previousSessionKey ? await previousOperatorOf(db, input.channelId, input.previousSessionKey) : null;
+  // The script the rule of this page and country attaches, if any, read as liveChatWidget reads it.
+  const bot = await chatbotScriptOfVisit(db, input.channelId, { pageUrl, country: input.country ?? null });
   const session = await inTransaction(db, async (tx) => {
     // Before the channel lock, so that a client at its limit never holds the channel.
     if (client) await holdClientSlot(tx, client, settings.openSessionsPerAddress);
     const channel = await lockChannel(tx, input.channelId);
     if (!channel.enabled) fail('channelId', 'CHANNEL_UNAVAILABLE', 'Live chat is switched off for this team.');
     const online = await onlineOperators(tx, channel.id);
-    if (online.length === 0) fail('channelId', 'NO_OPERATOR_AVAILABLE', 'No operator is online: leave a message instead.');
+    // A bot whose condition holds answers first: no operator needed, no line, no welcome (the script greets).
+    const withBot = startsWithChatbot(bot, online, channel.maxSessionsPerOperator);
+    if (!withBot && online.length === 0) fail('channelId', 'NO_OPERATOR_AVAILABLE', 'No operator is online: leave a message instead.');
     // Visitors already in line come first: a newcomer is served directly only when nobody waits.
-    const waiting = await tx.$count(liveChatSessions, and(eq(liveChatSessions.channelId, channel.id), eq(liveChatSessions.status, 'WAITING')));
-    const withRoom = waiting > 0 ? [] : online.filter((o) => hasRoom(o.openSessions, channel.maxSessionsPerOperator));
+    const waiting = withBot ? 0 : await tx.$count(liveChatSessions, and(eq(liveChatSessions.channelId, channel.id), eq(liveChatSessions.status, 'WAITING')));
+    const withRoom = withBot || waiting > 0 ? [] : online.filter((o) => hasRoom(o.openSessions, channel.maxSessionsPerOperator));
     const agentId = chooseOperator(withRoom, { previousOperatorId, language });
     const [created] = await tx
       .insert(liveChatSessions)
       .values({
         channelId: channel.id,
-        status: agentId === null ? 'WAITING' : 'OPEN',
+        ...(withBot ? { chatbotScriptId: bot.script.id, chatbotPhase: 'RUNNING' as const, chatbotState: CHATBOT_START_STATE } : {}),
+        status: agentId === null && !withBot ? 'WAITING' : 'OPEN',
         operatorId: agentId,
         // An assigned session opens with the welcome message, seq 1.
         lastSeq: agentId === null ? 0 : 1,
@@ -95,9 +103,44 @@ export async function startLiveChat(db: DbOrTx, settings: StartSettings, input: 
       })
       .returning();
     await completeStart(tx, created!, { agentId, welcomeMessage: channel.welcomeMessage, visitorTokenHash: hashToken(visitorToken) });
-    return created!;
+    if (!withBot) return created!;
+    await openChatbot(tx, channel, created!, bot.script);
+    return (await findSession(tx, created!.id))!;
   });
   return { session, visitorToken, sessionKey };
+}
+
+/**
+ * An admin runs a script as a visitor would, without a website: a test session (left out of
+ * lists and figures) on the channel named, else on a channel whose rule attaches the script.
+ * Returns the session and its visitor token.
+ */
+export async function testChatbotScript(db: DbOrTx, input: { scriptId: number; channelId?: number | null }) {
+  const script = await loadChatbotScript(db, input.scriptId);
+  if (!script) fail('scriptId', 'NOT_FOUND', 'No chatbot script has this id.');
+  const channelId = input.channelId ?? (await channelIdsAttaching(db, script.id))[0];
+  if (channelId === undefined) fail('channelId', 'NOT_FOUND', 'No channel rule attaches this script: name the channel to test it on.');
+  const visitorToken = generateVisitorToken();
+  const session = await inTransaction(db, async (tx) => {
+    const channel = await lockChannel(tx, channelId);
+    const [created] = await tx
+      .insert(liveChatSessions)
+      .values({
+        channelId: channel.id,
+        status: 'OPEN',
+        visitorName: 'Test visitor',
+        sessionKeyHash: hashToken(randomBytes(24).toString('base64url')),
+        test: true,
+        chatbotScriptId: script.id,
+        chatbotPhase: 'RUNNING',
+        chatbotState: CHATBOT_START_STATE,
+      })
+      .returning();
+    await completeStart(tx, created!, { agentId: null, welcomeMessage: '', visitorTokenHash: hashToken(visitorToken) });
+    await openChatbot(tx, channel, created!, script);
+    return (await findSession(tx, created!.id))!;
+  });
+  return { session, visitorToken };
 }
 
 /**
@@ -223,7 +266,8 @@ export async function transferLiveChat(
     const target = await findAgent(tx, input.agentId);
     const [moved] = await tx
       .update(liveChatSessions)
-      .set({ operatorId: input.agentId, status: 'OPEN' })
+      // A session handed from its bot to a person stays with people.
+      .set({ operatorId: input.agentId, status: 'OPEN', ...(session.chatbotPhase !== null ? { chatbotPhase: 'HANDED_OVER' as const, chatbotDueAt: null } : {}) })
       .where(eq(liveChatSessions.id, session.id))
       .returning();
     await appendMessage(tx, moved!, { authorKind: 'SYSTEM', authorName: 'System', body: `${actor.name} transferred the conversation to ${target!.name}.`, inTranscript: false });
@@ -256,11 +300,14 @@ export async function ratingsOfSessions(db: DbOrTx, sessionIds: number[]): Promi
   return new Map(rows.map((r) => [r.sessionId, r]));
 }
 
+/** Ratings of test sessions (testChatbotScript) count nowhere. */
+const notTestRating = sql`not exists (select 1 from ${liveChatSessions} ts where ts.id = ${liveChatRatings.sessionId} and ts.test)`;
+
 export async function satisfactionOfChannel(db: DbOrTx, channelId: number, days: number): Promise<Satisfaction> {
   const rows = await db
     .select({ rating: liveChatRatings.rating, count: sql<number>`count(*)`.mapWith(Number) })
     .from(liveChatRatings)
-    .where(and(eq(liveChatRatings.channelId, channelId), gte(liveChatRatings.createdAt, sql`now() - make_interval(days => ${days})`)))
+    .where(and(eq(liveChatRatings.channelId, channelId), gte(liveChatRatings.createdAt, sql`now() - make_interval(days => ${days})`), notTestRating))
     .groupBy(liveChatRatings.rating);
   const count = (rating: RatingValue) => rows.find((r) => r.rating === rating)?.count ?? 0;
   return satisfactionOf({ satisfied: count('SATISFIED'), okay: count('OKAY'), dissatisfied: count('DISSATISFIED') });
@@ -287,12 +334,13 @@ export async function ratingsOfChannel(db: DbOrTx, channelId: number, request: P
     .where(
       and(
         eq(liveChatRatings.channelId, channelId),
+        notTestRating,
         plan.cursor ? sql`(${liveChatRatings.createdAt}, ${liveChatRatings.sessionId}) < (${plan.cursor.createdAt.toISOString()}::timestamptz, ${plan.cursor.sessionId}::int)` : undefined,
       ),
     )
     .orderBy(...ratingKeyset.order(false))
     .limit(plan.size + 1);
-  return { ...pageOf(rows, plan), totalCount: () => db.$count(liveChatRatings, eq(liveChatRatings.channelId, channelId)) };
+  return { ...pageOf(rows, plan), totalCount: () => db.$count(liveChatRatings, and(eq(liveChatRatings.channelId, channelId), notTestRating)) };
 }
 
 /** A channel's sessions, newest first; a cursor is `id:<n>`. */
@@ -308,11 +356,14 @@ export const sessionCursor = (session: LiveChatSessionRow) => sessionKeyset.curs
 export async function sessionsOfChannel(
   db: DbOrTx,
   channelId: number,
-  request: PageRequest & { status?: LiveChatSessionRow['status'] | null; operatorId?: number | null },
+  request: PageRequest & { status?: LiveChatSessionRow['status'] | null; operatorId?: number | null; test?: boolean | null; chatbot?: boolean | null },
 ) {
   const plan = sessionKeyset.plan({ first: request.first, after: request.after });
   const where = and(
     eq(liveChatSessions.channelId, channelId),
+    // Test sessions only when asked for; the others unless only test ones are.
+    eq(liveChatSessions.test, request.test ?? false),
+    request.chatbot == null ? undefined : request.chatbot ? isNotNull(liveChatSessions.chatbotScriptId) : isNull(liveChatSessions.chatbotScriptId),
     request.status ? eq(liveChatSessions.status, request.status) : undefined,
     request.operatorId != null ? eq(liveChatSessions.operatorId, request.operatorId) : undefined,
   );

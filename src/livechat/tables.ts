@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
-import { boolean, index, integer, pgEnum, pgTable, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { boolean, index, integer, jsonb, pgEnum, pgTable, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { agents } from '../auth/tables.js';
-import { chatbotScripts } from '../chatbot/tables.js';
+import { chatbotScripts, chatbotSteps } from '../chatbot/tables.js';
 import { createdAtColumn, idColumn, timestampColumn } from '../db/columns.js';
 import { teams } from '../teams/tables.js';
 import { tickets } from '../tickets/tables.js';
@@ -11,6 +11,8 @@ export const chatAuthorKind = pgEnum('chat_author_kind', ['VISITOR', 'OPERATOR',
 export const liveChatRatingValue = pgEnum('live_chat_rating_value', ['SATISFIED', 'OKAY', 'DISSATISFIED']);
 export const liveChatOfflineBehavior = pgEnum('live_chat_offline_behavior', ['LEAVE_MESSAGE', 'HIDE']);
 export const liveChatRuleAction = pgEnum('live_chat_rule_action', ['DISPLAY_BUTTON', 'DISPLAY_BUTTON_AND_TEXT', 'AUTO_POPUP', 'HIDE_BUTTON']);
+/** Where a session's bot stands: RUNNING (it answers), LEAVE_MESSAGE (the visitor's next message becomes a ticket), HANDED_OVER (silent for good). */
+export const liveChatChatbotPhase = pgEnum('live_chat_chatbot_phase', ['RUNNING', 'LEAVE_MESSAGE', 'HANDED_OVER']);
 export const liveChatChatbotCondition = pgEnum('live_chat_chatbot_condition', ['ALWAYS', 'ONLY_IF_NO_OPERATOR', 'ONLY_IF_OPERATOR']);
 
 /** One per team that ever switched live chat on; kept (disabled) when it is switched off. */
@@ -143,14 +145,39 @@ export const liveChatSessions = pgTable(
     lastActivityAt: timestampColumn('last_activity_at').notNull().defaultNow(),
     createdAt: createdAtColumn(),
     closedAt: timestampColumn('closed_at'),
+    // The script the session opened with (kept after the hand-over); null: no bot.
+    chatbotScriptId: integer('chatbot_script_id').references(() => chatbotScripts.id, { onDelete: 'set null' }),
+    chatbotPhase: liveChatChatbotPhase('chatbot_phase'),
+    // How far the bot got (the engine's ChatbotProgress) and what the visitor answered (chatbot-runtime.ts).
+    chatbotState: jsonb('chatbot_state').$type<ChatbotSessionState>(),
+    // The visitor's messages up to this seq were read by the bot: a turn reads those after it.
+    chatbotReadSeq: integer('chatbot_read_seq').notNull().default(0),
+    // FREE_INPUT_MULTI: the visitor has finished once this passes without a new message (the chatbot job).
+    chatbotDueAt: timestampColumn('chatbot_due_at'),
+    // Opened by an admin's testChatbotScript: left out of lists and figures unless asked for.
+    test: boolean('test').notNull().default(false),
   },
   (t) => [
     index('live_chat_sessions_key').on(t.sessionKeyHash),
     index('live_chat_sessions_channel_status').on(t.channelId, t.status, t.id),
     index('live_chat_sessions_operator_status').on(t.operatorId, t.status),
     index('live_chat_sessions_open_client').on(t.clientAddress).where(sql`${t.status} <> 'CLOSED'`),
+    index('live_chat_sessions_chatbot_due').on(t.chatbotDueAt).where(sql`${t.chatbotDueAt} is not null`),
   ],
 );
+
+/** What a session's bot keeps between turns: the engine's progress and the visitor's answers. */
+export interface ChatbotSessionState {
+  stepId: number | null;
+  chosenAnswerIds: number[];
+  ticketCreated: boolean;
+  ended: boolean;
+  email: string | null;
+  phone: string | null;
+  freeInputs: string[];
+  /** FREE_INPUT_MULTI: what the visitor wrote on the current step so far. */
+  pendingInput: string[];
+}
 
 export type LiveChatSessionRow = typeof liveChatSessions.$inferSelect;
 export type LiveChatChannelRow = typeof liveChatChannels.$inferSelect;
@@ -172,6 +199,10 @@ export const liveChatMessages = pgTable(
     inTranscript: boolean('in_transcript').notNull().default(true),
     clientMessageId: text('client_message_id'),
     createdAt: createdAtColumn(),
+    // A bot's question: its step, whose answers the message offers as buttons.
+    chatbotStepId: integer('chatbot_step_id').references(() => chatbotSteps.id, { onDelete: 'set null' }),
+    // A bot's message that sends the visitor to this address (a redirect answer).
+    redirectUrl: text('redirect_url'),
   },
   (t) => [
     uniqueIndex('live_chat_messages_session_seq').on(t.sessionId, t.seq),

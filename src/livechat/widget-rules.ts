@@ -29,6 +29,15 @@ export interface Visit {
   country: string | null;
 }
 
+/**
+ * Whether a visitor of this rule reaches someone whatever the operators do: a bot that runs when
+ * nobody is there (ALWAYS, ONLY_IF_NO_OPERATOR). An ONLY_IF_OPERATOR bot adds nothing to
+ * availability: it runs only when an operator would answer anyway.
+ */
+export function chatbotKeepsAvailable(rule: { chatbotScriptId?: number | null; chatbotCondition?: ChatbotCondition } | null): boolean {
+  return rule?.chatbotScriptId != null && rule.chatbotCondition !== 'ONLY_IF_OPERATOR';
+}
+
 /** What the widget does on a page when no rule matches. */
 export const DEFAULT_RULE_ACTION: { action: LiveChatRuleAction; autoPopupSeconds: number } = { action: 'DISPLAY_BUTTON', autoPopupSeconds: 0 };
 

@@ -9,6 +9,8 @@ import { countFormSubmission, type FormSettings } from '../webform/service.js';
 import { findChannelByKey, isChannelAvailable, lockChannel, type LiveChatChannelRow } from './channels.js';
 import { liveChatRules } from './tables.js';
 import {
+  chatbotKeepsAvailable,
+  chooseRule,
   countryCode,
   MAX_AUTO_POPUP_SECONDS,
   MAX_RULES_PER_CHANNEL,
@@ -160,9 +162,22 @@ export interface WidgetView {
   offlineBehavior: LiveChatOfflineBehavior;
 }
 
+/** Channels whose rules attach a script, lowest id first (where testChatbotScript runs it when no channel is named). */
+export async function channelIdsAttaching(db: DbOrTx, scriptId: number): Promise<number[]> {
+  const rows = await db.selectDistinct({ channelId: liveChatRules.channelId }).from(liveChatRules).where(eq(liveChatRules.chatbotScriptId, scriptId)).orderBy(asc(liveChatRules.channelId));
+  return rows.map((r) => r.channelId);
+}
+
+/** Whether the bot of the rule of a visit keeps a channel's widget available whatever the operators do (liveChatAvailability). */
+export async function chatbotKeepsVisitAvailable(db: DbOrTx, channel: LiveChatChannelRow, visit: { pageUrl: string | null; country: string | null }): Promise<boolean> {
+  if (!channel.enabled) return false;
+  const pageUrl = visit.pageUrl && visit.pageUrl.length <= 2000 ? visit.pageUrl : null;
+  return chatbotKeepsAvailable(chooseRule((await rulesOfChannels(db, [channel.id])).get(channel.id) ?? [], { pageUrl, country: visit.country }));
+}
+
 /**
  * What the widget shows on a page for a visitor: the channel's texts and colours, the rule of
- * the visit, availability. Null when no channel has the key; a switched-off channel is shown
+ * the visit, availability (an operator online, or a bot whose condition holds). Null when no channel has the key; a switched-off channel is shown
  * unavailable (its offline behaviour still says what to offer).
  */
 export async function widgetFor(db: DbOrTx, channelKey: string, visit: { pageUrl: string | null; country: string | null }): Promise<WidgetView | null> {
@@ -171,7 +186,9 @@ export async function widgetFor(db: DbOrTx, channelKey: string, visit: { pageUrl
   const [rules, available] = await Promise.all([rulesOfChannels(db, [channel.id]), isChannelAvailable(db, channel)]);
   const pageUrl = visit.pageUrl && visit.pageUrl.length <= 2000 ? visit.pageUrl : null;
   const { action, autoPopupSeconds } = resolveRuleAction(rules.get(channel.id) ?? [], { pageUrl, country: visit.country });
-  return { channel, action, autoPopupSeconds, available, offlineBehavior: channel.offlineBehavior };
+  // A bot whose condition holds answers too: the widget is available though no operator is.
+  const botAnswers = channel.enabled && chatbotKeepsAvailable(chooseRule(rules.get(channel.id) ?? [], { pageUrl, country: visit.country }));
+  return { channel, action, autoPopupSeconds, available: available || botAnswers, offlineBehavior: channel.offlineBehavior };
 }
 
 /**
