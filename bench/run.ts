@@ -1,3 +1,4 @@
+import { benchBigMail } from './big-mail.js';
 import { benchLiveChat } from './livechat.js';
 import { benchObservability } from './observability.js';
 import { benchOutbound } from './outbound.js';
@@ -17,6 +18,7 @@ const benches: Record<string, () => Promise<void>> = {
   observability: () => benchObservability(seconds),
   'smtp-intake': () => benchSmtpIntake(seconds),
   'smtp-amplification': () => benchSmtpAmplification(),
+  'big-mail': () => benchBigMail(Number(process.env.BENCH_ROUNDS || 3)),
   'sla-recompute': () => benchSlaRecompute(),
   livechat: () => benchLiveChat(seconds),
   startup: () => benchStartup(Number(process.env.BENCH_ROUNDS || 5)),

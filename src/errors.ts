@@ -62,8 +62,8 @@ export const USER_ERROR_CODES = {
   TOO_MANY_OPEN_SESSIONS: 'This client address (an IPv6 /64) already holds LIVECHAT_OPEN_SESSIONS_PER_ADDRESS open or waiting chats.',
   INVALID_PATTERN: 'A live chat rule URL pattern that is not an RE2 regular expression (the message says where), or too long.',
   INVALID_COUNTRY: 'Not an ISO 3166-1 alpha-2 country code such as "BE".',
-  NOT_FAILED: 'Only a FAILED outbound mail can be sent again.',
   SCRIPT_IN_USE: 'A live chat rule attaches the chatbot script: detach it before deleting the script.',
+  NOT_FAILED: 'Only a FAILED outbound mail can be sent again.',
 } as const satisfies Record<string, string>;
 
 export type UserErrorCode = keyof typeof USER_ERROR_CODES;

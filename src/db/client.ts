@@ -77,7 +77,7 @@ export interface Database {
    */
   opened?: { how: 'existing' | 'template' | 'fresh'; template?: string; templateError?: unknown };
   /** Calls `listener` with every statement drizzle sends through `db` until the returned function runs (tests count them). */
-  watchStatements(listener: (sql: string) => void): () => void;
+  watchStatements(listener: StatementListener): () => void;
   /**
    * PostgreSQL: the pool's size and its work in flight (statements and transactions started and
    * not yet settled; beyond `max` they wait for a connection), and a hook told the error of every
@@ -87,17 +87,20 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/** Told each statement sent, with its parameters ('begin' and 'commit' have none). */
+export type StatementListener = (sql: string, params: unknown[]) => void;
+
 /**
  * Drizzle's logger as a hook: the statements sent, told to whoever watches (nobody, most of the
  * time). Drizzle does not log a transaction's BEGIN and COMMIT, so `watchingTransactions` tells
  * them here too: a test counting round trips sees all of them.
  */
 function statementWatchers() {
-  const listeners = new Set<(sql: string) => void>();
-  const tell = (sql: string) => listeners.forEach((listener) => listener(sql));
+  const listeners = new Set<StatementListener>();
+  const tell = (sql: string, params: unknown[] = []) => listeners.forEach((listener) => listener(sql, params));
   return {
     logger: { logQuery: tell },
-    watchStatements(listener: (sql: string) => void) {
+    watchStatements(listener: StatementListener) {
       listeners.add(listener);
       return () => void listeners.delete(listener);
     },
@@ -272,6 +275,24 @@ function poolWatch() {
   return state;
 }
 
+/** PostgreSQL's type id of bytea. */
+const BYTEA_OID = 17;
+
+/**
+ * bytea in PGlite's text protocol, through Buffer's native hex codec. PGlite's own builds an
+ * array of one string per byte (about 1.3 s per MB, on the event loop: a 10 MB mail stalled the
+ * whole server for seconds).
+ */
+export const BYTEA_CODEC = {
+  serializers: {
+    [BYTEA_OID]: (value: unknown) => {
+      if (!(value instanceof Uint8Array)) throw new Error('Invalid input for bytea type');
+      return `\\x${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}`;
+    },
+  },
+  parsers: { [BYTEA_OID]: (text: string) => Buffer.from(text.slice(2), 'hex') },
+};
+
 /**
  * Opens an embedded database folder. An empty or missing one is first filled from the migrated
  * template (see pglite-template.ts), unless `fromTemplate` is false: then PGlite initialises it.
@@ -288,7 +309,7 @@ export async function openPglite(dataDir: string, options: { fromTemplate?: bool
     }
   }
   fs.mkdirSync(dataDir, { recursive: true });
-  const client = await PGlite.create({ dataDir });
+  const client = await PGlite.create({ dataDir, serializers: BYTEA_CODEC.serializers, parsers: BYTEA_CODEC.parsers });
   const watchers = statementWatchers();
   const db = watchers.watchingTransactions(drizzlePglite({ client, relations, jit: true, logger: watchers.logger }) as unknown as Db); // as openPostgres
   return {

@@ -156,6 +156,9 @@ const LiveChatWidget = builder.objectRef<WidgetView>('LiveChatWidget').implement
     autoPopupSeconds: t.exposeInt('autoPopupSeconds', { description: 'AUTO_POPUP: seconds before the window opens by itself; 0 otherwise.' }),
     available: t.exposeBoolean('available', { description: 'Whether an operator is accepting and connected (LiveChatChannel.available): a chat will reach someone, perhaps after a wait.' }),
     offlineBehavior: t.field({ type: LiveChatOfflineBehavior, description: 'What to offer while not available.', resolve: (w) => w.offlineBehavior }),
+    chatbot: t.exposeBoolean('chatbot', {
+      description: "Whether a chat started now on this page opens with a chatbot (the rule's script, its condition holding): the widget starts it as the visitor opens the window, so the bot greets first.",
+    }),
   }),
 });
 

@@ -8,7 +8,10 @@ import { createTicket, type MessageOrigin } from '../tickets/service.js';
 import { countFormSubmission, type FormSettings } from '../webform/service.js';
 import { findChannelByKey, isChannelAvailable, lockChannel, type LiveChatChannelRow } from './channels.js';
 import { liveChatRules } from './tables.js';
+import { onlineOperators } from './assignment.js';
+import { hasRoom } from './rules.js';
 import {
+  chatbotConditionHolds,
   chatbotKeepsAvailable,
   chooseRule,
   countryCode,
@@ -160,6 +163,8 @@ export interface WidgetView {
   autoPopupSeconds: number;
   available: boolean;
   offlineBehavior: LiveChatOfflineBehavior;
+  /** A chat started now would open with the bot (the rule's script, its condition holding, as startLiveChat decides). */
+  chatbot: boolean;
 }
 
 /** Channels whose rules attach a script, lowest id first (where testChatbotScript runs it when no channel is named). */
@@ -188,7 +193,13 @@ export async function widgetFor(db: DbOrTx, channelKey: string, visit: { pageUrl
   const { action, autoPopupSeconds } = resolveRuleAction(rules.get(channel.id) ?? [], { pageUrl, country: visit.country });
   // A bot whose condition holds answers too: the widget is available though no operator is.
   const botAnswers = channel.enabled && chatbotKeepsAvailable(chooseRule(rules.get(channel.id) ?? [], { pageUrl, country: visit.country }));
-  return { channel, action, autoPopupSeconds, available: available || botAnswers, offlineBehavior: channel.offlineBehavior };
+  // Whether the bot would open a chat started now: as startLiveChat decides, "operator" meaning online with room.
+  const bot = resolveRuleChatbot(rules.get(channel.id) ?? [], { pageUrl, country: visit.country });
+  const chatbot =
+    channel.enabled &&
+    bot !== null &&
+    (bot.condition === 'ALWAYS' || chatbotConditionHolds(bot.condition, (await onlineOperators(db, channel.id)).some((o) => hasRoom(o.openSessions, channel.maxSessionsPerOperator))));
+  return { channel, action, autoPopupSeconds, available: available || botAnswers, offlineBehavior: channel.offlineBehavior, chatbot };
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { AppModule } from '../app-module.js';
 import { isTransientFailure } from './queue.js';
 import { retryUnstoredQuarantines } from './service.js';
+import { sweepOrphanBlobs } from './staging.js';
 import './graphql.js';
 
 /** Inbound mail: GraphQL here; the SMTP listener is a transport the app starts (src/smtp/). */
@@ -12,5 +13,6 @@ export const mailModule: AppModule = {
       intervalMs: (config) => config.mailRetryIntervalMs,
       run: ({ db, config }) => retryUnstoredQuarantines(db, config, isTransientFailure),
     },
+    { name: 'sweep of blobs left by mail that never committed', intervalMs: () => 15 * 60_000, run: ({ db }) => sweepOrphanBlobs(db).then(() => {}) },
   ],
 };

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { queryRows, type DbOrTx } from '../db/client.js';
 import type { Logger } from '../log.js';
+import { stageLargeParts } from './staging.js';
 import { parseIncomingMail, quarantineUnstorableMail, receiveMails, type IncomingMail, type MailSettings, type ParsedIncomingMail, type ReceivedMail } from './service.js';
 
 interface Waiting {
@@ -77,6 +78,8 @@ export class MailIntakeQueue {
   async receive(input: IncomingMail): Promise<ReceivedMail[]> {
     // Parsing is the CPU-heavy part and needs no database: done before queueing, mail by mail.
     const mail = await parseIncomingMail(input);
+    // Megabytes go in before the transaction, in chunks: the transaction then stays short.
+    await stageLargeParts(this.db, mail);
     const lane: Lane = mail.raw.length > LARGE_MAIL_BYTES ? 'large' : 'small';
     return new Promise((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;

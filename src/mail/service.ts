@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { and, count, eq, gt, inArray, isNotNull, ne, sql } from 'drizzle-orm';
-import { simpleParser, type ParsedMail } from 'mailparser';
+import type { ParsedMail } from 'mailparser';
 import { inTransaction, type DbOrTx } from '../db/client.js';
 import { fail } from '../errors.js';
 import {
@@ -22,6 +22,8 @@ import {
 } from '../tickets/service.js';
 import { cleanText, cutByCodePoints } from '../text/clean.js';
 import { automatedReason, isBounce, normaliseMessageId, referencedMessageIds, subjectTicketNumber, type MailFacts } from './classify.js';
+import { readBlob } from '../tickets/blobs.js';
+import { mailParsePool, parseMime } from './parse-pool.js';
 import { inboundMails, rawMails } from './tables.js';
 
 export type InboundMailRow = typeof inboundMails.$inferSelect;
@@ -109,9 +111,8 @@ async function parseMail(raw: Buffer, envelope: Envelope): Promise<Parsed> {
   let mail: ParsedMail | null = null;
   let parseError: string | null = null;
   try {
-    // We store text and sanitised HTML of our own making: mailparser's text-to-HTML rendering
-    // (with its link detection) and its data: URLs for inline images would be thrown away.
-    mail = await simpleParser(raw, { skipTextToHtml: true, skipImageLinks: true, maxHtmlLengthToParse: 5 * 1024 * 1024 });
+    // Large mails are parsed on a worker thread, small ones here (PARSER_OPTIONS says why its options).
+    mail = await parseMime(mailParsePool, raw);
   } catch (err) {
     parseError = storable(`cannot parse the message: ${(err as Error).message}`, MAX_REASON);
   }
@@ -154,6 +155,8 @@ export interface IncomingMail {
   envelope: Envelope;
   /** The teams of the accepted recipients; null for postmaster, kept for an administrator. */
   teamIds: Array<number | null>;
+  /** Set when the raw bytes were staged before the transaction (a large mail, see staging.ts). */
+  rawBlobId?: number;
 }
 
 export type ParsedIncomingMail = IncomingMail & { parsed: Parsed };
@@ -242,14 +245,25 @@ export async function receiveMails(db: DbOrTx, settings: MailSettings, mails: Pa
   });
 }
 
+/** A raw_mails row: the bytes themselves, or the blob they were staged in. */
+const rawMailRow = (mail: IncomingMail) => ({ size: mail.raw.length, data: mail.rawBlobId === undefined ? mail.raw : null, blobId: mail.rawBlobId ?? null });
+
+/** The raw bytes of a kept mail record, wherever they are stored. */
+async function rawBytesOf(tx: DbOrTx, row: { raw: Buffer | null; rawMailId: number | null }): Promise<Buffer | null> {
+  if (row.raw) return row.raw;
+  if (row.rawMailId === null) return null;
+  const [stored] = await tx.select({ data: rawMails.data, blobId: rawMails.blobId }).from(rawMails).where(eq(rawMails.id, row.rawMailId));
+  if (!stored) return null;
+  return stored.data ?? (stored.blobId === null ? null : readBlob(tx, stored.blobId));
+}
+
 /** The raw bytes of each mail that is kept (not a mere duplicate), once per mail: mail index → raw_mails id. */
 async function storeRawMails(tx: DbOrTx, mails: ParsedIncomingMail[], indexes: number[]): Promise<Map<number, number>> {
   const keptMails = [...new Set(indexes)];
   const ids = new Map<number, number>();
   // One row per statement: a batch may hold megabytes, and one copy of each is enough in flight.
   for (const index of keptMails) {
-    const raw = mails[index]!.raw;
-    const [row] = await tx.insert(rawMails).values({ size: raw.length, data: raw }).returning({ id: rawMails.id });
+    const [row] = await tx.insert(rawMails).values(rawMailRow(mails[index]!)).returning({ id: rawMails.id });
     ids.set(index, row!.id);
   }
   return ids;
@@ -264,7 +278,7 @@ export async function quarantineUnstorableMail(db: DbOrTx, mail: ParsedIncomingM
   const reason = storable(`${UNSTORED} (${sqlStateOf(cause) ?? 'error'}): ${causeMessage(cause)}`, MAX_REASON);
   const teamIds = mail.teamIds.length ? [...new Set(mail.teamIds)] : [null];
   return inTransaction(db, async (tx) => {
-    const [raw] = await tx.insert(rawMails).values({ size: mail.raw.length, data: mail.raw }).returning({ id: rawMails.id });
+    const [raw] = await tx.insert(rawMails).values(rawMailRow(mail)).returning({ id: rawMails.id });
     // The usual key could be what the database refused, or already taken: the digest is neither.
     const records = teamIds.map((teamId) => ({
       ...recordOf(mail, teamId, mail.parsed.digest, { ...kept('QUARANTINED', reason), rawMailId: raw!.id }),
@@ -491,7 +505,7 @@ export async function reprocessInboundMail(db: DbOrTx, settings: MailSettings, i
     const [row] = await tx.select().from(inboundMails).where(eq(inboundMails.id, input.id)).for('update');
     if (!row) fail('id', 'NOT_FOUND', 'No inbound mail has this id.');
     if (row.status !== 'QUARANTINED' && row.status !== 'IGNORED') fail('id', 'ALREADY_PROCESSED', `Only QUARANTINED or IGNORED mail can be reprocessed; this one is ${row.status}.`);
-    const raw = row.raw ?? (row.rawMailId === null ? null : ((await tx.select({ data: rawMails.data }).from(rawMails).where(eq(rawMails.id, row.rawMailId)))[0]?.data ?? null));
+    const raw = await rawBytesOf(tx, row);
     if (!raw || row.teamId === null) fail('id', 'NOTHING_TO_REPROCESS', 'The raw message or its team is gone.');
     const parsed = await parseMail(raw, row.envelope);
     // An explicit reprocess releases the sender from the loop quarantine.
@@ -541,7 +555,7 @@ async function storeQuarantinedAgain(db: DbOrTx, settings: MailSettings, id: num
   await inTransaction(db, async (tx) => {
     const [row] = await tx.select().from(inboundMails).where(and(eq(inboundMails.id, id), eq(inboundMails.status, 'QUARANTINED'))).for('update', { skipLocked: true });
     if (!row) return; // done meanwhile, or by another instance right now
-    const raw = row.raw ?? (row.rawMailId === null ? null : ((await tx.select({ data: rawMails.data }).from(rawMails).where(eq(rawMails.id, row.rawMailId)))[0]?.data ?? null));
+    const raw = await rawBytesOf(tx, row);
     if (!raw) throw new Error('the raw message is gone');
     const parsed = await parseMail(raw, row.envelope);
     const identity = { messageId: parsed.messageId, subject: parsed.subject, fromAddress: parsed.facts.fromAddress };

@@ -2,18 +2,24 @@ import { sql } from 'drizzle-orm';
 import { boolean, bytea, index, integer, jsonb, pgEnum, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { createdAtColumn, idColumn } from '../db/columns.js';
 import { teams } from '../teams/tables.js';
-import { ticketMessages, tickets } from '../tickets/tables.js';
+import { blobs, ticketMessages, tickets } from '../tickets/tables.js';
 
 /**
  * The raw bytes of a received mail, stored once however many teams it was addressed to: each
  * team's inbound mail record points here.
  */
-export const rawMails = pgTable('raw_mails', {
-  id: idColumn(),
-  size: integer('size').notNull(),
-  data: bytea('data').notNull(),
-  receivedAt: createdAtColumn('received_at'),
-});
+export const rawMails = pgTable(
+  'raw_mails',
+  {
+    id: idColumn(),
+    size: integer('size').notNull(),
+    // Null for a large mail: its bytes are a staged blob (src/tickets/blobs.ts).
+    data: bytea('data'),
+    blobId: integer('blob_id').references(() => blobs.id),
+    receivedAt: createdAtColumn('received_at'),
+  },
+  (t) => [index('raw_mails_blob').on(t.blobId)],
+);
 
 export const inboundMailStatus = pgEnum('inbound_mail_status', ['PROCESSED', 'DUPLICATE', 'IGNORED', 'QUARANTINED']);
 

@@ -2,6 +2,7 @@ import { eq } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
 import { sanitizeMessageHtml, textToHtml } from '../text/html.js';
 import type { CustomerRow } from './customers.js';
+import { readBlob } from './blobs.js';
 import { attachmentBlobs, ticketAttachments } from './tables.js';
 import { cutByCodePoints } from '../text/clean.js';
 
@@ -53,6 +54,8 @@ export interface NewAttachment {
   contentType: string;
   contentId?: string | null;
   data: Buffer;
+  /** Set when the bytes were staged before the transaction (large, see blobs.ts). */
+  blobId?: number;
 }
 
 /** Rows per INSERT, so a statement stays well under PostgreSQL's 65 535 bind parameters. */
@@ -69,14 +72,14 @@ function chunksOf<T>(rows: T[], columns: number): T[][] {
  */
 export async function storeAttachments(tx: DbOrTx, attachments: Array<NewAttachment & { messageId: number }>) {
   if (!attachments.length) return;
-  const files = [...new Set(attachments.map((a) => a.data))];
+  const files = [...new Map(attachments.map((a) => [a.data, a.blobId])).entries()];
   const blobIdOf = new Map<Buffer, number>();
-  for (const chunk of chunksOf(files, 2)) {
+  for (const chunk of chunksOf(files, 3)) {
     const ids = await tx
       .insert(attachmentBlobs)
-      .values(chunk.map((data) => ({ size: data.length, data })))
+      .values(chunk.map(([data, staged]) => ({ size: data.length, data: staged === undefined ? data : null, blobId: staged ?? null })))
       .returning({ id: attachmentBlobs.id });
-    chunk.forEach((data, i) => blobIdOf.set(data, ids[i]!.id));
+    chunk.forEach(([data], i) => blobIdOf.set(data, ids[i]!.id));
   }
   for (const chunk of chunksOf(attachments, 6)) {
     await tx.insert(ticketAttachments).values(
@@ -94,10 +97,11 @@ export async function storeAttachments(tx: DbOrTx, attachments: Array<NewAttachm
 
 export async function findAttachment(db: DbOrTx, id: number) {
   const [found] = await db
-    .select({ attachment: ticketAttachments, blobData: attachmentBlobs.data })
+    .select({ attachment: ticketAttachments, blobData: attachmentBlobs.data, stagedBlobId: attachmentBlobs.blobId })
     .from(ticketAttachments)
     .leftJoin(attachmentBlobs, eq(attachmentBlobs.id, ticketAttachments.blobId))
     .where(eq(ticketAttachments.id, id));
   if (!found) return undefined;
-  return { ...found.attachment, data: found.attachment.data ?? found.blobData ?? Buffer.alloc(0) };
+  const data = found.attachment.data ?? found.blobData ?? (found.stagedBlobId === null ? null : await readBlob(db, found.stagedBlobId));
+  return { ...found.attachment, data: data ?? Buffer.alloc(0) };
 }

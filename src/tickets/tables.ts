@@ -117,11 +117,41 @@ export const ticketMessages = pgTable(
  * The bytes of attachment files, stored once when the same file reaches several tickets (one
  * mail to several teams' aliases).
  */
-export const attachmentBlobs = pgTable('attachment_blobs', {
+export const attachmentBlobs = pgTable(
+  'attachment_blobs',
+  {
+    id: idColumn(),
+    size: integer('size').notNull(),
+    // Null when the bytes were large: they are in the staged blob instead (src/tickets/blobs.ts).
+    data: bytea('data'),
+    blobId: integer('blob_id').references(() => blobs.id),
+  },
+  (t) => [index('attachment_blobs_blob').on(t.blobId)],
+);
+
+/**
+ * Large bytes (a big mail, a big attachment), written in chunks of their own statements before
+ * the transaction that refers to them: on the embedded database one statement holds the whole
+ * server, so no single one may carry megabytes. A blob no row refers to an hour on was left by a
+ * transaction that failed, and is swept.
+ */
+export const blobs = pgTable('blobs', {
   id: idColumn(),
   size: integer('size').notNull(),
-  data: bytea('data').notNull(),
+  createdAt: createdAtColumn(),
 });
+
+export const blobChunks = pgTable(
+  'blob_chunks',
+  {
+    blobId: integer('blob_id')
+      .notNull()
+      .references(() => blobs.id, { onDelete: 'cascade' }),
+    seq: integer('seq').notNull(),
+    data: bytea('data').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.blobId, t.seq] })],
+);
 
 /** Files sent with a chatter message (mail attachments, inline images, form uploads). */
 export const ticketAttachments = pgTable(

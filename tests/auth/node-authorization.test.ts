@@ -1,4 +1,5 @@
-import { encodeGlobalID } from '@pothos/plugin-relay';
+import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
+import { queueOutboundMail } from '../../src/outbound/service.js';
 import { ClientError, gql } from 'graphql-request';
 import { isObjectType } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -50,8 +51,17 @@ beforeAll(async () => {
     { input: { sessionId: encodeGlobalID('LiveChatSession', String(visitor.sessionId)), body: 'walk with me' } },
   );
   expect(sendChatMessage.userErrors).toEqual([]);
+  const outbound = await queueOutboundMail(server.app.database.db, server.app.config, {
+    kind: 'REPLY',
+    ticketId: Number(decodeGlobalID(ticket.id).id),
+    from: `walked@${MAIL_DOMAIN}`,
+    to: ['walk@example.com'],
+    subject: 'Re: Walk me',
+    text: 'Walking',
+  });
 
   Object.assign(samples, {
+    OutboundMail: { id: encodeGlobalID('OutboundMail', String(outbound.id)), field: 'subject', reader: 'agent' },
     Agent: { id: createAgent.agent.id, field: 'name', reader: 'agent' },
     ChatbotScript: { id: createChatbotScript.script.id, field: 'title', reader: 'agent' },
     ChatMessage: { id: sendChatMessage.message.id, field: 'body', reader: 'admin' },

@@ -38,6 +38,7 @@ const TYPE_BY_NAME: Record<string, string> = {
   agentId: 'Agent',
   agentIds: 'Agent',
   ruleId: 'LiveChatRule',
+  outboundMailId: 'OutboundMail',
   operatorId: 'Agent',
   tokenId: 'ApiToken',
   tagIds: 'Tag',

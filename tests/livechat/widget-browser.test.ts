@@ -1,70 +1,16 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import http from 'node:http';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page, type WebSocketRoute } from 'playwright-core';
+import type { Browser, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { root } from '../support/databases.js';
 import { startTestServer, subscribe, type TestServer } from '../support/server.js';
 import { waitFor } from '../support/wait.js';
+import { accessibilityViolations, ARTIFACTS, available, focusedInWidget, launchChromium, startHostSite, visibleBodies } from './browser-support.js';
 import { addOperators, bodies, close, createChatTeam, createOperator, goOnline, request, send, startChat, USER_ERRORS } from './support.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-// CI installs Debian's chromium (.ci/run); a newcomer without it is told.
-const available = process.env.CI ? true : existsSync(CHROMIUM);
-if (!available) console.warn(`browser test skipped: no Chromium at ${CHROMIUM} (apt-get install chromium)`);
-
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-const ARTIFACTS = path.join(root, 'tests/artifacts');
 const COLORS = { headerBackgroundColor: '#0F172A', titleColor: '#FFFFFF', buttonBackgroundColor: '#1D4ED8', buttonTextColor: '#FFFFFF' };
 const CHANNEL = `query ($id: ID!) { liveChatChannel(id: $id) { key embedCode directLinkUrl } }`;
 const UPDATE = `mutation ($input: UpdateLiveChatChannelInput!) { updateLiveChatChannel(input: $input) { ${USER_ERRORS} } }`;
 const CREATE_RULE = `mutation ($input: CreateLiveChatRuleInput!) { createLiveChatRule(input: $input) { ${USER_ERRORS} } }`;
-
-/**
- * The customer's website, on another origin than Intake: every path is a page holding only the
- * channel's embed code; /frame/… is a page that frames a URL given in the query.
- */
-async function startHostSite(): Promise<{ port: number; embeds: Map<string, string>; close(): Promise<void> }> {
-  const embeds = new Map<string, string>();
-  const site = http.createServer((req, res) => {
-    const url = new URL(req.url!, 'http://site');
-    res.setHeader('content-type', 'text/html; charset=utf-8');
-    if (url.pathname.startsWith('/frame')) {
-      return res.end(`<!doctype html><html lang="en"><head><title>Framing</title></head><body><iframe title="Chat" src="${url.searchParams.get('src')}" width="400" height="600"></iframe></body></html>`);
-    }
-    const key = url.searchParams.get('channel')!;
-    res.end(`<!doctype html><html lang="en"><head><title>Shop</title>${embeds.get(key) ?? ''}</head><body></body></html>`);
-  });
-  await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (site.address() as AddressInfo).port,
-    embeds,
-    close: () => new Promise<void>((resolve) => site.close(() => resolve())),
-  };
-}
-
-/** WCAG 2.x A and AA violations inside the widget (axe-core injected into the page). */
-async function accessibilityViolations(page: Page, hostSelector: string) {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ content: AXE });
-  return page.evaluate(async (selector) => {
-    const result = await (window as any).axe.run({ include: [selector] }, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } });
-    return result.violations.map((v: any) => ({ id: v.id, nodes: v.nodes.map((n: any) => n.html.slice(0, 120)) }));
-  }, hostSelector);
-}
-
-/** The element focused inside the widget's shadow root, described. */
-function focusedInWidget(page: Page) {
-  return page.evaluate(() => {
-    const host = document.activeElement as HTMLElement | null;
-    const inner = host?.shadowRoot?.activeElement as HTMLElement | null | undefined;
-    if (!inner) return null;
-    return { tag: inner.tagName.toLowerCase(), label: inner.getAttribute('aria-label') ?? inner.textContent ?? '', inWindow: !!inner.closest('.window'), className: inner.className, type: inner.getAttribute('type') };
-  });
-}
-
-const visibleBodies = (page: Page) => page.locator('.log .msg:visible .body').allTextContents();
 
 describe.runIf(available)('the chat widget on another origin, in a real browser', () => {
   let server: TestServer;
@@ -72,11 +18,7 @@ describe.runIf(available)('the chat widget on another origin, in a real browser'
   let site: Awaited<ReturnType<typeof startHostSite>>;
   beforeAll(async () => {
     [server, site] = await Promise.all([startTestServer(), startHostSite()]);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     mkdirSync(ARTIFACTS, { recursive: true });
   }, 60_000);
   afterAll(async () => {

@@ -23,6 +23,10 @@ header button{width:36px;height:36px;border:0;border-radius:6px;background:trans
 .msg.visitor .who{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
 .msg.pending{opacity:.85}
 .msg.failed{background:#ffebe9;color:#6e011a}
+.msg.notice{align-self:center;background:#fff8c5;color:#3b2300}
+.msg a{color:inherit}
+.answers{display:flex;flex-wrap:wrap;gap:6px;max-width:85%;align-self:flex-start}
+.answers button{padding:6px 12px;border-radius:16px}
 .typing{min-height:1.4em;margin:0 16px;font-size:13px;color:#57606a}
 form.compose{display:flex;gap:8px;padding:10px 12px;border-top:1px solid #d0d7de}
 textarea,input{width:100%;padding:8px 10px;border:1px solid #6e7781;border-radius:6px;font:inherit;color:#1f2328;background:#fff}

@@ -29,6 +29,8 @@ const en = {
   ticketCreated: 'Thank you. Your message was received as ticket #{n}.',
   required: 'Please fill this in.',
   failed: 'Something went wrong. Please try again.',
+  answers: 'Answers',
+  answerNotOffered: 'The bot no longer offers this answer. Please answer its latest question, or type your message.',
 };
 export type Texts = typeof en;
 
@@ -62,6 +64,8 @@ const fr: Texts = {
   ticketCreated: 'Merci. Votre message a été enregistré sous le ticket n° {n}.',
   required: 'Veuillez remplir ce champ.',
   failed: 'Une erreur s’est produite. Veuillez réessayer.',
+  answers: 'Réponses',
+  answerNotOffered: 'Le robot ne propose plus cette réponse. Répondez à sa dernière question ou tapez votre message.',
 };
 
 const nl: Texts = {
@@ -94,6 +98,8 @@ const nl: Texts = {
   ticketCreated: 'Bedankt. Uw bericht is ontvangen als ticket #{n}.',
   required: 'Vul dit veld in.',
   failed: 'Er ging iets mis. Probeer het opnieuw.',
+  answers: 'Antwoorden',
+  answerNotOffered: 'De bot biedt dit antwoord niet meer aan. Beantwoord zijn laatste vraag of typ uw bericht.',
 };
 
 const es: Texts = {
@@ -126,6 +132,8 @@ const es: Texts = {
   ticketCreated: 'Gracias. Su mensaje se recibió como el ticket n.º {n}.',
   required: 'Rellene este campo.',
   failed: 'Algo salió mal. Inténtelo de nuevo.',
+  answers: 'Respuestas',
+  answerNotOffered: 'El bot ya no ofrece esta respuesta. Responda a su última pregunta o escriba su mensaje.',
 };
 
 const BY_LANGUAGE: Record<string, Texts> = { en, fr, nl, es };

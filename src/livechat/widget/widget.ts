@@ -19,6 +19,22 @@ interface WidgetConfig {
   autoPopupSeconds: number;
   available: boolean;
   offlineBehavior: 'LEAVE_MESSAGE' | 'HIDE';
+  /** A chat started now opens with a chatbot: it starts as the visitor opens the window, so the bot greets first. */
+  chatbot: boolean;
+}
+/** A button of a bot's question (ChatbotAnswer). */
+interface Answer {
+  id: string;
+  label: string;
+  redirectUrl: string | null;
+}
+interface ChatMessage {
+  id: string;
+  body: string;
+  clientMessageId: string | null;
+  author: { kind: string; name: string };
+  answers?: Answer[];
+  redirectUrl?: string | null;
 }
 interface Outgoing {
   clientMessageId: string;
@@ -38,13 +54,23 @@ interface SessionState {
 }
 type View = 'chat' | 'offline' | 'offline-sent' | 'rating' | 'rated';
 
-const WIDGET_FIELDS = 'channelId name buttonText welcomeMessage inputPlaceholder headerBackgroundColor titleColor buttonBackgroundColor buttonTextColor action autoPopupSeconds available offlineBehavior';
+const WIDGET_FIELDS = 'channelId name buttonText welcomeMessage inputPlaceholder headerBackgroundColor titleColor buttonBackgroundColor buttonTextColor action autoPopupSeconds available offlineBehavior chatbot';
 const ERRORS = 'userErrors{field code message}';
 const SESSION = 'id status queuePosition';
 
 function randomId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** An address the widget may send the visitor to: http(s) only, never javascript: and the like. */
+function webAddress(url: string | null | undefined): string | null {
+  try {
+    const parsed = new URL(url ?? '');
+    return parsed.protocol === 'http:' || parsed.protocol === 'https:' ? parsed.href : null;
+  } catch {
+    return null;
+  }
 }
 
 function h<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Record<string, string | boolean> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
@@ -91,6 +117,9 @@ class ChatWidget {
   private typingStop: ReturnType<typeof setTimeout> | undefined;
   private typingClear: ReturnType<typeof setTimeout> | undefined;
   private connected = true;
+  private choosing = false;
+  /** The visitor answered with a button: the next question's buttons take the focus (parked on the input meanwhile). */
+  private answerFocus = false;
 
   constructor(script: HTMLScriptElement) {
     this.key = script.dataset.channel!;
@@ -116,8 +145,8 @@ class ChatWidget {
     if (this.stored.token && this.stored.sessionId) await this.resume();
     // Availability, live: an operator leaving or coming back changes what the bubble offers.
     new GraphqlSocket(this.wsUrl, {}).subscribe({
-      query: 'subscription($k:String!){liveChatAvailability(channelKey:$k)}',
-      variables: () => ({ k: this.key }),
+      query: 'subscription($k:String!,$u:String){liveChatAvailability(channelKey:$k,pageUrl:$u)}',
+      variables: () => ({ k: this.key, u: location.href }),
       next: (data: { liveChatAvailability: boolean }) => {
         this.config.available = data.liveChatAvailability;
         this.render();
@@ -174,6 +203,8 @@ class ChatWidget {
 
     // Chat: the welcome message first, then the conversation; role=log announces new messages.
     this.welcome = h('div', { class: 'msg operator welcome' }, h('span', { class: 'body' }, c.welcomeMessage));
+    // A bot greets by itself: the channel's welcome is not shown before it.
+    this.welcome.hidden = c.chatbot;
     this.log = h('div', { class: 'log', role: 'log', 'aria-live': 'polite', 'aria-label': t.messages, tabindex: '0' }, this.welcome);
     this.typingLine = h('p', { class: 'typing', 'aria-live': 'polite' });
     this.input = h('textarea', { name: 'message', rows: '1', placeholder: c.inputPlaceholder, 'aria-label': t.message, maxlength: '4000' });
@@ -188,7 +219,11 @@ class ChatWidget {
         this.sendFromInput();
       }
     });
-    this.input.addEventListener('input', () => this.typed());
+    this.input.addEventListener('focus', () => this.startBot());
+    this.input.addEventListener('input', () => {
+      this.answerFocus = false;
+      this.typed();
+    });
     const chat = h('div', { class: 'pane-chat', style: 'display:flex;flex-direction:column;flex:1;min-height:0' }, this.log, this.typingLine, compose);
 
     this.panes = { chat, offline: this.buildOfflineForm(), 'offline-sent': h('div', { class: 'pane' }), rating: this.buildRating(), rated: this.buildRated() };
@@ -300,6 +335,13 @@ class ChatWidget {
     this.render();
     if (focus) this.focusFirst();
     this.log.scrollTop = this.log.scrollHeight;
+    // Opened by the visitor (or the direct-link page): a bot's chat starts now, so that it greets first.
+    if (focus || this.pageMode) this.startBot();
+  }
+
+  /** A bot answers here: the chat starts before the visitor writes (a window that popped up by itself: at the input's focus). */
+  private startBot() {
+    if (this.config.chatbot && !this.stored.sessionId && this.view === 'chat') this.ensureSession().catch(() => {});
   }
 
   private close() {
@@ -380,7 +422,7 @@ class ChatWidget {
     });
     this.visitorSocket = socket;
     socket.subscribe({
-      query: `subscription($s:ID!,$a:String){chatMessageAdded(sessionId:$s,after:$a){cursor node{id body clientMessageId author{kind name}}}}`,
+      query: `subscription($s:ID!,$a:String){chatMessageAdded(sessionId:$s,after:$a){cursor node{id body clientMessageId author{kind name} answers{id label redirectUrl} redirectUrl}}}`,
       variables: () => ({ s: sessionId, a: this.cursor }),
       next: (data) => this.received(data.chatMessageAdded),
     });
@@ -416,7 +458,7 @@ class ChatWidget {
     if (data?.liveChatSession && this.stored.sessionId === sessionId) this.applySession(data.liveChatSession);
   }
 
-  private received(edge: { cursor: string; node: { id: string; body: string; clientMessageId: string | null; author: { kind: string; name: string } } }) {
+  private received(edge: { cursor: string; node: ChatMessage }) {
     this.cursor = edge.cursor;
     const { node } = edge;
     if (this.seen.has(node.id)) return;
@@ -425,7 +467,10 @@ class ChatWidget {
     if (node.author.kind === 'OPERATOR' && node.body === this.config.welcomeMessage && !this.welcome.hidden) {
       this.welcome.hidden = true;
     }
-    const element = this.messageElement(node.author.kind, node.author.name, node.body);
+    if (node.author.kind === 'BOT') this.welcome.hidden = true;
+    // A later message ends the earlier question: only the latest one's buttons are offered.
+    this.removeAnswers(this.log);
+    const element = this.messageElement(node.author.kind, node.author.name, node.body, node);
     const mine = node.clientMessageId ? this.pending.get(node.clientMessageId) : undefined;
     if (mine) {
       mine.replaceWith(element);
@@ -440,8 +485,84 @@ class ChatWidget {
     this.log.scrollTop = this.log.scrollHeight;
   }
 
-  private messageElement(kind: string, name: string, body: string): HTMLElement {
-    return h('div', { class: `msg ${kind.toLowerCase()}`, 'data-author': kind }, h('span', { class: 'who' }, `${name}: `), h('span', { class: 'body' }, body));
+  private messageElement(kind: string, name: string, body: string, message?: ChatMessage): HTMLElement {
+    // A bot's redirect: its address as a link (http(s) only), which the visitor may follow.
+    const url = webAddress(message?.redirectUrl);
+    const text = url ? h('a', { href: url, target: this.pageMode ? '_blank' : '_top', rel: 'noopener noreferrer' }, body) : body;
+    const element = h('div', { class: `msg ${kind.toLowerCase()}`, 'data-author': kind }, h('span', { class: 'who' }, `${name}: `), h('span', { class: 'body' }, text));
+    const answers = message?.answers ?? [];
+    if (answers.length === 0) return element;
+    // A bot's question: its answers as buttons, right under it.
+    const group = h('div', { class: 'answers', role: 'group', 'aria-label': this.t.answers });
+    for (const answer of answers) {
+      const button = h('button', { type: 'button', class: 'secondary' }, answer.label);
+      button.addEventListener('click', () => void this.choose(answer, group));
+      group.append(button);
+    }
+    const wrapper = h('div', { style: 'display:contents' }, element, group);
+    // After an answer by button, the next question's answers take the focus, unless the visitor is typing.
+    if (this.answerFocus && this.host.shadowRoot!.activeElement === this.input && !this.input.value) {
+      this.answerFocus = false;
+      queueMicrotask(() => group.isConnected && group.querySelector('button')!.focus());
+    }
+    return wrapper;
+  }
+
+  /** Takes away the answer buttons inside `scope`; focus on one of them goes to the input. */
+  private removeAnswers(scope: HTMLElement) {
+    const active = this.host.shadowRoot!.activeElement;
+    for (const group of scope.querySelectorAll('.answers')) {
+      if (group.contains(active)) {
+        this.answerFocus = true;
+        this.input.focus();
+      }
+      group.remove();
+    }
+  }
+
+  /** A line of the widget itself in the conversation (not a message): the visitor is told what to do. */
+  private notice(text: string) {
+    this.log.append(h('div', { class: 'msg notice', role: 'alert' }, h('span', { class: 'body' }, text)));
+    this.log.scrollTop = this.log.scrollHeight;
+  }
+
+  /** The visitor presses an answer button: chooseChatbotAnswer; a redirect answer then sends the visitor to its address. */
+  private async choose(answer: Answer, group: HTMLElement) {
+    if (this.choosing || !this.stored.sessionId) return;
+    this.choosing = true;
+    const buttons = Array.from(group.querySelectorAll('button'));
+    for (const button of buttons) button.setAttribute('aria-disabled', 'true');
+    const url = webAddress(answer.redirectUrl);
+    // The direct-link page keeps the chat: the address opens in a new tab, while the click still counts as the visitor's.
+    if (url && this.pageMode) window.open(url, '_blank', 'noopener,noreferrer');
+    try {
+      const data = await this.retrying(() =>
+        graphqlRequest(this.graphqlUrl, `mutation($i:ChooseChatbotAnswerInput!){chooseChatbotAnswer(input:$i){session{${SESSION}} ${ERRORS}}}`, { i: { sessionId: this.stored.sessionId, answerId: answer.id } }, this.stored.token),
+      );
+      const error = (data.chooseChatbotAnswer.userErrors as UserError[])[0];
+      if (!error) {
+        this.removeAnswers(group.parentElement ?? group);
+        if (url && !this.pageMode) {
+          // The host page goes there; the chat stays, minimized, for the next page.
+          this.stored.open = false;
+          this.save();
+          location.assign(url);
+        }
+      } else if (error.code === 'SESSION_CLOSED') {
+        this.ended();
+      } else if (error.code === 'INVALID_VALUE') {
+        // Answered elsewhere (another tab) or no longer current: the buttons go, the visitor is told.
+        this.removeAnswers(group.parentElement ?? group);
+        this.notice(this.t.answerNotOffered);
+      } else {
+        this.notice(error.message);
+      }
+    } catch {
+      this.notice(this.t.failed);
+    } finally {
+      this.choosing = false;
+      for (const button of buttons) button.removeAttribute('aria-disabled');
+    }
   }
 
   private showPending(item: Outgoing) {
@@ -594,7 +715,7 @@ class ChatWidget {
     this.cursor = null;
     this.seen.clear();
     this.log.replaceChildren(this.welcome);
-    this.welcome.hidden = false;
+    this.welcome.hidden = this.config.chatbot;
     for (const form of [this.panes.rating, this.panes.offline] as HTMLFormElement[]) form.reset();
     this.view = 'chat';
     this.render();
