@@ -1,5 +1,6 @@
 import { benchBigMail } from './big-mail.js';
 import { benchLiveChat } from './livechat.js';
+import { benchObservability } from './observability.js';
 import { benchOutbound } from './outbound.js';
 import { benchReplies } from './replies.js';
 import { benchSlaRecompute } from './sla-recompute.js';
@@ -15,6 +16,7 @@ const only = process.argv[2];
 
 const benches: Record<string, () => Promise<void>> = {
   'ticket-list': () => benchTicketList(seconds),
+  observability: () => benchObservability(seconds),
   'smtp-intake': () => benchSmtpIntake(seconds),
   'smtp-amplification': () => benchSmtpAmplification(),
   'big-mail': () => benchBigMail(Number(process.env.BENCH_ROUNDS || 3)),

@@ -12,9 +12,12 @@ const DB = `intake_bench_tickets_${process.pid}`;
 const TOKEN = 'bench-admin-token';
 const QUERY = `query Top($teamId: ID!) { tickets(filter: { teamId: $teamId }, first: 50) { nodes { id number title priority createdAt stage { name } customer { name email } } } }`;
 
-/** The 50 highest-priority tickets of one team among 10,000, over HTTP: Intake vs node:http + SQL. */
-export async function benchTicketList(seconds: number) {
-  const url = await freshDatabase(DB);
+/**
+ * A scratch database with 10,000 tickets (8,000 of the team measured), and the request the ticket
+ * list benchmarks send: its body, its check, and the environment of a server over that database.
+ */
+export async function prepareTicketList(name = DB) {
+  const url = await freshDatabase(name);
   const database = openPostgres(url, { max: 2 });
   await migrateDatabase(database, url);
   const team = await createTeam(database.db, { mailDomain: 'bench.test' }, { name: 'Bench' });
@@ -38,13 +41,22 @@ export async function benchTicketList(seconds: number) {
   const body = JSON.stringify({ query: QUERY, variables: { teamId } });
   const check = (text: string) => (JSON.parse(text).data?.tickets?.nodes?.length ?? 0) === 50;
   const env = (port: number, extra: Record<string, string> = {}) => ({ DATABASE_URL: url, PORT: String(port), INTAKE_ADMIN_TOKEN: TOKEN, ...extra });
+  // Loads one server with the request, checking every answer is the same 50 tickets.
+  const request = (port: number, path: string) => (seconds: number) =>
+    load({ url: `http://127.0.0.1:${port}${path}`, body, headers: { authorization: `Bearer ${TOKEN}` }, connections: 10, check, seconds });
+  return { url, env, request };
+}
+
+/** The 50 highest-priority tickets of one team among 10,000, over HTTP: Intake vs node:http + SQL. */
+export async function benchTicketList(seconds: number) {
+  const { env, request } = await prepareTicketList();
   // CPU time each server spent per answer, beside the rate: on a machine that other work loads,
   // the rate follows whatever else runs, while the CPU a request costs stays the server's own.
   const cpu = { intake: { us: 0, requests: 0 }, intakeWorkers: { us: 0, requests: 0 }, baseline: { us: 0, requests: 0 } };
   const measure = (name: keyof typeof cpu, server: () => ChildProcess, port: number, path: string) => async (seconds: number) => {
     const pids = processTree(server().pid!);
     const before = cpuMicroseconds(pids);
-    const run = await load({ url: `http://127.0.0.1:${port}${path}`, body, headers: { authorization: `Bearer ${TOKEN}` }, connections: 10, check, seconds });
+    const run = await request(port, path)(seconds);
     cpu[name].us += cpuMicroseconds(pids) - before;
     cpu[name].requests += run.latencies.length;
     return run;

@@ -5,6 +5,7 @@ import type { EventHub, EventType } from './events/hub.js';
 import type { Route } from './http/router.js';
 import type { Job } from './jobs.js';
 import type { Logger } from './log.js';
+import type { ReadinessCheck } from './observability/readiness.js';
 import { withTeamWriteHooks, type TeamWriteHook } from './teams/write-hooks.js';
 import { withSlaTicketFilter, type SlaTicketFilter } from './tickets/sla-filter.js';
 import { withTicketWriteHooks, type TicketWriteHook } from './tickets/write-hooks.js';
@@ -29,6 +30,8 @@ export interface AppModule {
   routes?: readonly Route[];
   /** Background work on every instance. */
   jobs?: readonly Job[];
+  /** Checks of its own that /readyz runs (outbound mail waiting too long, say). */
+  readinessChecks?: readonly ReadinessCheck[];
   /** The per-object answers behind its authorisation scopes (operatorOf: is this agent an operator of the channel). */
   scopeLookups?: (db: DbOrTx) => Partial<ScopeLookups>;
   /**
@@ -54,6 +57,7 @@ export interface ModuleSet {
   events: readonly EventType<any>[];
   routes: readonly Route[];
   jobs: readonly Job[];
+  readinessChecks: readonly ReadinessCheck[];
   ticketWriteHooks: readonly TicketWriteHook[];
   teamWriteHooks: readonly TeamWriteHook[];
   scopeLookups(db: DbOrTx): ScopeLookups;
@@ -79,6 +83,7 @@ export function composeModules(modules: readonly AppModule[]): ModuleSet {
     events: modules.flatMap((m) => m.events ?? []),
     routes: modules.flatMap((m) => m.routes ?? []),
     jobs: modules.flatMap((m) => m.jobs ?? []),
+    readinessChecks: modules.flatMap((m) => m.readinessChecks ?? []),
     ticketWriteHooks,
     teamWriteHooks,
     scopeLookups: (db) => Object.assign({}, NO_SCOPE_LOOKUPS, ...modules.map((m) => m.scopeLookups?.(db) ?? {})),

@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { sql } from 'drizzle-orm';
 import { composeModules, type AppModule, type ModuleSet } from './app-module.js';
 import { Authenticator, countApiTokens, createApiToken } from './auth/service.js';
@@ -12,6 +13,9 @@ import { listenHttp, serveRoutes, type HttpServer } from './http/server.js';
 import { startJobs } from './jobs.js';
 import { createLogger, type Logger } from './log.js';
 import { INTAKE_MODULES } from './modules.js';
+import { createAppMetrics, sqlStateClassOf, withMetrics, type AppMetrics } from './observability/metrics.js';
+import { answerClusterScrapes, registryFigures, serveMetrics, type MetricsListener } from './observability/metrics-server.js';
+import { Readiness } from './observability/readiness.js';
 import { startTracing, type Tracing } from './observability/tracing.js';
 import { startSmtpServer, type SmtpListener } from './smtp/server.js';
 import { countTeams, createTeam } from './teams/service.js';
@@ -30,6 +34,11 @@ export interface App {
   tracing: Tracing | null;
   http: HttpServer;
   smtp: SmtpListener;
+  /** Its figures when METRICS_PORT is set, else null. */
+  metrics: AppMetrics | null;
+  /** Where its /metrics listener answers (null: metrics off, or a worker whose primary serves them). */
+  metricsUrl: string | null;
+  readiness: Readiness;
   /** Stops accepting work, ends open streams and closes the database. */
   stop(): Promise<void>;
 }
@@ -54,18 +63,26 @@ export async function startApp(
   // Before the database: its statements are spans when tracing is on.
   const tracing = await startTracing(config, log);
   const opened = await openDatabase(config, { tracing });
-  const database: Database = { ...opened, db: modules.bind(opened.db) };
+  // Figures are kept only when they are served: without METRICS_PORT every count is a no-op.
+  const metrics = config.metrics.port === null ? null : await createAppMetrics(config.metrics.maxOperations);
+  const bound = modules.bind(opened.db);
+  const database: Database = { ...opened, db: metrics ? withMetrics(bound, metrics) : bound };
   let stopModules: (() => Promise<void>) | null = null;
+  let metricsListener: MetricsListener | null = null;
   try {
     if (opened.opened?.how === 'template') log.info('embedded database created from the migrated template', { dataDir: config.dataDir, template: opened.opened.template });
     if (opened.opened?.how === 'fresh') log.warn('embedded database initialised without the template (slower)', { dataDir: config.dataDir, err: opened.opened.templateError });
     if (opened.opened?.how === 'template') log.info('embedded database created from the migrated template', { dataDir: config.dataDir, template: opened.opened.template });
     if (opened.opened?.how === 'fresh') log.warn('embedded database initialised without the template (slower)', { dataDir: config.dataDir, err: opened.opened.templateError });
     if (await migrateDatabase(opened, config.databaseUrl)) log.info('database migrated');
+    if (metrics) instrumentDatabase(metrics, database);
     const events = new EventHub(database, log);
     events.register(...modules.events);
     stopModules = await modules.start({ config, database, events, log, tracing });
     await events.start();
+    // With several workers the primary serves everyone's figures; a worker answers its requests.
+    if (metrics && config.workers > 1 && cluster.isWorker) await answerClusterScrapes(metrics.registry);
+    else if (metrics) metricsListener = await serveMetrics(config.metrics.host, config.metrics.port!, registryFigures(metrics.registry), log);
     const auth = new Authenticator(database.db, config.adminToken, {
       scopeLookups: modules.scopeLookups(database.db),
       cacheMs: config.tokenCacheMs,
@@ -76,10 +93,12 @@ export async function startApp(
     const listener = await listenHttp(config.host, config.port, { headersMs: config.httpHeadersTimeoutMs, requestMs: config.httpRequestTimeoutMs });
     const publicUrl = publicUrlOf(config, listener.url);
     const services: AppServices = { db: database.db, config, events, auth, log, publicUrl };
-    const api = apiEndpoint(services, database, tracing);
+    const readiness = new Readiness({ database, events, config, checks: modules.readinessChecks });
+    const api = apiEndpoint(services, database, readiness, tracing);
     const http = serveRoutes(listener, { routes: [...api.routes, ...modules.routes], services, log, maxBodyBytes: config.maxBodyBytes, attach: api.attach, tracing });
     const smtp = await startSmtpServer({ config, database, log, publicUrl, tracing });
-    const stopJobs = startJobs(modules.jobs, { db: database.db, config, events, log, now: options.now ?? (() => new Date()), tracing });
+    const jobs = startJobs(modules.jobs, { db: database.db, config, events, log, now: options.now ?? (() => new Date()), tracing });
+    readiness.jobs = jobs;
     let stopping: Promise<void> | null = null;
     return {
       config,
@@ -91,9 +110,12 @@ export async function startApp(
       tracing,
       http,
       smtp,
+      metrics,
+      metricsUrl: metricsListener?.url ?? null,
+      readiness,
       stop: () =>
         (stopping ??= (async () => {
-          await Promise.all([http.close(), smtp.close(), stopJobs()]);
+          await Promise.all([http.close(), smtp.close(), jobs.stop(), metricsListener?.close()]);
           await stopModules?.();
           await auth.close();
           await events.stop();
@@ -102,11 +124,21 @@ export async function startApp(
         })()),
     };
   } catch (err) {
+    await metricsListener?.close();
     await stopModules?.();
     await database.close();
     await tracing?.shutdown();
     throw err;
   }
+}
+
+/** Pool figures read at scrape time, and the statements the database refused, by SQLSTATE class. */
+function instrumentDatabase(metrics: AppMetrics, database: Database) {
+  const { pool } = database;
+  metrics.gaugeFromValue('db_pool_connections_max', 'Connections the pool may open (PGlite: its one).', () => pool?.max ?? 1);
+  metrics.gaugeFromValue('db_pool_connections_in_use', 'Connections busy with a statement or a transaction (PostgreSQL).', () => (pool ? Math.min(pool.inFlight(), pool.max) : null));
+  metrics.gaugeFromValue('db_pool_waiting', 'Statements and transactions waiting for a free connection (PostgreSQL).', () => (pool ? Math.max(0, pool.inFlight() - pool.max) : null));
+  pool?.watchErrors((err) => metrics.statementErrors.inc({ class: sqlStateClassOf(err) }));
 }
 
 export interface FirstStart {

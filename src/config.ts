@@ -96,6 +96,9 @@ interface ConfigValues {
   liveChat: LiveChatSettings;
   /** OpenTelemetry traces over OTLP/HTTP; null (the default) when no endpoint is set: nothing is loaded or sent. */
   tracing: TracingSettings | null;
+  metrics: MetricsSettings;
+  /** /readyz is unready while outbound mail due to be sent has waited longer than this. */
+  readyMaxOutboxAgeMinutes: number;
   outbound: OutboundSettings;
   /** Key of the signatures in our plus-addresses (MAIL_SIGNING_SECRET); unset: a random key kept in the database. */
   mailSigningSecret: string | undefined;
@@ -137,6 +140,15 @@ export interface TracingSettings {
   serviceName: string;
   /** OTEL_BSP_SCHEDULE_DELAY: how long finished spans wait to be sent together. */
   exportDelayMs: number;
+}
+
+/** The Prometheus endpoint: on a listener of its own, never on the public port by accident. */
+export interface MetricsSettings {
+  /** METRICS_PORT; null (unset): no metrics are kept or served. */
+  port: number | null;
+  host: string;
+  /** Operation names kept as labels: the first this many seen; later ones count as `other`. */
+  maxOperations: number;
 }
 
 export interface LiveChatSettings {
@@ -351,6 +363,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   Object.freeze(config.smtpTrustedRelays);
   Object.freeze(config.corsOrigins);
   Object.freeze(config.liveChat);
+  Object.freeze(config.metrics);
   Object.freeze(config.outbound);
   if (config.dkim) Object.freeze(config.dkim);
   return Object.freeze(config);
@@ -365,6 +378,7 @@ export function numericSettings(): readonly NumericSetting[] {
 
 function readConfig(env: NodeJS.ProcessEnv, read: ReturnType<typeof settingsReader>): ConfigValues {
   const port = read.port('PORT', 4000);
+  const metricsPort = read.port('METRICS_PORT', 9464);
   const logLevel = read.parsed(() => {
     const level = (env.LOG_LEVEL || 'info') as LogLevel;
     if (!['debug', 'info', 'warn', 'error', 'silent'].includes(level)) throw new Error(`LOG_LEVEL must be one of debug, info, warn, error, silent; got "${level}"`);
@@ -419,6 +433,12 @@ function readConfig(env: NodeJS.ProcessEnv, read: ReturnType<typeof settingsRead
       .map((origin) => origin.trim().replace(/\/+$/, ''))
       .filter((origin) => origin !== ''),
     trustedCountryHeader: read.parsed(() => trustedCountryHeaderFrom(env), null),
+    metrics: {
+      port: env.METRICS_PORT ? metricsPort : null,
+      host: env.METRICS_HOST || '127.0.0.1',
+      maxOperations: read.count('METRICS_MAX_OPERATIONS', 100),
+    },
+    readyMaxOutboxAgeMinutes: read.minutes('READY_MAX_OUTBOX_AGE_MINUTES', 60, { fractions: true }),
     liveChat: {
       maxMessageChars: read.count('LIVECHAT_MAX_MESSAGE_CHARS', 4000),
       idleCloseMinutes: read.minutes('LIVECHAT_IDLE_CLOSE_MINUTES', 30, { fractions: true }),

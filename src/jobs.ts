@@ -24,20 +24,34 @@ export interface Job {
   run(context: JobContext): Promise<unknown>;
 }
 
-/** Starts the jobs; the returned function stops them and waits for rounds under way. */
-export function startJobs(jobs: readonly Job[], context: JobContext): () => Promise<void> {
+/** The running jobs: stop them, and when each last finished a round without failing. */
+export interface RunningJobs {
+  stop(): Promise<void>;
+  /** Per job: its interval and when its last round succeeded (its start time before the first). */
+  health(): Array<{ name: string; intervalMs: number; lastSuccess: number }>;
+}
+
+/** Starts the jobs; `stop` stops them and waits for rounds under way. */
+export function startJobs(jobs: readonly Job[], context: JobContext): RunningJobs {
   const { tracing } = context;
   const running = jobs.map((job) => {
     let round: Promise<unknown> = Promise.resolve();
     const run = tracing ? () => tracing.span(`job ${job.name}`, { attributes: { 'intake.job': job.name } }, () => job.run(context)) : () => job.run(context);
-    const timer = setInterval(() => {
-      round = round.then(run).catch((err) => context.log.error(`${job.name} failed`, { err }));
-    }, job.intervalMs(context.config));
-    timer.unref();
-    return { timer, last: () => round };
+    const entry = { name: job.name, intervalMs: job.intervalMs(context.config), lastSuccess: Date.now(), timer: undefined as NodeJS.Timeout | undefined, last: () => round };
+    entry.timer = setInterval(() => {
+      round = round
+        .then(run)
+        .then(() => void (entry.lastSuccess = Date.now()))
+        .catch((err) => context.log.error(`${job.name} failed`, { err }));
+    }, entry.intervalMs);
+    entry.timer.unref();
+    return entry;
   });
-  return async () => {
-    for (const { timer } of running) clearInterval(timer);
-    await Promise.all(running.map(({ last }) => last()));
+  return {
+    async stop() {
+      for (const { timer } of running) clearInterval(timer);
+      await Promise.all(running.map(({ last }) => last()));
+    },
+    health: () => running.map(({ name, intervalMs, lastSuccess }) => ({ name, intervalMs, lastSuccess })),
   };
 }

@@ -144,6 +144,9 @@ async function startPrimary(config: Config): Promise<number> {
     log.error('worker exited, starting another', { pid: worker.process.pid, code, signal });
     setTimeout(() => cluster.fork(), 1000).unref();
   });
+  // Every worker's figures, served together by the primary (the workers answer over IPC).
+  const { clusterFigures, serveMetrics } = await import('./observability/metrics-server.js');
+  const metrics = config.metrics.port === null ? null : await serveMetrics(config.metrics.host, config.metrics.port, await clusterFigures(), log);
   await withMigratedDatabase(config, async (database) => {
     const { prepareFirstStart } = await import('./app.js');
     const { composeModules } = await import('./app-module.js');
@@ -164,6 +167,7 @@ async function startPrimary(config: Config): Promise<number> {
   });
   stopOnSignal(log, async () => {
     stopping = true;
+    await metrics?.close();
     const workers = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined && !w.isDead());
     await Promise.all(workers.map((w) => new Promise((resolve) => (w!.once('exit', resolve), w!.kill('SIGTERM')))));
   });
@@ -196,6 +200,7 @@ async function printBanner(database: Database, config: Config, publicUrl: string
     `  Intake is running (${where}${processes ? `, ${processes}` : ''}).`,
     `  GraphiQL:     ${publicUrl}/graphql`,
     `  Health:       ${publicUrl}/healthz`,
+    ...(config.metrics.port ? [`  Metrics:      http://${config.metrics.host}:${config.metrics.port}/metrics (readiness: ${publicUrl}/readyz)`] : []),
     `  SMTP:         ${config.smtpHost}:${smtpPort} (mail to the team aliases below becomes tickets)`,
     ...(first.team ? [`  Demo team:    ${first.team.name} created`] : []),
     ...(aliases.length ? [`  Team aliases: ${aliases.join(', ')}`] : []),

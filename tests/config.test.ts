@@ -37,7 +37,7 @@ describe('settings that make no sense', () => {
   it('are read through one reader: every setting config.ts reads is numeric and checked, or one of the known others', () => {
     const source = readFileSync(path.join(root, 'src/config.ts'), 'utf8');
     const read = new Set([...source.matchAll(/(?:env\.|['"])([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)\b/g)].map((m) => m[1]!));
-    const other = ['DATABASE_URL', 'INTAKE_DATA_DIR', 'SMTP_HOST', 'MAIL_DOMAIN', 'SMTP_TLS_KEY', 'SMTP_TLS_CERT', 'INTAKE_ADMIN_TOKEN', 'PUBLIC_URL', 'LOG_LEVEL', 'TRUSTED_PROXIES', 'SMTP_TRUSTED_RELAYS', 'GRAPHQL_INTROSPECTION', 'NODE_ENV', 'CORS_ORIGINS', 'TRUSTED_COUNTRY_HEADER', 'SMTP_RELAY_URL', 'MAIL_SIGNING_SECRET', 'DKIM_PRIVATE_KEY_FILE', 'DKIM_SELECTOR'];
+    const other = ['DATABASE_URL', 'INTAKE_DATA_DIR', 'SMTP_HOST', 'MAIL_DOMAIN', 'SMTP_TLS_KEY', 'SMTP_TLS_CERT', 'INTAKE_ADMIN_TOKEN', 'PUBLIC_URL', 'LOG_LEVEL', 'TRUSTED_PROXIES', 'SMTP_TRUSTED_RELAYS', 'GRAPHQL_INTROSPECTION', 'NODE_ENV', 'CORS_ORIGINS', 'TRUSTED_COUNTRY_HEADER', 'SMTP_RELAY_URL', 'MAIL_SIGNING_SECRET', 'DKIM_PRIVATE_KEY_FILE', 'DKIM_SELECTOR', 'METRICS_HOST'];
     other.push('OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_SERVICE_NAME');
     const numeric = SETTINGS.map((s) => s.name);
     expect(numeric.length).toBeGreaterThan(25);

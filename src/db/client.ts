@@ -68,9 +68,9 @@ export interface Database {
   /**
    * LISTENs on a channel; the returned function stops listening. A dropped connection is
    * re-established until it succeeds, then `onReconnect` runs: notifications sent meanwhile are
-   * lost, so the caller catches up from the database.
+   * lost, so the caller catches up from the database. `onLost` runs when the connection drops.
    */
-  listen(channel: string, onPayload: (payload: string) => void, onReconnect?: () => void): Promise<() => Promise<void>>;
+  listen(channel: string, onPayload: (payload: string) => void, onReconnect?: () => void, onLost?: () => void): Promise<() => Promise<void>>;
   /**
    * How an embedded database folder was opened: `template` when it was empty and filled from the
    * migrated template (its path in `template`), `fresh` when PGlite initialised it itself (the
@@ -79,6 +79,12 @@ export interface Database {
   opened?: { how: 'existing' | 'template' | 'fresh'; template?: string; templateError?: unknown };
   /** Calls `listener` with every statement drizzle sends through `db` until the returned function runs (tests count them). */
   watchStatements(listener: StatementListener): () => void;
+  /**
+   * PostgreSQL: the pool's size and its work in flight (statements and transactions started and
+   * not yet settled; beyond `max` they wait for a connection), and a hook told the error of every
+   * statement the database refused. Unset on PGlite (one connection in the process).
+   */
+  pool?: { max: number; inFlight(): number; watchErrors(listener: (err: unknown) => void): () => void };
   close(): Promise<void>;
 }
 
@@ -125,21 +131,24 @@ export interface OpenOptions {
 }
 
 export function openPostgres(url: string, options: { max?: number } & OpenOptions = {}): Database {
+  const max = options.max ?? 10;
   const client = postgres(url, {
-    max: options.max ?? 10,
+    max,
     onnotice: () => {},
     connection: { application_name: 'intake' },
     backoff: reconnectDelaySeconds,
   });
   // jit: drizzle compiles a row mapper per query shape instead of walking each column's path per row.
   const watchers = statementWatchers();
-  const db = watchers.watchingTransactions(drizzlePostgres({ client: alwaysPrepared(client, options.tracing ?? null), relations, jit: true, logger: watchers.logger }) as unknown as Db);
+  const pool = poolWatch();
+  const db = watchers.watchingTransactions(drizzlePostgres({ client: alwaysPrepared(client, pool, options.tracing ?? null), relations, jit: true, logger: watchers.logger }) as unknown as Db);
   return {
     kind: 'postgres',
     db,
     watchStatements: watchers.watchStatements,
+    pool: { max, inFlight: () => pool.inFlight, watchErrors: pool.watchErrors },
     rows: (query) => queryRows(db, query),
-    listen: (channel, onPayload, onReconnect) => listenPostgres(url, channel, onPayload, onReconnect),
+    listen: (channel, onPayload, onReconnect, onLost) => listenPostgres(url, channel, onPayload, onReconnect, onLost),
     close: () => client.end({ timeout: 2 }),
   };
 }
@@ -160,7 +169,7 @@ const LISTEN_RETRY_MAX_MS = 2000;
  * A LISTEN connection of its own. postgres.js's `listen` re-listens once when its connection
  * closes and silently gives up if the database is not back yet; this one keeps trying.
  */
-async function listenPostgres(url: string, channel: string, onPayload: (payload: string) => void, onReconnect?: () => void) {
+async function listenPostgres(url: string, channel: string, onPayload: (payload: string) => void, onReconnect?: () => void, onLost?: () => void) {
   let stopped = false;
   let reconnecting = false;
   const statement = `listen "${channel.replace(/"/g, '""')}"`;
@@ -178,7 +187,10 @@ async function listenPostgres(url: string, channel: string, onPayload: (payload:
     fetch_types: false,
     onnotice: () => {},
     connection: { application_name: 'intake-listen' },
-    onclose: () => void reconnect(),
+    onclose: () => {
+      if (!stopped) onLost?.();
+      void reconnect();
+    },
   });
   async function reconnect() {
     if (stopped || reconnecting) return;
@@ -207,24 +219,67 @@ async function listenPostgres(url: string, channel: string, onPayload: (payload:
  * statements skip all three after their first run on a connection; our SQL is parameterised, so
  * the number of distinct statements stays bounded by the code.
  */
-function alwaysPrepared(sql: postgres.Sql, tracing: Tracing | null): postgres.Sql {
+function alwaysPrepared(sql: postgres.Sql, pool: PoolWatch, tracing: Tracing | null, inTransaction = false): postgres.Sql {
   return new Proxy(sql, {
     get(target, property, receiver) {
       if (property === 'unsafe') {
-        if (tracing) {
-          return (query: string, parameters?: any[], options?: postgres.UnsafeQueryOptions) => tracedOnAwait(tracing, query, target.unsafe(query, parameters, { ...options, prepare: true }));
-        }
-        return (query: string, parameters?: any[], options?: postgres.UnsafeQueryOptions) => target.unsafe(query, parameters, { ...options, prepare: true });
+        return (query: string, parameters?: any[], options?: postgres.UnsafeQueryOptions) => {
+          const pending = target.unsafe(query, parameters, { ...options, prepare: true });
+          // Runs it now, as the caller's await would: postgres.js sends it a tick later, so a
+          // `.values()` the caller adds at once still applies. Watched before it is traced, so
+          // the watch's own `then` opens no span; the caller's await does.
+          pool.watch(pending, !inTransaction);
+          return tracing ? tracedOnAwait(tracing, query, pending) : pending;
+        };
       }
       if (property === 'begin' || property === 'savepoint') {
         return (...args: any[]) => {
           const work = args.pop() as (inner: postgres.Sql) => unknown;
-          return (target as any)[property](...args, (inner: postgres.Sql) => work(alwaysPrepared(inner, tracing)));
+          const started = (target as any)[property](...args, (inner: postgres.Sql) => work(alwaysPrepared(inner, pool, tracing, true)));
+          // A transaction holds its connection from BEGIN to COMMIT; its statements count as one.
+          if (property === 'begin') pool.hold(started);
+          return started;
         };
       }
       return Reflect.get(target, property, receiver);
     },
   });
+}
+
+type PoolWatch = ReturnType<typeof poolWatch>;
+
+/**
+ * What the pool is doing, as far as the code above postgres.js sees it (its queues are private):
+ * work in flight (a statement outside a transaction, or a transaction from BEGIN to its end) and
+ * the statements the database refused.
+ */
+function poolWatch() {
+  const errorListeners = new Set<(err: unknown) => void>();
+  const state = {
+    inFlight: 0,
+    watchErrors(listener: (err: unknown) => void) {
+      errorListeners.add(listener);
+      return () => void errorListeners.delete(listener);
+    },
+    watch(pending: Promise<unknown>, holdsConnection: boolean) {
+      if (holdsConnection) state.inFlight++;
+      pending.then(
+        () => {
+          if (holdsConnection) state.inFlight--;
+        },
+        (err) => {
+          if (holdsConnection) state.inFlight--;
+          errorListeners.forEach((listener) => listener(err));
+        },
+      );
+    },
+    hold(transaction: Promise<unknown>) {
+      state.inFlight++;
+      const release = () => void state.inFlight--;
+      transaction.then(release, release);
+    },
+  };
+  return state;
 }
 
 /** PostgreSQL's type id of bytea. */

@@ -38,17 +38,20 @@ export async function migrateDatabase(database: Database, databaseUrl: string | 
   return true;
 }
 
+/** The migration folders this code ships (read once: they do not change while it runs). */
+let local: string[] | undefined;
+
 /**
  * True when drizzle's journal lists every migration folder as applied. Most starts find nothing
  * to do; this one query spares them the migrator's statements (a DDL among them) and, on
  * PostgreSQL, its own connection and lock. Any doubt (no journal yet, an older journal layout)
  * leaves the decision to the migrator.
  */
-async function isUpToDate(database: Database): Promise<boolean> {
-  const local = readdirSync(migrationsFolder, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+export async function isUpToDate(database: Database): Promise<boolean> {
+  const folders = (local ??= readdirSync(migrationsFolder, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name));
   try {
     const applied = new Set((await database.rows<{ name: string | null }>(sql`select name from drizzle.__drizzle_migrations`)).map((row) => row.name));
-    return local.every((name) => applied.has(name));
+    return folders.every((name) => applied.has(name));
   } catch {
     return false;
   }

@@ -3,6 +3,7 @@ import { GraphQLError } from 'graphql';
 import { Repeater } from 'graphql-yoga';
 import { queryRows, type Database, type Db, type DbOrTx } from '../db/client.js';
 import type { Logger } from '../log.js';
+import { metricsOf } from '../observability/metrics.js';
 import { events, eventStreams } from './tables.js';
 
 export const EVENTS_CHANNEL = 'intake_events';
@@ -261,6 +262,7 @@ export class EventHub {
   private readonly streams = new Map<string, Stream>();
   private stopListening: (() => Promise<void>) | null = null;
   private stopped = false;
+  private connected = false;
 
   constructor(
     private readonly database: Database,
@@ -283,8 +285,13 @@ export class EventHub {
       this.stopListening = await this.database.listen(
         EVENTS_CHANNEL,
         (payload) => this.onNotification(payload),
-        () => this.catchUpAll(),
+        () => {
+          this.connected = true;
+          this.catchUpAll();
+        },
+        () => (this.connected = false),
       );
+      this.connected = true;
       const positions = await this.database.db.select({ type: eventStreams.type, position: eventStreams.position }).from(eventStreams);
       for (const { type, position } of positions) {
         const stream = this.streams.get(type);
@@ -295,6 +302,11 @@ export class EventHub {
     }
     // Events committed while no hub listened (a crash between commit and numbering, an outage).
     for (const stream of this.streams.values()) if (!stream.type.liveOnly) this.sequence(stream);
+  }
+
+  /** Whether its LISTEN connection is up: while it is not, this instance hears of no commit (readiness). */
+  isListening(): boolean {
+    return this.connected && !this.stopped;
   }
 
   async stop(): Promise<void> {
@@ -416,6 +428,7 @@ export class EventHub {
   }
 
   private onNotification(payload: string): void {
+    const arrived = performance.now();
     let event: LoggedEvent & { type: string; pending?: boolean };
     try {
       event = JSON.parse(payload);
@@ -432,14 +445,23 @@ export class EventHub {
       if (stream.waiting.length > 1) return; // a hand-out is already queued and will take it
       // Taken when the hand-out starts, once: a retry hands out the same events.
       let batch: LoggedEvent[] | null = null;
-      return this.enqueue(stream, () => this.handOut(stream, (batch ??= stream.waiting.splice(0))));
+      return this.enqueue(stream, async () => {
+        await this.handOut(stream, (batch ??= stream.waiting.splice(0)));
+        this.observeLag(stream, arrived);
+      });
     }
     this.enqueue(stream, async () => {
       if (event.position <= stream.delivered) return;
       // Positions have no gaps: a jump means notifications were lost, and the log has them.
       if (event.position === stream.delivered + 1) await this.dispatch(stream, [event]);
       else await this.catchUp(stream);
+      this.observeLag(stream, arrived);
     });
+  }
+
+  /** Time from a notification's arrival to its hand-out (queueing behind its type's earlier events, and the load). */
+  private observeLag(stream: Stream, arrived: number): void {
+    metricsOf(this.database.db)?.eventDeliveryLag.observe({ type: stream.type.name }, (performance.now() - arrived) / 1000);
   }
 
   /**
@@ -449,6 +471,7 @@ export class EventHub {
    */
   private catchUpAll(): void {
     this.log.warn('event listener reconnected: catching up from the event log');
+    metricsOf(this.database.db)?.listenReconnects.inc();
     for (const stream of this.streams.values()) {
       if (!stream.type.liveOnly) this.sequence(stream);
       if (!stream.type.liveOnly) this.enqueue(stream, () => this.catchUp(stream));

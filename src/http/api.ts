@@ -20,6 +20,9 @@ import { attachGraphqlWebSocket } from './websocket.js';
 import { visitorCountry as countryOfVisitor } from '../livechat/country.js';
 import { chatChannelsOf, originAllowedFor } from '../livechat/http-origins.js';
 import { ANONYMOUS } from '../auth/principal.js';
+import { useOperationMetrics } from '../observability/graphql-metrics.js';
+import { metricsOf } from '../observability/metrics.js';
+import type { Readiness } from '../observability/readiness.js';
 
 const GRAPHQL_PATH = '/graphql';
 
@@ -32,10 +35,11 @@ function isCompilableQuery(args: ExecutionArgs): boolean {
 
 /**
  * The API's own routes: /graphql (Yoga: queries and mutations over HTTP, subscriptions over SSE,
- * GraphiQL for browsers), / (to GraphiQL) and /healthz, and graphql-ws on /graphql's upgrades.
+ * GraphiQL for browsers), / (to GraphiQL), /healthz and /readyz, and graphql-ws on /graphql's upgrades.
  */
-export function apiEndpoint(services: AppServices, database: Database, tracing: Tracing | null = null): { routes: Route[]; attach(server: http.Server): Upgrades } {
+export function apiEndpoint(services: AppServices, database: Database, readiness: Readiness, tracing: Tracing | null = null): { routes: Route[]; attach(server: http.Server): Upgrades } {
   const { config, auth, log } = services;
+  const metrics = metricsOf(services.db);
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -66,6 +70,8 @@ export function apiEndpoint(services: AppServices, database: Database, tracing: 
     graphiql: GRAPHIQL_OPTIONS,
     renderGraphiQL: renderIntakeGraphiQL,
     plugins: [
+      // First, so it sees every operation and every refusal of the plugins after it.
+      ...(metrics ? [useOperationMetrics(metrics)] : []),
       // A simple (non-preflighted) request must carry a header a browser form cannot send.
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }),
       useVaryOnOrigin(),
@@ -146,6 +152,18 @@ export function apiEndpoint(services: AppServices, database: Database, tracing: 
           log.error('health check failed', { err });
           sendJson(res, 503, { status: 'unavailable', database: 'unreachable' });
         }
+      },
+    },
+    {
+      // Whether this instance should get traffic (a load balancer's or Kubernetes' readiness
+      // probe); /healthz says only whether the process and its database live.
+      methods: ['GET', 'HEAD'],
+      path: '/readyz',
+      headers: { 'cache-control': 'no-store' },
+      async handle(_req, res) {
+        const report = await readiness.report();
+        if (!report.ready) log.info('not ready', { failing: report.failing, checks: report.checks });
+        sendJson(res, report.ready ? 200 : 503, { status: report.ready ? 'ready' : 'unready', failing: report.failing, checks: report.checks });
       },
     },
   ];

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { runWithRequestId, type Logger } from '../log.js';
+import { metricsOf } from '../observability/metrics.js';
 import type { Tracing } from '../observability/tracing.js';
 import { compressResponse } from './compression.js';
 import { isAbort, matchRoute, sendJson, type AppServices, type Route } from './router.js';
@@ -59,10 +60,23 @@ export function serveRoutes(
   const { routes, services, log, maxBodyBytes } = options;
   const { server } = listener;
   const tracing = options.tracing ?? null;
+  const metrics = metricsOf(services.db);
+  const routeLabels = new Map<Route, string>(routes.map((route) => [route, routeLabelOf(route.path)]));
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const started = performance.now();
+    let routeLabel = 'unmatched';
+    if (metrics) {
+      // 'close' also comes for answers cut short (a client that left an SSE stream).
+      res.once('close', () => {
+        const method = KNOWN_METHODS.has(req.method ?? '') ? req.method! : 'OTHER';
+        metrics.httpRequests.inc({ method, route: routeLabel, status: String(res.statusCode) });
+        metrics.httpDuration.observe({ method, route: routeLabel }, (performance.now() - started) / 1000);
+      });
+    }
     const requestId = requestIdOf(req.headers['x-request-id']);
     res.setHeader('x-request-id', requestId);
-    if (!tracing) return void runWithRequestId(requestId, () => handle(req, res, requestId));
+    const labelRoute = (route: Route) => void (routeLabel = routeLabels.get(route)!);
+    if (!tracing) return void runWithRequestId(requestId, () => handle(req, res, requestId, labelRoute));
     const span = tracing.startSpan(req.method ?? 'HTTP', {
       kind: 'server',
       parentHeaders: req.headers,
@@ -74,13 +88,14 @@ export function serveRoutes(
       span.end();
     });
     runWithRequestId(requestId, () => tracing.withSpan(span, () => handle(req, res, requestId, (route) => {
+      labelRoute(route);
       const pattern = typeof route.path === 'string' ? route.path : route.path.source;
       span.updateName(`${req.method} ${pattern}`);
       span.setAttributes({ 'http.route': pattern });
     })));
   });
 
-  async function handle(req: http.IncomingMessage, res: http.ServerResponse, requestId: string, onRoute?: (route: Route) => void) {
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse, requestId: string, onRoute: (route: Route) => void) {
     const started = performance.now();
     compressResponse(req, res);
     const path = (req.url ?? '/').split('?')[0]!;
@@ -91,7 +106,7 @@ export function serveRoutes(
       const found = matchRoute(routes, req.method ?? 'GET', path);
       if (!found) return sendJson(res, 404, { error: 'Not found' });
       const { route, params } = found;
-      onRoute?.(route);
+      onRoute(route);
       for (const [name, value] of Object.entries(route.headers ?? {})) res.setHeader(name, value);
       if (!found.methodAllowed) {
         res.setHeader('allow', route.methods === 'any' ? '' : route.methods.join(', '));
@@ -139,6 +154,17 @@ const SANE_REQUEST_ID = /^[A-Za-z0-9._:;=+/@-]{8,128}$/;
  */
 export function requestIdOf(header: string | string[] | undefined): string {
   return typeof header === 'string' && SANE_REQUEST_ID.test(header) ? header : randomUUID();
+}
+
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/** A route's path as a metrics label: the path itself, or its pattern with each capture as `:param`. */
+export function routeLabelOf(path: string | RegExp): string {
+  if (typeof path === 'string') return path;
+  return path.source
+    .replace(/^\^|\$$/g, '')
+    .replace(/\([^()]*\)/g, ':param')
+    .replace(/\\(.)/g, '$1');
 }
 
 /** Bodies must declare their length, and stay within the limit; Node then enforces it while reading. */

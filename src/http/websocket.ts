@@ -16,6 +16,7 @@ import { clientAddressOf } from './client-address.js';
 import type { Db } from '../db/client.js';
 import { ANONYMOUS } from '../auth/principal.js';
 import { chatChannelsOf, originAllowedFor } from '../livechat/http-origins.js';
+import { metricsOf } from '../observability/metrics.js';
 
 /**
  * A Subscription field whose `extensions` carry `{ [PUBLIC_SUBSCRIPTION]: true }` may be used by
@@ -111,6 +112,7 @@ function refuseServerOnlyMessages(socket: WebSocket): void {
  * that drops sockets whose peer went away without closing.
  */
 export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log, db, tracing = null }: Options) {
+  const metrics = metricsOf(db);
   const states = new WeakMap<WebSocket, SocketState>();
   const socketsPerAddress = new Map<string, number>();
 
@@ -157,11 +159,13 @@ export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log, 
     socketsPerAddress.set(clientAddress, (socketsPerAddress.get(clientAddress) ?? 0) + 1);
     const state: SocketState = { clientAddress, authenticated: false, publicOperations: new Set(), graceTimer: null, answeredPing: true, unwatch: () => {} };
     states.set(socket, state);
+    metrics?.websocketsOpen.inc();
     startGrace(socket, state);
     socket.on('pong', () => {
       state.answeredPing = true;
     });
     socket.once('close', () => {
+      metrics?.websocketsOpen.dec();
       stopGrace(state);
       state.unwatch();
       const left = (socketsPerAddress.get(clientAddress) ?? 1) - 1;

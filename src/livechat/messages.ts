@@ -13,6 +13,7 @@ import { appendMessage, lockSession, type ChatMessageRow } from './message-store
 import { failRateLimitedAt, rateHitCtes, type RateLimit } from './ratelimit.js';
 import { cleanChatBody, parseChatCommand, type ChatCommand } from './rules.js';
 import { liveChatMessages, liveChatOperators, liveChatSessions } from './tables.js';
+import { metricsOf } from '../observability/metrics.js';
 
 export type { ChatAuthorKind, ChatMessageRow } from './message-store.js';
 
@@ -77,8 +78,19 @@ export async function sendChatMessage(
   const command = sender.kind === 'OPERATOR' ? parseChatCommand(body) : null;
   if (sender.kind === 'OPERATOR' && command) return sendCommand(db, sender, { sessionId: input.sessionId, body, clientMessageId }, command);
   const message = { sessionId: input.sessionId, body, clientMessageId, operatorOnly: input.operatorOnly ?? false };
-  const [sent] = await queryRows<{ message: string | null; counted: boolean; bot: string | null }>(db, sendStatement(settings, sender, message));
+  const metrics = metricsOf(db);
+  // Only when figures are kept: whether this is the operator's first answer to the visitor (the
+  // channel's welcome, written on assignment, is outside the transcript and does not count).
+  const timeFirstAnswer = metrics !== undefined && sender.kind === 'OPERATOR' && !message.operatorOnly;
+  const [sent] = await queryRows<{ message: string | null; counted: boolean; bot: string | null; first_answer_seconds?: number | string | null }>(
+    db,
+    sendStatement(settings, sender, message, timeFirstAnswer),
+  );
   if (sent!.message !== null) {
+    if (metrics) {
+      metrics.chatMessages.inc({ author: sender.kind });
+      if (sent!.first_answer_seconds != null) metrics.chatFirstAnswer.observe(Number(sent!.first_answer_seconds));
+    }
     const stored = messageFromJson(JSON.parse(sent!.message));
     // The session's bot listens: it reads the message now that it is committed, and answers after it.
     if (sender.kind === 'VISITOR' && sent!.bot !== null && sent!.bot !== 'HANDED_OVER') await reactToVisitor(db, settings, stored.sessionId);
@@ -94,7 +106,12 @@ export async function sendChatMessage(
  * is commit order within a session and the notification goes out on commit. No row: refused
  * (or a retry), and `explainUnsent` says which.
  */
-function sendStatement(settings: ChatSettings, sender: ChatSender, message: { sessionId: number; body: string; clientMessageId: string | null; operatorOnly: boolean }): SQL {
+function sendStatement(
+  settings: ChatSettings,
+  sender: ChatSender,
+  message: { sessionId: number; body: string; clientMessageId: string | null; operatorOnly: boolean },
+  timeFirstAnswer = false,
+): SQL {
   const visitor = sender.kind === 'VISITOR';
   const agentId = sender.kind === 'OPERATOR' ? sender.agentId : null;
   const checkedAgent = sender.kind === 'OPERATOR' && !sender.admin ? sender.agentId : null;
@@ -115,7 +132,12 @@ function sendStatement(settings: ChatSettings, sender: ChatSender, message: { se
         visitor || message.operatorOnly ? sql`` : sql`, chatbot_phase = case when s.chatbot_phase is null then null else 'HANDED_OVER'::live_chat_chatbot_phase end, chatbot_due_at = null`
       }
       where ${sql.join(conditions, sql` and `)}
-      returning s.id, s.last_seq, s.visitor_name, s.chatbot_phase
+      returning s.id, s.last_seq, s.visitor_name, s.chatbot_phase${
+        timeFirstAnswer
+          ? sql`, case when not exists (select 1 from ${liveChatMessages} x where x.session_id = s.id and x.author_kind = 'OPERATOR' and not x.operator_only and x.in_transcript)
+              then extract(epoch from now() - s.created_at) end as first_answer_seconds`
+          : sql``
+      }
     ), m as (
       insert into ${liveChatMessages} (session_id, seq, author_kind, author_name, agent_id, body, operator_only, in_transcript, client_message_id)
       select s.id, s.last_seq, ${sender.kind}::chat_author_kind, coalesce(${authorName}::text, s.visitor_name), ${agentId}::int, ${message.body}, ${message.operatorOnly}, true, ${message.clientMessageId}::text
@@ -129,6 +151,7 @@ function sendStatement(settings: ChatSettings, sender: ChatSender, message: { se
     )
     select (select row::text from sent) as message, (select count(*) from notified) as notified,
       (select s.chatbot_phase::text from s) as bot,
+      ${timeFirstAnswer ? sql`(select first_answer_seconds from s where exists (select 1 from sent)) as first_answer_seconds,` : sql``}
       ${visitor ? sql`exists (select 1 from rate_hit)` : sql`true`} as counted`;
 }
 

@@ -5,7 +5,8 @@ import { isOperatorOf, syncChannelWithTeam } from './channels.js';
 import { chatMessageAdded, liveChatSessionChanged, visitorSessionChanged } from './events.js';
 import './graphql.js';
 import { ControlRelay, setControlRelay } from './control.js';
-import { PresenceTracker, setPresenceTracker } from './presence.js';
+import { metricsOf } from '../observability/metrics.js';
+import { liveChatFigures, PresenceTracker, setPresenceTracker } from './presence.js';
 import { pruneRateCounters } from './ratelimit.js';
 import { sweepLiveChatSessions } from './sessions.js';
 import { finishPausedChatbotInputs } from './chatbot-runtime.js';
@@ -39,6 +40,21 @@ export const liveChatModule: AppModule = {
     },
   ],
   async start({ config, database, events, log }) {
+    const metrics = metricsOf(database.db);
+    if (metrics) {
+      // One query per scrape serves both gauges (prom-client collects them side by side).
+      let reading: Promise<Awaited<ReturnType<typeof liveChatFigures>>> | null = null;
+      const read = () => (reading ??= liveChatFigures(database.db).finally(() => (reading = null)));
+      const onError = (err: unknown) => log.error('reading live chat figures failed', { err });
+      metrics.gaugeFromReading('livechat_sessions', 'Live chat sessions by state (open: with an operator; waiting: in line).', ['state'], async () => {
+        const figures = await read();
+        return [
+          { labels: { state: 'open' }, value: figures.open },
+          { labels: { state: 'waiting' }, value: figures.waiting },
+        ];
+      }, onError);
+      metrics.gaugeFromReading('livechat_operators_online', 'Operators with a chat stream open on any instance.', [], async () => [{ value: (await read()).operatorsOnline }], onError);
+    }
     const typing = new TypingRelay(database, log);
     await typing.start();
     setTypingRelay(events, typing);

@@ -168,3 +168,15 @@ export function presenceTrackerOf(events: EventHub): PresenceTracker {
   if (!tracker) throw new Error('live chat is not started on this instance');
   return tracker;
 }
+
+/** What an operator watching the chat wants at a glance: sessions by state, and operators connected now. */
+export async function liveChatFigures(db: DbOrTx): Promise<{ open: number; waiting: number; operatorsOnline: number }> {
+  const [row] = await queryRows<{ open: number | string; waiting: number | string; online: number | string }>(
+    db,
+    sql`select
+      (select count(*) from ${liveChatSessions} where status = 'OPEN') as open,
+      (select count(*) from ${liveChatSessions} where status = 'WAITING') as waiting,
+      (select count(distinct agent_id) from ${liveChatPresences} where heartbeat_at > now() - make_interval(secs => ${PRESENCE_TTL_SECONDS})) as online`,
+  );
+  return { open: Number(row!.open), waiting: Number(row!.waiting), operatorsOnline: Number(row!.online) };
+}

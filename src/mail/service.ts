@@ -47,7 +47,9 @@ export interface Envelope {
 }
 
 /** What the SMTP listener answers to RCPT TO. */
-export type RecipientDecision = { accept: true; teamId: number | null } | { accept: false; code: 550; message: string };
+export type RecipientDecision =
+  | { accept: true; teamId: number | null }
+  | { accept: false; code: 550; message: string; reason: 'relaying_denied' | 'no_such_mailbox' | 'contact_policy' };
 
 /** Finds the team of an alias (local part and domain, lower case). */
 export type TeamFinder = (localPart: string, domain: string) => Promise<TeamRow | undefined>;
@@ -70,7 +72,7 @@ export async function checkRecipient(
   const localPart = address.slice(0, at).toLowerCase();
   const domain = address.slice(at + 1).toLowerCase();
   const ours = at >= 1 && (domain === settings.mailDomain || (await listMailDomains(db, settings)).includes(domain));
-  if (!ours) return { accept: false, code: 550, message: `5.7.1 <${address}>: relaying denied, we only receive mail for our own domains` };
+  if (!ours) return { accept: false, code: 550, message: `5.7.1 <${address}>: relaying denied, we only receive mail for our own domains`, reason: 'relaying_denied' };
   // alias+token@domain (the Reply-To of our mail) reaches the alias; a token whose signature
   // holds names a ticket, and its answer is let in whatever the contact policy.
   const plus = localPart.indexOf('+');
@@ -78,10 +80,10 @@ export async function checkRecipient(
   if (plus > 0 && team?.useEmailAlias && ticketOfReplyAddress(await mailSigner(db, settings), address) !== null) return { accept: true, teamId: team.id };
   // RFC 5321 §4.5.1: postmaster of every domain we serve takes mail; kept for an administrator.
   if (localPart === 'postmaster' && (!team || !team.useEmailAlias)) return { accept: true, teamId: null };
-  if (!team || !team.useEmailAlias) return { accept: false, code: 550, message: `5.1.1 <${address}>: no such mailbox` };
+  if (!team || !team.useEmailAlias) return { accept: false, code: 550, message: `5.1.1 <${address}>: no such mailbox`, reason: 'no_such_mailbox' };
   // Bounces come with an empty sender and must reach us whatever the policy.
   if (team.aliasContactPolicy === 'KNOWN_CUSTOMERS' && mailFrom && !(await findCustomerByEmail(db, mailFrom))) {
-    return { accept: false, code: 550, message: `5.7.1 ${team.aliasRefusalText ?? DEFAULT_REFUSAL_TEXT}` };
+    return { accept: false, code: 550, message: `5.7.1 ${team.aliasRefusalText ?? DEFAULT_REFUSAL_TEXT}`, reason: 'contact_policy' };
   }
   return { accept: true, teamId: team.id };
 }

@@ -11,6 +11,7 @@ import { dkimFor } from './dkim.js';
 import { bounceAddress, mailSigner, type MailSigner } from './signing.js';
 import { claimDueMail, markDeferred, markFailed, markSent, nextDueAt, OUTBOUND_CHANNEL, releaseHeldMail, type OutboundMailRow } from './service.js';
 import { outboundMails } from './tables.js';
+import { metricsOf } from '../observability/metrics.js';
 
 /** How a relay's answer or a transport error is taken. */
 export type SendOutcome = { kind: 'sent'; response: string } | { kind: 'temporary' | 'permanent'; response: string };
@@ -196,14 +197,18 @@ export class OutboxSender {
     const fields = { outboundMailId: row.id, messageId: row.messageId, attempt: row.attempts, response: outcome.response };
     span?.setAttributes({ 'smtp.outcome': outcome.kind });
     if (outcome.kind !== 'sent') span?.fail(new Error(outcome.response));
+    const metrics = metricsOf(this.db);
     if (outcome.kind === 'sent') {
+      metrics?.outboundSent.inc();
       if (!(await this.recordSent({ id: row.id, attempts: row.attempts, response: outcome.response }))) this.log.warn('outbound mail sent after its claim ran out', fields);
       else this.log.info('outbound mail sent', fields);
     } else if (outcome.kind === 'permanent') {
+      metrics?.outboundFailed.inc();
       await markFailed(this.db, row, outcome.response);
       this.log.warn('outbound mail refused', fields);
     } else {
       const { status, delayMs } = await markDeferred(this.db, row, outcome.response, this.config.outbound);
+      (status === 'DEFERRED' ? metrics?.outboundDeferred : metrics?.outboundFailed)?.inc();
       if (status === 'DEFERRED') this.schedule(delayMs + 5, true);
       this.log.info(status === 'FAILED' ? 'outbound mail out of retries' : 'outbound mail deferred', fields);
     }

@@ -298,3 +298,29 @@ function formatDuration(ms: number): string {
   if (ms < 7_200_000) return `${Math.round(ms / 60_000)} min`;
   return `${Math.round(ms / 3_600_000)} h`;
 }
+
+/**
+ * What waits in the outbox, by status (SENDING counted as PENDING), and how long the oldest mail
+ * not yet sent has waited since it was queued or sent again (`retry_from`), in seconds.
+ * `due` leaves HELD mail out: it waits for a relay to be configured, not for one to answer.
+ */
+export async function outboxFigures(db: DbOrTx): Promise<{ waiting: Record<'HELD' | 'PENDING' | 'DEFERRED', number>; oldestSeconds: number | null; oldestDueSeconds: number | null }> {
+  const rows = await queryRows<{ status: string; count: number | string; oldest: number | string | null }>(
+    db,
+    sql`select case when status = 'SENDING' then 'PENDING' else status::text end as status, count(*) as count,
+          extract(epoch from now() - min(retry_from)) as oldest
+        from ${outboundMails} where status in ('HELD', 'PENDING', 'SENDING', 'DEFERRED') group by 1`,
+  );
+  const waiting = { HELD: 0, PENDING: 0, DEFERRED: 0 };
+  let oldestSeconds: number | null = null;
+  let oldestDueSeconds: number | null = null;
+  for (const row of rows) {
+    const status = row.status as keyof typeof waiting;
+    waiting[status] += Number(row.count);
+    const oldest = row.oldest === null ? null : Number(row.oldest);
+    if (oldest === null) continue;
+    oldestSeconds = Math.max(oldestSeconds ?? 0, oldest);
+    if (status !== 'HELD') oldestDueSeconds = Math.max(oldestDueSeconds ?? 0, oldest);
+  }
+  return { waiting, oldestSeconds, oldestDueSeconds };
+}

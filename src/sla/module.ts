@@ -1,4 +1,5 @@
 import type { AppModule } from '../app-module.js';
+import { metricsOf } from '../observability/metrics.js';
 import './graphql.js';
 import { applySlaPolicies, failedSlaCondition, failOverdueSlas, slaDeadlineBeforeCondition } from './service.js';
 
@@ -14,7 +15,10 @@ export const slaModule: AppModule = {
     {
       name: 'SLA breach watch',
       intervalMs: (config) => config.slaWatchIntervalMs,
-      run: ({ db, now }) => failOverdueSlas(db, now()),
+      async run({ db, now }) {
+        const failed = await failOverdueSlas(db, now());
+        if (failed.length > 0) metricsOf(db)?.slaFailed.inc(failed.length);
+      },
     },
   ],
 };

@@ -6,6 +6,7 @@ import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
 import { isListedAddress } from '../http/client-address.js';
 import { runWithRequestId, type Logger } from '../log.js';
+import { metricsOf } from '../observability/metrics.js';
 import type { SpanHandle, Tracing } from '../observability/tracing.js';
 import { MailIntakeQueue } from '../mail/queue.js';
 import { AliasLookups, checkRecipient } from '../mail/service.js';
@@ -84,6 +85,17 @@ export async function startSmtpServer({ config, database, log, publicUrl, tracin
     transaction.span?.end();
     transaction.span = null;
   };
+  const metrics = metricsOf(database.db);
+  const refused = (reason: string) => metrics?.mailsRefused.inc({ reason });
+  const tryAgain = (reason: string) => (metrics?.mailsDeferred.inc({ reason }), TRY_AGAIN());
+  // Sessions counted open in the metrics (onClose also runs for connections refused at onConnect).
+  const metricsOpen = new Set<string>();
+  const countOpened = (session: SMTPServerSession) => {
+    if (!metrics) return;
+    metricsOpen.add(session.id);
+    metrics.smtpConnections.inc();
+    metrics.smtpConnectionsOpen.inc();
+  };
 
   const server = new SMTPServer({
     name: new URL(publicUrl).hostname,
@@ -105,11 +117,15 @@ export async function startSmtpServer({ config, database, log, publicUrl, tracin
     onConnect(session, callback) {
       const from = session.remoteAddress;
       // A relay in front of us carries many senders' mail: only SMTP_MAX_CLIENTS bounds it.
-      if (isListedAddress(from, config.smtpTrustedRelays)) return callback();
+      if (isListedAddress(from, config.smtpTrustedRelays)) return (countOpened(session), callback());
       const open = connectionsFrom.get(from) ?? 0;
-      if (open >= config.smtpMaxClientsPerAddress) return callback(smtpReply(421, '4.7.0 Too many connections from your address, try again later'));
+      if (open >= config.smtpMaxClientsPerAddress) {
+        metrics?.mailsDeferred.inc({ reason: 'too_many_connections' });
+        return callback(smtpReply(421, '4.7.0 Too many connections from your address, try again later'));
+      }
       connectionsFrom.set(from, open + 1);
       counted.add(session.id);
+      countOpened(session);
       callback();
     },
 
@@ -120,6 +136,7 @@ export async function startSmtpServer({ config, database, log, publicUrl, tracin
 
     onClose(session) {
       transactions.get(session)?.span?.end();
+      if (metricsOpen.delete(session.id)) metrics?.smtpConnectionsOpen.dec();
       if (!counted.delete(session.id)) return;
       const left = (connectionsFrom.get(session.remoteAddress) ?? 1) - 1;
       if (left > 0) connectionsFrom.set(session.remoteAddress, left);
@@ -130,6 +147,7 @@ export async function startSmtpServer({ config, database, log, publicUrl, tracin
       const rcptTo = session.envelope.rcptTo;
       const known = rcptTo.some((r) => r.address.toLowerCase() === address.address.toLowerCase());
       if (!known && rcptTo.length >= config.smtpMaxRecipients) {
+        metrics?.mailsDeferred.inc({ reason: 'too_many_recipients' });
         return callback(smtpReply(452, `4.5.3 Too many recipients: at most ${config.smtpMaxRecipients} per message, send the rest in another`));
       }
       const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address || null : null;
@@ -143,7 +161,10 @@ export async function startSmtpServer({ config, database, log, publicUrl, tracin
       };
       within(transactionOf(session), () => withinTime(check(), config.smtpLookupTimeoutMs, 'recipient check').then(
         (decision) => {
-          if (!decision.accept) return callback(smtpReply(decision.code, decision.message));
+          if (!decision.accept) {
+            refused(decision.reason);
+            return callback(smtpReply(decision.code, decision.message));
+          }
           if (decision.teamId === undefined) return callback();
           let teams = teamsOf.get(session);
           if (!teams) teamsOf.set(session, (teams = new Map()));
@@ -152,7 +173,7 @@ export async function startSmtpServer({ config, database, log, publicUrl, tracin
         },
         (err) => {
           log.error('smtp recipient check failed', { sessionId: session.id, err });
-          callback(TRY_AGAIN());
+          callback(tryAgain('recipient_check_failed'));
         },
       ));
     },
@@ -173,13 +194,16 @@ export async function startSmtpServer({ config, database, log, publicUrl, tracin
       stream.on('error', (err) =>
         within(transaction, () => {
           log.warn('smtp data stream failed', { sessionId: session.id, err });
-          reply(TRY_AGAIN());
+          reply(tryAgain('data_stream_failed'));
         }),
       );
       // Stream events run outside the transaction's context: `within` brings it back.
       stream.on('end', () => within(transaction, () => {
         transaction.span?.setAttributes({ 'smtp.message_bytes': size, 'smtp.recipients': session.envelope.rcptTo.length });
-        if (stream.sizeExceeded) return reply(smtpReply(552, `5.3.4 Message exceeds the maximum size of ${config.mailMaxBytes} bytes`));
+        if (stream.sizeExceeded) {
+          refused('too_large');
+          return reply(smtpReply(552, `5.3.4 Message exceeds the maximum size of ${config.mailMaxBytes} bytes`));
+        }
         const teams = teamsOf.get(session) ?? new Map<string, number | null>();
         const rcptTo = session.envelope.rcptTo.map((r) => r.address);
         const teamIds = rcptTo.map((a) => teams.get(a.toLowerCase())).filter((id): id is number | null => id !== undefined);
@@ -194,11 +218,17 @@ export async function startSmtpServer({ config, database, log, publicUrl, tracin
           ([bounce, results]) => {
             if (bounce) log.info('bounce of outbound mail received', { sessionId: session.id, outboundMailIds: bounced, action: bounce.report.action, failed: bounce.failed.map((m) => m.id) });
             if (bounced.length !== rcptTo.length) log.info('mail received', { sessionId: session.id, from: envelope.mailFrom, results });
+            if (metrics) {
+              metrics.mailsAccepted.inc();
+              metrics.mailBytes.inc(size);
+              const quarantined = results.filter((r) => r.status === 'QUARANTINED').length;
+              if (quarantined > 0) metrics.mailsQuarantined.inc(quarantined);
+            }
             reply(null, '2.0.0 Message accepted');
           },
           (err) => {
             log.error('mail intake failed, sender will retry', { sessionId: session.id, err });
-            reply(TRY_AGAIN());
+            reply(tryAgain((err as { code?: unknown })?.code === 'ETIMEDOUT' ? 'storing_timed_out' : 'storing_failed'));
           },
         );
       }));

@@ -6,7 +6,8 @@ import { Team } from '../teams/graphql.js';
 import type { TeamRow } from '../teams/service.js';
 import { loadInBatch } from '../graphql/batch.js';
 import { DEVICES, formField, INPUT_TYPES, LABEL_POSITIONS, MAPS_TO, OPERATORS, VISIBILITIES, type FormField } from './form.js';
-import { formsOf, formsOfTeamIds, setWebsiteFormPublished, submitWebsiteForm, updateWebsiteForm, type WebsiteFormRow } from './service.js';
+import { formRefusalReason, formsOf, formsOfTeamIds, setWebsiteFormPublished, submitWebsiteForm, updateWebsiteForm, type WebsiteFormRow } from './service.js';
+import { metricsOf } from '../observability/metrics.js';
 import type { SideBlock } from './tables.js';
 
 const enumOf = (name: string, description: string, values: readonly string[]) =>
@@ -196,15 +197,21 @@ builder.mutationFields((t) => ({
     description: 'Submits a published website form. Public: needs no token, returns only the ticket number.',
     args: { input: t.arg({ type: SubmitWebsiteFormInput, required: true, description: 'The answers.' }) },
     resolve: async (_root, { input }, ctx) => {
+      const metrics = metricsOf(ctx.db);
+      metrics?.formPosts.inc();
       const teamId = idOf(String(input.teamId), 'Team');
-      if (teamId === null) return { userErrors: [{ field: ['input', 'teamId'], code: 'INVALID_ID' as const, message: 'teamId must be the ID of a Team.' }] };
+      if (teamId === null) {
+        metrics?.formRefusals.inc({ reason: 'INVALID_INPUT' });
+        return { userErrors: [{ field: ['input', 'teamId'], code: 'INVALID_ID' as const, message: 'teamId must be the ID of a Team.' }] };
+      }
       try {
         // Field problems name the field key itself, as the page shows them beside the input.
         const values = Object.fromEntries(input.values.map((v) => [v.key, v.value]));
         return { ...(await submitWebsiteForm(ctx.db, ctx.config, { teamId, values, origin: ctx.client })), userErrors: [] };
       } catch (error) {
-        if (error instanceof UserInputError) return { userErrors: error.errors };
-        throw error;
+        if (!(error instanceof UserInputError)) throw error;
+        metrics?.formRefusals.inc({ reason: formRefusalReason(error.errors) });
+        return { userErrors: error.errors };
       }
     },
   }),

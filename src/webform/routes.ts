@@ -2,9 +2,10 @@ import type http from 'node:http';
 import { UserInputError } from '../errors.js';
 import { readFormBody, type FormBodyLimits } from '../http/form-body.js';
 import { clientOf, sendHtml, type Route, type RouteContext } from '../http/router.js';
+import { metricsOf } from '../observability/metrics.js';
 import { languageOf } from '../text/public-pages.js';
 import { renderFormPage, renderIndexPage, renderRefusedPage, renderSuccessPage } from './page.js';
-import { countFormSubmission, MAX_FILE_BYTES, publicFormBySlug, publishedForms, submitWebsiteForm } from './service.js';
+import { countFormSubmission, formRefusalReason, MAX_FILE_BYTES, publicFormBySlug, publishedForms, submitWebsiteForm } from './service.js';
 
 /** The public pages run no script of others and are never framed: no one can overlay them to steal input. */
 const PAGE_HEADERS = {
@@ -48,10 +49,19 @@ async function supportPage(req: http.IncomingMessage, res: http.ServerResponse, 
   const action = `/support/${found.form.slug}`;
   if (req.method !== 'POST') return sendHtml(res, 200, renderFormPage(found.form, { lang, action }));
   const origin = clientOf(req, config);
+  const metrics = metricsOf(db);
+  metrics?.formPosts.inc();
   // Counted before a byte of the body is parsed: a client past its limit costs one counter bump.
-  if (!(await countFormSubmission(db, config, origin.clientAddress))) return sendHtml(res, 429, renderRefusedPage(found.form, { lang, action, code: 'RATE_LIMITED' }));
+  if (!(await countFormSubmission(db, config, origin.clientAddress))) {
+    metrics?.formRefusals.inc({ reason: 'RATE_LIMITED' });
+    return sendHtml(res, 429, renderRefusedPage(found.form, { lang, action, code: 'RATE_LIMITED' }));
+  }
   const body = await readFormBody(req, FORM_BODY_LIMITS);
-  if (!body.ok) return sendHtml(res, body.status, renderRefusedPage(found.form, { lang, action, code: body.status === 413 ? 'TOO_LARGE' : 'UNREADABLE' }));
+  if (!body.ok) {
+    const code = body.status === 413 ? 'TOO_LARGE' : 'UNREADABLE';
+    metrics?.formRefusals.inc({ reason: code });
+    return sendHtml(res, body.status, renderRefusedPage(found.form, { lang, action, code }));
+  }
   const { values, files } = body;
   try {
     const { ticketNumber } = await submitWebsiteForm(db, config, { teamId: found.team.id, values, files, origin, rateLimitCounted: true });
@@ -59,6 +69,7 @@ async function supportPage(req: http.IncomingMessage, res: http.ServerResponse, 
   } catch (error) {
     if (!(error instanceof UserInputError)) throw error;
     const problems = error.errors.map((e) => ({ field: e.field ?? [], code: e.code, message: e.message }));
+    metrics?.formRefusals.inc({ reason: formRefusalReason(problems) });
     sendHtml(res, problems.some((p) => p.code === 'RATE_LIMITED') ? 429 : 422, renderFormPage(found.form, { lang, action, values, problems }));
   }
 }

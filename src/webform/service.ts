@@ -217,3 +217,9 @@ export async function submitWebsiteForm(db: DbOrTx, settings: FormSettings & Ack
   });
   return { ticketNumber: created.number, successMessage: form.successMessage };
 }
+
+/** Why a submission was refused, as a metrics label: a limit, a trap for robots, or the answers. */
+export function formRefusalReason(problems: ReadonlyArray<{ code: string }>): 'RATE_LIMITED' | 'REJECTED' | 'FORM_NOT_PUBLISHED' | 'INVALID_INPUT' {
+  for (const code of ['RATE_LIMITED', 'REJECTED', 'FORM_NOT_PUBLISHED'] as const) if (problems.some((p) => p.code === code)) return code;
+  return 'INVALID_INPUT';
+}
