@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
+import { mailWithAttachment } from '../tests/support/smtp.js';
 import { dropDatabase, freshDatabase, report, startProcess, stopProcess } from './support.js';
 
 const PORT = 4791;
@@ -9,28 +10,15 @@ const SMTP_PORT = 2791;
 const DB = 'intake_bench_big_mail';
 
 function bigMail(megabytes: number): string {
-  const b = 'bench-boundary';
-  const attachment = Buffer.alloc(Math.floor((megabytes * 1024 * 1024 * 3) / 4), 'x').toString('base64').replace(/.{76}/g, '$&\r\n');
-  return [
-    'From: Big <big@example.com>',
-    'To: customer-care@bench.test',
-    'Subject: Large report',
-    `Message-ID: <big-${process.pid}-${Date.now()}-${Math.random()}@example.com>`,
-    'MIME-Version: 1.0',
-    `Content-Type: multipart/mixed; boundary="${b}"`,
-    '',
-    `--${b}`,
-    'Content-Type: text/plain',
-    '',
-    'The report is attached.',
-    `--${b}`,
-    'Content-Type: application/octet-stream; name="report.bin"',
-    'Content-Transfer-Encoding: base64',
-    '',
-    attachment,
-    `--${b}--`,
-    '',
-  ].join('\r\n');
+  return mailWithAttachment({
+    from: 'Big <big@example.com>',
+    to: 'customer-care@bench.test',
+    subject: 'Large report',
+    messageId: `big-${process.pid}-${Date.now()}-${Math.random()}@example.com`,
+    body: 'The report is attached.',
+    filename: 'report.bin',
+    attachment: Buffer.alloc(Math.floor((megabytes * 1024 * 1024 * 3) / 4), 'x'),
+  });
 }
 
 /** The slowest /healthz answer while `during` runs, asking again 20 ms after each answer. */

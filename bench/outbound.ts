@@ -5,7 +5,7 @@ import { SMTPServer } from 'smtp-server';
 import { openPostgres } from '../src/db/client.js';
 import { migrateDatabase } from '../src/db/migrate.js';
 import { queueOutboundMail } from '../src/outbound/service.js';
-import { dropDatabase, freshDatabase, ratio, report, startProcess, stopProcess, takeTurns, type LoadRun } from './support.js';
+import { dropDatabase, freshDatabase, ratio, report, startProcess, stopProcess, takeTurns, type LoadRun, closedLoop } from './support.js';
 
 const DB = 'intake_bench_outbound';
 const DOMAIN = 'bench.test';
@@ -61,26 +61,7 @@ export async function benchOutbound(seconds: number) {
     const n = counter++;
     return { n, messageId: `bench-${process.pid}-${n}@${DOMAIN}`, subject: `Re: Bench ticket ${n} [#${n}]` };
   };
-  const loops = async (seconds: number, one: () => Promise<void>): Promise<LoadRun> => {
-    const latencies: number[] = [];
-    let errors = 0;
-    const started = Date.now();
-    const end = started + seconds * 1000;
-    await Promise.all(
-      Array.from({ length: IN_FLIGHT }, async () => {
-        while (Date.now() < end) {
-          const t = performance.now();
-          try {
-            await one();
-            latencies.push(performance.now() - t);
-          } catch {
-            errors++;
-          }
-        }
-      }),
-    );
-    return { latencies, errors, seconds: (Date.now() - started) / 1000 };
-  };
+  const loops = (seconds: number, one: () => Promise<void>): Promise<LoadRun> => closedLoop(IN_FLIGHT, seconds, one);
 
   let server: ChildProcess | null = null;
   let results;

@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import nodemailer from 'nodemailer';
 import { SMTPServer } from 'smtp-server';
-import { dropDatabase, freshDatabase, report, startProcess, stopProcess, takeTurns, type LoadRun } from './support.js';
+import { dropDatabase, freshDatabase, report, startProcess, stopProcess, takeTurns, type LoadRun, closedLoop } from './support.js';
 
 const DB = 'intake_bench_replies';
 const DOMAIN = 'bench.test';
@@ -54,26 +54,7 @@ export async function benchReplies(seconds: number) {
   };
   const direct = nodemailer.createTransport({ url: relayUrl, pool: true, maxConnections: 8, maxMessages: Infinity } as never);
   const body = 'Hello Jane,\n\nwe are looking into it: see https://help.bench.test/printers.\n\nCustomer Care';
-  const loops = async (s: number, one: () => Promise<void>): Promise<LoadRun> => {
-    const latencies: number[] = [];
-    let errors = 0;
-    const started = Date.now();
-    const end = started + s * 1000;
-    await Promise.all(
-      Array.from({ length: IN_FLIGHT }, async () => {
-        while (Date.now() < end) {
-          const t = performance.now();
-          try {
-            await one();
-            latencies.push(performance.now() - t);
-          } catch {
-            errors++;
-          }
-        }
-      }),
-    );
-    return { latencies, errors, seconds: (Date.now() - started) / 1000 };
-  };
+  const loops = (seconds: number, one: () => Promise<void>): Promise<LoadRun> => closedLoop(IN_FLIGHT, seconds, one);
 
   let server: ChildProcess | null = null;
   let results;

@@ -4,6 +4,7 @@ import nodemailer from 'nodemailer';
 import { openPostgres } from '../src/db/client.js';
 import { migrateDatabase } from '../src/db/migrate.js';
 import { createTeam } from '../src/teams/service.js';
+import { mailWithAttachment } from '../tests/support/smtp.js';
 import { dropDatabase, freshDatabase, ratio, report, startProcess, stopProcess } from './support.js';
 
 const DB = 'intake_bench_amplification';
@@ -13,29 +14,15 @@ const ALIASES = 20;
 
 /** A mail of about `megabytes` MB: a short text and one attachment making up the rest. */
 function bigMail(megabytes: number, to: string[]): string {
-  const b = 'bench-boundary';
-  const attachment = Buffer.alloc(Math.floor((megabytes * 1024 * 1024 * 3) / 4), 'x').toString('base64').replace(/.{76}/g, '$&\r\n');
-  return [
-    'From: Big Sender <big@example.com>',
-    `To: ${to.join(', ')}`,
-    'Subject: Large report',
-    `Message-ID: <big-${process.pid}-${Date.now()}@example.com>`,
-    'MIME-Version: 1.0',
-    `Content-Type: multipart/mixed; boundary="${b}"`,
-    '',
-    `--${b}`,
-    'Content-Type: text/plain; charset=utf-8',
-    '',
-    'The report is attached.',
-    `--${b}`,
-    'Content-Type: application/octet-stream; name="report.bin"',
-    'Content-Disposition: attachment; filename="report.bin"',
-    'Content-Transfer-Encoding: base64',
-    '',
-    attachment,
-    `--${b}--`,
-    '',
-  ].join('\r\n');
+  return mailWithAttachment({
+    from: 'Big Sender <big@example.com>',
+    to: to.join(', '),
+    subject: 'Large report',
+    messageId: `big-${process.pid}-${Date.now()}@example.com`,
+    body: 'The report is attached.',
+    filename: 'report.bin',
+    attachment: Buffer.alloc(Math.floor((megabytes * 1024 * 1024 * 3) / 4), 'x'),
+  });
 }
 
 function smallMail(i: number): string {

@@ -166,6 +166,28 @@ export async function load(options: { url: string; body: string; headers: Record
 }
 
 /** One JSON line per figure, with the baseline measured in the same run beside it. */
+/** `inFlight` loops each calling `one` again as soon as it settles, for `seconds`: every latency and error. */
+export async function closedLoop(inFlight: number, seconds: number, one: () => Promise<void>): Promise<LoadRun> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const started = Date.now();
+  const end = started + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (Date.now() < end) {
+        const t = performance.now();
+        try {
+          await one();
+          latencies.push(performance.now() - t);
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  return { latencies, errors, seconds: (Date.now() - started) / 1000 };
+}
+
 export function report(figure: Record<string, unknown>) {
   process.stdout.write(JSON.stringify(figure) + '\n');
 }

@@ -6,7 +6,7 @@ import { sweepMailBlobs } from '../../src/mail/staging.js';
 import { CHUNK_BYTES, ORPHAN_BLOB_SECONDS, stageBlob } from '../../src/tickets/blobs.js';
 import { createTeam } from '../support/fixtures.js';
 import { ADMIN_TOKEN, MAIL_DOMAIN, startTestServer, type TestServer } from '../support/server.js';
-import { deliver } from '../support/smtp.js';
+import { deliver, mailWithAttachment } from '../support/smtp.js';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -17,30 +17,8 @@ afterAll(async () => {
 });
 
 /** A mail of about 10 MB: a line of text and one attachment of `file`. */
-function bigMail(to: string, messageId: string, file: Buffer): string {
-  const b = 'big-boundary';
-  return [
-    'From: Big Sender <big@sender.example>',
-    `To: ${to}`,
-    'Subject: The whole archive',
-    `Message-ID: <${messageId}>`,
-    'MIME-Version: 1.0',
-    `Content-Type: multipart/mixed; boundary="${b}"`,
-    '',
-    `--${b}`,
-    'Content-Type: text/plain; charset=utf-8',
-    '',
-    'The archive is attached.',
-    `--${b}`,
-    'Content-Type: application/octet-stream; name="archive.bin"',
-    'Content-Disposition: attachment; filename="archive.bin"',
-    'Content-Transfer-Encoding: base64',
-    '',
-    file.toString('base64').replace(/.{76}/g, '$&\r\n'),
-    `--${b}--`,
-    '',
-  ].join('\r\n');
-}
+const bigMail = (to: string, messageId: string, file: Buffer) =>
+  mailWithAttachment({ from: 'Big Sender <big@sender.example>', to, subject: 'The whole archive', messageId, body: 'The archive is attached.', filename: 'archive.bin', attachment: file });
 
 const bufferBytes = (params: unknown[]) => Math.max(0, ...params.map((p) => (p instanceof Uint8Array ? p.byteLength : 0)));
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../../src/db/client.js';
 import { createTeam } from '../support/fixtures.js';
 import { ADMIN_TOKEN, MAIL_DOMAIN, startTestServer, type TestServer } from '../support/server.js';
-import { deliver, smtpDialogue } from '../support/smtp.js';
+import { deliver, mailWithAttachment, smtpDialogue } from '../support/smtp.js';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -19,28 +19,15 @@ describe('one mail to many aliases', () => {
   it('stores the raw message and each attachment once, referenced by every team’s record and ticket', async () => {
     for (let i = 1; i <= 20; i++) await createTeam(server, `Fanout ${i}`);
     const file = Buffer.alloc(512 * 1024, 7);
-    const b = 'fanout-boundary';
-    const raw = [
-      'From: Wide Sender <wide@sender.example>',
-      `To: ${aliases.join(', ')}`,
-      'Subject: To everyone',
-      'Message-ID: <fanout-1@sender.example>',
-      'MIME-Version: 1.0',
-      `Content-Type: multipart/mixed; boundary="${b}"`,
-      '',
-      `--${b}`,
-      'Content-Type: text/plain; charset=utf-8',
-      '',
-      'Please read the report.',
-      `--${b}`,
-      'Content-Type: application/octet-stream; name="report.bin"',
-      'Content-Disposition: attachment; filename="report.bin"',
-      'Content-Transfer-Encoding: base64',
-      '',
-      file.toString('base64').replace(/.{76}/g, '$&\r\n'),
-      `--${b}--`,
-      '',
-    ].join('\r\n');
+    const raw = mailWithAttachment({
+      from: 'Wide Sender <wide@sender.example>',
+      to: aliases.join(', '),
+      subject: 'To everyone',
+      messageId: 'fanout-1@sender.example',
+      body: 'Please read the report.',
+      filename: 'report.bin',
+      attachment: file,
+    });
     expect(await deliver(server.smtpPort, { from: 'wide@sender.example', to: aliases, raw })).toEqual({ ok: true, response: expect.stringMatching(/^250 /) });
 
     const db = server.app.database.db;

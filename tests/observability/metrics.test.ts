@@ -61,6 +61,8 @@ describe('/metrics', () => {
     expect(delta(before, during, 'intake_websockets_open')).toBe(1);
     watch.dispose();
     await socket.dispose();
+    // The server ends the socket's subscription on its own time: gone before the SSE one counts.
+    await waitFor(() => server.app.events.activeSubscriptions() === active, { what: 'the WebSocket subscription ended' });
 
     // The same subscription over SSE.
     const stream = sseSubscribe(server.graphqlUrl, ADMIN_TOKEN, `subscription MetricsWatch { ticketCreated { node { id } } }`);

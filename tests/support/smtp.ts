@@ -34,6 +34,32 @@ export function mail(fields: { from: string; to: string; subject?: string; body?
   return [...head, 'Content-Type: text/plain; charset=utf-8', '', fields.body ?? 'Hello', ''].join('\r\n');
 }
 
+/** A message of a short text and one attachment, base64 in lines of 76 (a big mail when the file is big). */
+export function mailWithAttachment(fields: { from: string; to: string; subject: string; messageId: string; body: string; filename: string; attachment: Buffer }): string {
+  const b = 'attachment-boundary';
+  return [
+    `From: ${fields.from}`,
+    `To: ${fields.to}`,
+    `Subject: ${fields.subject}`,
+    `Message-ID: <${fields.messageId}>`,
+    'MIME-Version: 1.0',
+    `Content-Type: multipart/mixed; boundary="${b}"`,
+    '',
+    `--${b}`,
+    'Content-Type: text/plain; charset=utf-8',
+    '',
+    fields.body,
+    `--${b}`,
+    `Content-Type: application/octet-stream; name="${fields.filename}"`,
+    `Content-Disposition: attachment; filename="${fields.filename}"`,
+    'Content-Transfer-Encoding: base64',
+    '',
+    fields.attachment.toString('base64').replace(/.{76}/g, '$&\r\n'),
+    `--${b}--`,
+    '',
+  ].join('\r\n');
+}
+
 /** A hand-driven SMTP dialogue over a raw socket, for exact reply codes and malformed input. */
 export async function smtpDialogue(port: number) {
   const socket = net.connect(port, '127.0.0.1');
