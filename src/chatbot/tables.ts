@@ -1,17 +1,9 @@
 import { index, integer, pgEnum, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { createdAtColumn, idColumn, updatedAtColumn } from '../db/columns.js';
 import { teams } from '../teams/tables.js';
+import { CHATBOT_STEP_TYPES } from './engine.js';
 
-export const chatbotStepType = pgEnum('chatbot_step_type', [
-  'TEXT',
-  'QUESTION_SELECTION',
-  'QUESTION_EMAIL',
-  'QUESTION_PHONE',
-  'FREE_INPUT_SINGLE',
-  'FREE_INPUT_MULTI',
-  'FORWARD_OPERATOR',
-  'CREATE_TICKET',
-]);
+export const chatbotStepType = pgEnum('chatbot_step_type', CHATBOT_STEP_TYPES);
 
 /** A chatbot script: its title is the bot's name in the chat. Shared by the channels whose rules attach it. */
 export const chatbotScripts = pgTable('chatbot_scripts', {
