@@ -4,7 +4,7 @@ import { is, sql, type SQL } from 'drizzle-orm';
 import { PgAsyncTransaction, type PgAsyncDatabase } from 'drizzle-orm/pg-core/async';
 import type { PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import { drizzle as drizzlePostgres, PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import type { SpanOptions, Tracing } from '../observability/tracing.js';
 import { dataDirFromTemplate } from './pglite-template.js';
@@ -22,6 +22,14 @@ export type DbOrTx = Db | Tx;
  */
 export function inTransaction<T>(db: DbOrTx, work: (tx: DbOrTx) => Promise<T>): Promise<T> {
   return is(db, PgAsyncTransaction) ? work(db) : db.transaction(work);
+}
+
+/**
+ * Whether transactions opened on `db` run side by side, each on a connection of its own: a
+ * PostgreSQL pool's do; PGlite has one connection, and a transaction is one.
+ */
+export function runsTransactionsSideBySide(db: DbOrTx): boolean {
+  return is(db, PostgresJsDatabase) && !is(db, PgAsyncTransaction);
 }
 
 /**

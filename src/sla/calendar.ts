@@ -122,11 +122,19 @@ function periodsOfDay(calendar: WorkingCalendar, y: number, m: number, d: number
  * The periods of each day depend only on the calendar: they are computed once per calendar
  * object and day, which makes bulk recomputation over one team's calendar cheap.
  */
-const dayCache = new WeakMap<WorkingCalendar, { holidays: Set<string>; days: Map<number, Array<[number, number]>> }>();
+interface CalendarDays {
+  holidays: Set<string>;
+  days: Map<number, Array<[number, number]>>;
+}
+const dayCache = new WeakMap<WorkingCalendar, CalendarDays>();
 
-function periodsOfDayCached(calendar: WorkingCalendar, dayUtc: number): Array<[number, number]> {
+function calendarDays(calendar: WorkingCalendar): CalendarDays {
   let cache = dayCache.get(calendar);
   if (!cache) dayCache.set(calendar, (cache = { holidays: new Set(calendar.holidays), days: new Map() }));
+  return cache;
+}
+
+function periodsOfDayCached(calendar: WorkingCalendar, cache: CalendarDays, dayUtc: number): Array<[number, number]> {
   let periods = cache.days.get(dayUtc);
   if (!periods) {
     const day = new Date(dayUtc);
@@ -138,7 +146,8 @@ function periodsOfDayCached(calendar: WorkingCalendar, dayUtc: number): Array<[n
 }
 
 const QUARTER_HOUR = 15 * MINUTE;
-const localDayCache = new Map<string, number>();
+/** Per time zone: quarter hour since the epoch → its local date as midnight UTC. */
+const localDayCache = new Map<string, Map<number, number>>();
 
 /**
  * The local date of an instant, as midnight UTC of that date. UTC offsets are multiples of 15
@@ -146,46 +155,64 @@ const localDayCache = new Map<string, number>();
  * quarter hour: bulk work formats far fewer dates.
  */
 function localDayOf(instant: number, timezone: string): number {
-  const key = `${timezone} ${Math.floor(instant / QUARTER_HOUR)}`;
-  let day = localDayCache.get(key);
+  let days = localDayCache.get(timezone);
+  if (!days) localDayCache.set(timezone, (days = new Map()));
+  const quarter = Math.floor(instant / QUARTER_HOUR);
+  let day = days.get(quarter);
   if (day === undefined) {
-    const p = localParts(Math.floor(instant / QUARTER_HOUR) * QUARTER_HOUR, timezone);
+    const p = localParts(quarter * QUARTER_HOUR, timezone);
     day = Date.UTC(p.year, p.month - 1, p.day);
-    if (localDayCache.size > 100_000) localDayCache.clear();
-    localDayCache.set(key, day);
+    if (days.size > 100_000) days.clear();
+    days.set(quarter, day);
   }
   return day;
 }
 
-/** Walks the working periods from the local day of `from` onwards. */
-function* periodsFrom(calendar: WorkingCalendar, from: number): Generator<[number, number]> {
+/**
+ * Walks the working periods from the local day of `from` onwards, clipped to start no earlier
+ * than `from`, until `visit` returns true; false when ten years pass first. A plain loop, not a
+ * generator: bulk recomputation walks about ten periods per ticket and policy.
+ */
+function walkPeriodsFrom(calendar: WorkingCalendar, from: number, visit: (start: number, end: number) => boolean): boolean {
+  const cache = calendarDays(calendar);
   let cursor = localDayOf(from, calendar.timezone);
   for (let i = 0; i < MAX_DAYS; i++, cursor += DAY) {
-    for (const period of periodsOfDayCached(calendar, cursor)) {
-      if (period[1] > from) yield [Math.max(period[0], from), period[1]];
+    const periods = periodsOfDayCached(calendar, cache, cursor);
+    for (let p = 0; p < periods.length; p++) {
+      const [start, end] = periods[p]!;
+      if (end > from && visit(start > from ? start : from, end)) return true;
     }
   }
+  return false;
 }
 
 /** The instant at which `durationMs` of working time has passed after `from`. */
 export function addWorkingTime(calendar: WorkingCalendar, from: Date, durationMs: number): Date {
   let remaining = durationMs;
   if (remaining <= 0) return new Date(from);
-  for (const [start, end] of periodsFrom(calendar, from.getTime())) {
+  let deadline = 0;
+  const found = walkPeriodsFrom(calendar, from.getTime(), (start, end) => {
     // "<=": a deadline that ends exactly at closing time is that closing time, not the next opening.
-    if (remaining <= end - start) return new Date(start + remaining);
+    if (remaining <= end - start) {
+      deadline = start + remaining;
+      return true;
+    }
     remaining -= end - start;
-  }
-  throw new Error('the calendar has no working time within ten years');
+    return false;
+  });
+  if (!found) throw new Error('the calendar has no working time within ten years');
+  return new Date(deadline);
 }
 
 /** Working time, in ms, between two instants (0 when `to` is not after `from`). */
 export function workingTimeBetween(calendar: WorkingCalendar, from: Date, to: Date): number {
   let total = 0;
   if (to <= from) return 0;
-  for (const [start, end] of periodsFrom(calendar, from.getTime())) {
-    if (start >= to.getTime()) break;
-    total += Math.min(end, to.getTime()) - start;
-  }
+  const until = to.getTime();
+  walkPeriodsFrom(calendar, from.getTime(), (start, end) => {
+    if (start >= until) return true;
+    total += Math.min(end, until) - start;
+    return false;
+  });
   return total;
 }

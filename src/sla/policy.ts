@@ -64,22 +64,25 @@ export function evaluateSla(input: {
   now: Date;
 }): SlaEvaluation {
   const { policy, calendar, periods, now } = input;
-  const excluded = new Set(policy.excludedStageIds);
+  // A handful of stages at most: an array lookup beats building a Set per ticket.
+  const excluded = policy.excludedStageIds;
   let pausedMs = 0;
-  for (const p of periods) {
-    if (excluded.has(p.stageId)) pausedMs += workingTimeBetween(calendar, p.since, p.until ?? now);
+  if (excluded.length > 0) {
+    for (const p of periods) {
+      if (excluded.includes(p.stageId)) pausedMs += workingTimeBetween(calendar, p.since, p.until ?? now);
+    }
   }
   const deadline = addWorkingTime(calendar, input.createdAt, policy.hours * 3_600_000 + pausedMs);
   const current = periods.at(-1);
   const targetSequence = input.sequenceOf(policy.targetStageId);
-  const reachedStage = (stageId: number) => input.sequenceOf(stageId) >= targetSequence;
+  // Compared inline, not through a local arrow: the runtime names each such closure per call.
   let reachedAt: Date | null = null;
-  if (current && reachedStage(current.stageId)) {
+  if (current && input.sequenceOf(current.stageId) >= targetSequence) {
     // Reached when it entered the unbroken run of target-or-later stages it is still in.
     reachedAt = current.since;
-    for (let i = periods.length - 2; i >= 0 && reachedStage(periods[i]!.stageId); i--) reachedAt = periods[i]!.since;
+    for (let i = periods.length - 2; i >= 0 && input.sequenceOf(periods[i]!.stageId) >= targetSequence; i--) reachedAt = periods[i]!.since;
   }
-  const paused = !reachedAt && current !== undefined && excluded.has(current.stageId);
+  const paused = !reachedAt && current !== undefined && excluded.includes(current.stageId);
   const status: SlaState = reachedAt ? (reachedAt <= deadline ? 'REACHED' : 'FAILED') : !paused && now > deadline ? 'FAILED' : 'ONGOING';
   return { deadline, reachedAt, status, paused };
 }

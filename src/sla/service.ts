@@ -1,5 +1,5 @@
 import { and, eq, gte, inArray, isNull, lt, lte, sql, type AnyColumn, type Placeholder, type SQL } from 'drizzle-orm';
-import { inTransaction, queryRows, type DbOrTx } from '../db/client.js';
+import { inTransaction, queryRows, runsTransactionsSideBySide, type DbOrTx } from '../db/client.js';
 import { isAnyOf } from '../db/columns.js';
 import { ADVISORY_LOCKS } from '../db/locks.js';
 import { publishEvents } from '../events/hub.js';
@@ -132,7 +132,8 @@ interface TeamSlaContext {
   useSla: boolean;
   policies: SlaPolicyRow[];
   calendar: WorkingCalendar;
-  sequence: Map<number, number>;
+  /** A stage's place in the team's order; unknown stages come last. */
+  sequenceOf: (stageId: number) => number;
 }
 
 async function teamSlaContext(db: DbOrTx, teamId: number, policies?: SlaPolicyRow[]): Promise<TeamSlaContext> {
@@ -142,7 +143,8 @@ async function teamSlaContext(db: DbOrTx, teamId: number, policies?: SlaPolicyRo
     stagesOf(db, teamId),
     calendarOf(db, teamId),
   ]);
-  return { useSla: team?.useSla ?? false, policies: teamPolicies, calendar, sequence: new Map(teamStages.map((s) => [s.id, s.sequence])) };
+  const sequence = new Map(teamStages.map((s) => [s.id, s.sequence]));
+  return { useSla: team?.useSla ?? false, policies: teamPolicies, calendar, sequenceOf: (id) => sequence.get(id) ?? Number.MAX_SAFE_INTEGER };
 }
 
 interface TicketSlaFacts {
@@ -162,11 +164,10 @@ type SlaUpsert = Omit<typeof ticketSlaStatuses.$inferInsert, 'id'>;
  */
 function planTicketSla(ctx: TeamSlaContext, ticket: TicketSlaFacts, existing: TicketSlaStatusRow[], now: Date): { upserts: SlaUpsert[]; stale: number[] } {
   const periods: StagePeriod[] = ticket.changes.map((c, i) => ({ stageId: c.stageId, since: c.enteredAt, until: ticket.changes[i + 1]?.enteredAt ?? null }));
-  const byPolicy = new Map(existing.map((s) => [s.policyId, s]));
   const upserts: SlaUpsert[] = [];
   const stale: number[] = [];
   for (const policy of ctx.policies) {
-    const current = byPolicy.get(policy.id);
+    const current = existing.find((s) => s.policyId === policy.id);
     if (!ctx.useSla || !policyMatches(policy, ticket)) {
       if (current && !current.reachedAt) stale.push(current.id);
       continue;
@@ -176,7 +177,7 @@ function planTicketSla(ctx: TeamSlaContext, ticket: TicketSlaFacts, existing: Ti
       calendar: ctx.calendar,
       createdAt: ticket.createdAt,
       periods,
-      sequenceOf: (id) => ctx.sequence.get(id) ?? Number.MAX_SAFE_INTEGER,
+      sequenceOf: ctx.sequenceOf,
       now,
     });
     if (current?.reachedAt && evaluation.reachedAt) continue;
@@ -185,20 +186,38 @@ function planTicketSla(ctx: TeamSlaContext, ticket: TicketSlaFacts, existing: Ti
   return { upserts, stale };
 }
 
+/** A PostgreSQL array literal of values that need no quoting (numbers, enum labels, ISO times, NULL). */
+function arrayLiteral(values: Array<string | number>): string {
+  return `{${values.join(',')}}`;
+}
+
 /**
- * Writes a plan in two statements whatever its size. The rows travel as one JSON text
- * parameter: thousands of bound parameters cost more to describe and bind than to write.
+ * Writes a plan in two statements whatever its size. The rows travel as one array literal per
+ * column, each a text parameter, unnested side by side: thousands of bound parameters cost
+ * more to describe and bind than to write, and PostgreSQL reads arrays about five times faster
+ * than the same rows as JSON (json_to_recordset was a fifth of a bulk recompute's database time).
  */
 async function writeSlaPlan(tx: DbOrTx, upserts: SlaUpsert[], stale: number[]): Promise<void> {
   if (upserts.length) {
-    const rows = JSON.stringify(
-      upserts.map((u) => ({ ticket_id: u.ticketId, policy_id: u.policyId, deadline: u.deadline, reached_at: u.reachedAt ?? null, status: u.status, paused: u.paused ?? false })),
-    );
+    const ticketIds: number[] = [];
+    const policyIds: number[] = [];
+    const deadlines: string[] = [];
+    const reachedAts: string[] = [];
+    const statuses: string[] = [];
+    const paused: string[] = [];
+    for (const u of upserts) {
+      ticketIds.push(u.ticketId);
+      policyIds.push(u.policyId);
+      deadlines.push(u.deadline.toISOString());
+      reachedAts.push(u.reachedAt ? u.reachedAt.toISOString() : 'NULL');
+      statuses.push(u.status);
+      paused.push(u.paused ? 't' : 'f');
+    }
     await tx.execute(sql`
       insert into ticket_sla_statuses (ticket_id, policy_id, deadline, reached_at, status, paused)
-      select ticket_id, policy_id, deadline, reached_at, status, paused
-      from json_to_recordset(${rows}::text::json)
-        as r(ticket_id integer, policy_id integer, deadline timestamptz, reached_at timestamptz, status sla_status, paused boolean)
+      select * from unnest(
+        ${arrayLiteral(ticketIds)}::text::int[], ${arrayLiteral(policyIds)}::text::int[], ${arrayLiteral(deadlines)}::text::timestamptz[],
+        ${arrayLiteral(reachedAts)}::text::timestamptz[], ${arrayLiteral(statuses)}::text::sla_status[], ${arrayLiteral(paused)}::text::boolean[])
       on conflict (ticket_id, policy_id) do update
         set deadline = excluded.deadline, reached_at = excluded.reached_at, status = excluded.status, paused = excluded.paused`);
   }
@@ -215,7 +234,11 @@ function planTickets(
   now: Date,
 ): { upserts: SlaUpsert[]; stale: number[]; changed: Map<number, number> } {
   const existingByTicket = new Map<number, TicketSlaStatusRow[]>();
-  for (const status of facts.existing) existingByTicket.set(status.ticketId, [...(existingByTicket.get(status.ticketId) ?? []), status]);
+  for (const status of facts.existing) {
+    const list = existingByTicket.get(status.ticketId);
+    if (list) list.push(status);
+    else existingByTicket.set(status.ticketId, [status]);
+  }
   const upserts: SlaUpsert[] = [];
   const stale: number[] = [];
   const changed = new Map<number, number>();
@@ -250,10 +273,16 @@ export async function applySlaPolicies(tx: DbOrTx, written: TicketRow[], now = n
   await writeSlaPlan(tx, plan.upserts, plan.stale);
 }
 
+/** Batches of a recomputation in flight at once on a pool: one's statements run while the next is read and planned. */
+const RECOMPUTE_BATCHES_IN_FLIGHT = 2;
+
 /**
  * Recomputes the SLA statuses of many tickets after a policy or calendar change: a team's, the
  * given ones, or all. Works in batches, each its own transaction, one statement per kind of
- * row per batch; subscribers hear of the tickets whose statuses changed.
+ * row per batch; subscribers hear of the tickets whose statuses changed. On PostgreSQL two
+ * batches run side by side, so the database writes one while the next is read and planned
+ * (batches are disjoint id ranges); on an error no new batch starts, and the first error is
+ * thrown once the batches in flight have settled.
  */
 export async function recomputeSlaDeadlines(
   db: DbOrTx,
@@ -262,35 +291,59 @@ export async function recomputeSlaDeadlines(
   if (input.teamId != null && !(await findTeam(db, input.teamId))) fail('teamId', 'NOT_FOUND', 'No team has this id.');
   const scope = { teamId: input.teamId ?? undefined, ticketIds: input.ticketIds ?? undefined };
   const total = await countTicketsForSla(db, scope);
-  const contextOf = new Map<number, TeamSlaContext>();
+  const contextOf = new Map<number, Promise<TeamSlaContext>>();
   const now = input.now ?? new Date();
+  const inFlight = runsTransactionsSideBySide(db) ? RECOMPUTE_BATCHES_IN_FLIGHT : 1;
+  const running = new Set<Promise<void>>();
+  let failure: { error: unknown } | undefined;
   let done = 0;
   let afterId = 0;
   input.onProgress?.(0, total);
-  for (;;) {
+  while (!failure) {
     const batch = await ticketsForSla(db, { ...scope, afterId, limit: input.batchSize ?? 5000 });
     if (batch.length === 0) break;
     afterId = batch.at(-1)!.id;
-    const ids = batch.map((t) => t.id);
-    await inTransaction(db, async (tx) => {
-      const newTeams = [...new Set(batch.map((t) => t.teamId))].filter((teamId) => !contextOf.has(teamId));
-      const [tags, changes, existing, contexts] = await Promise.all([
-        tagIdsByTicket(tx, ids),
-        stageChangesByTicket(tx, ids),
-        // The batch is an id range: one range condition instead of thousands of parameters.
-        tx.select().from(ticketSlaStatuses).where(and(gte(ticketSlaStatuses.ticketId, ids[0]!), lte(ticketSlaStatuses.ticketId, ids.at(-1)!))),
-        // Read through tx: on PGlite a query on db would wait for this very transaction.
-        Promise.all(newTeams.map((teamId) => teamSlaContext(tx, teamId))),
-      ]);
-      newTeams.forEach((teamId, i) => contextOf.set(teamId, contexts[i]!));
-      const plan = planTickets(batch, { contextOf, tags, changes, existing }, now);
-      await writeSlaPlan(tx, plan.upserts, plan.stale);
-      if (plan.changed.size) await publishEvents(tx, TICKET_UPDATED, plan.changed);
-    });
-    done += batch.length;
-    input.onProgress?.(done, total);
+    const work = recomputeBatch(db, batch, contextOf, now).then(
+      () => {
+        done += batch.length;
+        input.onProgress?.(done, total);
+      },
+      (error: unknown) => void (failure ??= { error }),
+    );
+    running.add(work);
+    void work.then(() => running.delete(work));
+    if (running.size >= inFlight) await Promise.race(running);
   }
+  await Promise.all(running);
+  if (failure) throw failure.error;
   return done;
+}
+
+/** One batch of a recomputation (tickets in id order), in its own transaction. */
+async function recomputeBatch(
+  db: DbOrTx,
+  batch: Array<Omit<TicketSlaFacts, 'tagIds' | 'changes'> & { teamId: number }>,
+  contextOf: Map<number, Promise<TeamSlaContext>>,
+  now: Date,
+): Promise<void> {
+  const ids = batch.map((t) => t.id);
+  await inTransaction(db, async (tx) => {
+    // Read through tx: on PGlite a query on db would wait for this very transaction. Each
+    // team's context is read once and shared by the batches after it.
+    for (const teamId of new Set(batch.map((t) => t.teamId))) {
+      if (!contextOf.has(teamId)) contextOf.set(teamId, teamSlaContext(tx, teamId));
+    }
+    const [tags, changes, existing, contexts] = await Promise.all([
+      tagIdsByTicket(tx, ids),
+      stageChangesByTicket(tx, ids),
+      // The batch is an id range: one range condition instead of thousands of parameters.
+      tx.select().from(ticketSlaStatuses).where(and(gte(ticketSlaStatuses.ticketId, ids[0]!), lte(ticketSlaStatuses.ticketId, ids.at(-1)!))),
+      Promise.all([...contextOf].map(async ([teamId, context]) => [teamId, await context] as const)),
+    ]);
+    const plan = planTickets(batch, { contextOf: new Map(contexts), tags, changes, existing }, now);
+    await writeSlaPlan(tx, plan.upserts, plan.stale);
+    if (plan.changed.size) await publishEvents(tx, TICKET_UPDATED, plan.changed);
+  });
 }
 
 /**
