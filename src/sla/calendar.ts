@@ -168,51 +168,47 @@ function localDayOf(instant: number, timezone: string): number {
   return day;
 }
 
-/**
- * Walks the working periods from the local day of `from` onwards, clipped to start no earlier
- * than `from`, until `visit` returns true; false when ten years pass first. A plain loop, not a
- * generator: bulk recomputation walks about ten periods per ticket and policy.
- */
-function walkPeriodsFrom(calendar: WorkingCalendar, from: number, visit: (start: number, end: number) => boolean): boolean {
-  const cache = calendarDays(calendar);
-  let cursor = localDayOf(from, calendar.timezone);
-  for (let i = 0; i < MAX_DAYS; i++, cursor += DAY) {
-    const periods = periodsOfDayCached(calendar, cache, cursor);
-    for (let p = 0; p < periods.length; p++) {
-      const [start, end] = periods[p]!;
-      if (end > from && visit(start > from ? start : from, end)) return true;
-    }
-  }
-  return false;
-}
-
 /** The instant at which `durationMs` of working time has passed after `from`. */
 export function addWorkingTime(calendar: WorkingCalendar, from: Date, durationMs: number): Date {
   let remaining = durationMs;
   if (remaining <= 0) return new Date(from);
-  let deadline = 0;
-  const found = walkPeriodsFrom(calendar, from.getTime(), (start, end) => {
-    // "<=": a deadline that ends exactly at closing time is that closing time, not the next opening.
-    if (remaining <= end - start) {
-      deadline = start + remaining;
-      return true;
+  // Walks the working periods from the local day of `from`, each clipped to start no earlier
+  // than `from`. Plain loops with index access: bulk recomputation walks about ten periods per
+  // ticket and policy, and a generator or destructuring allocates at each.
+  const start = from.getTime();
+  const cache = calendarDays(calendar);
+  let day = localDayOf(start, calendar.timezone);
+  for (let i = 0; i < MAX_DAYS; i++, day += DAY) {
+    const periods = periodsOfDayCached(calendar, cache, day);
+    for (let p = 0; p < periods.length; p++) {
+      const end = periods[p]![1];
+      if (end <= start) continue;
+      const begin = Math.max(periods[p]![0], start);
+      // "<=": a deadline that ends exactly at closing time is that closing time, not the next opening.
+      if (remaining <= end - begin) return new Date(begin + remaining);
+      remaining -= end - begin;
     }
-    remaining -= end - start;
-    return false;
-  });
-  if (!found) throw new Error('the calendar has no working time within ten years');
-  return new Date(deadline);
+  }
+  throw new Error('the calendar has no working time within ten years');
 }
 
 /** Working time, in ms, between two instants (0 when `to` is not after `from`). */
 export function workingTimeBetween(calendar: WorkingCalendar, from: Date, to: Date): number {
   let total = 0;
   if (to <= from) return 0;
+  const start = from.getTime();
   const until = to.getTime();
-  walkPeriodsFrom(calendar, from.getTime(), (start, end) => {
-    if (start >= until) return true;
-    total += Math.min(end, until) - start;
-    return false;
-  });
+  const cache = calendarDays(calendar);
+  let day = localDayOf(start, calendar.timezone);
+  for (let i = 0; i < MAX_DAYS; i++, day += DAY) {
+    const periods = periodsOfDayCached(calendar, cache, day);
+    for (let p = 0; p < periods.length; p++) {
+      const end = periods[p]![1];
+      if (end <= start) continue;
+      const begin = Math.max(periods[p]![0], start);
+      if (begin >= until) return total;
+      total += Math.min(end, until) - begin;
+    }
+  }
   return total;
 }

@@ -158,32 +158,50 @@ interface TicketSlaFacts {
 
 type SlaUpsert = Omit<typeof ticketSlaStatuses.$inferInsert, 'id'>;
 
+/** What a ticket without tags, stage changes or statuses has; shared, never written to. */
+const NONE: never[] = [];
+
+interface SlaPlan {
+  upserts: SlaUpsert[];
+  stale: number[];
+}
+
+function statusOfPolicy(statuses: TicketSlaStatusRow[], policyId: number): TicketSlaStatusRow | undefined {
+  for (const status of statuses) if (status.policyId === policyId) return status;
+  return undefined;
+}
+
+function stagePeriods(changes: TicketSlaFacts['changes']): StagePeriod[] {
+  const periods: StagePeriod[] = [];
+  for (let i = 0; i < changes.length; i++) periods.push({ stageId: changes[i]!.stageId, since: changes[i]!.enteredAt, until: changes[i + 1]?.enteredAt ?? null });
+  return periods;
+}
+
 /**
- * The statuses a ticket should have: one per matching policy, unreached ones recomputed,
- * reached ones kept as they were, unreached ones of policies that no longer match removed.
+ * Adds to `plan` the statuses a ticket should have: one per matching policy, unreached ones
+ * recomputed, reached ones kept as they were, unreached ones of policies that no longer match
+ * removed. Returns whether its statuses change (for subscribers). Bulk recomputation runs this
+ * per ticket: it allocates no more than the rows it plans.
  */
-function planTicketSla(ctx: TeamSlaContext, ticket: TicketSlaFacts, existing: TicketSlaStatusRow[], now: Date): { upserts: SlaUpsert[]; stale: number[] } {
-  const periods: StagePeriod[] = ticket.changes.map((c, i) => ({ stageId: c.stageId, since: c.enteredAt, until: ticket.changes[i + 1]?.enteredAt ?? null }));
-  const upserts: SlaUpsert[] = [];
-  const stale: number[] = [];
+function planTicketSla(ctx: TeamSlaContext, ticket: TicketSlaFacts, existing: TicketSlaStatusRow[], now: Date, plan: SlaPlan): boolean {
+  let changed = false;
+  let periods: StagePeriod[] | undefined;
   for (const policy of ctx.policies) {
-    const current = existing.find((s) => s.policyId === policy.id);
+    const current = existing.length ? statusOfPolicy(existing, policy.id) : undefined;
     if (!ctx.useSla || !policyMatches(policy, ticket)) {
-      if (current && !current.reachedAt) stale.push(current.id);
+      if (current && !current.reachedAt) {
+        plan.stale.push(current.id);
+        changed = true;
+      }
       continue;
     }
-    const evaluation = evaluateSla({
-      policy,
-      calendar: ctx.calendar,
-      createdAt: ticket.createdAt,
-      periods,
-      sequenceOf: ctx.sequenceOf,
-      now,
-    });
+    periods ??= stagePeriods(ticket.changes);
+    const evaluation = evaluateSla({ policy, calendar: ctx.calendar, createdAt: ticket.createdAt, periods, sequenceOf: ctx.sequenceOf, now });
     if (current?.reachedAt && evaluation.reachedAt) continue;
-    upserts.push({ ticketId: ticket.id, policyId: policy.id, deadline: evaluation.deadline, reachedAt: evaluation.reachedAt, status: evaluation.status, paused: evaluation.paused });
+    plan.upserts.push({ ticketId: ticket.id, policyId: policy.id, deadline: evaluation.deadline, reachedAt: evaluation.reachedAt, status: evaluation.status, paused: evaluation.paused });
+    if (!current || current.status !== evaluation.status || current.deadline.getTime() !== evaluation.deadline.getTime()) changed = true;
   }
-  return { upserts, stale };
+  return changed;
 }
 
 /** A PostgreSQL array literal of values that need no quoting (numbers, enum labels, ISO times, NULL). */
@@ -230,28 +248,22 @@ async function writeSlaPlan(tx: DbOrTx, upserts: SlaUpsert[], stale: number[]): 
  */
 function planTickets(
   tickets: Array<Omit<TicketSlaFacts, 'tagIds' | 'changes'> & { teamId: number }>,
-  facts: { contextOf: Map<number, TeamSlaContext>; tags: Map<number, number[]>; changes: Map<number, Array<{ stageId: number; enteredAt: Date }>>; existing: TicketSlaStatusRow[] },
+  read: { contextOf: Map<number, TeamSlaContext>; tags: Map<number, number[]>; changes: Map<number, Array<{ stageId: number; enteredAt: Date }>>; existing: TicketSlaStatusRow[] },
   now: Date,
 ): { upserts: SlaUpsert[]; stale: number[]; changed: Map<number, number> } {
   const existingByTicket = new Map<number, TicketSlaStatusRow[]>();
-  for (const status of facts.existing) {
+  for (const status of read.existing) {
     const list = existingByTicket.get(status.ticketId);
     if (list) list.push(status);
     else existingByTicket.set(status.ticketId, [status]);
   }
-  const upserts: SlaUpsert[] = [];
-  const stale: number[] = [];
+  const plan: SlaPlan = { upserts: [], stale: [] };
   const changed = new Map<number, number>();
   for (const ticket of tickets) {
-    const before = existingByTicket.get(ticket.id) ?? [];
-    const plan = planTicketSla(facts.contextOf.get(ticket.teamId)!, { ...ticket, tagIds: facts.tags.get(ticket.id) ?? [], changes: facts.changes.get(ticket.id) ?? [] }, before, now);
-    upserts.push(...plan.upserts);
-    stale.push(...plan.stale);
-    if (plan.stale.length || plan.upserts.some((u) => !before.some((b) => b.policyId === u.policyId && b.status === u.status && b.deadline.getTime() === u.deadline.getTime()))) {
-      changed.set(ticket.id, ticket.teamId);
-    }
+    const facts = { id: ticket.id, priority: ticket.priority, customerId: ticket.customerId, createdAt: ticket.createdAt, tagIds: read.tags.get(ticket.id) ?? NONE, changes: read.changes.get(ticket.id) ?? NONE };
+    if (planTicketSla(read.contextOf.get(ticket.teamId)!, facts, existingByTicket.get(ticket.id) ?? NONE, now, plan)) changed.set(ticket.id, ticket.teamId);
   }
-  return { upserts, stale, changed };
+  return { ...plan, changed };
 }
 
 /** Brings tickets' SLA statuses in line with their teams' policies (on every ticket write). */
