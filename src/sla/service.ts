@@ -302,7 +302,8 @@ export async function recomputeSlaDeadlines(
 ): Promise<number> {
   if (input.teamId != null && !(await findTeam(db, input.teamId))) fail('teamId', 'NOT_FOUND', 'No team has this id.');
   const scope = { teamId: input.teamId ?? undefined, ticketIds: input.ticketIds ?? undefined };
-  const total = await countTicketsForSla(db, scope);
+  // Counted only for a progress report: a count is a scan of its own before the first batch.
+  const total = input.onProgress ? await countTicketsForSla(db, scope) : 0;
   const contextOf = new Map<number, Promise<TeamSlaContext>>();
   const now = input.now ?? new Date();
   const inFlight = runsTransactionsSideBySide(db) ? RECOMPUTE_BATCHES_IN_FLIGHT : 1;
@@ -311,22 +312,25 @@ export async function recomputeSlaDeadlines(
   let done = 0;
   let afterId = 0;
   input.onProgress?.(0, total);
-  while (!failure) {
-    const batch = await ticketsForSla(db, { ...scope, afterId, limit: input.batchSize ?? 5000 });
-    if (batch.length === 0) break;
-    afterId = batch.at(-1)!.id;
-    const work = recomputeBatch(db, batch, contextOf, now).then(
-      () => {
-        done += batch.length;
-        input.onProgress?.(done, total);
-      },
-      (error: unknown) => void (failure ??= { error }),
-    );
-    running.add(work);
-    void work.then(() => running.delete(work));
-    if (running.size >= inFlight) await Promise.race(running);
+  try {
+    while (!failure) {
+      const batch = await ticketsForSla(db, { ...scope, afterId, limit: input.batchSize ?? 5000 });
+      if (batch.length === 0) break;
+      afterId = batch.at(-1)!.id;
+      const work = recomputeBatch(db, batch, contextOf, now).then(
+        () => {
+          done += batch.length;
+          input.onProgress?.(done, total);
+        },
+        (error: unknown) => void (failure ??= { error }),
+      );
+      running.add(work);
+      void work.then(() => running.delete(work));
+      if (running.size >= inFlight) await Promise.race(running);
+    }
+  } finally {
+    await Promise.all(running);
   }
-  await Promise.all(running);
   if (failure) throw failure.error;
   return done;
 }
