@@ -142,7 +142,8 @@ export function jsonSurelyWithin(value: unknown, budget: number): boolean {
         bound += key.length * 6 + 4;
         stack.push((item as Record<string, unknown>)[key]);
       }
-    } else return false;
+    }
+    // Functions (graphql-jit's result carries its `stringify`) are not written, as in jsonSizeWithin.
     if (bound > budget) return false;
   }
   return true;
