@@ -86,7 +86,7 @@ describe('jsonSurelyWithin', () => {
   it.each([
     [{ data: { a: 'x', b: [1, 2, null], c: true } }],
     [{ data: { nodes: Array(50).fill({ title: 'héllo 😀', n: 42 }) } }],
-    [{ data: { controls: '\u0000\u0001\u001f"\\', big: -1.2345678901234567e-300, at: new Date(0) } }],
+    [{ data: { controls: '\u0000\u0001\u001f"\\', big: -Number.MAX_VALUE, tiny: -Number.MIN_VALUE, at: new Date(0) } }],
     [Object.assign({ data: { nodes: Array(20).fill({ name: 'Ærøskøbing — 東京' }) } }, { stringify: JSON.stringify })],
   ])('never lets %j pass a budget its JSON exceeds', (value) => {
     const size = Buffer.byteLength(JSON.stringify(value));
