@@ -1,10 +1,11 @@
 import SchemaBuilder from '@pothos/core';
-import ComplexityPlugin from '@pothos/plugin-complexity';
+import '@pothos/plugin-complexity';
 import DrizzlePlugin from '@pothos/plugin-drizzle';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin, { AuthScopeFailureType, type AuthFailure } from '@pothos/plugin-scope-auth';
 import { getTableConfig } from 'drizzle-orm/pg-core';
 import { getNullableType, GraphQLError, isListType, Kind } from 'graphql';
+import CachedComplexityPlugin from './cached-complexity.js';
 import { authScopesOf, type AuthScopes, type PrincipalKind } from '../auth/principal.js';
 import { relations, type Relations } from '../db/relations.js';
 import type { Context } from './context.js';
@@ -62,7 +63,7 @@ export const builder = new SchemaBuilder<{
     ID: { Input: string; Output: string | number };
   };
 }>({
-  plugins: [ScopeAuthPlugin, ComplexityPlugin, RelayPlugin, DrizzlePlugin, TextInputsPlugin],
+  plugins: [ScopeAuthPlugin, CachedComplexityPlugin, RelayPlugin, DrizzlePlugin, TextInputsPlugin],
   defaultFieldNullability: false,
   drizzle: {
     client: (ctx) => ctx.db,

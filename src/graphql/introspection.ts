@@ -41,12 +41,15 @@ export function useSchemaHiding(options: { hideFromAnonymous: boolean; isStaff: 
         ],
       });
     },
-    async onExecutionResult({ request, result, setResult, context }) {
+    // Not async: a result without suggestions (nearly all) passes without a promise of its own.
+    onExecutionResult({ request, result, setResult, context }) {
       if (!result || Symbol.asyncIterator in result || !result.errors?.some((error) => SUGGESTION.test(error.message))) return;
+      const errors = result.errors;
+      const cut = () => setResult({ ...result, errors: errors.map((error) => withoutSuggestions(error as GraphQLError)) });
       // Visitors hold a token anyone can get by starting a chat: they see what anonymous callers see.
       const principal = (context as Partial<Context>).principal;
-      if (principal ? isStaff(principal) : await options.isStaff(request)) return;
-      setResult({ ...result, errors: result.errors.map((error) => withoutSuggestions(error as GraphQLError)) });
+      if (principal) return void (isStaff(principal) || cut());
+      return options.isStaff(request).then((staff) => void (staff || cut()));
     },
   };
 }

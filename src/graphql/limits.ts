@@ -114,6 +114,42 @@ export function jsonSizeWithin(value: unknown, budget: number): number {
 }
 
 /**
+ * Whether a value written as JSON surely stays within `budget` bytes, by a bound that reads no
+ * characters: a string takes at most 6 bytes per UTF-16 unit (\u escapes) and its quotes, a number
+ * at most 24 characters. Nearly every reply is far below the limit and passes on this walk alone;
+ * one that may not is measured by jsonSizeWithin. The walk stops once the bound passes the budget.
+ */
+export function jsonSurelyWithin(value: unknown, budget: number): boolean {
+  let bound = 0;
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const item = stack.pop();
+    if (typeof item === 'string') bound += item.length * 6 + 2;
+    else if (typeof item === 'number') bound += 24;
+    else if (item === null || item === undefined || typeof item === 'boolean') bound += 5;
+    else if (Array.isArray(item)) {
+      bound += item.length + 2;
+      for (let i = 0; i < item.length; i++) stack.push(item[i]);
+    } else if (typeof item === 'object') {
+      const toJSON = (item as { toJSON?: () => unknown }).toJSON;
+      if (typeof toJSON === 'function') {
+        stack.push(toJSON.call(item));
+        continue;
+      }
+      bound += 2;
+      for (const key in item) {
+        if (!Object.hasOwn(item, key)) continue;
+        bound += key.length * 6 + 4;
+        stack.push((item as Record<string, unknown>)[key]);
+      }
+    }
+    // Functions (graphql-jit's result carries its `stringify`) are not written, as in jsonSizeWithin.
+    if (bound > budget) return false;
+  }
+  return true;
+}
+
+/**
  * Refuses a reply larger than `maxBytes` once it is executed and before it is written: cost limits
  * bound the work, not the size (a hundred copies of a long description cost as little as a hundred
  * short ones), and a reply of hundreds of MB would hold the process and its memory while it is
@@ -129,6 +165,7 @@ export function useResponseSizeLimit(maxBytes: number): Plugin {
     ],
   });
   const bound = ({ result, setResult }: { result: ExecutionResult; setResult: (result: ExecutionResult) => void }) => {
+    if (jsonSurelyWithin(result, maxBytes)) return;
     const size = jsonSizeWithin(result, maxBytes);
     if (size > maxBytes) setResult(refusal(size));
   };

@@ -7,7 +7,7 @@ import { idArgument } from '../graphql/global-id.js';
 import { connectionTypeOptions, withCursorErrors } from '../graphql/user-errors.js';
 import { Team } from '../teams/graphql.js';
 import { stageJoin } from '../teams/service.js';
-import { countTickets, countTicketsOfTeams, listTickets, listTicketsOfTeams, ticketCursor, type ListedTicket, type TicketFilterValues, type TicketListColumns, type TicketPage, type TicketPageRequest, unsupportedTicketFilters } from './list.js';
+import { countTickets, countTicketsOfTeams, CURSOR_COLUMNS, listTickets, listTicketsOfTeams, ticketCursor, type ListedTicket, type TicketFilterValues, type TicketListColumns, type TicketPage, type TicketPageRequest, unsupportedTicketFilters } from './list.js';
 import type { TicketRow } from './service.js';
 import { customers, tickets } from './tables.js';
 import { Ticket, TicketChannel, TicketPriority } from './ticket-graphql.js';
@@ -39,16 +39,25 @@ async function ticketConnection(ctx: { db: Context['db'] }, filter: TicketFilter
 
 /** A page as a connection; the count is a function, called only when totalCount is selected. */
 function connectionOf(page: TicketPage, totalCount: () => Promise<number>) {
-  return {
-    edges: page.tickets.map((ticket) => new TicketEdge(ticket)),
-    pageInfo: {
-      hasNextPage: page.hasNextPage,
-      hasPreviousPage: page.hasPreviousPage,
-      startCursor: page.tickets[0] ? ticketCursor(page.tickets[0]) : null,
-      endCursor: page.tickets.at(-1) ? ticketCursor(page.tickets.at(-1)!) : null,
-    },
-    totalCount,
-  };
+  return { edges: page.tickets.map((ticket) => new TicketEdge(ticket)), pageInfo: new TicketPageInfo(page), totalCount };
+}
+
+/** Where a page sits, its cursors made only when asked for, as an edge's are. */
+class TicketPageInfo {
+  readonly hasNextPage: boolean;
+  readonly hasPreviousPage: boolean;
+  constructor(private readonly page: TicketPage) {
+    this.hasNextPage = page.hasNextPage;
+    this.hasPreviousPage = page.hasPreviousPage;
+  }
+  get startCursor() {
+    const first = this.page.tickets[0];
+    return first ? ticketCursor(first) : null;
+  }
+  get endCursor() {
+    const last = this.page.tickets.at(-1);
+    return last ? ticketCursor(last) : null;
+  }
 }
 
 /**
@@ -138,12 +147,17 @@ function ticketListColumns(info: GraphQLResolveInfo): TicketListColumns {
 
 function columnsOfSelection(info: GraphQLResolveInfo): TicketListColumns {
   const selected = selectedFields(info.fieldNodes, info.fragments);
-  const node = mergeSelections(selected.get('nodes'), selected.get('edges')?.get('node'));
+  const edges = selected.get('edges');
+  const pageInfo = selected.get('pageInfo');
+  const node = mergeSelections(selected.get('nodes'), edges?.get('node'));
   const objectType = (name: string) => info.schema.getType(name) as GraphQLObjectType;
   const stage = node.get('stage');
   const customer = node.get('customer');
+  // A cursor is the ticket's place in the order: read only when an edge's or the page's is shown.
+  const cursors = edges?.has('cursor') || pageInfo?.has('startCursor') || pageInfo?.has('endCursor');
+  const ticket = columnsRead(objectType('Ticket'), tickets, node);
   return {
-    ticket: columnsRead(objectType('Ticket'), tickets, node),
+    ticket: ticket && cursors ? [...ticket, ...CURSOR_COLUMNS] : ticket,
     stage: stage ? columnsRead(objectType('Stage'), stageJoin(tickets.stageId).table, stage) : false,
     customer: customer ? columnsRead(objectType('Customer'), customers, customer) : false,
   };

@@ -43,14 +43,18 @@ export interface TicketListColumns {
   customer?: readonly string[] | false;
 }
 
-/** Ticket columns every list reads: its order and cursor, and what stage and customer resolve from. */
-const KEY_COLUMNS = ['id', 'priority', 'createdAt', 'stageId', 'customerId'];
+/**
+ * Ticket columns of a ticket's cursor (its place in the order), beside its id which every list
+ * reads: a list asks for them when a cursor is shown. What stage and customer resolve from, each
+ * field names itself (`readsColumns`).
+ */
+export const CURSOR_COLUMNS = ['priority', 'createdAt'] as const;
 
 type ListedRow = { ticket: TicketRow; stage?: StageRow; customer?: CustomerRow | null };
 
 /** Tickets joined with what every ticket view shows (or what `columns` asks for): rows for withLoaded. */
 function selectTicketsWithStageAndCustomer(db: DbOrTx, columns: TicketListColumns = {}) {
-  const fields = { ticket: pickColumns(tickets, columns.ticket && [...new Set([...KEY_COLUMNS, ...columns.ticket])]) } as {
+  const fields = { ticket: pickColumns(tickets, columns.ticket && [...new Set(['id', ...columns.ticket])]) } as {
     ticket: typeof tickets;
     stage: ReturnType<typeof stageJoin>['table'];
     customer: typeof customers;
@@ -162,7 +166,7 @@ export async function listTicketsOfTeams(db: DbOrTx, teamIds: number[], page: Ti
     select t.id from tickets t where t.team_id = team.id ${position}
     order by t.priority ${direction}, t.created_at ${direction}, t.id ${direction} limit ${sql.raw(String(size + 1))}) p`;
   const rows = teamIds.length
-    ? ((await selectTicketsWithStageAndCustomer(db, { ...columns, ticket: columns.ticket && [...columns.ticket, 'teamId'] }).where(
+    ? ((await selectTicketsWithStageAndCustomer(db, { ...columns, ticket: columns.ticket && [...columns.ticket, 'teamId', ...CURSOR_COLUMNS] }).where(
         sql`${tickets.id} in (${picked})`,
       )) as ListedRow[])
     : [];

@@ -133,3 +133,15 @@ describe('a client that aborts', () => {
     expect(entries).toContainEqual(expect.objectContaining({ level: 'info', msg: 'request aborted by the client' }));
   });
 });
+
+describe('query cost', () => {
+  // Costs are kept per document and variables: a cheap run of a document must not pass a dear one.
+  const QUERY = 'query ($n: Int) { tickets(first: $n) { nodes { id team { tickets(first: $n) { nodes { id } } } } } }';
+  const errorsOf = async (n: number) =>
+    ((await post(server.graphqlUrl, { query: QUERY, variables: { n } }, { authorization: 'Bearer test-admin-token' })).body.errors ?? []).map((error) => `${error.extensions?.code}: ${error.message}`);
+
+  it('is worked out again for other variables of the same document', async () => {
+    const refused = ['QUERY_TOO_COMPLEX: Query complexity 20401 exceeds the limit of 20000.'];
+    for (const [n, errors] of [[10, []], [100, refused], [10, []], [100, refused], [99, []]] as const) expect(await errorsOf(n)).toEqual(errors);
+  });
+});

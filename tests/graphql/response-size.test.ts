@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTeam, createTicket } from '../support/fixtures.js';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from '../support/server.js';
-import { jsonSizeWithin } from '../../src/graphql/limits.js';
+import { jsonSizeWithin, jsonSurelyWithin } from '../../src/graphql/limits.js';
 
 /** Posts a query as a client would, and returns the status and the parsed reply. */
 async function post(server: TestServer, query: string, variables: Record<string, unknown> = {}) {
@@ -79,5 +79,19 @@ describe('jsonSizeWithin', () => {
   it('stops counting past its budget', () => {
     const shared = 'x'.repeat(1000);
     expect(jsonSizeWithin({ data: Array(1_000_000).fill(shared) }, 10_000)).toBeGreaterThan(10_000);
+  });
+});
+
+describe('jsonSurelyWithin', () => {
+  it.each([
+    [{ data: { a: 'x', b: [1, 2, null], c: true } }],
+    [{ data: { nodes: Array(50).fill({ title: 'héllo 😀', n: 42 }) } }],
+    [{ data: { controls: '\u0000\u0001\u001f"\\', big: -Number.MAX_VALUE, tiny: -Number.MIN_VALUE, at: new Date(0) } }],
+    [Object.assign({ data: { nodes: Array(20).fill({ name: 'Ærøskøbing — 東京' }) } }, { stringify: JSON.stringify })],
+  ])('never lets %j pass a budget its JSON exceeds', (value) => {
+    const size = Buffer.byteLength(JSON.stringify(value));
+    expect(jsonSurelyWithin(value, size - 1)).toBe(false);
+    // A bound, not a count: it holds far enough above the size.
+    expect(jsonSurelyWithin(value, size * 6 + 100)).toBe(true);
   });
 });
