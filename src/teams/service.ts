@@ -347,14 +347,6 @@ export async function removeMailDomain(db: DbOrTx, settings: MailSettings, input
   return listMailDomains(db, settings);
 }
 
-export async function findTeamByAlias(db: DbOrTx, localPart: string, domain: string): Promise<TeamRow | undefined> {
-  const [team] = await db
-    .select()
-    .from(teams)
-    .where(and(eq(teams.aliasDomain, domain.toLowerCase()), eq(teams.aliasLocalPart, localPart.toLowerCase())));
-  return team;
-}
-
 /** Every alias address in use, lower case: mail from one of them is our own, looping back. */
 export async function aliasAddresses(db: DbOrTx): Promise<Set<string>> {
   const rows = await db.select({ localPart: teams.aliasLocalPart, domain: teams.aliasDomain }).from(teams);
