@@ -122,23 +122,16 @@ export class TeamDirectory {
   async follow(db: DbOrTx, hub: EventHub): Promise<() => Promise<void>> {
     this.db = db;
     this.hub = hub;
-    const changes = (await hub.subscribeLive(teamDirectoryChanged))[Symbol.asyncIterator]();
+    // A change, or word that notifications may have been lost: read again either way.
+    const stop = hub.watchLive(teamDirectoryChanged, () => {
+      this.callerCommitUntil = 0;
+      this.invalidate();
+    });
     this.following = true;
-    const followed = (async () => {
-      // A change, or word that notifications may have been lost: read again either way.
-      while (!(await changes.next()).done) {
-        this.callerCommitUntil = 0;
-        this.invalidate();
-      }
-    })()
-      .catch(() => {})
-      .finally(() => {
-        this.following = false;
-        this.invalidate();
-      });
     return async () => {
-      await changes.return?.();
-      await followed;
+      this.following = false;
+      this.invalidate();
+      stop();
     };
   }
 
