@@ -32,6 +32,11 @@ export interface AppModule {
   jobs?: readonly Job[];
   /** Checks of its own that /readyz runs (outbound mail waiting too long, say). */
   readinessChecks?: readonly ReadinessCheck[];
+  /**
+   * Values of its own the app's database handle carries, one per app (teams: its directory of
+   * aliases): services reach them through the handle, as they reach the hooks.
+   */
+  bindHandle?<T extends DbOrTx>(db: T): T;
   /** The per-object answers behind its authorisation scopes (operatorOf: is this agent an operator of the channel). */
   scopeLookups?: (db: DbOrTx) => Partial<ScopeLookups>;
   /**
@@ -100,6 +105,7 @@ export function composeModules(modules: readonly AppModule[]): ModuleSet {
       }
       return stopAll;
     },
-    bind: (db) => withSlaFilter(withTeamWriteHooks(withTicketWriteHooks(db, ticketWriteHooks), teamWriteHooks)),
+    bind: (db) =>
+      modules.reduce((handle, module) => module.bindHandle?.(handle) ?? handle, withSlaFilter(withTeamWriteHooks(withTicketWriteHooks(db, ticketWriteHooks), teamWriteHooks))),
   };
 }

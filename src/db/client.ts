@@ -21,7 +21,12 @@ export type DbOrTx = Db | Tx;
  * the whole outer transaction, so nothing is half-written.
  */
 export function inTransaction<T>(db: DbOrTx, work: (tx: DbOrTx) => Promise<T>): Promise<T> {
-  return is(db, PgAsyncTransaction) ? work(db) : db.transaction(work);
+  return isTransaction(db) ? work(db) : db.transaction(work);
+}
+
+/** Whether `db` is a transaction: what is written through it commits when its owner says so. */
+export function isTransaction(db: DbOrTx): boolean {
+  return is(db, PgAsyncTransaction);
 }
 
 /**

@@ -174,6 +174,8 @@ export function decodeCursor(type: string, cursor: string): number | null {
 
 interface Subscriber {
   key: number | null;
+  /** A service of the instance (the team directory), not a client's subscription: left out of the count. */
+  internal?: boolean;
   receive(position: number, node: unknown): void;
   /** Live-only types: notifications may have been lost (the LISTEN connection dropped). */
   missed?(): void;
@@ -185,19 +187,20 @@ interface Subscriber {
  */
 class SubscriberIndex {
   private readonly byKey = new Map<number | null, Set<Subscriber>>();
+  /** Clients' subscriptions (internal subscribers left out). */
   size = 0;
 
   add(subscriber: Subscriber): void {
     let set = this.byKey.get(subscriber.key);
     if (!set) this.byKey.set(subscriber.key, (set = new Set()));
     set.add(subscriber);
-    this.size++;
+    if (!subscriber.internal) this.size++;
   }
 
   delete(subscriber: Subscriber): void {
     const set = this.byKey.get(subscriber.key);
     if (!set?.delete(subscriber)) return;
-    this.size--;
+    if (!subscriber.internal) this.size--;
     if (set.size === 0) this.byKey.delete(subscriber.key);
   }
 
@@ -379,6 +382,25 @@ export class EventHub {
         stream.subscribers.delete(subscriber);
       }
     });
+  }
+
+  /**
+   * Calls `listener` with each event of a live-only type, and with `{ missed: true }` when
+   * notifications may have been lost: for a service of the instance (the team directory), not a
+   * client, so it has no queue and is left out of `activeSubscriptions`. Returns its stop.
+   */
+  watchLive<T>(type: EventType<T>, listener: (event: LiveEvent<T>) => void): () => void {
+    const stream = this.streams.get(type.name);
+    if (!stream) throw new Error(`event type ${type.name} is not registered`);
+    if (!type.liveOnly) throw new Error(`event type ${type.name} is logged: watchLive follows live-only types`);
+    const subscriber: Subscriber = {
+      key: null,
+      internal: true,
+      receive: (_position, node) => listener({ node: node as T }),
+      missed: () => listener({ missed: true }),
+    };
+    stream.subscribers.add(subscriber);
+    return () => stream.subscribers.delete(subscriber);
   }
 
   /** Subscriptions open on this instance, of every event type: tests wait for it to rise before they publish. */

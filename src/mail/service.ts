@@ -5,12 +5,9 @@ import { inTransaction, queryRows, type DbOrTx } from '../db/client.js';
 import { fail } from '../errors.js';
 import {
   DEFAULT_REFUSAL_TEXT,
-  findTeamByAlias,
-  findTeamsByAliases,
-  listMailDomains,
-  type TeamRow,
   type MailSettings as TeamMailSettings,
 } from '../teams/service.js';
+import { teamDirectoryOf } from '../teams/directory.js';
 import { isEmailAddress } from '../text/email-address.js';
 import { addCustomerMessage, addSystemNote } from '../tickets/chatter.js';
 import { customerIdsByEmail, findCustomerByEmail } from '../tickets/customers.js';
@@ -51,32 +48,25 @@ export type RecipientDecision =
   | { accept: true; teamId: number | null }
   | { accept: false; code: 550; message: string; reason: 'relaying_denied' | 'no_such_mailbox' | 'contact_policy' };
 
-/** Finds the team of an alias (local part and domain, lower case). */
-export type TeamFinder = (localPart: string, domain: string) => Promise<TeamRow | undefined>;
-
 /**
  * RCPT TO: only aliases of teams whose email channel is on, on a domain we serve, from a
- * sender the alias's contact policy lets in. We are not a relay. `findTeam`: the SMTP listener
- * passes its `AliasLookups`, so concurrent sessions share statements.
+ * sender the alias's contact policy lets in. We are not a relay. The aliases and domains come
+ * from the app's team directory: in memory while it is trusted, else one statement that
+ * concurrent sessions share.
  */
-export async function checkRecipient(
-  db: DbOrTx,
-  settings: MailSettings,
-  address: string,
-  mailFrom: string | null,
-  findTeam: TeamFinder = (localPart, domain) => findTeamByAlias(db, localPart, domain),
-): Promise<RecipientDecision> {
+export async function checkRecipient(db: DbOrTx, settings: MailSettings, address: string, mailFrom: string | null): Promise<RecipientDecision> {
   // RFC 5321 §4.1.1.3: the domainless postmaster is ours too.
   if (address.toLowerCase() === 'postmaster') return { accept: true, teamId: null };
   const at = address.lastIndexOf('@');
   const localPart = address.slice(0, at).toLowerCase();
   const domain = address.slice(at + 1).toLowerCase();
-  const ours = at >= 1 && (domain === settings.mailDomain || (await listMailDomains(db, settings)).includes(domain));
+  const directory = await teamDirectoryOf(db).current();
+  const ours = at >= 1 && (domain === settings.mailDomain || directory.domains.has(domain));
   if (!ours) return { accept: false, code: 550, message: `5.7.1 <${address}>: relaying denied, we only receive mail for our own domains`, reason: 'relaying_denied' };
   // alias+token@domain (the Reply-To of our mail) reaches the alias; a token whose signature
   // holds names a ticket, and its answer is let in whatever the contact policy.
   const plus = localPart.indexOf('+');
-  const team = await findTeam(plus > 0 ? localPart.slice(0, plus) : localPart, domain);
+  const team = directory.teams.get(`${plus > 0 ? localPart.slice(0, plus) : localPart}@${domain}`);
   if (plus > 0 && team?.useEmailAlias && ticketOfReplyAddress(await mailSigner(db, settings), address) !== null) return { accept: true, teamId: team.id };
   // RFC 5321 §4.5.1: postmaster of every domain we serve takes mail; kept for an administrator.
   if (localPart === 'postmaster' && (!team || !team.useEmailAlias)) return { accept: true, teamId: null };
@@ -86,43 +76,6 @@ export async function checkRecipient(
     return { accept: false, code: 550, message: `5.7.1 ${team.aliasRefusalText ?? DEFAULT_REFUSAL_TEXT}`, reason: 'contact_policy' };
   }
   return { accept: true, teamId: team.id };
-}
-
-/** Alias lookups per statement at most. */
-const ALIASES_PER_LOOKUP = 200;
-
-/**
- * The recipient checks of all SMTP sessions, one statement for those asked while the previous
- * one ran: under load, sessions share the round trip instead of paying one per RCPT TO. Each
- * lookup still reads the teams as committed when its statement runs.
- */
-export class AliasLookups {
-  private waiting: Array<{ localPart: string; domain: string; resolve: (team: TeamRow | undefined) => void; reject: (err: unknown) => void }> = [];
-  private running = false;
-
-  constructor(private readonly db: DbOrTx) {}
-
-  readonly find: TeamFinder = (localPart, domain) =>
-    new Promise((resolve, reject) => {
-      this.waiting.push({ localPart, domain, resolve, reject });
-      void this.run();
-    });
-
-  private async run(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    try {
-      while (this.waiting.length) {
-        const batch = this.waiting.splice(0, ALIASES_PER_LOOKUP);
-        await findTeamsByAliases(this.db, batch).then(
-          (teams) => batch.forEach((w) => w.resolve(teams.get(`${w.localPart.toLowerCase()}@${w.domain.toLowerCase()}`))),
-          (err) => batch.forEach((w) => w.reject(err)),
-        );
-      }
-    } finally {
-      this.running = false;
-    }
-  }
 }
 
 export interface ReceivedMail {

@@ -9,7 +9,7 @@ import { runWithRequestId, type Logger } from '../log.js';
 import { metricsOf } from '../observability/metrics.js';
 import type { SpanHandle, Tracing } from '../observability/tracing.js';
 import { MailIntakeQueue } from '../mail/queue.js';
-import { AliasLookups, checkRecipient } from '../mail/service.js';
+import { checkRecipient } from '../mail/service.js';
 import { bounceRecipient, receiveBounce } from '../outbound/bounces.js';
 import { installConnectionRules, type ConnectionRuleOptions } from './connection-rules.js';
 
@@ -55,8 +55,6 @@ export async function startSmtpServer({ config, database, log, publicUrl, tracin
   // Bounce addresses of our outbound mail accepted in the session: address → outbound mail id.
   const bouncesOf = new WeakMap<SMTPServerSession, Map<string, number>>();
   const intake = new MailIntakeQueue(database.db, config, log, config.smtpLookupTimeoutMs);
-  // Recipient checks of concurrent sessions share statements.
-  const aliases = new AliasLookups(database.db);
   // Open connections per client address: one sender must not take every slot.
   const connectionsFrom = new Map<string, number>();
   // Sessions counted in connectionsFrom (onClose also runs for connections refused at onConnect).
@@ -153,7 +151,7 @@ export async function startSmtpServer({ config, database, log, publicUrl, tracin
       const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address || null : null;
       const check = async () => {
         const bounced = await bounceRecipient(database.db, config, address.address);
-        if (bounced === null) return checkRecipient(database.db, config, address.address, mailFrom, aliases.find);
+        if (bounced === null) return checkRecipient(database.db, config, address.address, mailFrom);
         let bounces = bouncesOf.get(session);
         if (!bounces) bouncesOf.set(session, (bounces = new Map()));
         bounces.set(address.address.toLowerCase(), bounced);

@@ -2,6 +2,7 @@ import { and, asc, eq, inArray, max, ne, or, sql, type Column } from 'drizzle-or
 import { inTransaction, type DbOrTx } from '../db/client.js';
 import { isAnyOf } from '../db/columns.js';
 import { ErrorCollector, fail, isUniqueViolation, requiredText } from '../errors.js';
+import { changingTeamDirectory, notifyTeamDirectoryChanged } from './directory.js';
 import { mailDomains, stages, teams } from './tables.js';
 import { afterTeamWrite } from './write-hooks.js';
 
@@ -117,7 +118,7 @@ export async function createTeam(db: DbOrTx, settings: MailSettings, input: Crea
   const explicitAlias = input.emailAlias ? parseAlias(errors, input.emailAlias, settings, await listMailDomains(db, settings)) : null;
   errors.throwIfAny();
 
-  return retryOnAliasClash(() =>
+  return changingTeamDirectory(db, () => retryOnAliasClash(() =>
     inTransaction(db, async (tx) => {
       // Every team reserves an alias, even with the channel off, so switching it on needs no choice.
       let alias = explicitAlias;
@@ -137,9 +138,10 @@ export async function createTeam(db: DbOrTx, settings: MailSettings, input: Crea
         .returning();
       await tx.insert(stages).values(DEFAULT_STAGES.map((s, i) => ({ teamId: team!.id, name: s.name, closed: s.closed, sequence: i + 1 })));
       await afterTeamWrite(tx, team!);
+      await notifyTeamDirectoryChanged(tx);
       return team!;
     }),
-  );
+  ));
 }
 
 export interface UpdateTeamInput {
@@ -173,7 +175,7 @@ export async function updateTeam(db: DbOrTx, settings: MailSettings, input: Upda
   }
   errors.throwIfAny();
 
-  return retryOnAliasClash(() =>
+  return changingTeamDirectory(db, () => retryOnAliasClash(() =>
     inTransaction(db, async (tx) => {
       const current = await lockTeam(tx, input.id, 'id');
       const next = {
@@ -207,9 +209,10 @@ export async function updateTeam(db: DbOrTx, settings: MailSettings, input: Upda
         .where(eq(teams.id, current.id))
         .returning();
       await afterTeamWrite(tx, team!);
+      await notifyTeamDirectoryChanged(tx);
       return team!;
     }),
-  );
+  ));
 }
 
 /** Locks a team for a change, or fails with NOT_FOUND on the given input field. */
@@ -318,38 +321,30 @@ function normalizeDomain(domain: string): string {
 export async function addMailDomain(db: DbOrTx, settings: MailSettings, input: { domain: string }): Promise<string[]> {
   const domain = normalizeDomain(input.domain);
   if (!DOMAIN.test(domain)) fail('domain', 'INVALID_DOMAIN', 'domain must be a host name such as support.example.com.');
-  if (domain !== settings.mailDomain) await db.insert(mailDomains).values({ domain }).onConflictDoNothing();
+  if (domain !== settings.mailDomain) {
+    await changingTeamDirectory(db, () =>
+      inTransaction(db, async (tx) => {
+        const added = await tx.insert(mailDomains).values({ domain }).onConflictDoNothing().returning({ id: mailDomains.id });
+        if (added.length) await notifyTeamDirectoryChanged(tx);
+      }),
+    );
+  }
   return listMailDomains(db, settings);
 }
 
 export async function removeMailDomain(db: DbOrTx, settings: MailSettings, input: { domain: string }): Promise<string[]> {
   const domain = normalizeDomain(input.domain);
   if (domain === settings.mailDomain) fail('domain', 'DEFAULT_DOMAIN', 'MAIL_DOMAIN is set by the server configuration and cannot be removed.');
-  const [user] = await db.select({ name: teams.name }).from(teams).where(eq(teams.aliasDomain, domain)).limit(1);
-  if (user) fail('domain', 'DOMAIN_IN_USE', `The team ${user.name} still has an alias on ${domain}: change it first.`);
-  const removed = await db.delete(mailDomains).where(eq(mailDomains.domain, domain)).returning();
-  if (removed.length === 0) fail('domain', 'NOT_FOUND', `${domain} is not a mail domain of this server.`);
+  await changingTeamDirectory(db, () =>
+    inTransaction(db, async (tx) => {
+      const [user] = await tx.select({ name: teams.name }).from(teams).where(eq(teams.aliasDomain, domain)).limit(1);
+      if (user) fail('domain', 'DOMAIN_IN_USE', `The team ${user.name} still has an alias on ${domain}: change it first.`);
+      const removed = await tx.delete(mailDomains).where(eq(mailDomains.domain, domain)).returning();
+      if (removed.length === 0) fail('domain', 'NOT_FOUND', `${domain} is not a mail domain of this server.`);
+      await notifyTeamDirectoryChanged(tx);
+    }),
+  );
   return listMailDomains(db, settings);
-}
-
-export async function findTeamByAlias(db: DbOrTx, localPart: string, domain: string): Promise<TeamRow | undefined> {
-  const [team] = await db
-    .select()
-    .from(teams)
-    .where(and(eq(teams.aliasDomain, domain.toLowerCase()), eq(teams.aliasLocalPart, localPart.toLowerCase())));
-  return team;
-}
-
-/** The teams of many aliases in one statement, by "local@domain" in lower case (intake's recipient checks). */
-export async function findTeamsByAliases(db: DbOrTx, aliases: Array<{ localPart: string; domain: string }>): Promise<Map<string, TeamRow>> {
-  if (aliases.length === 0) return new Map();
-  const localParts = [...new Set(aliases.map((a) => a.localPart.toLowerCase()))];
-  const domains = [...new Set(aliases.map((a) => a.domain.toLowerCase()))];
-  const rows = await db
-    .select()
-    .from(teams)
-    .where(and(inArray(teams.aliasDomain, domains), inArray(teams.aliasLocalPart, localParts)));
-  return new Map(rows.map((team) => [`${team.aliasLocalPart}@${team.aliasDomain}`, team]));
 }
 
 /** Every alias address in use, lower case: mail from one of them is our own, looping back. */
