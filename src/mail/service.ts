@@ -7,6 +7,7 @@ import {
   DEFAULT_REFUSAL_TEXT,
   findTeamByAlias,
   findTeamsByAliases,
+  findTeams,
   listMailDomains,
   type TeamRow,
   type MailSettings as TeamMailSettings,
@@ -275,34 +276,39 @@ export async function receiveMails(db: DbOrTx, settings: MailSettings, mails: Pa
       return { ...unit, parsed, thread: facts.threads[i]!, original, messageKey: reused ? secondKeyOf(parsed) : parsed.messageKey };
     });
     const fresh = routed.filter((unit) => !unit.original);
-    const [outcomes, rawIds] = await Promise.all([
-      routeInboundMails(tx, settings, fresh, facts),
-      storeRawMails(tx, mails, [...fresh, ...forPostmaster].map((u) => u.index)),
-    ]);
-    const outcomeOf = new Map(fresh.map((unit, n) => [unit, outcomes[n]!]));
-
-    const results = [
-      ...routed.map((unit) => {
-        const { original } = unit;
-        // The sender retried after a lost 250: acknowledge, record the attempt, store nothing twice.
-        const outcome = original
-          ? { status: 'DUPLICATE' as const, reason: `duplicate of inbound mail ${original.id}`, ticketId: original.ticketId, rawMailId: null }
-          : { ...outcomeOf.get(unit)!, rawMailId: rawIds.get(unit.index)! };
-        return {
+    const rawIdsStored = storeRawMails(tx, mails, [...fresh, ...forPostmaster].map((u) => u.index));
+    let results: Array<{ index: number; result: ReceivedMail }> = [];
+    // The intake records go out with the new tickets' follow-up statements, in one round trip.
+    const storeRecords = async (outcomes: Outcome[]) => {
+      const outcomeOf = new Map(fresh.map((unit, n) => [unit, outcomes[n]!]));
+      const rawIds = await rawIdsStored;
+      const written = [
+        ...routed.map((unit) => {
+          const { original } = unit;
+          // The sender retried after a lost 250: acknowledge, record the attempt, store nothing twice.
+          const outcome = original
+            ? { status: 'DUPLICATE' as const, reason: `duplicate of inbound mail ${original.id}`, ticketId: original.ticketId, rawMailId: null }
+            : { ...outcomeOf.get(unit)!, rawMailId: rawIds.get(unit.index)! };
+          return {
+            index: unit.index,
+            record: recordOf(unit.mail, unit.teamId, unit.messageKey, outcome),
+            result: { teamId: unit.teamId as number | null, status: outcome.status, ticketId: outcome.ticketId, reason: original ? null : outcome.reason },
+          };
+        }),
+        ...forPostmaster.map((unit) => ({
           index: unit.index,
-          record: recordOf(unit.mail, unit.teamId, unit.messageKey, outcome),
-          result: { teamId: unit.teamId as number | null, status: outcome.status, ticketId: outcome.ticketId, reason: original ? null : outcome.reason },
-        };
-      }),
-      ...forPostmaster.map((unit) => ({
-        index: unit.index,
-        record: recordOf(unit.mail, null, unit.mail.parsed.messageKey, { ...kept('QUARANTINED', POSTMASTER_REASON), rawMailId: rawIds.get(unit.index)! }),
-        result: { teamId: null, status: 'QUARANTINED' as const, ticketId: null, reason: POSTMASTER_REASON },
-      })),
-    ];
-    for (let i = 0; i < results.length; i += RECORDS_PER_INSERT) {
-      await tx.insert(inboundMails).values(results.slice(i, i + RECORDS_PER_INSERT).map((r) => r.record));
-    }
+          record: recordOf(unit.mail, null, unit.mail.parsed.messageKey, { ...kept('QUARANTINED', POSTMASTER_REASON), rawMailId: rawIds.get(unit.index)! }),
+          result: { teamId: null, status: 'QUARANTINED' as const, ticketId: null, reason: POSTMASTER_REASON },
+        })),
+      ];
+      const inserts: Array<Promise<unknown>> = [];
+      for (let i = 0; i < written.length; i += RECORDS_PER_INSERT) {
+        inserts.push(tx.insert(inboundMails).values(written.slice(i, i + RECORDS_PER_INSERT).map((r) => r.record)));
+      }
+      await Promise.all(inserts);
+      results = written;
+    };
+    await Promise.all([routeInboundMails(tx, settings, fresh, facts, storeRecords), rawIdsStored]);
     return mails.map((_, index) => results.filter((r) => r.index === index).map((r) => r.result));
   });
 }
@@ -516,7 +522,14 @@ async function intakeLookups(
  * transaction. New tickets take one statement per kind of row for all the mails; replies and
  * notes (the rarer outcomes) are written one by one.
  */
-async function routeInboundMails(tx: DbOrTx, settings: MailSettings, units: Array<{ parsed: Parsed; teamId: number; thread: number | null }>, facts: RoutingFacts): Promise<Outcome[]> {
+async function routeInboundMails(
+  tx: DbOrTx,
+  settings: MailSettings,
+  units: Array<{ parsed: Parsed; teamId: number; thread: number | null }>,
+  facts: RoutingFacts,
+  /** The caller's writes of the outcomes, sent with the new tickets' own follow-up statements. */
+  storeOutcomes?: (outcomes: Outcome[]) => Promise<void>,
+): Promise<Outcome[]> {
   const outcomes: Outcome[] = [];
   const creating: Array<{ i: number; input: NewTicket; note: string | null }> = [];
 
@@ -563,12 +576,18 @@ async function routeInboundMails(tx: DbOrTx, settings: MailSettings, units: Arra
     }
   }
 
-  // New tickets, the common outcome, go in together.
+  // New tickets, the common outcome, go in together; the teams the acknowledgements need are
+  // read in the same round trip as the tickets' customers and stages.
+  const teamsRead = creating.some((c) => c.input.customer) ? findTeams(tx, [...new Set(creating.map((c) => c.input.teamId))]) : undefined;
+  teamsRead?.catch(() => {}); // a failure fails the transaction; awaited below when it gets that far
   const created = await createTickets(
     tx,
     creating.map((c) => c.input),
+    async (created) => {
+      creating.forEach(({ i, note }, n) => (outcomes[i] = { status: 'PROCESSED', reason: note, ticketId: created[n]!.id, ticketMessageId: null, createdTicket: true }));
+      await storeOutcomes?.(outcomes);
+    },
   );
-  creating.forEach(({ i, note }, n) => (outcomes[i] = { status: 'PROCESSED', reason: note, ticketId: created[n]!.id, ticketMessageId: null, createdTicket: true }));
   await acknowledgeNewTickets(
     tx,
     settings,
@@ -577,6 +596,7 @@ async function routeInboundMails(tx: DbOrTx, settings: MailSettings, units: Arra
       const headers = parsed.facts.headers;
       return { ticket: created[n]!, customer: parsed.from, language: headers.get('content-language') ?? headers.get('accept-language') ?? null, automated: null, messageId: parsed.messageId };
     }),
+    teamsRead,
   );
   return outcomes;
 }

@@ -233,16 +233,6 @@ export async function countTeams(db: DbOrTx): Promise<number> {
   return db.$count(teams);
 }
 
-/** New tickets land in their team's first stage by sequence: the first stage of each team, in one statement. */
-export async function firstStagesOf(db: DbOrTx, teamIds: number[]): Promise<Map<number, StageRow>> {
-  const rows = await db
-    .selectDistinctOn([stages.teamId])
-    .from(stages)
-    .where(inArray(stages.teamId, teamIds))
-    .orderBy(asc(stages.teamId), asc(stages.sequence), asc(stages.id));
-  return new Map(rows.map((stage) => [stage.teamId, stage]));
-}
-
 export async function findStage(db: DbOrTx, id: number): Promise<StageRow | undefined> {
   const [stage] = await db.select().from(stages).where(eq(stages.id, id));
   return stage;
