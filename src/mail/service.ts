@@ -459,6 +459,8 @@ interface RoutingFacts {
   recentTickets: Map<string, number>;
   /** Stored mails (not duplicates) of `originalKeys`' teams under those keys. */
   originals: StoredMail[];
+  /** The receiving teams that acknowledge new tickets by mail; null when not read. */
+  acknowledging: Set<number> | null;
 }
 
 /**
@@ -475,7 +477,12 @@ async function routingFacts(
   const senders = units.map((u) => u.parsed.facts.fromAddress).filter((a): a is string => a !== null);
   const [threads, lookups] = await Promise.all([
     threadTargets(tx, settings, units),
-    intakeLookups(tx, { originals: options.originalKeys, senders: options.checkLoop ? senders : [], windowMinutes: settings.mailLoopWindowMinutes }),
+    intakeLookups(tx, {
+      originals: options.originalKeys,
+      senders: options.checkLoop ? senders : [],
+      windowMinutes: settings.mailLoopWindowMinutes,
+      teamIds: [...new Set(units.map((u) => u.teamId))],
+    }),
   ]);
   return { threads, ...lookups };
 }
@@ -491,7 +498,7 @@ const intSet = (values: number[]) => sql`(select value::int from json_array_elem
  */
 async function intakeLookups(
   tx: DbOrTx,
-  input: { originals?: { teamIds: number[]; keys: string[] }; senders: string[]; windowMinutes: number },
+  input: { originals?: { teamIds: number[]; keys: string[] }; senders: string[]; windowMinutes: number; teamIds: number[] },
 ): Promise<Omit<RoutingFacts, 'threads'>> {
   const parts = [
     sql`select 'alias' as kind, null::int as id, null::int as ticket_id, null::int as team_id, alias_local_part || '@' || alias_domain as message_key, null::text as from_address, null::int as n
@@ -501,16 +508,20 @@ async function intakeLookups(
     parts.push(sql`select 'original', id, ticket_id, team_id, message_key, from_address, null from inbound_mails
       where team_id in ${intSet(input.originals.teamIds)} and message_key in ${textSet(input.originals.keys)} and status <> 'DUPLICATE'`);
   }
+  if (input.teamIds.length) {
+    parts.push(sql`select 'acknowledging', id, null, null, null, null, null from teams where acknowledge_new_tickets and id in ${intSet(input.teamIds)}`);
+  }
   if (input.senders.length) {
     parts.push(sql`select 'recent', null, null, null, null, from_address, count(*)::int from inbound_mails
       where from_address in ${textSet([...new Set(input.senders)])} and created_ticket and received_at > now() - make_interval(mins => ${input.windowMinutes}::int)
       group by from_address`);
   }
-  type Row = { kind: 'alias' | 'original' | 'recent'; id: number | null; ticket_id: number | null; team_id: number | null; message_key: string | null; from_address: string | null; n: number | null };
+  type Row = { kind: 'alias' | 'original' | 'recent' | 'acknowledging'; id: number | null; ticket_id: number | null; team_id: number | null; message_key: string | null; from_address: string | null; n: number | null };
   const rows = await queryRows<Row>(tx, sql.join(parts, sql` union all `));
-  const result: Omit<RoutingFacts, 'threads'> = { ownAddresses: new Set(), recentTickets: new Map(), originals: [] };
+  const result: Omit<RoutingFacts, 'threads'> = { ownAddresses: new Set(), recentTickets: new Map(), originals: [], acknowledging: input.teamIds.length ? new Set() : null };
   for (const row of rows) {
     if (row.kind === 'alias') result.ownAddresses.add(row.message_key!);
+    else if (row.kind === 'acknowledging') result.acknowledging!.add(row.id!);
     else if (row.kind === 'recent') result.recentTickets.set(row.from_address!, row.n!);
     else result.originals.push({ id: row.id!, ticketId: row.ticket_id, teamId: row.team_id, messageKey: row.message_key!, fromAddress: row.from_address });
   }
@@ -576,9 +587,11 @@ async function routeInboundMails(
     }
   }
 
-  // New tickets, the common outcome, go in together; the teams the acknowledgements need are
-  // read in the same round trip as the tickets' customers and stages.
-  const teamsRead = creating.some((c) => c.input.customer) ? findTeams(tx, [...new Set(creating.map((c) => c.input.teamId))]) : undefined;
+  // New tickets, the common outcome, go in together; the teams the acknowledgements need (when
+  // one of them acknowledges) are read in the same round trip as the tickets themselves.
+  const acknowledging = creating.filter((c) => c.input.customer && (facts.acknowledging?.has(c.input.teamId) ?? true));
+  const acknowledged = new Set(acknowledging.map((c) => c.input));
+  const teamsRead = acknowledging.length ? findTeams(tx, [...new Set(acknowledging.map((c) => c.input.teamId))]) : undefined;
   teamsRead?.catch(() => {}); // a failure fails the transaction; awaited below when it gets that far
   const created = await createTickets(
     tx,
@@ -591,10 +604,11 @@ async function routeInboundMails(
   await acknowledgeNewTickets(
     tx,
     settings,
-    creating.map(({ i }, n) => {
+    creating.flatMap(({ i, input }, n) => {
+      if (!acknowledged.has(input)) return [];
       const { parsed } = units[i]!;
       const headers = parsed.facts.headers;
-      return { ticket: created[n]!, customer: parsed.from, language: headers.get('content-language') ?? headers.get('accept-language') ?? null, automated: null, messageId: parsed.messageId };
+      return [{ ticket: created[n]!, customer: parsed.from, language: headers.get('content-language') ?? headers.get('accept-language') ?? null, automated: null, messageId: parsed.messageId }];
     }),
     teamsRead,
   );

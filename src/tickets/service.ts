@@ -7,7 +7,7 @@ import { EVENT_HINT, eventLogSteps, publishEvent } from '../events/hub.js';
 import { findStage } from '../teams/service.js';
 import { isEmailAddress } from '../text/email-address.js';
 import { customerKey, mailContactOf, type CustomerContact } from './customers.js';
-import { customerMessageRow, MAX_BODY, storeAttachments, transcriptMessageRow, type MessageCustomer, type NewAttachment, type TranscriptMessage } from './message-rows.js';
+import { customerMessageRow, MAX_BODY, storeAttachments, transcriptMessageRow, type NewAttachment, type TranscriptMessage } from './message-rows.js';
 import { tags, ticketMessages, tickets, ticketStageChanges, ticketTags, type MessageOrigin } from './tables.js';
 import { afterTicketWrite } from './write-hooks.js';
 import { cutByCodePoints, isLongerThan } from '../text/clean.js';
@@ -94,6 +94,38 @@ export async function createTicket(db: DbOrTx, input: NewTicket): Promise<Ticket
 }
 
 /**
+ * The first chatter entries of a new ticket: its transcript, or one message of its description.
+ * `by_customer`: the message is the customer's, so the statement fills in who they are.
+ */
+function firstMessagesOf(input: NewTicket) {
+  if (input.transcript?.length) {
+    return input.transcript.map((message) => {
+      const row = transcriptMessageRow(0, null, message);
+      return messageDraft(row, message.authorKind === 'CUSTOMER', null);
+    });
+  }
+  const description = ticketDescriptionOf(input);
+  if (description === '' && !input.descriptionHtml && !input.attachments?.length) return [];
+  return [messageDraft(customerMessageRow(0, null, description, input.descriptionHtml), true, input.origin ?? null)];
+}
+
+function messageDraft(row: ReturnType<typeof transcriptMessageRow> | ReturnType<typeof customerMessageRow>, byCustomer: boolean, origin: MessageOrigin | null) {
+  return {
+    kind: row.kind,
+    author_kind: row.authorKind,
+    author_name: row.authorName,
+    by_customer: byCustomer,
+    body_text: row.bodyText,
+    body_html: row.bodyHtml,
+    origin,
+    created_at: 'createdAt' in row ? row.createdAt : null,
+  };
+}
+
+/** The description a new ticket keeps: as given, or its customer's first chat message. */
+const ticketDescriptionOf = (input: NewTicket) => cutByCodePoints((input.description ?? input.transcript?.find((m) => m.authorKind === 'CUSTOMER')?.body ?? '').trim(), MAX_BODY);
+
+/**
  * createTicket for many tickets at once (mail arriving together), one statement per kind of
  * row whatever their number. The inputs must have passed validateNewTicket; the tickets come
  * back in input order. `alongside`: the caller's own writes that need the new tickets (mail's
@@ -124,7 +156,7 @@ export async function createTickets(db: DbOrTx, inputs: NewTicket[], alongside?:
       tickets: inputs.map((input, i) => ({
         i,
         title: input.title.trim(),
-        description: cutByCodePoints((input.description ?? input.transcript?.find((m) => m.authorKind === 'CUSTOMER')?.body ?? '').trim(), MAX_BODY),
+        description: ticketDescriptionOf(input),
         priority: input.priority ?? 0,
         channel: input.channel,
         team_id: input.teamId,
@@ -133,9 +165,10 @@ export async function createTickets(db: DbOrTx, inputs: NewTicket[], alongside?:
         source_kind: input.source?.kind ?? null,
         source_id: input.source?.id ?? null,
       })),
+      messages: inputs.flatMap((input, i) => firstMessagesOf(input).map((message) => ({ i, ...message }))).map((message, n) => ({ n, ...message })),
     });
     // One statement for the tickets, their customers, first stages and ticketCreated events.
-    const rows = await queryRows<Record<string, unknown> & { input_index: number; customer_id: number | null; customer_name: string | null; customer_email: string | null }>(
+    const rows = await queryRows<Record<string, unknown> & { input_index: number; first_message_id: number | null }>(
       tx,
       sql`
       with input as materialized (select ${payload}::text::json as j),
@@ -171,20 +204,35 @@ export async function createTickets(db: DbOrTx, inputs: NewTicket[], alongside?:
         insert into customers (id, name) overriding system value
         select name_customer_id, customer_name from new_tickets where name_customer_id is not null order by i
       ),
+      ticket_customers as (
+        select t.i, coalesce(c.id, t.name_customer_id) as id, coalesce(c.name, t.customer_name) as name, c.email
+        from new_tickets t left join mail_customers c on c.email_key = t.customer_key
+      ),
       inserted as (
         insert into tickets (id, title, description, priority, channel, team_id, stage_id, customer_id, source_kind, source_id) overriding system value
-        select t.id, t.title, t.description, t.priority, t.channel, t.team_id, s.id, coalesce(c.id, t.name_customer_id), t.source_kind, t.source_id
-        from new_tickets t join first_stages s on s.team_id = t.team_id left join mail_customers c on c.email_key = t.customer_key
+        select t.id, t.title, t.description, t.priority, t.channel, t.team_id, s.id, c.id, t.source_kind, t.source_id
+        from new_tickets t join first_stages s on s.team_id = t.team_id join ticket_customers c using (i)
         order by t.i
         returning *
+      ),
+      -- A customer's message names its customer (their name unless the message names another).
+      messages as (
+        insert into ticket_messages (ticket_id, kind, author_kind, author_name, author_email, customer_id, body_text, body_html, origin, created_at)
+        select t.id, m.kind, m.author_kind, coalesce(m.author_name, case when m.by_customer then c.name end), case when m.by_customer then c.email end,
+          case when m.by_customer then c.id end, m.body_text, m.body_html, m.origin, coalesce(m.created_at, now())
+        from json_to_recordset((select j->'messages' from input)) as m(i int, kind ticket_message_kind, author_kind ticket_message_author_kind,
+          author_name text, by_customer boolean, body_text text, body_html text, origin jsonb, created_at timestamptz, n int)
+        join new_tickets t using (i) join ticket_customers c using (i)
+        order by m.n
+        returning id, ticket_id
       ),
       stage_changes as (
         insert into ticket_stage_changes (ticket_id, stage_id, entered_at) select id, stage_id, created_at from inserted
       ),
       ${eventLogSteps(TICKET_CREATED, sql`select t.id, t.team_id from inserted t join new_tickets n using (id) order by n.i`)}
-      select inserted.*, n.i as input_index, coalesce(c.name, n.customer_name) as customer_name, c.email as customer_email,
+      select inserted.*, n.i as input_index, (select min(m.id) from messages m where m.ticket_id = inserted.id) as first_message_id,
         (select count(*) from ${EVENT_HINT}) as hinted
-      from inserted join new_tickets n using (id) left join mail_customers c on c.email_key = n.customer_key
+      from inserted join new_tickets n using (id)
       order by n.i`,
     );
     if (rows.length === 0) fail('teamId', 'NOT_FOUND', 'No team has this id.');
@@ -193,38 +241,13 @@ export async function createTickets(db: DbOrTx, inputs: NewTicket[], alongside?:
     if (rows.length !== inputs.length || rows.some((row, i) => row.input_index !== i || created[i]!.teamId !== inputs[i]!.teamId)) {
       throw new Error('inserted tickets came back out of order');
     }
-    const customerOf = new Map<NewTicket, MessageCustomer>(
-      created.flatMap((ticket, i) => (ticket.customerId === null ? [] : [[inputs[i]!, { id: ticket.customerId, name: rows[i]!.customer_name, email: rows[i]!.customer_email }]])),
-    );
-    const customerFor = (input: NewTicket): MessageCustomer | null => customerOf.get(input) ?? null;
-
-    // The first chatter entries of each ticket: its transcript, or one message of its description.
-    const messagesOf = (input: NewTicket, i: number) => {
-      const ticket = created[i]!;
-      if (input.transcript?.length) return input.transcript.map((message) => transcriptMessageRow(ticket.id, customerFor(input), message));
-      if (ticket.description === '' && !input.descriptionHtml && !input.attachments?.length) return [];
-      return [{ ...customerMessageRow(ticket.id, customerFor(input), ticket.description, input.descriptionHtml), origin: input.origin ?? null }];
-    };
-    const firstMessages = inputs.map(messagesOf);
-    const storeMessages = async () => {
-      const rows = firstMessages.flat();
-      if (rows.length === 0) return;
-      const messages = await tx.insert(ticketMessages).values(rows).returning({ id: ticketMessages.id, ticketId: ticketMessages.ticketId });
-      if (messages.some((m, n) => m.ticketId !== rows[n]!.ticketId)) throw new Error('inserted messages came back out of order');
-      // Attachments go with each ticket's first message.
-      let next = 0;
-      const firstIds = firstMessages.map((list) => {
-        const id = list.length ? messages[next]!.id : null;
-        next += list.length;
-        return id;
-      });
-      await storeAttachments(
-        tx,
-        inputs.flatMap((input, i) => (firstIds[i] === null ? [] : (input.attachments ?? []).map((a) => ({ ...a, messageId: firstIds[i]! })))),
-      );
-    };
+    // Attachments go with each ticket's first message.
+    const attachments = inputs.flatMap((input, i) => {
+      const messageId = rows[i]!.first_message_id;
+      return messageId === null ? [] : (input.attachments ?? []).map((a) => ({ ...a, messageId }));
+    });
     // Statements on one connection run in the order sent: the write hooks read the stage changes.
-    await Promise.all([storeMessages(), afterTicketWrite(tx, created), alongside?.(created)]);
+    await Promise.all([storeAttachments(tx, attachments), afterTicketWrite(tx, created), alongside?.(created)]);
     return created;
   });
 }
