@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
 import postgres from 'postgres';
 import { startApp, type App } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
@@ -84,10 +85,21 @@ const sampler = (async () => {
   }
 })();
 
+// Round trips to PostgreSQL: each is at least one socket write (postgres.js coalesces the
+// statements sent in one tick), and on loopback a write costs the sender the receiver's work too.
+let databaseWrites = 0;
+const write = net.Socket.prototype.write;
+net.Socket.prototype.write = function (this: net.Socket, ...args: any[]) {
+  if (this.remotePort === 5432) databaseWrites++;
+  return (write as any).apply(this, args);
+} as typeof write;
+const cpuBefore = process.cpuUsage();
+
 const loader = spawn(process.execPath, ['--import', 'tsx', 'bench/smtp-profile.ts', 'load', String(seconds)], { cwd: root, env: { ...process.env, SMTP_PORT: String(smtpPort) }, stdio: ['ignore', 'pipe', 'inherit'] });
 let out = '';
 loader.stdout.on('data', (c) => (out += c));
 await new Promise((resolve) => loader.once('exit', resolve));
+const cpu = process.cpuUsage(cpuBefore);
 sampling = false;
 await sampler;
 stop();
@@ -103,6 +115,8 @@ process.stdout.write(
       transactions: kinds.get('begin') ?? 0,
       mails_per_transaction: Math.round((load.mails / (kinds.get('begin') || 1)) * 10) / 10,
       statements_per_mail: perMail(statements),
+      database_writes_per_mail: perMail(databaseWrites - samples), // less the sampler's own, one per sample
+      intake_cpu_ms_per_mail: perMail((cpu.user + cpu.system) / 1000),
       by_kind_per_mail: Object.fromEntries([...kinds].sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, perMail(n)])),
     }),
     wait_samples_per_backend_state: Object.fromEntries([...waits].sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, Math.round((n / samples) * 100) / 100])),

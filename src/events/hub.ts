@@ -79,14 +79,25 @@ export async function publishEvents(db: DbOrTx, type: { name: string } | string,
   // postgres.js would JSON-encode a parameter it sees typed as json a second time.
   const pairs = JSON.stringify([...keyById]);
   await db.execute(sql`
-    with logged as (
-      insert into event_backlog (type, entity_id, key_id)
-      select ${name}, (e.value->>0)::int, (e.value->>1)::int
-      from json_array_elements(${pairs}::text::json) with ordinality as e(value, ord)
-      order by e.ord
+    with ${eventLogSteps(name, sql`select (e.value->>0)::int, (e.value->>1)::int from json_array_elements(${pairs}::text::json) with ordinality as e(value, ord) order by e.ord`)}
+    select count(*) from ${EVENT_HINT}`);
+}
+
+/** The step of `eventLogSteps` that must be read for the hint to be sent. */
+export const EVENT_HINT = sql.raw('event_hint');
+
+/**
+ * publishEvents as steps of the caller's own statement (a writer that logs its rows' events in
+ * the statement that writes them): `rows` yields (entity id, key id) in event order. PostgreSQL
+ * runs a SELECT step only when it is read, so the statement must read EVENT_HINT.
+ */
+export function eventLogSteps(type: string, rows: SQL): SQL {
+  return sql`logged_events as (
+      insert into event_backlog (type, entity_id, key_id) select ${type}, rows.* from (${rows}) as rows
       returning id
-    )
-    select pg_notify(${EVENTS_CHANNEL}, json_build_object('type', ${name}::text, 'pending', true)::text) where exists (select from logged)`);
+    ), ${EVENT_HINT} as materialized (
+      select pg_notify(${EVENTS_CHANNEL}, json_build_object('type', ${type}::text, 'pending', true)::text) where exists (select from logged_events)
+    )`;
 }
 
 /** Backlog rows one sequencer statement numbers at most. */

@@ -3,7 +3,7 @@ import type { DbOrTx } from '../db/client.js';
 import { countRecentMailsTo } from '../outbound/history.js';
 import { newMessageId, queueOutboundMail } from '../outbound/service.js';
 import { mailSigner } from '../outbound/signing.js';
-import { findTeams } from '../teams/service.js';
+import { findTeams, type TeamRow } from '../teams/service.js';
 import { escapeHtml } from '../text/html.js';
 import type { TicketRow } from '../tickets/service.js';
 import { formatAddress, htmlDocument, replySubject, threadHeaders, ticketReplyAddress } from './compose.js';
@@ -99,10 +99,16 @@ export function acknowledgementText(language: AckLanguage, input: { number: numb
  * already acknowledged ACK_MAX_PER_SENDER_PER_HOUR times within the hour (an auto-responder
  * answering us cannot start a loop). Marked auto-replied so that other systems do not answer it.
  */
-export async function acknowledgeNewTickets(tx: DbOrTx, settings: AcknowledgementSettings, items: readonly NewTicketToAcknowledge[]): Promise<number> {
+export async function acknowledgeNewTickets(
+  tx: DbOrTx,
+  settings: AcknowledgementSettings,
+  items: readonly NewTicketToAcknowledge[],
+  /** The tickets' teams when the caller read them already (in a round trip it made anyway). */
+  teamsRead?: Promise<TeamRow[]>,
+): Promise<number> {
   const candidates = items.filter((item) => item.customer && !item.automated && !isNoReplyAddress(item.customer.email));
   if (candidates.length === 0) return 0;
-  const teams = new Map((await findTeams(tx, [...new Set(candidates.map((c) => c.ticket.teamId))])).map((team) => [team.id, team]));
+  const teams = new Map((await (teamsRead ?? findTeams(tx, [...new Set(candidates.map((c) => c.ticket.teamId))]))).map((team) => [team.id, team]));
   const due = candidates.filter((c) => teams.get(c.ticket.teamId)?.acknowledgeNewTickets);
   if (due.length === 0) return 0;
   const signer = await mailSigner(tx, settings);

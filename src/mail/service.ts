@@ -5,6 +5,7 @@ import { inTransaction, queryRows, type DbOrTx } from '../db/client.js';
 import { fail } from '../errors.js';
 import {
   DEFAULT_REFUSAL_TEXT,
+  findTeams,
   type MailSettings as TeamMailSettings,
 } from '../teams/service.js';
 import { teamDirectoryOf } from '../teams/directory.js';
@@ -228,34 +229,39 @@ export async function receiveMails(db: DbOrTx, settings: MailSettings, mails: Pa
       return { ...unit, parsed, thread: facts.threads[i]!, original, messageKey: reused ? secondKeyOf(parsed) : parsed.messageKey };
     });
     const fresh = routed.filter((unit) => !unit.original);
-    const [outcomes, rawIds] = await Promise.all([
-      routeInboundMails(tx, settings, fresh, facts),
-      storeRawMails(tx, mails, [...fresh, ...forPostmaster].map((u) => u.index)),
-    ]);
-    const outcomeOf = new Map(fresh.map((unit, n) => [unit, outcomes[n]!]));
-
-    const results = [
-      ...routed.map((unit) => {
-        const { original } = unit;
-        // The sender retried after a lost 250: acknowledge, record the attempt, store nothing twice.
-        const outcome = original
-          ? { status: 'DUPLICATE' as const, reason: `duplicate of inbound mail ${original.id}`, ticketId: original.ticketId, rawMailId: null }
-          : { ...outcomeOf.get(unit)!, rawMailId: rawIds.get(unit.index)! };
-        return {
+    const rawIdsStored = storeRawMails(tx, mails, [...fresh, ...forPostmaster].map((u) => u.index));
+    let results: Array<{ index: number; result: ReceivedMail }> = [];
+    // The intake records go out with the new tickets' follow-up statements, in one round trip.
+    const storeRecords = async (outcomes: Outcome[]) => {
+      const outcomeOf = new Map(fresh.map((unit, n) => [unit, outcomes[n]!]));
+      const rawIds = await rawIdsStored;
+      const written = [
+        ...routed.map((unit) => {
+          const { original } = unit;
+          // The sender retried after a lost 250: acknowledge, record the attempt, store nothing twice.
+          const outcome = original
+            ? { status: 'DUPLICATE' as const, reason: `duplicate of inbound mail ${original.id}`, ticketId: original.ticketId, rawMailId: null }
+            : { ...outcomeOf.get(unit)!, rawMailId: rawIds.get(unit.index)! };
+          return {
+            index: unit.index,
+            record: recordOf(unit.mail, unit.teamId, unit.messageKey, outcome),
+            result: { teamId: unit.teamId as number | null, status: outcome.status, ticketId: outcome.ticketId, reason: original ? null : outcome.reason },
+          };
+        }),
+        ...forPostmaster.map((unit) => ({
           index: unit.index,
-          record: recordOf(unit.mail, unit.teamId, unit.messageKey, outcome),
-          result: { teamId: unit.teamId as number | null, status: outcome.status, ticketId: outcome.ticketId, reason: original ? null : outcome.reason },
-        };
-      }),
-      ...forPostmaster.map((unit) => ({
-        index: unit.index,
-        record: recordOf(unit.mail, null, unit.mail.parsed.messageKey, { ...kept('QUARANTINED', POSTMASTER_REASON), rawMailId: rawIds.get(unit.index)! }),
-        result: { teamId: null, status: 'QUARANTINED' as const, ticketId: null, reason: POSTMASTER_REASON },
-      })),
-    ];
-    for (let i = 0; i < results.length; i += RECORDS_PER_INSERT) {
-      await tx.insert(inboundMails).values(results.slice(i, i + RECORDS_PER_INSERT).map((r) => r.record));
-    }
+          record: recordOf(unit.mail, null, unit.mail.parsed.messageKey, { ...kept('QUARANTINED', POSTMASTER_REASON), rawMailId: rawIds.get(unit.index)! }),
+          result: { teamId: null, status: 'QUARANTINED' as const, ticketId: null, reason: POSTMASTER_REASON },
+        })),
+      ];
+      const inserts: Array<Promise<unknown>> = [];
+      for (let i = 0; i < written.length; i += RECORDS_PER_INSERT) {
+        inserts.push(tx.insert(inboundMails).values(written.slice(i, i + RECORDS_PER_INSERT).map((r) => r.record)));
+      }
+      await Promise.all(inserts);
+      results = written;
+    };
+    await Promise.all([routeInboundMails(tx, settings, fresh, facts, storeRecords), rawIdsStored]);
     return mails.map((_, index) => results.filter((r) => r.index === index).map((r) => r.result));
   });
 }
@@ -406,6 +412,8 @@ interface RoutingFacts {
   recentTickets: Map<string, number>;
   /** Stored mails (not duplicates) of `originalKeys`' teams under those keys. */
   originals: StoredMail[];
+  /** The receiving teams that acknowledge new tickets by mail; null when not read. */
+  acknowledging: Set<number> | null;
 }
 
 /**
@@ -422,7 +430,12 @@ async function routingFacts(
   const senders = units.map((u) => u.parsed.facts.fromAddress).filter((a): a is string => a !== null);
   const [threads, lookups] = await Promise.all([
     threadTargets(tx, settings, units),
-    intakeLookups(tx, { originals: options.originalKeys, senders: options.checkLoop ? senders : [], windowMinutes: settings.mailLoopWindowMinutes }),
+    intakeLookups(tx, {
+      originals: options.originalKeys,
+      senders: options.checkLoop ? senders : [],
+      windowMinutes: settings.mailLoopWindowMinutes,
+      teamIds: [...new Set(units.map((u) => u.teamId))],
+    }),
   ]);
   return { threads, ...lookups };
 }
@@ -438,7 +451,7 @@ const intSet = (values: number[]) => sql`(select value::int from json_array_elem
  */
 async function intakeLookups(
   tx: DbOrTx,
-  input: { originals?: { teamIds: number[]; keys: string[] }; senders: string[]; windowMinutes: number },
+  input: { originals?: { teamIds: number[]; keys: string[] }; senders: string[]; windowMinutes: number; teamIds: number[] },
 ): Promise<Omit<RoutingFacts, 'threads'>> {
   const parts = [
     sql`select 'alias' as kind, null::int as id, null::int as ticket_id, null::int as team_id, alias_local_part || '@' || alias_domain as message_key, null::text as from_address, null::int as n
@@ -448,16 +461,20 @@ async function intakeLookups(
     parts.push(sql`select 'original', id, ticket_id, team_id, message_key, from_address, null from inbound_mails
       where team_id in ${intSet(input.originals.teamIds)} and message_key in ${textSet(input.originals.keys)} and status <> 'DUPLICATE'`);
   }
+  if (input.teamIds.length) {
+    parts.push(sql`select 'acknowledging', id, null, null, null, null, null from teams where acknowledge_new_tickets and id in ${intSet(input.teamIds)}`);
+  }
   if (input.senders.length) {
     parts.push(sql`select 'recent', null, null, null, null, from_address, count(*)::int from inbound_mails
       where from_address in ${textSet([...new Set(input.senders)])} and created_ticket and received_at > now() - make_interval(mins => ${input.windowMinutes}::int)
       group by from_address`);
   }
-  type Row = { kind: 'alias' | 'original' | 'recent'; id: number | null; ticket_id: number | null; team_id: number | null; message_key: string | null; from_address: string | null; n: number | null };
+  type Row = { kind: 'alias' | 'original' | 'recent' | 'acknowledging'; id: number | null; ticket_id: number | null; team_id: number | null; message_key: string | null; from_address: string | null; n: number | null };
   const rows = await queryRows<Row>(tx, sql.join(parts, sql` union all `));
-  const result: Omit<RoutingFacts, 'threads'> = { ownAddresses: new Set(), recentTickets: new Map(), originals: [] };
+  const result: Omit<RoutingFacts, 'threads'> = { ownAddresses: new Set(), recentTickets: new Map(), originals: [], acknowledging: input.teamIds.length ? new Set() : null };
   for (const row of rows) {
     if (row.kind === 'alias') result.ownAddresses.add(row.message_key!);
+    else if (row.kind === 'acknowledging') result.acknowledging!.add(row.id!);
     else if (row.kind === 'recent') result.recentTickets.set(row.from_address!, row.n!);
     else result.originals.push({ id: row.id!, ticketId: row.ticket_id, teamId: row.team_id, messageKey: row.message_key!, fromAddress: row.from_address });
   }
@@ -469,7 +486,14 @@ async function intakeLookups(
  * transaction. New tickets take one statement per kind of row for all the mails; replies and
  * notes (the rarer outcomes) are written one by one.
  */
-async function routeInboundMails(tx: DbOrTx, settings: MailSettings, units: Array<{ parsed: Parsed; teamId: number; thread: number | null }>, facts: RoutingFacts): Promise<Outcome[]> {
+async function routeInboundMails(
+  tx: DbOrTx,
+  settings: MailSettings,
+  units: Array<{ parsed: Parsed; teamId: number; thread: number | null }>,
+  facts: RoutingFacts,
+  /** The caller's writes of the outcomes, sent with the new tickets' own follow-up statements. */
+  storeOutcomes?: (outcomes: Outcome[]) => Promise<void>,
+): Promise<Outcome[]> {
   const outcomes: Outcome[] = [];
   const creating: Array<{ i: number; input: NewTicket; note: string | null }> = [];
 
@@ -516,20 +540,30 @@ async function routeInboundMails(tx: DbOrTx, settings: MailSettings, units: Arra
     }
   }
 
-  // New tickets, the common outcome, go in together.
+  // New tickets, the common outcome, go in together; the teams the acknowledgements need (when
+  // one of them acknowledges) are read in the same round trip as the tickets themselves.
+  const acknowledging = creating.filter((c) => c.input.customer && (facts.acknowledging?.has(c.input.teamId) ?? true));
+  const acknowledged = new Set(acknowledging.map((c) => c.input));
+  const teamsRead = acknowledging.length ? findTeams(tx, [...new Set(acknowledging.map((c) => c.input.teamId))]) : undefined;
+  teamsRead?.catch(() => {}); // a failure fails the transaction; awaited below when it gets that far
   const created = await createTickets(
     tx,
     creating.map((c) => c.input),
+    async (created) => {
+      creating.forEach(({ i, note }, n) => (outcomes[i] = { status: 'PROCESSED', reason: note, ticketId: created[n]!.id, ticketMessageId: null, createdTicket: true }));
+      await storeOutcomes?.(outcomes);
+    },
   );
-  creating.forEach(({ i, note }, n) => (outcomes[i] = { status: 'PROCESSED', reason: note, ticketId: created[n]!.id, ticketMessageId: null, createdTicket: true }));
   await acknowledgeNewTickets(
     tx,
     settings,
-    creating.map(({ i }, n) => {
+    creating.flatMap(({ i, input }, n) => {
+      if (!acknowledged.has(input)) return [];
       const { parsed } = units[i]!;
       const headers = parsed.facts.headers;
-      return { ticket: created[n]!, customer: parsed.from, language: headers.get('content-language') ?? headers.get('accept-language') ?? null, automated: null, messageId: parsed.messageId };
+      return [{ ticket: created[n]!, customer: parsed.from, language: headers.get('content-language') ?? headers.get('accept-language') ?? null, automated: null, messageId: parsed.messageId }];
     }),
+    teamsRead,
   );
   return outcomes;
 }

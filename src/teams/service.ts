@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, max, ne, or, sql, type Column } from 'drizzle-orm';
+import { and, asc, eq, max, ne, or, sql, type Column } from 'drizzle-orm';
 import { inTransaction, type DbOrTx } from '../db/client.js';
 import { isAnyOf } from '../db/columns.js';
 import { ErrorCollector, fail, isUniqueViolation, requiredText } from '../errors.js';
@@ -234,16 +234,6 @@ export async function findTeams(db: DbOrTx, ids: number[]): Promise<TeamRow[]> {
 
 export async function countTeams(db: DbOrTx): Promise<number> {
   return db.$count(teams);
-}
-
-/** New tickets land in their team's first stage by sequence: the first stage of each team, in one statement. */
-export async function firstStagesOf(db: DbOrTx, teamIds: number[]): Promise<Map<number, StageRow>> {
-  const rows = await db
-    .selectDistinctOn([stages.teamId])
-    .from(stages)
-    .where(inArray(stages.teamId, teamIds))
-    .orderBy(asc(stages.teamId), asc(stages.sequence), asc(stages.id));
-  return new Map(rows.map((stage) => [stage.teamId, stage]));
 }
 
 export async function findStage(db: DbOrTx, id: number): Promise<StageRow | undefined> {

@@ -2,7 +2,6 @@ import { eq, inArray, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
 import { isAnyOf } from '../db/columns.js';
 import { customers } from './tables.js';
-import { cutByCodePoints } from '../text/clean.js';
 
 export type CustomerRow = typeof customers.$inferSelect;
 
@@ -22,18 +21,6 @@ export function customerKey(contact: MailContact): string {
 /** The contact's address, when it has one: such a contact is found or created by it. */
 export function mailContactOf(contact: CustomerContact | null | undefined): MailContact | null {
   return contact?.email != null && contact.email.trim() !== '' ? { email: contact.email, name: contact.name } : null;
-}
-
-/**
- * New customers known by name only, one per contact (a name is no identity: two visitors named
- * Sam are two customers), in the given order.
- */
-export async function createNameOnlyCustomers(db: DbOrTx, names: string[]): Promise<CustomerRow[]> {
-  if (names.length === 0) return [];
-  return db
-    .insert(customers)
-    .values(names.map((name) => ({ name: cutByCodePoints(name.trim(), 200) })))
-    .returning();
 }
 
 /**

@@ -2,6 +2,9 @@ import { eq } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
 import { sanitizeMessageHtml, textToHtml } from '../text/html.js';
 import type { CustomerRow } from './customers.js';
+
+/** What a message keeps of its customer author. */
+export type MessageCustomer = Pick<CustomerRow, 'id' | 'name' | 'email'>;
 import { readBlob } from './blobs.js';
 import { attachmentBlobs, ticketAttachments } from './tables.js';
 import { cutByCodePoints } from '../text/clean.js';
@@ -10,7 +13,7 @@ import { cutByCodePoints } from '../text/clean.js';
 export const MAX_BODY = 200_000;
 
 /** A customer's message on a ticket's chatter: its HTML sanitised, or derived from the text. */
-export function customerMessageRow(ticketId: number, customer: CustomerRow | null, bodyText: string, bodyHtml: string | null | undefined) {
+export function customerMessageRow(ticketId: number, customer: MessageCustomer | null, bodyText: string, bodyHtml: string | null | undefined) {
   return {
     ticketId,
     kind: 'MESSAGE' as const,
@@ -33,7 +36,7 @@ export interface TranscriptMessage {
 }
 
 /** A transcript message on the new ticket's chatter, with its author and time as written. */
-export function transcriptMessageRow(ticketId: number, customer: CustomerRow | null, message: TranscriptMessage) {
+export function transcriptMessageRow(ticketId: number, customer: MessageCustomer | null, message: TranscriptMessage) {
   const byCustomer = message.authorKind === 'CUSTOMER';
   const bodyText = message.body.trim();
   return {

@@ -1,12 +1,12 @@
 import { eq, inArray, sql } from 'drizzle-orm';
 import { findAgent } from '../auth/service.js';
-import { inTransaction, type DbOrTx } from '../db/client.js';
-import { isAnyOf } from '../db/columns.js';
+import { inTransaction, queryRows, type DbOrTx } from '../db/client.js';
+import { isAnyOf, rowFromDriver } from '../db/columns.js';
 import { ErrorCollector, fail, optionalText, requiredText } from '../errors.js';
-import { publishEvent, publishEvents } from '../events/hub.js';
-import { findStage, firstStagesOf } from '../teams/service.js';
+import { EVENT_HINT, eventLogSteps, publishEvent } from '../events/hub.js';
+import { findStage } from '../teams/service.js';
 import { isEmailAddress } from '../text/email-address.js';
-import { createNameOnlyCustomers, customerKey, findOrCreateCustomers, mailContactOf, type CustomerContact, type CustomerRow } from './customers.js';
+import { customerKey, mailContactOf, type CustomerContact } from './customers.js';
 import { customerMessageRow, MAX_BODY, storeAttachments, transcriptMessageRow, type NewAttachment, type TranscriptMessage } from './message-rows.js';
 import { tags, ticketMessages, tickets, ticketStageChanges, ticketTags, type MessageOrigin } from './tables.js';
 import { afterTicketWrite } from './write-hooks.js';
@@ -94,85 +94,160 @@ export async function createTicket(db: DbOrTx, input: NewTicket): Promise<Ticket
 }
 
 /**
+ * The first chatter entries of a new ticket: its transcript, or one message of its description.
+ * `by_customer`: the message is the customer's, so the statement fills in who they are.
+ */
+function firstMessagesOf(input: NewTicket) {
+  if (input.transcript?.length) {
+    return input.transcript.map((message) => {
+      const row = transcriptMessageRow(0, null, message);
+      return messageDraft(row, message.authorKind === 'CUSTOMER', null);
+    });
+  }
+  const description = ticketDescriptionOf(input);
+  if (description === '' && !input.descriptionHtml && !input.attachments?.length) return [];
+  return [messageDraft(customerMessageRow(0, null, description, input.descriptionHtml), true, input.origin ?? null)];
+}
+
+function messageDraft(row: ReturnType<typeof transcriptMessageRow> | ReturnType<typeof customerMessageRow>, byCustomer: boolean, origin: MessageOrigin | null) {
+  return {
+    kind: row.kind,
+    author_kind: row.authorKind,
+    author_name: row.authorName,
+    by_customer: byCustomer,
+    body_text: row.bodyText,
+    body_html: row.bodyHtml,
+    origin,
+    created_at: 'createdAt' in row ? row.createdAt : null,
+  };
+}
+
+/** The description a new ticket keeps: as given, or its customer's first chat message. */
+const ticketDescriptionOf = (input: NewTicket) => cutByCodePoints((input.description ?? input.transcript?.find((m) => m.authorKind === 'CUSTOMER')?.body ?? '').trim(), MAX_BODY);
+
+/**
  * createTicket for many tickets at once (mail arriving together), one statement per kind of
  * row whatever their number. The inputs must have passed validateNewTicket; the tickets come
- * back in input order.
+ * back in input order. `alongside`: the caller's own writes that need the new tickets (mail's
+ * intake records, say), sent with the tickets' follow-up statements in the same round trip.
  */
-export async function createTickets(db: DbOrTx, inputs: NewTicket[]): Promise<TicketRow[]> {
-  if (inputs.length === 0) return [];
+export async function createTickets(db: DbOrTx, inputs: NewTicket[], alongside?: (created: TicketRow[]) => Promise<unknown>): Promise<TicketRow[]> {
+  if (inputs.length === 0) {
+    await alongside?.([]);
+    return [];
+  }
   return inTransaction(db, async (tx) => {
     const teamIds = [...new Set(inputs.map((i) => i.teamId))];
-    // Every team is created with its stages and stages are never deleted: no first stage, no team.
-    const firstStages = await firstStagesOf(tx, teamIds);
-    if (firstStages.size !== teamIds.length) fail('teamId', 'NOT_FOUND', 'No team has this id.');
-
     // A customer with an address is found or created by it; one known by name only is new.
     const mailContacts = inputs.map((input) => mailContactOf(input.customer));
-    const customerOf = await findOrCreateCustomers(
+    const byKey = new Map<string, { email: string; email_key: string; name: string | null }>();
+    for (const contact of mailContacts) {
+      if (!contact) continue;
+      const key = customerKey(contact);
+      const name = contact.name?.trim() ? cutByCodePoints(contact.name.trim(), 200) : null;
+      const known = byKey.get(key);
+      if (!known) byKey.set(key, { email: contact.email.trim(), email_key: key, name });
+      else known.name ??= name;
+    }
+    const payload = JSON.stringify({
+      teamIds,
+      // Rows are written in address order, so that concurrent writers cannot deadlock on them.
+      customers: [...byKey.values()].sort((a, b) => (a.email_key < b.email_key ? -1 : a.email_key > b.email_key ? 1 : 0)),
+      tickets: inputs.map((input, i) => ({
+        i,
+        title: input.title.trim(),
+        description: ticketDescriptionOf(input),
+        priority: input.priority ?? 0,
+        channel: input.channel,
+        team_id: input.teamId,
+        customer_key: mailContacts[i] ? customerKey(mailContacts[i]!) : null,
+        customer_name: !mailContacts[i] && input.customer?.name?.trim() ? cutByCodePoints(input.customer.name.trim(), 200) : null,
+        source_kind: input.source?.kind ?? null,
+        source_id: input.source?.id ?? null,
+      })),
+      messages: inputs.flatMap((input, i) => firstMessagesOf(input).map((message) => ({ i, ...message }))).map((message, n) => ({ n, ...message })),
+    });
+    // One statement for the tickets, their customers, first stages and ticketCreated events.
+    const rows = await queryRows<Record<string, unknown> & { input_index: number; first_message_id: number | null }>(
       tx,
-      mailContacts.flatMap((contact) => (contact ? [contact] : [])),
+      sql`
+      with input as materialized (select ${payload}::text::json as j),
+      first_stages as (
+        select distinct on (team_id) team_id, id from stages
+        where team_id in (select value::int from json_array_elements_text((select j->'teamIds' from input)))
+        order by team_id, sequence, id
+      ),
+      -- Every team is created with its stages and stages are never deleted: no first stage, no
+      -- team. Then nothing is written, and no ticket comes back.
+      complete as materialized (select count(*) = json_array_length((select j->'teamIds' from input)) as ok from first_stages),
+      mail_customers as (
+        insert into customers (name, email, email_key)
+        select c.name, c.email, c.email_key from json_to_recordset((select j->'customers' from input)) as c(name text, email text, email_key text)
+        where (select ok from complete)
+        order by c.email_key
+        on conflict (email_key) do update set name = coalesce(customers.name, excluded.name)
+        returning id, name, email, email_key
+      ),
+      -- Ids taken in input order, so that each row pairs with its input and the tickets of one
+      -- batch keep its order.
+      new_tickets as materialized (
+        select t.*, nextval(pg_get_serial_sequence('tickets', 'id'))::int as id,
+          case when t.customer_name is not null then nextval(pg_get_serial_sequence('customers', 'id'))::int end as name_customer_id
+        from (
+          select * from json_to_recordset((select j->'tickets' from input)) as t(i int, title text, description text, priority smallint, channel ticket_channel,
+            team_id int, customer_key text, customer_name text, source_kind ticket_source_kind, source_id int)
+          where (select ok from complete)
+          order by i
+        ) as t
+      ),
+      name_customers as (
+        insert into customers (id, name) overriding system value
+        select name_customer_id, customer_name from new_tickets where name_customer_id is not null order by i
+      ),
+      ticket_customers as (
+        select t.i, coalesce(c.id, t.name_customer_id) as id, coalesce(c.name, t.customer_name) as name, c.email
+        from new_tickets t left join mail_customers c on c.email_key = t.customer_key
+      ),
+      inserted as (
+        insert into tickets (id, title, description, priority, channel, team_id, stage_id, customer_id, source_kind, source_id) overriding system value
+        select t.id, t.title, t.description, t.priority, t.channel, t.team_id, s.id, c.id, t.source_kind, t.source_id
+        from new_tickets t join first_stages s on s.team_id = t.team_id join ticket_customers c using (i)
+        order by t.i
+        returning *
+      ),
+      -- A customer's message names its customer (their name unless the message names another).
+      messages as (
+        insert into ticket_messages (ticket_id, kind, author_kind, author_name, author_email, customer_id, body_text, body_html, origin, created_at)
+        select t.id, m.kind, m.author_kind, coalesce(m.author_name, case when m.by_customer then c.name end), case when m.by_customer then c.email end,
+          case when m.by_customer then c.id end, m.body_text, m.body_html, m.origin, coalesce(m.created_at, now())
+        from json_to_recordset((select j->'messages' from input)) as m(i int, kind ticket_message_kind, author_kind ticket_message_author_kind,
+          author_name text, by_customer boolean, body_text text, body_html text, origin jsonb, created_at timestamptz, n int)
+        join new_tickets t using (i) join ticket_customers c using (i)
+        order by m.n
+        returning id, ticket_id
+      ),
+      stage_changes as (
+        insert into ticket_stage_changes (ticket_id, stage_id, entered_at) select id, stage_id, created_at from inserted
+      ),
+      ${eventLogSteps(TICKET_CREATED, sql`select t.id, t.team_id from inserted t join new_tickets n using (id) order by n.i`)}
+      select inserted.*, n.i as input_index, (select min(m.id) from messages m where m.ticket_id = inserted.id) as first_message_id,
+        (select count(*) from ${EVENT_HINT}) as hinted
+      from inserted join new_tickets n using (id)
+      order by n.i`,
     );
-    const nameOnly = inputs.flatMap((input, i) => (!mailContacts[i] && input.customer?.name?.trim() ? [i] : []));
-    const nameOnlyRows = await createNameOnlyCustomers(tx, nameOnly.map((i) => inputs[i]!.customer!.name!));
-    const nameOnlyOf = new Map<NewTicket, CustomerRow>(nameOnly.map((i, n) => [inputs[i]!, nameOnlyRows[n]!]));
-    const customerFor = (input: NewTicket): CustomerRow | null => {
-      const contact = mailContactOf(input.customer);
-      return contact ? customerOf.get(customerKey(contact))! : (nameOnlyOf.get(input) ?? null);
-    };
-
-    const created = await tx
-      .insert(tickets)
-      .values(
-        inputs.map((input) => ({
-          title: input.title.trim(),
-          description: cutByCodePoints((input.description ?? input.transcript?.find((m) => m.authorKind === 'CUSTOMER')?.body ?? '').trim(), MAX_BODY),
-          priority: input.priority ?? 0,
-          channel: input.channel,
-          teamId: input.teamId,
-          stageId: firstStages.get(input.teamId)!.id,
-          customerId: customerFor(input)?.id ?? null,
-          sourceKind: input.source?.kind ?? null,
-          sourceId: input.source?.id ?? null,
-        })),
-      )
-      .returning();
-    // A multi-row VALUES insert returns its rows in order; checked, since everything below pairs them.
-    if (created.length !== inputs.length || created.some((t, i) => t.title !== inputs[i]!.title.trim() || t.teamId !== inputs[i]!.teamId)) {
+    if (rows.length === 0) fail('teamId', 'NOT_FOUND', 'No team has this id.');
+    const created = rows.map((row) => rowFromDriver(tickets, row));
+    // Each row names its input; checked, since everything below pairs them.
+    if (rows.length !== inputs.length || rows.some((row, i) => row.input_index !== i || created[i]!.teamId !== inputs[i]!.teamId)) {
       throw new Error('inserted tickets came back out of order');
     }
-
-    // The first chatter entries of each ticket: its transcript, or one message of its description.
-    const messagesOf = (input: NewTicket, i: number) => {
-      const ticket = created[i]!;
-      if (input.transcript?.length) return input.transcript.map((message) => transcriptMessageRow(ticket.id, customerFor(input), message));
-      if (ticket.description === '' && !input.descriptionHtml && !input.attachments?.length) return [];
-      return [{ ...customerMessageRow(ticket.id, customerFor(input), ticket.description, input.descriptionHtml), origin: input.origin ?? null }];
-    };
-    const firstMessages = inputs.map(messagesOf);
-    const storeMessages = async () => {
-      const rows = firstMessages.flat();
-      if (rows.length === 0) return;
-      const messages = await tx.insert(ticketMessages).values(rows).returning({ id: ticketMessages.id, ticketId: ticketMessages.ticketId });
-      if (messages.some((m, n) => m.ticketId !== rows[n]!.ticketId)) throw new Error('inserted messages came back out of order');
-      // Attachments go with each ticket's first message.
-      let next = 0;
-      const firstIds = firstMessages.map((list) => {
-        const id = list.length ? messages[next]!.id : null;
-        next += list.length;
-        return id;
-      });
-      await storeAttachments(
-        tx,
-        inputs.flatMap((input, i) => (firstIds[i] === null ? [] : (input.attachments ?? []).map((a) => ({ ...a, messageId: firstIds[i]! })))),
-      );
-    };
+    // Attachments go with each ticket's first message.
+    const attachments = inputs.flatMap((input, i) => {
+      const messageId = rows[i]!.first_message_id;
+      return messageId === null ? [] : (input.attachments ?? []).map((a) => ({ ...a, messageId }));
+    });
     // Statements on one connection run in the order sent: the write hooks read the stage changes.
-    await Promise.all([
-      storeMessages(),
-      tx.insert(ticketStageChanges).values(created.map((t) => ({ ticketId: t.id, stageId: t.stageId, enteredAt: t.createdAt }))),
-      afterTicketWrite(tx, created),
-      publishEvents(tx, TICKET_CREATED, new Map(created.map((t) => [t.id, t.teamId]))),
-    ]);
+    await Promise.all([storeAttachments(tx, attachments), afterTicketWrite(tx, created), alongside?.(created)]);
     return created;
   });
 }
