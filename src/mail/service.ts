@@ -412,8 +412,8 @@ interface RoutingFacts {
   recentTickets: Map<string, number>;
   /** Stored mails (not duplicates) of `originalKeys`' teams under those keys. */
   originals: StoredMail[];
-  /** The receiving teams that acknowledge new tickets by mail; null when not read. */
-  acknowledging: Set<number> | null;
+  /** The receiving teams that acknowledge new tickets by mail. */
+  acknowledging: Set<number>;
 }
 
 /**
@@ -471,10 +471,10 @@ async function intakeLookups(
   }
   type Row = { kind: 'alias' | 'original' | 'recent' | 'acknowledging'; id: number | null; ticket_id: number | null; team_id: number | null; message_key: string | null; from_address: string | null; n: number | null };
   const rows = await queryRows<Row>(tx, sql.join(parts, sql` union all `));
-  const result: Omit<RoutingFacts, 'threads'> = { ownAddresses: new Set(), recentTickets: new Map(), originals: [], acknowledging: input.teamIds.length ? new Set() : null };
+  const result: Omit<RoutingFacts, 'threads'> = { ownAddresses: new Set(), recentTickets: new Map(), originals: [], acknowledging: new Set() };
   for (const row of rows) {
     if (row.kind === 'alias') result.ownAddresses.add(row.message_key!);
-    else if (row.kind === 'acknowledging') result.acknowledging!.add(row.id!);
+    else if (row.kind === 'acknowledging') result.acknowledging.add(row.id!);
     else if (row.kind === 'recent') result.recentTickets.set(row.from_address!, row.n!);
     else result.originals.push({ id: row.id!, ticketId: row.ticket_id, teamId: row.team_id, messageKey: row.message_key!, fromAddress: row.from_address });
   }
@@ -542,7 +542,7 @@ async function routeInboundMails(
 
   // New tickets, the common outcome, go in together; the teams the acknowledgements need (when
   // one of them acknowledges) are read in the same round trip as the tickets themselves.
-  const acknowledging = creating.filter((c) => c.input.customer && (facts.acknowledging?.has(c.input.teamId) ?? true));
+  const acknowledging = creating.filter((c) => c.input.customer && facts.acknowledging.has(c.input.teamId));
   const acknowledged = new Set(acknowledging.map((c) => c.input));
   const teamsRead = acknowledging.length ? findTeams(tx, [...new Set(acknowledging.map((c) => c.input.teamId))]) : undefined;
   teamsRead?.catch(() => {}); // a failure fails the transaction; awaited below when it gets that far

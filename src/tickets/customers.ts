@@ -24,10 +24,10 @@ export function mailContactOf(contact: CustomerContact | null | undefined): Mail
 }
 
 /**
- * findOrCreateCustomer for many contacts in one statement, keyed by customerKey. Rows are
- * written in address order, so that concurrent writers cannot deadlock on them.
+ * The rows that find or create the customers of `contacts`: one per address (customerKey), the
+ * first name given kept, in address order, so that concurrent writers cannot deadlock on them.
  */
-export async function findOrCreateCustomers(db: DbOrTx, contacts: MailContact[]): Promise<Map<string, CustomerRow>> {
+export function mailCustomerRows(contacts: MailContact[]): Array<{ email: string; emailKey: string; name: string | null }> {
   const byKey = new Map<string, { email: string; emailKey: string; name: string | null }>();
   for (const contact of contacts) {
     const emailKey = customerKey(contact);
@@ -36,13 +36,19 @@ export async function findOrCreateCustomers(db: DbOrTx, contacts: MailContact[])
     if (!known) byKey.set(emailKey, { email: contact.email.trim(), emailKey, name });
     else known.name ??= name;
   }
-  if (byKey.size === 0) return new Map();
-  const rows = await db
+  return [...byKey.values()].sort((a, b) => (a.emailKey < b.emailKey ? -1 : a.emailKey > b.emailKey ? 1 : 0));
+}
+
+/** findOrCreateCustomer for many contacts in one statement, keyed by customerKey. */
+export async function findOrCreateCustomers(db: DbOrTx, contacts: MailContact[]): Promise<Map<string, CustomerRow>> {
+  const rows = mailCustomerRows(contacts);
+  if (rows.length === 0) return new Map();
+  const found = await db
     .insert(customers)
-    .values([...byKey.values()].sort((a, b) => (a.emailKey < b.emailKey ? -1 : a.emailKey > b.emailKey ? 1 : 0)))
+    .values(rows)
     .onConflictDoUpdate({ target: customers.emailKey, set: { name: sql`coalesce(${customers.name}, excluded.name)` } })
     .returning();
-  return new Map(rows.map((c) => [c.emailKey!, c]));
+  return new Map(found.map((c) => [c.emailKey!, c]));
 }
 
 export async function findCustomer(db: DbOrTx, id: number): Promise<CustomerRow | undefined> {

@@ -6,7 +6,7 @@ import { ErrorCollector, fail, optionalText, requiredText } from '../errors.js';
 import { EVENT_HINT, eventLogSteps, publishEvent } from '../events/hub.js';
 import { findStage } from '../teams/service.js';
 import { isEmailAddress } from '../text/email-address.js';
-import { customerKey, mailContactOf, type CustomerContact } from './customers.js';
+import { customerKey, mailContactOf, mailCustomerRows, type CustomerContact } from './customers.js';
 import { customerMessageRow, MAX_BODY, storeAttachments, transcriptMessageRow, type NewAttachment, type TranscriptMessage } from './message-rows.js';
 import { tags, ticketMessages, tickets, ticketStageChanges, ticketTags, type MessageOrigin } from './tables.js';
 import { afterTicketWrite } from './write-hooks.js';
@@ -97,14 +97,13 @@ export async function createTicket(db: DbOrTx, input: NewTicket): Promise<Ticket
  * The first chatter entries of a new ticket: its transcript, or one message of its description.
  * `by_customer`: the message is the customer's, so the statement fills in who they are.
  */
-function firstMessagesOf(input: NewTicket) {
+function firstMessagesOf(input: NewTicket, description: string) {
   if (input.transcript?.length) {
     return input.transcript.map((message) => {
       const row = transcriptMessageRow(0, null, message);
       return messageDraft(row, message.authorKind === 'CUSTOMER', null);
     });
   }
-  const description = ticketDescriptionOf(input);
   if (description === '' && !input.descriptionHtml && !input.attachments?.length) return [];
   return [messageDraft(customerMessageRow(0, null, description, input.descriptionHtml), true, input.origin ?? null)];
 }
@@ -126,8 +125,8 @@ function messageDraft(row: ReturnType<typeof transcriptMessageRow> | ReturnType<
 const ticketDescriptionOf = (input: NewTicket) => cutByCodePoints((input.description ?? input.transcript?.find((m) => m.authorKind === 'CUSTOMER')?.body ?? '').trim(), MAX_BODY);
 
 /**
- * createTicket for many tickets at once (mail arriving together), one statement per kind of
- * row whatever their number. The inputs must have passed validateNewTicket; the tickets come
+ * createTicket for many tickets at once (mail arriving together), in one statement whatever their
+ * number (attachments and the write hooks follow). The inputs must have passed validateNewTicket; the tickets come
  * back in input order. `alongside`: the caller's own writes that need the new tickets (mail's
  * intake records, say), sent with the tickets' follow-up statements in the same round trip.
  */
@@ -140,23 +139,14 @@ export async function createTickets(db: DbOrTx, inputs: NewTicket[], alongside?:
     const teamIds = [...new Set(inputs.map((i) => i.teamId))];
     // A customer with an address is found or created by it; one known by name only is new.
     const mailContacts = inputs.map((input) => mailContactOf(input.customer));
-    const byKey = new Map<string, { email: string; email_key: string; name: string | null }>();
-    for (const contact of mailContacts) {
-      if (!contact) continue;
-      const key = customerKey(contact);
-      const name = contact.name?.trim() ? cutByCodePoints(contact.name.trim(), 200) : null;
-      const known = byKey.get(key);
-      if (!known) byKey.set(key, { email: contact.email.trim(), email_key: key, name });
-      else known.name ??= name;
-    }
+    const descriptions = inputs.map(ticketDescriptionOf);
     const payload = JSON.stringify({
       teamIds,
-      // Rows are written in address order, so that concurrent writers cannot deadlock on them.
-      customers: [...byKey.values()].sort((a, b) => (a.email_key < b.email_key ? -1 : a.email_key > b.email_key ? 1 : 0)),
+      customers: mailCustomerRows(mailContacts.filter((contact) => contact !== null)).map(({ email, emailKey, name }) => ({ email, email_key: emailKey, name })),
       tickets: inputs.map((input, i) => ({
         i,
         title: input.title.trim(),
-        description: ticketDescriptionOf(input),
+        description: descriptions[i],
         priority: input.priority ?? 0,
         channel: input.channel,
         team_id: input.teamId,
@@ -165,7 +155,7 @@ export async function createTickets(db: DbOrTx, inputs: NewTicket[], alongside?:
         source_kind: input.source?.kind ?? null,
         source_id: input.source?.id ?? null,
       })),
-      messages: inputs.flatMap((input, i) => firstMessagesOf(input).map((message) => ({ i, ...message }))).map((message, n) => ({ n, ...message })),
+      messages: inputs.flatMap((input, i) => firstMessagesOf(input, descriptions[i]!).map((message) => ({ i, ...message }))).map((message, n) => ({ n, ...message })),
     });
     // One statement for the tickets, their customers, first stages and ticketCreated events.
     const rows = await queryRows<Record<string, unknown> & { input_index: number; first_message_id: number | null }>(
