@@ -337,12 +337,6 @@ export async function removeMailDomain(db: DbOrTx, settings: MailSettings, input
   return listMailDomains(db, settings);
 }
 
-/** Every alias address in use, lower case: mail from one of them is our own, looping back. */
-export async function aliasAddresses(db: DbOrTx): Promise<Set<string>> {
-  const rows = await db.select({ localPart: teams.aliasLocalPart, domain: teams.aliasDomain }).from(teams);
-  return new Set(rows.filter((r) => r.localPart && r.domain).map((r) => `${r.localPart}@${r.domain}`));
-}
-
 /** The team's first stage that is not closed: where a reopened ticket goes. */
 export async function firstOpenStageOf(db: DbOrTx, teamId: number): Promise<StageRow | undefined> {
   const [stage] = await db
