@@ -77,4 +77,19 @@ describe.runIf(available)('live chat across a lost LISTEN connection', () => {
     messages.dispose();
     changes.dispose();
   });
+
+  it('one message committed meanwhile reaches the visitor with nothing at all after it (no later seq to reveal the gap)', async () => {
+    const chat = await startChat(server, { channelId, visitorName: 'Flap alone' });
+    const sessionId = chat.session.id;
+    const subscribed = server.app.events.activeSubscriptions();
+    const messages = subscribe(server.wsClient(chat.visitorToken), `subscription ($id: ID!) { chatMessageAdded(sessionId: $id) { cursor node { body } } }`, { id: sessionId });
+    await messages.waitFor(1);
+    await waitFor(() => server.app.events.activeSubscriptions() >= subscribed + 1, { what: 'the stream registered' });
+    const terminated = await whileListenerFlaps(async () => {
+      expect((await send(server, ann.token, { sessionId, body: 'the only one' })).userErrors).toEqual([]);
+    });
+    expect(terminated).toBeGreaterThan(0);
+    expect((await messages.waitFor(2)).map((e) => e.chatMessageAdded.node.body)).toEqual(['How may I help you?', 'the only one']);
+    messages.dispose();
+  });
 });
