@@ -183,6 +183,11 @@ describe('leaveLiveChatMessage', () => {
     // FORM_RATE_LIMIT_PER_HOUR is 3, shared with the website form.
     const flooding = visitor('203.0.113.31');
     for (let i = 0; i < 3; i++) expect((await leave(flooding)).userErrors).toEqual([]);
-    expect(await leave(flooding)).toEqual({ ticketNumber: null, userErrors: [{ field: null, code: 'RATE_LIMITED', message: expect.any(String) }] });
+    expect(await leave(flooding)).toEqual({ ticketNumber: null, userErrors: [{ field: null, code: 'RATE_LIMITED', message: expect.stringMatching(/retry in \d+ seconds/) }] });
+    // The refusal says when to retry: the hour's window ends within the hour.
+    const { leaveLiveChatMessage } = await visitor('203.0.113.31').request<any>(`mutation ($input: LeaveLiveChatMessageInput!) { leaveLiveChatMessage(input: $input) { userErrors { code retryAfterSeconds } } }`, { input });
+    expect(leaveLiveChatMessage.userErrors).toEqual([{ code: 'RATE_LIMITED', retryAfterSeconds: expect.any(Number) }]);
+    expect(leaveLiveChatMessage.userErrors[0].retryAfterSeconds).toBeGreaterThanOrEqual(1);
+    expect(leaveLiveChatMessage.userErrors[0].retryAfterSeconds).toBeLessThanOrEqual(3600);
   });
 });

@@ -11,7 +11,7 @@ afterAll(async () => {
   await server?.stop();
 });
 
-const SUBMIT = gql`mutation ($input: SubmitWebsiteFormInput!) { submitWebsiteForm(input: $input) { ticketNumber successMessage userErrors { field code message } } }`;
+const SUBMIT = gql`mutation ($input: SubmitWebsiteFormInput!) { submitWebsiteForm(input: $input) { ticketNumber successMessage userErrors { field code message retryAfterSeconds } } }`;
 const values = (v: Record<string, string>) => Object.entries(v).map(([key, value]) => ({ key, value }));
 const good = { name: 'Ann Lee', email: 'ann@example.com', subject: 'App crashes', kind: 'bug', version: '2.1', description: 'It crashes on start.' };
 
@@ -123,7 +123,11 @@ describe('rate limit', () => {
       const send = () => limited.client(null).request<any>(SUBMIT, { input: { teamId, values: values({ ...good, kind: 'question' }) } });
       expect((await send()).submitWebsiteForm.userErrors).toEqual([]);
       expect((await send()).submitWebsiteForm.userErrors).toEqual([]);
-      expect((await send()).submitWebsiteForm.userErrors).toEqual([expect.objectContaining({ field: null, code: 'RATE_LIMITED' })]);
+      // It says when to retry: the hour's window ends within the hour.
+      const [refused] = (await send()).submitWebsiteForm.userErrors;
+      expect(refused).toEqual({ field: null, code: 'RATE_LIMITED', message: expect.stringMatching(/retry in \d+ seconds/), retryAfterSeconds: expect.any(Number) });
+      expect(refused.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+      expect(refused.retryAfterSeconds).toBeLessThanOrEqual(3600);
     } finally {
       await limited.stop();
     }
