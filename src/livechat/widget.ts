@@ -1,6 +1,6 @@
 import { asc, eq, inArray, sql } from 'drizzle-orm';
 import { inTransaction, type DbOrTx } from '../db/client.js';
-import { ErrorCollector, fail, requiredText } from '../errors.js';
+import { ErrorCollector, fail, failRateLimited, requiredText } from '../errors.js';
 import { cutByCodePoints } from '../text/clean.js';
 import { isEmailAddress } from '../text/email-address.js';
 import { existingChatbotScriptIds } from '../chatbot/service.js';
@@ -263,7 +263,8 @@ export async function leaveLiveChatMessage(db: DbOrTx, settings: FormSettings, i
   const pageUrl = input.pageUrl?.trim() || null;
   if (pageUrl && (pageUrl.length > 2000 || !/^https?:\/\//i.test(pageUrl))) errors.add('pageUrl', 'INVALID_URL', 'pageUrl must be an http(s) address of at most 2000 characters.');
   errors.throwIfAny();
-  if (!(await countFormSubmission(db, settings, input.origin.clientAddress))) fail(null, 'RATE_LIMITED', 'Too many messages from your address: please try again later.');
+  const retryAfter = await countFormSubmission(db, settings, input.origin.clientAddress);
+  if (retryAfter !== null) failRateLimited(null, retryAfter);
   const firstLine = message.split('\n')[0]!.trim();
   const ticket = await createTicket(db, {
     teamId: channel.teamId,

@@ -52,7 +52,7 @@ async function supportPage(req: http.IncomingMessage, res: http.ServerResponse, 
   const metrics = metricsOf(db);
   metrics?.formPosts.inc();
   // Counted before a byte of the body is parsed: a client past its limit costs one counter bump.
-  if (!(await countFormSubmission(db, config, origin.clientAddress))) {
+  if ((await countFormSubmission(db, config, origin.clientAddress)) !== null) {
     metrics?.formRefusals.inc({ reason: 'RATE_LIMITED' });
     return sendHtml(res, 429, renderRefusedPage(found.form, { lang, action, code: 'RATE_LIMITED' }));
   }

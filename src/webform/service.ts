@@ -1,7 +1,7 @@
 import { and, eq, lt, ne, or, sql } from 'drizzle-orm';
 import { inTransaction, type DbOrTx } from '../db/client.js';
 import { isAnyOf } from '../db/columns.js';
-import { fail, UserInputError } from '../errors.js';
+import { fail, failRateLimited, UserInputError } from '../errors.js';
 import { aliasFromName, findTeam, findTeams, firstFreeAlias, listTeams, type TeamRow } from '../teams/service.js';
 import { acknowledgeNewTickets, type AcknowledgementSettings } from '../mail/acknowledge.js';
 import { createTicket, type MessageOrigin, type NewAttachment } from '../tickets/service.js';
@@ -146,23 +146,25 @@ export async function publishedForms(db: DbOrTx): Promise<Array<{ team: TeamRow;
 }
 
 /**
- * Counts one submission in the hour and day windows of a client; true while under both limits.
+ * Counts one submission in the hour and day windows of a client: null while under both limits,
+ * else the whole seconds until the full window (the later one when both are) ends.
  * The public page calls it before reading the body, so a refused client costs no parsing.
  */
-export async function countFormSubmission(db: DbOrTx, settings: FormSettings, clientAddress: string | null): Promise<boolean> {
+export async function countFormSubmission(db: DbOrTx, settings: FormSettings, clientAddress: string | null): Promise<number | null> {
   const client = clientAddress ?? 'unknown';
   const bump = async (key: string, window: 'hour' | 'day') => {
     const [row] = await db
       .insert(formRateCounters)
       .values({ clientKey: key, windowStart: sql`date_trunc(${window}, now())`, count: 1 })
       .onConflictDoUpdate({ target: [formRateCounters.clientKey, formRateCounters.windowStart], set: { count: sql`${formRateCounters.count} + 1` } })
-      .returning({ count: formRateCounters.count });
-    return row!.count;
+      .returning({ count: formRateCounters.count, endsIn: sql<number | string>`extract(epoch from ${formRateCounters.windowStart} + make_interval(${sql.raw(window === 'hour' ? 'hours' : 'days')} => 1) - now())` });
+    return { count: row!.count, endsIn: Math.max(1, Math.ceil(Number(row!.endsIn))) };
   };
   const [hour, day] = await Promise.all([bump(`h:${client}`, 'hour'), bump(`d:${client}`, 'day')]);
   // Past windows are worth nothing; now and then one submission sweeps them away.
   if (Math.random() < 0.01) await db.delete(formRateCounters).where(lt(formRateCounters.windowStart, sql`now() - interval '2 days'`));
-  return hour <= settings.formRateLimitPerHour && day <= settings.formRateLimitPerDay;
+  const full = [hour.count > settings.formRateLimitPerHour ? hour.endsIn : 0, day.count > settings.formRateLimitPerDay ? day.endsIn : 0];
+  return Math.max(...full) || null;
 }
 
 export interface Submission {
@@ -198,7 +200,8 @@ export async function submitWebsiteForm(db: DbOrTx, settings: FormSettings & Ack
     else attachments.push(file);
   }
   if (problems.length || !ticket) throw new UserInputError(problems);
-  if (!input.rateLimitCounted && !(await countFormSubmission(db, settings, input.origin.clientAddress))) fail(null, 'RATE_LIMITED', 'Too many submissions from your address: please try again later.');
+  const retryAfter = input.rateLimitCounted ? null : await countFormSubmission(db, settings, input.origin.clientAddress);
+  if (retryAfter !== null) failRateLimited(null, retryAfter);
   const created = await inTransaction(db, async (tx) => {
     const created = await createTicket(tx, {
       teamId: team.id,
