@@ -152,7 +152,7 @@ builder.node(ChatMessage, {
   },
   fields: (t) => ({
     body: t.exposeString('body', { description: 'The text as sent (control characters other than tab, CR and LF removed).' }),
-    createdAt: t.field({ type: 'DateTime', description: 'When it was committed.', resolve: (m) => m.createdAt }),
+    createdAt: t.field({ type: 'DateTime', description: "When it was written (its transaction's start): close to its commit, but messages are ordered by their cursor, not by this time.", resolve: (m) => m.createdAt }),
     operatorOnly: t.exposeBoolean('operatorOnly', { description: 'Seen by operators only (notes, commands and their answers).' }),
     clientMessageId: t.string({
       nullable: true,
