@@ -348,6 +348,12 @@ async function chatFlow(env: Record<string, string>, operatorToken: string, visi
  */
 async function chatStarts(env: Record<string, string>, operator: Operator, seconds: number) {
   const concurrency = Number(process.env.BENCH_START_CONCURRENCY || 200);
+  // BENCH_START_ADDRESSES=each gives every concurrent visitor an address of its own (X-Forwarded-For
+  // through TRUSTED_PROXIES), as on the internet; by default all come from 127.0.0.1 and so share
+  // the per-address rate counter and open-sessions lock.
+  const eachAddress = process.env.BENCH_START_ADDRESSES === 'each';
+  if (eachAddress) env = { ...env, TRUSTED_PROXIES: '127.0.0.1' };
+  const addressOf = (connection: number) => ({ 'x-forwarded-for': `10.${connection >> 16}.${(connection >> 8) & 255}.${connection & 255}` });
   const servers: ChildProcess[] = [];
   let feed: Client | undefined;
   let results;
@@ -362,7 +368,7 @@ async function chatStarts(env: Record<string, string>, operator: Operator, secon
     const started = (body: string) => body.includes('"visitorToken":"') && body.includes('"userErrors":[]');
     results = await takeTurns(
       {
-        intake: (s) => load({ url: `http://127.0.0.1:${INTAKE_PORT}/graphql`, body: startBody, headers: {}, connections: concurrency, seconds: s, check: started }),
+        intake: (s) => load({ url: `http://127.0.0.1:${INTAKE_PORT}/graphql`, body: startBody, headers: eachAddress ? addressOf : {}, connections: concurrency, seconds: s, check: started }),
         baseline: (s) =>
           load({ url: `http://127.0.0.1:${FLOOR_PORT}/start`, body: JSON.stringify({ channelId: Number(decodeGlobalID(channelId).id) }), headers: {}, connections: concurrency, seconds: s, check: (body) => body.includes('"id"') }),
       },
@@ -373,7 +379,7 @@ async function chatStarts(env: Record<string, string>, operator: Operator, secon
     await Promise.all(servers.map(stopProcess));
   }
   const { intake, baseline } = results;
-  const base = { bench: 'livechat_start', concurrency, seconds };
+  const base = { bench: 'livechat_start', concurrency, seconds, addresses: eachAddress ? concurrency : 1 };
   report({ ...base, figure: 'starts_per_s', intake: intake.rps, baseline: baseline.rps, baseline_is: 'HTTP + one INSERT of a session row', ratio: ratio(intake.rps, baseline.rps), target_min: 200, errors: intake.errors + baseline.errors });
   report({ ...base, figure: 'latency_p50_ms', intake: intake.p50, baseline: baseline.p50 });
   report({ ...base, figure: 'latency_p99_ms', intake: intake.p99, baseline: baseline.p99 });

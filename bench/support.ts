@@ -127,17 +127,26 @@ export async function takeTurns<K extends string>(contenders: Record<K, (seconds
  * Closed-loop load: `connections` keep-alive clients each send the next request as soon as the
  * previous answer is read, for `seconds`.
  */
-export async function load(options: { url: string; body: string; headers: Record<string, string>; connections: number; seconds: number; check: (body: string) => boolean }): Promise<LoadRun> {
+export async function load(options: {
+  url: string;
+  body: string;
+  /** The same for every request, or per connection (its index). */
+  headers: Record<string, string> | ((connection: number) => Record<string, string>);
+  connections: number;
+  seconds: number;
+  check: (body: string) => boolean;
+}): Promise<LoadRun> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: options.connections });
   const target = new URL(options.url);
   const latencies: number[] = [];
   let errors = 0;
   const end = Date.now() + options.seconds * 1000;
-  const one = () =>
+  const headersOf = typeof options.headers === 'function' ? options.headers : () => options.headers as Record<string, string>;
+  const one = (connection: number) =>
     new Promise<void>((resolve) => {
       const started = performance.now();
       const req = http.request(
-        { agent, host: target.hostname, port: target.port, path: target.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(options.body), ...options.headers } },
+        { agent, host: target.hostname, port: target.port, path: target.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(options.body), ...headersOf(connection) } },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c) => chunks.push(c));
@@ -156,8 +165,8 @@ export async function load(options: { url: string; body: string; headers: Record
     });
   const started = Date.now();
   await Promise.all(
-    Array.from({ length: options.connections }, async () => {
-      while (Date.now() < end) await one();
+    Array.from({ length: options.connections }, async (_, connection) => {
+      while (Date.now() < end) await one(connection);
     }),
   );
   const seconds = (Date.now() - started) / 1000;
