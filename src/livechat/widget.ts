@@ -1,7 +1,7 @@
 import { asc, eq, inArray, sql } from 'drizzle-orm';
 import { inTransaction, type DbOrTx } from '../db/client.js';
 import { ErrorCollector, fail, requiredText } from '../errors.js';
-import { cutByCodePoints, isLongerThan } from '../text/clean.js';
+import { cleanTypedText, cutByCodePoints, isLongerThan } from '../text/clean.js';
 import { isEmailAddress } from '../text/email-address.js';
 import { existingChatbotScriptIds } from '../chatbot/service.js';
 import { createTicket, type MessageOrigin } from '../tickets/service.js';
@@ -256,10 +256,11 @@ export async function leaveLiveChatMessage(db: DbOrTx, settings: FormSettings, i
   if (!channel) fail('channelKey', 'NOT_FOUND', 'No live chat channel has this key.');
   if ((input.websiteUrl ?? '').trim() !== '') fail(null, 'REJECTED', 'The message was refused.');
   const errors = new ErrorCollector();
-  const name = requiredText(errors, 'name', input.name.trim().replace(/\s+/g, ' '), 120);
+  // Typed by the visitor, as a chat's name and messages are: no controls, no bidirectional overrides.
+  const name = requiredText(errors, 'name', cleanTypedText(input.name).trim().replace(/\s+/g, ' '), 120);
   const email = input.email.trim();
   if (!isEmailAddress(email)) errors.add('email', 'INVALID_EMAIL', 'email must be an email address such as jane@example.com.');
-  const message = requiredText(errors, 'message', input.message.trim(), MAX_MESSAGE);
+  const message = requiredText(errors, 'message', cleanTypedText(input.message).trim(), MAX_MESSAGE);
   const pageUrl = input.pageUrl?.trim() || null;
   if (pageUrl && (isLongerThan(pageUrl, 2000) || !/^https?:\/\//i.test(pageUrl))) errors.add('pageUrl', 'INVALID_URL', 'pageUrl must be an http(s) address of at most 2000 characters.');
   errors.throwIfAny();
