@@ -34,6 +34,8 @@ const digest = createHash('sha256');
 for (const file of typescriptFiles(src).sort()) digest.update(path.relative(src, file)).update('\0').update(readFileSync(file)).update('\0');
 // npm rewrites this file on every install: a changed package makes a new bundle.
 digest.update(fileURLToPath(import.meta.url)).update(readFileSync(fileURLToPath(import.meta.url))).update(String(statSync(path.join(root, 'node_modules/.package-lock.json'), { throwIfNoEntry: false })?.mtimeMs));
+// The driver file our postinstall patches: re-running the patch by hand also makes a new bundle.
+digest.update(readFileSync(path.join(root, 'node_modules/postgres/src/connection.js')));
 const bundle = path.join(cache, `main-${digest.digest('hex').slice(0, 16)}.mjs`);
 
 if (!existsSync(bundle)) {

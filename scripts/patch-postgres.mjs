@@ -2,7 +2,8 @@
 // database failover. Unpatched, a write scheduled with setImmediate after the server dropped the
 // connection dereferences a null socket and kills the whole process (porsager/postgres #1154,
 // #1208; guard PRs #1168, #1176, #1209); no published 3.x release has the guard (3.4.10 does
-// not) and 4.x is a rewrite with other semantics. Remove this file when a release carries it.
+// not: its nextWrite is 3.4.9's) and 4.x (to 4.2.0) is a rewrite with other semantics. Remove
+// this file when a release carries it.
 //
 // Idempotent (patched files are recognised by a marker) and loud: when the driver's code no
 // longer matches what this script expects, it fails the install instead of leaving it unguarded.

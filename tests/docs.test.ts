@@ -44,3 +44,18 @@ describe('docs/ARCHITECTURE.md is kept current', () => {
     expect(codes).toEqual(Object.keys(USER_ERROR_CODES));
   });
 });
+
+// README.md's list of public fields is what a client and an operator trust: it follows the authorization matrix.
+describe('README.md', () => {
+  it('names every root field an anonymous caller may call as a public one, and no other (the committed authorization matrix)', () => {
+    const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+    const sentence = /except the few public ones \(([^;]*);/.exec(readme)?.[1];
+    expect(sentence, "README's Security section lists the public fields").toBeDefined();
+    const named = [...sentence!.matchAll(/`(\w+)`/g)].map((match) => match[1]);
+    const matrix = JSON.parse(readFileSync(path.join(root, 'tests/auth/authorization-matrix.json'), 'utf8')) as Record<string, string[]>;
+    const anonymous = Object.entries(matrix)
+      .filter(([, callers]) => callers.includes('anonymous'))
+      .map(([field]) => field.split('.')[1]);
+    expect([...named].sort()).toEqual([...anonymous].sort());
+  });
+});

@@ -9,7 +9,8 @@ import { isAnyOf } from '../db/columns.js';
 import { defineKeyset, pageOf, type PageRequest } from '../db/keyset.js';
 import { fail, UserInputError } from '../errors.js';
 import { findTeams } from '../teams/service.js';
-import { checkChatbotScript, checkChatbotSteps, checkChatbotTitle, type ChatbotScriptInput, type ChatbotScriptPlan, type ChatbotStepInput } from './definition.js';
+import { cutByCodePoints } from '../text/clean.js';
+import { CHATBOT_LIMITS, checkChatbotScript, checkChatbotSteps, checkChatbotTitle, type ChatbotScriptInput, type ChatbotScriptPlan, type ChatbotStepInput } from './definition.js';
 import type { ChatbotAnswerDef, ChatbotScriptDef, ChatbotStepDef } from './engine.js';
 import { chatbotAnswers, chatbotScripts, chatbotSteps, type ChatbotAnswerRow, type ChatbotScriptRow, type ChatbotStepRow } from './tables.js';
 
@@ -276,8 +277,7 @@ export async function deleteChatbotScript(db: DbOrTx, scriptId: number): Promise
 /** The title of a copy: "<title> (copy)", cut to the title's limit. */
 export function copyTitle(title: string): string {
   const suffix = ' (copy)';
-  const chars = [...title];
-  return chars.length + suffix.length <= 100 ? title + suffix : chars.slice(0, 100 - suffix.length).join('') + suffix;
+  return `${cutByCodePoints(title, CHATBOT_LIMITS.title - suffix.length)}${suffix}`;
 }
 
 /** A copy of a script under a new id, its steps, answers and conditions copied (new ids, same keys). */

@@ -1,4 +1,5 @@
 import { RE2JS } from 're2js';
+import { isLongerThan } from '../text/clean.js';
 
 /**
  * Pure rules of the chat widget: which channel rule applies to a visit, and the checks of what
@@ -105,7 +106,7 @@ export function chatbotConditionHolds(condition: ChatbotCondition, operatorAvail
 
 /** Why a pattern is refused (naming the 1-based character where RE2 stopped), or null when it is fine. */
 export function patternProblem(pattern: string): string | null {
-  if (pattern.length > MAX_PATTERN_LENGTH) return `urlPattern must be at most ${MAX_PATTERN_LENGTH} characters.`;
+  if (isLongerThan(pattern, MAX_PATTERN_LENGTH)) return `urlPattern must be at most ${MAX_PATTERN_LENGTH} characters.`;
   try {
     compiledPattern(pattern);
     return null;

@@ -325,7 +325,7 @@ export async function setTicketTags(db: DbOrTx, input: { ticketId: number; tags:
   for (const tag of input.tags) if (tag.trim() !== '' && !byKey.has(tag.trim().toLowerCase())) byKey.set(tag.trim().toLowerCase(), tag.trim());
   const names = [...byKey.entries()];
   if (names.length > 50) errors.add('tags', 'TOO_MANY', 'A ticket takes at most 50 tags.');
-  if (names.some(([, name]) => name.length > 60)) errors.add('tags', 'TOO_LONG', 'A tag is at most 60 characters.');
+  if (names.some(([, name]) => isLongerThan(name, 60))) errors.add('tags', 'TOO_LONG', 'A tag is at most 60 characters.');
   errors.throwIfAny();
   return changeTicket(db, input.ticketId, async (tx, ticket) => {
     await tx.delete(ticketTags).where(eq(ticketTags.ticketId, ticket.id));

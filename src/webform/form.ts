@@ -5,7 +5,7 @@
  */
 import type { UserErrorCode } from '../errors.js';
 import { isInternetEmailAddress } from '../text/email-address.js';
-import { isLongerThan } from '../text/clean.js';
+import { cleanTypedText, isLongerThan } from '../text/clean.js';
 
 export const MAPS_TO = ['TITLE', 'DESCRIPTION', 'CUSTOMER_NAME', 'CUSTOMER_EMAIL', 'CUSTOMER_PHONE', 'CUSTOMER_COMPANY', 'PRIORITY', 'CUSTOM'] as const;
 export const INPUT_TYPES = ['TEXT', 'TEXTAREA', 'EMAIL', 'TEL', 'URL', 'NUMBER', 'DATE', 'SELECT', 'CHECKBOX', 'FILE'] as const;
@@ -186,10 +186,11 @@ export interface SubmittedTicket {
 /**
  * Checks a submission against the form, whatever the browser did: required fields (only when
  * visible under their condition), formats, options and lengths. Hidden fields take their default.
+ * What people typed is cleaned as chat text is (no control characters, no bidirectional overrides).
  */
 export function validateSubmission(fields: FormField[], submitted: Record<string, string>): { problems: FormProblem[]; ticket: SubmittedTicket | null } {
   const values: Record<string, string> = {};
-  for (const f of fields) values[f.key] = f.visibility === 'HIDDEN' ? (f.defaultValue ?? '') : (submitted[f.key] ?? '').trim();
+  for (const f of fields) values[f.key] = f.visibility === 'HIDDEN' ? (f.defaultValue ?? '') : cleanTypedText(submitted[f.key] ?? '').trim();
   const problems: FormProblem[] = [];
   const ticket: SubmittedTicket = { title: '', description: '', customerName: null, customerEmail: '', customerPhone: null, customerCompany: null, priority: 0, custom: [] };
   for (const f of fields) {

@@ -2,6 +2,8 @@ import { sql } from 'drizzle-orm';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { numericSettings } from '../../src/config.js';
+import { PRESENCE_TTL_SECONDS } from '../../src/livechat/presence.js';
 import { startTestServer, subscribe, type TestServer } from '../support/server.js';
 import { addOperators, createChatTeam, createOperator, goOnline, request, USER_ERRORS } from './support.js';
 
@@ -83,6 +85,12 @@ describe('liveChatAvailability', () => {
     await server.app.database.db.execute(sql`update live_chat_presences set heartbeat_at = now() - interval '60 seconds', instance_id = 'dead-instance'`);
     expect((await stream.waitFor(2)).map((e) => e.liveChatAvailability)).toEqual([true, false]);
     stream.dispose();
+  });
+
+  it('sees the last operator gone within 60 s, even at the longest heartbeat a setting allows', () => {
+    // A presence not refreshed is stale after its TTL, and the watcher reads again at each heartbeat.
+    const heartbeat = numericSettings().find((s) => s.name === 'LIVECHAT_PRESENCE_HEARTBEAT_MS')!;
+    expect(PRESENCE_TTL_SECONDS * 1000 + heartbeat.max).toBeLessThanOrEqual(60_000);
   });
 
   it('refuses an unknown key', async () => {

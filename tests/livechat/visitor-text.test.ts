@@ -25,4 +25,16 @@ describe('what a visitor types is cleaned alike', () => {
     expect(sent.message.author).toEqual({ kind: 'VISITOR', name: 'Paulgnp.exex' });
     expect(await bodies(server, ann.token, chat.session.id)).toContain('see fdp.exe\nnext line');
   });
+
+  it('cleans the name and message a visitor leaves from the widget alike', async () => {
+    const { team, channelId } = await createChatTeam(server, 'Clean Left');
+    const { liveChatChannel } = await server.client().request<any>(`query ($id: ID!) { liveChatChannel(id: $id) { key } }`, { id: channelId });
+    const { leaveLiveChatMessage } = await server.client(null).request<any>(
+      `mutation ($input: LeaveLiveChatMessageInput!) { leaveLiveChatMessage(input: $input) { ticketNumber userErrors { code } } }`,
+      { input: { channelKey: liveChatChannel.key, name: 'Paul\u0007\u202Egnp.exe', email: 'paul@example.com', message: 'see\u202E fdp.exe\u0001\nnext line' } },
+    );
+    expect(leaveLiveChatMessage.userErrors).toEqual([]);
+    const { tickets } = await server.client().request<any>(`query ($t: ID!) { tickets(first: 5, filter: { teamId: $t }) { nodes { title description customer { name } } } }`, { t: team.id });
+    expect(tickets.nodes).toEqual([{ title: 'see fdp.exe', description: 'see fdp.exe\nnext line', customer: { name: 'Paulgnp.exe' } }]);
+  });
 });

@@ -166,7 +166,7 @@ describe.runIf(available)('the chat widget on another origin, in a real browser'
     operatorMessages.dispose();
   }, 120_000);
 
-  it('follows the rules of the page and speaks French; with nobody online it takes a message, and offers chat again when an operator comes', async () => {
+  it('follows the rules of the page and speaks French; with nobody online it takes a message, offers chat again when an operator comes and a message (or nothing) when the last goes', async () => {
     const channel = await embeddedChannel('Widget Offline', { buttonText: 'Chat with us' });
     for (const rule of [
       { urlPattern: '/private/', action: 'HIDE_BUTTON', sequence: 1 },
@@ -234,9 +234,19 @@ describe.runIf(available)('the chat widget on another origin, in a real browser'
     await page.getByRole('button', { name: 'Leave us a message' }).waitFor();
     const operator = await createOperator(server, 'Widget Omar');
     await addOperators(server, channel.channelId, [operator]);
-    await goOnline(server, channel.channelId, operator);
+    const online = await goOnline(server, channel.channelId, operator);
     await page.getByRole('button', { name: 'Chat with us' }).click();
     await page.getByRole('textbox', { name: 'Your message' }).waitFor();
+
+    // The last operator goes: without a reload, the bubble offers to leave a message again.
+    await page.getByRole('button', { name: 'Minimize the chat' }).click();
+    online.feed.dispose();
+    await page.getByRole('button', { name: 'Leave us a message' }).waitFor();
+    // The channel now hides the bubble while nobody is there; it comes back with an operator.
+    expect((await request(server, undefined as any, UPDATE, { input: { channelId: channel.channelId, offlineBehavior: 'HIDE' } })).updateLiveChatChannel.userErrors).toEqual([]);
+    await page.locator('.launcher').waitFor({ state: 'hidden' });
+    await goOnline(server, channel.channelId, operator);
+    await page.getByRole('button', { name: 'Chat with us' }).waitFor();
     await context.close();
   }, 120_000);
 

@@ -2,6 +2,7 @@ import { GraphQLClient } from 'graphql-request';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../support/fixtures.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { publishedRichForm } from '../webform/support.js';
 import { addOperators, createChatTeam, createOperator, goOnline, request, USER_ERRORS } from './support.js';
 
 let server: TestServer;
@@ -46,10 +47,13 @@ describe("the channel's widget settings", () => {
     const operator = await createOperator(server, 'Widget Keys Operator');
     await addOperators(server, a.channelId, [operator]);
     expect((await request(server, operator.token, CHANNEL_OWNER, { id: a.channelId })).liveChatChannel.key).toBe(liveChatChannel.key);
-    // Another agent is refused each field, as it is refused `operators`.
+    // Another agent is refused each field, as it is refused `operators`; the channel's name stays readable.
     const stranger = await createToken(server, 'AGENT', 'Widget Keys Stranger');
-    const refused = await server.client(stranger).rawRequest(`query ($id: ID!) { team(id: $id) { liveChatChannel { name key embedCode } } }`, { id: a.team.id }).catch((err) => err.response);
-    expect(refused.errors.map((e: any) => e.extensions.code)).toContain('FORBIDDEN');
+    for (const field of ['key', 'embedCode', 'directLinkUrl', 'allowedOrigins', 'offlineBehavior', 'rules { id }']) {
+      const refused = await server.client(stranger).rawRequest(`query ($id: ID!) { team(id: $id) { liveChatChannel { ${field} } } }`, { id: a.team.id }).catch((err) => err.response);
+      expect(refused.errors.map((e: any) => [e.path.at(-1), e.extensions.code]), field).toEqual([[field.split(' ')[0], 'FORBIDDEN']]);
+    }
+    expect((await server.client(stranger).request<any>(`query ($id: ID!) { team(id: $id) { liveChatChannel { name } } }`, { id: a.team.id })).team.liveChatChannel.name).toBe('Widget Keys A');
   });
 
   it('takes allowed origins written scheme://host[:port] and an offline behaviour', async () => {
@@ -180,14 +184,21 @@ describe('leaveLiveChatMessage', () => {
     expect(await leave(visitor('203.0.113.30'), { websiteUrl: 'https://spam.test' })).toEqual({ ticketNumber: null, userErrors: [{ field: null, code: 'REJECTED', message: expect.any(String) }] });
     expect((await leave(visitor('203.0.113.30'), { email: 'not-an-address' })).userErrors[0]).toMatchObject({ field: ['input', 'email'], code: 'INVALID_EMAIL' });
     expect((await leave(visitor('203.0.113.30'), { channelKey: 'nope' })).userErrors[0]).toMatchObject({ code: 'NOT_FOUND' });
-    // FORM_RATE_LIMIT_PER_HOUR is 3, shared with the website form.
+    // FORM_RATE_LIMIT_PER_HOUR is 3, one count per address shared with the website form.
     const flooding = visitor('203.0.113.31');
-    for (let i = 0; i < 3; i++) expect((await leave(flooding)).userErrors).toEqual([]);
+    for (let i = 0; i < 2; i++) expect((await leave(flooding)).userErrors).toEqual([]);
+    const { teamId } = await publishedRichForm(server, 'Widget Abuse Form');
+    const values = Object.entries({ name: 'Bot', email: 'bot@example.com', subject: 'Buy now', kind: 'question', description: 'Buy now' }).map(([k, value]) => ({ key: k, value }));
+    const SUBMIT = `mutation ($input: SubmitWebsiteFormInput!) { submitWebsiteForm(input: $input) { ticketNumber ${USER_ERRORS} } }`;
+    expect((await flooding.request<any>(SUBMIT, { input: { teamId, values } })).submitWebsiteForm.userErrors).toEqual([]);
     expect(await leave(flooding)).toEqual({ ticketNumber: null, userErrors: [{ field: null, code: 'RATE_LIMITED', message: expect.stringMatching(/retry in \d+ seconds/) }] });
     // The refusal says when to retry: the hour's window ends within the hour.
-    const { leaveLiveChatMessage } = await visitor('203.0.113.31').request<any>(`mutation ($input: LeaveLiveChatMessageInput!) { leaveLiveChatMessage(input: $input) { userErrors { code retryAfterSeconds } } }`, { input });
+    const { leaveLiveChatMessage } = await flooding.request<any>(`mutation ($input: LeaveLiveChatMessageInput!) { leaveLiveChatMessage(input: $input) { userErrors { code retryAfterSeconds } } }`, { input });
     expect(leaveLiveChatMessage.userErrors).toEqual([{ code: 'RATE_LIMITED', retryAfterSeconds: expect.any(Number) }]);
     expect(leaveLiveChatMessage.userErrors[0].retryAfterSeconds).toBeGreaterThanOrEqual(1);
     expect(leaveLiveChatMessage.userErrors[0].retryAfterSeconds).toBeLessThanOrEqual(3600);
+    expect((await flooding.request<any>(SUBMIT, { input: { teamId, values } })).submitWebsiteForm.userErrors[0].code).toBe('RATE_LIMITED');
+    // Another address is not held back.
+    expect((await leave(visitor('203.0.113.32'))).userErrors).toEqual([]);
   });
 });

@@ -250,9 +250,11 @@ describe.runIf(available)('terminating every backend of the database under load'
         await waitFor(() => sub.delivered.length >= expectedTickets.length, { timeout: 20_000, what: 'every ticketCreated event delivered' });
         expect([...sub.delivered].sort()).toEqual(expectedTickets);
       }
+      const sessionMessages: number[] = [];
       for (const [i, session] of sessions.entries()) {
         const { liveChatSession } = await operator.request<any>(`query ($id: ID!) { liveChatSession(id: $id) { messageCount messages(first: 500) { nodes { id } } } }`, { id: session.id });
         const expectedMessages = liveChatSession.messages.nodes.map((m: any) => m.id).sort();
+        sessionMessages.push(expectedMessages.length);
         await waitFor(() => chatSubscribers[i]!.delivered.length >= expectedMessages.length, { timeout: 20_000, what: 'every chat message delivered' });
         expect([...chatSubscribers[i]!.delivered].sort()).toEqual(expectedMessages);
       }
@@ -261,9 +263,10 @@ describe.runIf(available)('terminating every backend of the database under load'
         terminations,
         mails: { sent: mails.sent, acknowledged: mails.accepted.length, gaveUp: mails.gaveUp.length, temporaryFailures: mails.tempFailures, stored: stored.length },
         chat: { sent: chat.sent, acknowledged: chat.acknowledged.length, gaveUp: chat.gaveUp.length, failedAttempts: chat.failures, stored: messageCount.size },
+        // Events sent: one per ticket, one per message of the session (its system messages too).
         events: {
-          ticketCreated: ticketSubscribers.map((s) => ({ delivered: s.delivered.length, resumes: s.resumes() })),
-          chatMessageAdded: chatSubscribers.map((s) => ({ delivered: s.delivered.length, resumes: s.resumes() })),
+          ticketCreated: ticketSubscribers.map((s) => ({ sent: expectedTickets.length, delivered: s.delivered.length, distinct: new Set(s.delivered).size, resumes: s.resumes() })),
+          chatMessageAdded: chatSubscribers.map((s, i) => ({ sent: sessionMessages[i], delivered: s.delivered.length, distinct: new Set(s.delivered).size, resumes: s.resumes() })),
         },
       };
       console.log(`failover figures: ${JSON.stringify(figures)}`);

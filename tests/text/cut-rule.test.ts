@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gql } from 'graphql-request';
-import { createTeam } from '../support/fixtures.js';
+import { createTeam, createTicket } from '../support/fixtures.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { deliver, mail } from '../support/smtp.js';
 import { waitFor } from '../support/wait.js';
@@ -118,6 +118,35 @@ describe('one cutting rule for every text limit', () => {
     const titles = (await ticketsOf(team.id)).map((t) => t.title).sort();
     expect(titles).toEqual([`${emoji(120)}'s chat`, `${letters(299)}${EMOJI}`].sort());
     expect((await bodies(server, ann.token, sessionId)).filter((b) => b.startsWith('Ticket #'))).toHaveLength(2);
+  });
+
+  it('counts tag names, page URLs and rule URL patterns in code points', async () => {
+    const team = await createTeam(server, 'Astral Limits', { useLiveChat: true });
+    const ticket = await createTicket(server, { teamId: team.id, title: 'Tagged' });
+    const tag = (name: string) =>
+      server.client().request<any>(gql`mutation ($t: ID!, $tags: [String!]!) { setTicketTags(input: { ticketId: $t, tags: $tags }) { ticket { tags { name } } userErrors { code } } }`, { t: ticket.id, tags: [name] });
+    expect((await tag(emoji(60))).setTicketTags).toEqual({ ticket: { tags: [{ name: emoji(60) }] }, userErrors: [] });
+    expect((await tag(emoji(61))).setTicketTags.userErrors).toEqual([{ code: 'TOO_LONG' }]);
+
+    const { team: read } = await server.client().request<any>(gql`query ($id: ID!) { team(id: $id) { liveChatChannel { id key } } }`, { id: team.id });
+    const { id: channelId, key } = read.liveChatChannel;
+    const rule = (urlPattern: string) =>
+      server.client().request<any>(gql`mutation ($input: CreateLiveChatRuleInput!) { createLiveChatRule(input: $input) { rule { id } userErrors { code } } }`, {
+        input: { channelId, urlPattern, action: 'HIDE_BUTTON' },
+      });
+    expect((await rule(emoji(501))).createLiveChatRule.userErrors).toEqual([{ code: 'INVALID_PATTERN' }]);
+    expect((await rule(emoji(500))).createLiveChatRule.userErrors).toEqual([]);
+
+    // 2000 code points, 3980 UTF-16 units: a page URL as long as a page URL may be.
+    const pageUrl = `https://shop.example/${emoji(1979)}`;
+    expect(codePoints(pageUrl)).toBe(2000);
+    const widget = await server.client(null).request<any>(gql`query ($k: String!, $u: String) { liveChatWidget(channelKey: $k, pageUrl: $u) { action } }`, { k: key, u: pageUrl });
+    expect(widget.liveChatWidget.action).toBe('HIDE_BUTTON');
+    const left = await server.client(null).request<any>(
+      gql`mutation ($input: LeaveLiveChatMessageInput!) { leaveLiveChatMessage(input: $input) { ticketNumber userErrors { field code } } }`,
+      { input: { channelKey: key, name: 'Pia', email: 'pia@example.com', message: 'Hello', pageUrl } },
+    );
+    expect(left.leaveLiveChatMessage).toEqual({ ticketNumber: expect.any(Number), userErrors: [] });
   });
 
   it('cuts a transcript longer than a description at a whole character', async () => {

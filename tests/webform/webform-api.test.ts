@@ -55,6 +55,19 @@ describe('website form through GraphQL', () => {
     expect(ticket.messages.nodes[0].origin).toMatchObject({ clientAddress: expect.stringMatching(/127\.0\.0\.1/), userAgent: expect.any(String) });
   });
 
+  it('cleans what people type as chat does: no C0 controls, no bidirectional overrides', async () => {
+    const { teamId } = await publishedRichForm(server, 'Form Clean');
+    // U+202E would show "Paul\u202Egnp.exe" as "Paulexe.png" wherever the name is listed.
+    const result = await server.client(null).request<any>(SUBMIT, {
+      input: { teamId, values: values({ ...good, email: 'paul.clean@example.com', name: 'Paul\u0007\u202Egnp.exe\u2066x\u2069', subject: 'see\u202E fdp.exe', description: 'line\u0001 one\nline two' }) },
+    });
+    expect(result.submitWebsiteForm.userErrors).toEqual([]);
+    const { ticketByNumber } = await server.client().request<any>(gql`query ($n: Int!) { ticketByNumber: ticket(number: $n) { title description customer { name } } }`, { n: result.submitWebsiteForm.ticketNumber });
+    expect(ticketByNumber.customer.name).toBe('Paulgnp.exex');
+    expect(ticketByNumber.title).toBe('see fdp.exe');
+    expect(ticketByNumber.description.startsWith('line one\nline two')).toBe(true);
+  });
+
   it('names the field key of every problem, and requires a conditional field only when it is shown', async () => {
     const { teamId } = await publishedRichForm(server, 'Form Checks');
     const bad = await server.client(null).request<any>(SUBMIT, {

@@ -143,12 +143,21 @@ class ChatWidget {
     this.config = config.liveChatWidget;
     this.build();
     if (this.stored.token && this.stored.sessionId) await this.resume();
-    // Availability, live: an operator leaving or coming back changes what the bubble offers.
+    // Availability, live: an operator leaving or coming back changes what the bubble offers. The
+    // server tells only changes, after the current value: the same value again means the offline
+    // behaviour changed, which the widget reads anew.
+    let told = false;
     new GraphqlSocket(this.wsUrl, {}).subscribe({
       query: 'subscription($k:String!,$u:String){liveChatAvailability(channelKey:$k,pageUrl:$u)}',
       variables: () => ({ k: this.key, u: location.href }),
-      next: (data: { liveChatAvailability: boolean }) => {
+      next: async (data: { liveChatAvailability: boolean }) => {
+        const again = told && data.liveChatAvailability === this.config.available;
+        told = true;
         this.config.available = data.liveChatAvailability;
+        if (again) {
+          const read = await graphqlRequest<{ liveChatWidget: Pick<WidgetConfig, 'offlineBehavior'> | null }>(this.graphqlUrl, 'query($k:String!,$u:String){liveChatWidget(channelKey:$k,pageUrl:$u){offlineBehavior}}', { k: this.key, u: location.href }).catch(() => null);
+          if (read?.liveChatWidget) this.config.offlineBehavior = read.liveChatWidget.offlineBehavior;
+        }
         this.render();
       },
     });
