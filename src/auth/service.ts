@@ -61,7 +61,7 @@ export function generateVisitorToken(): string {
 }
 
 /** The INSERT of a visitor token's hash, for another service's statement (startLiveChat writes its session and token in few statements). */
-export function visitorTokenInsertSql(sessionId: number, tokenHash: string): SQL {
+export function visitorTokenInsertSql(sessionId: number | SQL, tokenHash: string): SQL {
   return sql`insert into ${visitorTokens} (session_id, token_hash) values (${sessionId}, ${tokenHash})`;
 }
 

@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { findAgent } from '../auth/service.js';
 import type { DbOrTx } from '../db/client.js';
 import { isAnyOf } from '../db/columns.js';
@@ -19,18 +19,35 @@ import { liveChatMessages, liveChatOperators, liveChatOperatorStatuses, liveChat
 
 /** Operators of the channel who are online (accepting and connected), with their load. */
 export async function onlineOperators(db: DbOrTx, channelId: number): Promise<OperatorCandidate[]> {
-  const rows = await db
+  return onlineOperatorsQuery(db, channelId, {});
+}
+
+/**
+ * What a start decides by, in one statement: the online operators, each row also carrying the
+ * number of sessions waiting in the channel's line (no operator online, no rows: nobody to
+ * serve, so the line does not matter).
+ */
+export async function onlineOperatorsAndLine(db: DbOrTx, channelId: number): Promise<{ online: OperatorCandidate[]; waiting: number }> {
+  const rows = await onlineOperatorsQuery(db, channelId, {
+    waiting: sql<number>`(select count(*) from ${liveChatSessions} w where w.channel_id = ${channelId} and w.status = 'WAITING')`.mapWith(Number),
+  });
+  return { online: rows.map(({ waiting: _, ...candidate }) => candidate), waiting: rows[0]?.waiting ?? 0 };
+}
+
+function onlineOperatorsQuery<Extra extends Record<string, SQL.Aliased | SQL>>(db: DbOrTx, channelId: number, extra: Extra) {
+  return db
     .select({
       agentId: liveChatOperators.agentId,
       languages: liveChatOperatorStatuses.languages,
       lastActiveAt: sql<Date | null>`(select max(m.created_at) from ${liveChatMessages} m where m.agent_id = ${liveChatOperators.agentId})`.mapWith((v) => (v === null ? null : new Date(v))),
+      // Served by the partial index live_chat_sessions_open_operator (channel, operator) of OPEN sessions.
       openSessions: sql<number>`(select count(*) from ${liveChatSessions} s where s.channel_id = ${liveChatOperators.channelId} and s.operator_id = ${liveChatOperators.agentId} and s.status = 'OPEN')`.mapWith(Number),
+      ...extra,
     })
     .from(liveChatOperators)
     .innerJoin(liveChatOperatorStatuses, and(eq(liveChatOperatorStatuses.agentId, liveChatOperators.agentId), eq(liveChatOperatorStatuses.accepting, true)))
     .where(and(eq(liveChatOperators.channelId, channelId), isConnected(liveChatOperators.channelId, liveChatOperators.agentId)))
     .orderBy(asc(liveChatOperators.agentId));
-  return rows;
 }
 
 /**

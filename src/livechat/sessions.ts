@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { and, asc, desc, eq, gte, isNotNull, isNull, lt, or, sql } from 'drizzle-orm';
 import { agentNameSql, findAgent, generateVisitorToken, hashToken, startVisitorTokenExpiry, visitorTokenInsertSql } from '../auth/service.js';
-import { inTransaction, type DbOrTx } from '../db/client.js';
+import { inTransaction, queryRows, type DbOrTx } from '../db/client.js';
 import { liveNotification } from '../events/hub.js';
-import { isAnyOf } from '../db/columns.js';
+import { isAnyOf, rowFromDriver } from '../db/columns.js';
 import { defineKeyset, pageOf, type PageRequest } from '../db/keyset.js';
 import { ErrorCollector, fail } from '../errors.js';
 import { isEmailAddress } from '../text/email-address.js';
-import { assignWaitingSessions, onlineOperators } from './assignment.js';
+import { assignWaitingSessions, onlineOperators, onlineOperatorsAndLine } from './assignment.js';
 import { chatMessageAdded, chatTransaction, liveChatSessionChanged, MESSAGE_JSON, publishSessionChanged, visitorSessionChanged } from './events.js';
 import { sendControlSignal } from './control.js';
 import { isOperatorOf, lockChannel } from './channels.js';
@@ -64,7 +64,8 @@ export async function startLiveChat(db: DbOrTx, settings: StartSettings, input: 
   const client = input.clientAddress ? clientBucketOf(input.clientAddress) : null;
   if (client) await hitRateLimit(db, { key: `chat-sessions:${client}`, limit: settings.sessionsPerHourPerClient, windowSeconds: 3600 });
 
-  // Everything that needs no lock comes first: the channel's lock is held for four statements.
+  // Everything that needs no lock comes first: the channel's lock is held for two statements
+  // (the lock with the read it decides by, then the session with all it writes) and the commit.
   const sessionKey = randomBytes(24).toString('base64url');
   const visitorToken = generateVisitorToken();
   const previousOperatorId = input.previousSessionKey ? await previousOperatorOf(db, input.channelId, input.previousSessionKey) : null;
@@ -73,19 +74,20 @@ export async function startLiveChat(db: DbOrTx, settings: StartSettings, input: 
   const session = await inTransaction(db, async (tx) => {
     // Before the channel lock, so that a client at its limit never holds the channel.
     if (client) await holdClientSlot(tx, client, settings.openSessionsPerAddress);
-    const channel = await lockChannel(tx, input.channelId);
+    // The read goes out with the lock, so it runs the moment the lock is granted, on a snapshot
+    // of its own taken then (every statement takes one): no round trip to us in between.
+    const [channel, { online, waiting: inLine }] = await Promise.all([lockChannel(tx, input.channelId), onlineOperatorsAndLine(tx, input.channelId)]);
     if (!channel.enabled) fail('channelId', 'CHANNEL_UNAVAILABLE', 'Live chat is switched off for this team.');
-    const online = await onlineOperators(tx, channel.id);
     // A bot whose condition holds answers first: no operator needed, no line, no welcome (the script greets).
     const withBot = startsWithChatbot(bot, online, channel.maxSessionsPerOperator);
     if (!withBot && online.length === 0) fail('channelId', 'NO_OPERATOR_AVAILABLE', 'No operator is online: leave a message instead.');
     // Visitors already in line come first: a newcomer is served directly only when nobody waits.
-    const waiting = withBot ? 0 : await tx.$count(liveChatSessions, and(eq(liveChatSessions.channelId, channel.id), eq(liveChatSessions.status, 'WAITING')));
+    const waiting = withBot ? 0 : inLine;
     const withRoom = withBot || waiting > 0 ? [] : online.filter((o) => hasRoom(o.openSessions, channel.maxSessionsPerOperator));
     const agentId = chooseOperator(withRoom, { previousOperatorId, language });
-    const [created] = await tx
-      .insert(liveChatSessions)
-      .values({
+    const created = await insertStart(
+      tx,
+      {
         channelId: channel.id,
         ...(withBot ? { chatbotScriptId: bot.script.id, chatbotPhase: 'RUNNING' as const, chatbotState: CHATBOT_START_STATE } : {}),
         status: agentId === null && !withBot ? 'WAITING' : 'OPEN',
@@ -100,12 +102,12 @@ export async function startLiveChat(db: DbOrTx, settings: StartSettings, input: 
         clientAddress: client,
         country: input.country ?? null,
         preferredOperatorId: previousOperatorId,
-      })
-      .returning();
-    await completeStart(tx, created!, { agentId, welcomeMessage: channel.welcomeMessage, visitorTokenHash: hashToken(visitorToken) });
-    if (!withBot) return created!;
-    await openChatbot(tx, channel, created!, bot.script);
-    return (await findSession(tx, created!.id))!;
+      },
+      { welcomeMessage: channel.welcomeMessage, visitorTokenHash: hashToken(visitorToken) },
+    );
+    if (!withBot) return created;
+    await openChatbot(tx, channel, created, bot.script);
+    return (await findSession(tx, created.id))!;
   });
   return { session, visitorToken, sessionKey };
 }
@@ -123,9 +125,9 @@ export async function testChatbotScript(db: DbOrTx, input: { scriptId: number; c
   const visitorToken = generateVisitorToken();
   const session = await inTransaction(db, async (tx) => {
     const channel = await lockChannel(tx, channelId);
-    const [created] = await tx
-      .insert(liveChatSessions)
-      .values({
+    const created = await insertStart(
+      tx,
+      {
         channelId: channel.id,
         status: 'OPEN',
         visitorName: 'Test visitor',
@@ -134,40 +136,46 @@ export async function testChatbotScript(db: DbOrTx, input: { scriptId: number; c
         chatbotScriptId: script.id,
         chatbotPhase: 'RUNNING',
         chatbotState: CHATBOT_START_STATE,
-      })
-      .returning();
-    await completeStart(tx, created!, { agentId: null, welcomeMessage: '', visitorTokenHash: hashToken(visitorToken) });
-    await openChatbot(tx, channel, created!, script);
-    return (await findSession(tx, created!.id))!;
+      },
+      { welcomeMessage: '', visitorTokenHash: hashToken(visitorToken) },
+    );
+    await openChatbot(tx, channel, created, script);
+    return (await findSession(tx, created.id))!;
   });
   return { session, visitorToken };
 }
 
 /**
- * The rest of a start in one statement: the visitor token (it resolves to a visitor principal of
- * this session through the Authenticator), and for an assigned session the welcome message,
- * authored by the operator (which is also the operator's latest activity, for "idle longest":
- * no write to the operator's status row under the channel lock, see assignment.ts); then the
- * notifications.
+ * A start's writes in one statement: the session, its visitor token (it resolves to a visitor
+ * principal of this session through the Authenticator), and for an assigned session the welcome
+ * message, authored by the operator (which is also the operator's latest activity, for "idle
+ * longest": no write to the operator's status row under the channel lock, see assignment.ts);
+ * then the notifications. Returns the session.
  */
-async function completeStart(tx: DbOrTx, session: LiveChatSessionRow, start: { agentId: number | null; welcomeMessage: string; visitorTokenHash: string }) {
-  const agentId = sql`${start.agentId}::int`;
-  await tx.execute(sql`
-    with token as (
-      ${visitorTokenInsertSql(session.id, start.visitorTokenHash)} returning id
+async function insertStart(tx: DbOrTx, values: typeof liveChatSessions.$inferInsert, start: { welcomeMessage: string; visitorTokenHash: string }): Promise<LiveChatSessionRow> {
+  const agentId = sql`${values.operatorId ?? null}::int`;
+  const [row] = await queryRows(
+    tx,
+    sql`
+    with s as (
+      ${tx.insert(liveChatSessions).values(values).returning().getSQL()}
+    ), token as (
+      ${visitorTokenInsertSql(sql`(select id from s)`, start.visitorTokenHash)} returning id
     ), m as (
       insert into ${liveChatMessages} (session_id, seq, author_kind, author_name, agent_id, body, operator_only, in_transcript)
-      select ${session.id}, 1, 'OPERATOR', coalesce(${agentNameSql(agentId)}, 'Operator'), ${agentId}, ${start.welcomeMessage}, false, false
-      where ${agentId} is not null
+      select s.id, 1, 'OPERATOR', coalesce(${agentNameSql(agentId)}, 'Operator'), ${agentId}, ${start.welcomeMessage}, false, false
+      from s where ${agentId} is not null
       returning *
     ), sent as (
       select m.id, m.session_id, ${MESSAGE_JSON} as row from m
     ), notified as (
       select ${liveNotification(chatMessageAdded, sql`sent.id`, sql`sent.session_id`, sql`sent.row`)} from sent
-      union all select ${liveNotification(liveChatSessionChanged, sql`${session.id}::int`, sql`${session.channelId}::int`, sql`null::json`)}
-      union all select ${liveNotification(visitorSessionChanged, sql`${session.id}::int`, sql`${session.id}::int`, sql`null::json`)}
+      union all select ${liveNotification(liveChatSessionChanged, sql`s.id`, sql`s.channel_id`, sql`null::json`)} from s
+      union all select ${liveNotification(visitorSessionChanged, sql`s.id`, sql`s.id`, sql`null::json`)} from s
     )
-    select (select count(*) from token) as tokens, (select count(*) from notified) as notified`);
+    select s.*, (select count(*) from token) as tokens, (select count(*) from notified) as notified from s`,
+  );
+  return rowFromDriver(liveChatSessions, row!);
 }
 
 /**

@@ -161,6 +161,9 @@ export const liveChatSessions = pgTable(
     index('live_chat_sessions_key').on(t.sessionKeyHash),
     index('live_chat_sessions_channel_status').on(t.channelId, t.status, t.id),
     index('live_chat_sessions_operator_status').on(t.operatorId, t.status),
+    // An operator's open sessions in a channel, counted under the channel lock at every start
+    // and assignment ("fewest open sessions"): an index-only count, whatever else the table holds.
+    index('live_chat_sessions_open_operator').on(t.channelId, t.operatorId).where(sql`${t.status} = 'OPEN'`),
     index('live_chat_sessions_open_client').on(t.clientAddress).where(sql`${t.status} <> 'CLOSED'`),
     index('live_chat_sessions_chatbot_due').on(t.chatbotDueAt).where(sql`${t.chatbotDueAt} is not null`),
   ],

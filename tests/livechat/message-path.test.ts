@@ -1,7 +1,9 @@
 import { decodeGlobalID } from '@pothos/plugin-relay';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { suitePostgresUrl } from '../support/databases.js';
 import { startTestServer, subscribe, type TestServer } from '../support/server.js';
+import { waitFor } from '../support/wait.js';
 import { addOperators, bodies, createChatTeam, createOperator, goOnline, request, startChat, type Operator } from './support.js';
 
 // The send path as a visitor and operators see it: rate limit, idempotency keys, who may write
@@ -167,7 +169,7 @@ describe('one message, one statement', () => {
 });
 
 describe('starting a chat', () => {
-  it("holds the channel's lock for four statements: lock, operators, waiting line, session; then token, welcome and notifications in one", async () => {
+  it("holds the channel's lock for two statements and the commit: the lock with the read it decides by, then the session with its token, welcome and notifications", async () => {
     await startChat(server, { channelId, visitorName: 'Warm' });
     const sent: string[] = [];
     const stop = server.app.database.watchStatements((statement) => sent.push(statement));
@@ -180,11 +182,40 @@ describe('starting a chat', () => {
     }
     const locked = sent.findIndex((s) => /from "live_chat_channels".*for update/s.test(s));
     expect(locked).toBeGreaterThan(-1);
-    // The fifth statement under the lock is the last: the commit follows it (subscribers' reads
-    // of the new session may already interleave once it committed).
-    const last = sent.findIndex((s) => s.includes('insert into "visitor_tokens"'));
-    expect(last - locked).toBe(4);
-    expect(sent.indexOf('commit', locked)).toBeGreaterThan(last);
-    expect(sent.slice(locked, last).every((s) => !/^(begin|commit)$/.test(s))).toBe(true);
+    expect(sent.slice(locked + 1, locked + 3)).toEqual([
+      expect.stringMatching(/'WAITING'.*from "live_chat_operators"/s),
+      expect.stringMatching(/insert into "live_chat_sessions".*insert into "visitor_tokens".*insert into "live_chat_messages".*pg_notify/s),
+    ]);
+    // Then the commit (subscribers' reads of the new session may already interleave once it committed).
+    expect(sent.slice(locked + 3, sent.indexOf('commit', locked)).every((s) => /^select .* from "live_chat_sessions" where "live_chat_sessions"."id" in/s.test(s))).toBe(true);
+  });
+
+  // Another connection holding the channel needs a real PostgreSQL (PGlite has one connection).
+  it.runIf(suitePostgresUrl)('sends the read behind the lock without waiting for the lock: no round trip to the server once it is granted', async () => {
+    const id = Number(decodeGlobalID(channelId).id);
+    const sent: string[] = [];
+    const stop = server.app.database.watchStatements((statement) => sent.push(statement));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let settled = false;
+    try {
+      let holding!: () => void;
+      const held = new Promise<void>((resolve) => (holding = resolve));
+      const holder = server.app.database.db.transaction(async (tx) => {
+        await tx.execute(sql`select 1 from live_chat_channels where id = ${id} for update`);
+        holding();
+        await released;
+      });
+      await held;
+      const start = startChat(server, { channelId, visitorName: 'Behind the lock' }).finally(() => (settled = true));
+      await waitFor(() => sent.some((s) => /'WAITING'.*from "live_chat_operators"/s.test(s)), { what: "the start's read, sent while another transaction holds the channel" });
+      expect(settled).toBe(false);
+      release();
+      await holder;
+      expect((await start).userErrors).toEqual([]);
+    } finally {
+      release();
+      stop();
+    }
   });
 });

@@ -1,0 +1,1 @@
+CREATE INDEX "live_chat_sessions_open_operator" ON "live_chat_sessions" ("channel_id","operator_id") WHERE "status" = 'OPEN';
