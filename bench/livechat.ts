@@ -364,13 +364,17 @@ async function chatStarts(env: Record<string, string>, operator: Operator, secon
     const opened = await openChannel(operator, 'Bench chat starts');
     feed = opened.operatorFeed;
     const channelId = opened.channelId;
+    // The floor writes its rows (WAITING, no operator) into a channel of its own: in the starts'
+    // channel they would be a line every later start joins, counted under its lock.
+    const { createTeam } = await graphql(`mutation ($input: CreateTeamInput!) { createTeam(input: $input) { team { liveChatChannel { id } } } }`, { input: { name: 'Bench floor starts', useLiveChat: true } }, TOKEN);
+    const floorChannelId = Number(decodeGlobalID(createTeam.team.liveChatChannel.id as string).id);
     const startBody = JSON.stringify({ query: START, variables: { input: { channelId, visitorName: 'Visitor' } } });
     const started = (body: string) => body.includes('"visitorToken":"') && body.includes('"userErrors":[]');
     results = await takeTurns(
       {
         intake: (s) => load({ url: `http://127.0.0.1:${INTAKE_PORT}/graphql`, body: startBody, headers: eachAddress ? addressOf : {}, connections: concurrency, seconds: s, check: started }),
         baseline: (s) =>
-          load({ url: `http://127.0.0.1:${FLOOR_PORT}/start`, body: JSON.stringify({ channelId: Number(decodeGlobalID(channelId).id) }), headers: {}, connections: concurrency, seconds: s, check: (body) => body.includes('"id"') }),
+          load({ url: `http://127.0.0.1:${FLOOR_PORT}/start`, body: JSON.stringify({ channelId: floorChannelId }), headers: {}, connections: concurrency, seconds: s, check: (body) => body.includes('"id"') }),
       },
       seconds,
     );
