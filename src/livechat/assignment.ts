@@ -23,15 +23,15 @@ export async function onlineOperators(db: DbOrTx, channelId: number): Promise<Op
 }
 
 /**
- * What a start decides by, in one statement: the online operators, each row also carrying the
- * number of sessions waiting in the channel's line (no operator online, no rows: nobody to
- * serve, so the line does not matter).
+ * What a start decides by, in one statement: the online operators, each row also saying whether
+ * anyone waits in the channel's line (whether, not how many: one index probe however long the
+ * line; no operator online, no rows: nobody to serve, so the line does not matter).
  */
-export async function onlineOperatorsAndLine(db: DbOrTx, channelId: number): Promise<{ online: OperatorCandidate[]; waiting: number }> {
+export async function onlineOperatorsAndLine(db: DbOrTx, channelId: number): Promise<{ online: OperatorCandidate[]; anyoneWaits: boolean }> {
   const rows = await onlineOperatorsQuery(db, channelId, {
-    waiting: sql<number>`(select count(*) from ${liveChatSessions} w where w.channel_id = ${channelId} and w.status = 'WAITING')`.mapWith(Number),
+    anyoneWaits: sql<boolean>`exists (select 1 from ${liveChatSessions} w where w.channel_id = ${channelId} and w.status = 'WAITING')`,
   });
-  return { online: rows.map(({ waiting: _, ...candidate }) => candidate), waiting: rows[0]?.waiting ?? 0 };
+  return { online: rows.map(({ anyoneWaits: _, ...candidate }) => candidate), anyoneWaits: rows[0]?.anyoneWaits ?? false };
 }
 
 function onlineOperatorsQuery<Extra extends Record<string, SQL.Aliased | SQL>>(db: DbOrTx, channelId: number, extra: Extra) {

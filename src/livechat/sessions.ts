@@ -76,14 +76,13 @@ export async function startLiveChat(db: DbOrTx, settings: StartSettings, input: 
     if (client) await holdClientSlot(tx, client, settings.openSessionsPerAddress);
     // The read goes out with the lock, so it runs the moment the lock is granted, on a snapshot
     // of its own taken then (every statement takes one): no round trip to us in between.
-    const [channel, { online, waiting: inLine }] = await Promise.all([lockChannel(tx, input.channelId), onlineOperatorsAndLine(tx, input.channelId)]);
+    const [channel, { online, anyoneWaits }] = await Promise.all([lockChannel(tx, input.channelId), onlineOperatorsAndLine(tx, input.channelId)]);
     if (!channel.enabled) fail('channelId', 'CHANNEL_UNAVAILABLE', 'Live chat is switched off for this team.');
     // A bot whose condition holds answers first: no operator needed, no line, no welcome (the script greets).
     const withBot = startsWithChatbot(bot, online, channel.maxSessionsPerOperator);
     if (!withBot && online.length === 0) fail('channelId', 'NO_OPERATOR_AVAILABLE', 'No operator is online: leave a message instead.');
     // Visitors already in line come first: a newcomer is served directly only when nobody waits.
-    const waiting = withBot ? 0 : inLine;
-    const withRoom = withBot || waiting > 0 ? [] : online.filter((o) => hasRoom(o.openSessions, channel.maxSessionsPerOperator));
+    const withRoom = withBot || anyoneWaits ? [] : online.filter((o) => hasRoom(o.openSessions, channel.maxSessionsPerOperator));
     const agentId = chooseOperator(withRoom, { previousOperatorId, language });
     const created = await insertStart(
       tx,
