@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import { getOperationAST, GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { YogaServerInstance } from 'graphql-yoga';
@@ -9,7 +8,7 @@ import type { Principal } from '../auth/principal.js';
 import { TokenRefusedError, type Authenticator } from '../auth/service.js';
 import type { Config } from '../config.js';
 import type { Context } from '../graphql/context.js';
-import { runWithRequestId, type Logger } from '../log.js';
+import { newRequestId, runWithRequestId, type Logger } from '../log.js';
 import { OPERATION_SPAN } from '../graphql/tracing.js';
 import type { SpanHandle, Tracing } from '../observability/tracing.js';
 import { clientAddressOf } from './client-address.js';
@@ -244,7 +243,7 @@ export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log, 
       },
       // Each operation is a request of its own: an id (in its log lines), and a span when tracing.
       onSubscribe: (ctx, id, params) => {
-        const requestId = randomUUID();
+        const requestId = newRequestId();
         const span = tracing?.startSpan('graphql operation', { kind: 'server', attributes: { 'intake.request_id': requestId, 'graphql.transport': 'graphql-ws' } }) ?? null;
         const prepare = async () => {
           try {
