@@ -32,8 +32,8 @@ const REVOKED_CLOSE_CODE = CloseCode.Unauthorized;
 interface SocketState {
   clientAddress: string;
   authenticated: boolean;
-  /** Ids of open public subscriptions: while there is one, an anonymous socket may stay. */
-  publicOperations: Set<string>;
+  /** Ids of open public subscriptions: while there is one, an anonymous socket may stay (made for the first). */
+  publicOperations: Set<string> | null;
   graceTimer: NodeJS.Timeout | null;
   answeredPing: boolean;
   /** Stops watching the socket's token for revocation. */
@@ -156,7 +156,7 @@ export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log, 
     refuseServerOnlyMessages(socket);
     const clientAddress = clientAddressOf(req, config.trustedProxies) ?? 'unknown';
     socketsPerAddress.set(clientAddress, (socketsPerAddress.get(clientAddress) ?? 0) + 1);
-    const state: SocketState = { clientAddress, authenticated: false, publicOperations: new Set(), graceTimer: null, answeredPing: true, unwatch: () => {} };
+    const state: SocketState = { clientAddress, authenticated: false, publicOperations: null, graceTimer: null, answeredPing: true, unwatch: () => {} };
     states.set(socket, state);
     metrics?.websocketsOpen.inc();
     startGrace(socket, state);
@@ -260,7 +260,7 @@ export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log, 
       },
       onComplete: (ctx, id) => {
         const state = states.get(ctx.extra.socket);
-        if (state?.publicOperations.delete(id) && state.publicOperations.size === 0 && !state.authenticated) startGrace(ctx.extra.socket, state);
+        if (state?.publicOperations?.delete(id) && state.publicOperations.size === 0 && !state.authenticated) startGrace(ctx.extra.socket, state);
       },
     },
     wsServer,
@@ -301,7 +301,7 @@ export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log, 
     }
     const state = states.get(ctx.extra.socket);
     if (state && !state.authenticated && isPublicSubscription(enveloped, document, params.operationName)) {
-      state.publicOperations.add(id);
+      (state.publicOperations ??= new Set()).add(id);
       stopGrace(state);
     }
     let contextValue;
