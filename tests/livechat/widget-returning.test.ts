@@ -6,27 +6,27 @@ import { available, launchChromium, startHostSite, visibleBodies } from './brows
 import { addOperators, close, createChatTeam, createOperator, goOnline, request, send } from './support.js';
 
 /**
- * A visitor who comes back after the stored visitor token has expired (LIVECHAT_VISITOR_TOKEN_DAYS
- * after the close; a fraction here, about 1.7 s, with a short token cache so that the refusal is
- * seen at once): the widget is told 401 once, starts afresh without an error, and its next chat
- * names the closed one, so the same operator gets it.
+ * A visitor comes back (same browser, the page closed meanwhile) after the operator closed the
+ * chat: with the stored visitor token still good, the widget reads the session CLOSED; once the
+ * token's period is over (LIVECHAT_VISITOR_TOKEN_DAYS after the close: a fraction here, about
+ * 1.7 s, with a short token cache so that the refusal is seen at once), it is told 401. Either way
+ * it asks once, forgets the session without an error, shows a fresh chat, and the next chat names
+ * the closed one (previousSessionKey), so the same operator gets it.
  */
-describe.runIf(available)('a returning visitor whose stored token is refused, in a real browser', () => {
-  let server: TestServer;
+describe.runIf(available)('a returning visitor, in a real browser', () => {
   let browser: Browser;
   let site: Awaited<ReturnType<typeof startHostSite>>;
   beforeAll(async () => {
-    [server, site] = await Promise.all([startTestServer({ LIVECHAT_VISITOR_TOKEN_DAYS: '0.00002', TOKEN_CACHE_MS: '50', LIVECHAT_SWEEP_INTERVAL_MS: '200' }), startHostSite()]);
+    site = await startHostSite();
     browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
     await site?.close();
-    await server?.stop();
   });
 
-  it('starts a fresh chat without an error, asks with the old token once, and the new chat names the old one and goes to the same operator', async () => {
-    const { channelId } = await createChatTeam(server, 'Returning Chat');
+  async function comesBack(server: TestServer, name: string, away: 'closed' | 'token expired') {
+    const { channelId } = await createChatTeam(server, name);
     const update = await request(server, undefined as any, `mutation ($input: UpdateLiveChatChannelInput!) { updateLiveChatChannel(input: $input) { userErrors { code } } }`, {
       input: { channelId, buttonText: 'Chat with us', welcomeMessage: 'Welcome back?' },
     });
@@ -35,8 +35,8 @@ describe.runIf(available)('a returning visitor whose stored token is refused, in
     site.embeds.set(liveChatChannel.key, liveChatChannel.embedCode);
     const pageUrl = `http://127.0.0.1:${site.port}/?channel=${liveChatChannel.key}`;
     const storageKey = `intake-chat:${liveChatChannel.key}`;
-    const olga = await createOperator(server, 'Returning Olga');
-    const omar = await createOperator(server, 'Returning Omar');
+    const olga = await createOperator(server, `${name} Olga`);
+    const omar = await createOperator(server, `${name} Omar`);
     await addOperators(server, channelId, [olga, omar]);
     const { feed, socket } = await goOnline(server, channelId, olga);
 
@@ -65,7 +65,7 @@ describe.runIf(available)('a returning visitor whose stored token is refused, in
     await first.getByRole('textbox', { name: 'Your message' }).fill('Where is my parcel?');
     await first.keyboard.press('Enter');
     const [{ liveChatSessionChanged: session }] = await feed.waitFor(1);
-    expect(session.operator.name).toBe('Returning Olga');
+    expect(session.operator.name).toBe(`${name} Olga`);
     const messages = subscribe(socket, `subscription ($s: ID!) { chatMessageAdded(sessionId: $s) { node { body } } }`, { s: session.id });
     await waitFor(() => messages.events.some((e: any) => e.chatMessageAdded.node.body === 'Where is my parcel?'), { what: "the visitor's message at the operator" });
     expect((await send(server, olga.token, { sessionId: session.id, body: 'On its way.' })).userErrors).toEqual([]);
@@ -74,7 +74,7 @@ describe.runIf(available)('a returning visitor whose stored token is refused, in
     expect(stored).toMatchObject({ sessionId: session.id, sessionKey: starts[0]!.sessionKey });
     expect(starts[0]!.previousSessionKey).toBeNull();
 
-    // The visitor leaves the site; Olga closes the chat meanwhile; the stored token's period runs out.
+    // The visitor leaves the site; Olga closes the chat meanwhile; the stored token's period may run out.
     await first.close();
     expect((await close(server, olga.token, session.id)).userErrors).toEqual([]);
     const readWithStoredToken = () =>
@@ -83,20 +83,22 @@ describe.runIf(available)('a returning visitor whose stored token is refused, in
         headers: { 'content-type': 'application/json', authorization: `Bearer ${stored.token}` },
         body: JSON.stringify({ query: `query ($id: ID!) { liveChatSession(id: $id) { status } }`, variables: { id: session.id } }),
       }).then((r) => r.status);
-    await waitFor(async () => (await readWithStoredToken()) === 401, { what: 'the stored token refused' });
+    const answer = away === 'closed' ? 200 : 401;
+    if (away === 'closed') expect(await readWithStoredToken()).toBe(200);
+    else await waitFor(async () => (await readWithStoredToken()) === 401, { what: 'the stored token refused' });
     // Omar comes online and has never chatted: idle the longest, he would get a chat that names no earlier one.
     await goOnline(server, channelId, omar);
 
     // The visitor comes back: the window (left open) shows a fresh chat, the welcome only, no error.
     const second = await visit(2);
     await second.goto(pageUrl);
-    await second.getByRole('dialog', { name: 'Returning Chat' }).waitFor();
+    await second.getByRole('dialog', { name }).waitFor();
     expect(await visibleBodies(second)).toEqual(['Welcome back?']);
     expect(await second.locator('.msg.notice, .msg.failed').count()).toBe(0);
     expect(await second.locator('.status').textContent()).toBe('');
     expect(await second.getByRole('textbox', { name: 'Your message' }).isVisible()).toBe(true);
     expect(await second.getByRole('button', { name: 'End the chat' }).isVisible()).toBe(false);
-    // The refused token is forgotten, its session's key kept for the next chat.
+    // The token is forgotten, its session's key kept for the next chat.
     const kept = JSON.parse((await second.evaluate((key) => localStorage.getItem(key), storageKey))!);
     expect([kept.token, kept.sessionId, kept.sessionKey]).toEqual([undefined, undefined, stored.sessionKey]);
 
@@ -106,19 +108,42 @@ describe.runIf(available)('a returning visitor whose stored token is refused, in
     expect(starts[1]!.previousSessionKey).toBe(stored.sessionKey);
     await waitFor(() => feed.events.some((e: any) => e.liveChatSessionChanged.id !== session.id), { what: 'the new session at the operator' });
     const next = feed.events.map((e: any) => e.liveChatSessionChanged).find((s: any) => s.id !== session.id);
-    expect(next.operator.name).toBe('Returning Olga');
+    expect(next.operator.name).toBe(`${name} Olga`);
     await waitFor(async () => (await second.locator('.msg.visitor:not(.pending)').count()) === 1, { what: 'the new message stored' });
     expect(await visibleBodies(second)).toEqual(['Welcome back?', 'Back about the parcel']);
 
-    // The old token was tried once, by HTTP, refused, and never again: the window showing at all
-    // means the resume's retrying ended (the widget renders after it); no socket ever carried it.
+    // The old token was tried once, by HTTP (refused, or the session read CLOSED), and never again:
+    // the window showing at all means the resume's retrying ended (the widget renders after it);
+    // no socket carried it.
     const withOldToken = authorized.filter((a) => a.visit === 2 && a.token === stored.token);
-    expect(withOldToken).toEqual([{ visit: 2, token: stored.token, query: expect.stringContaining('liveChatSession'), status: 401 }]);
+    expect(withOldToken).toEqual([{ visit: 2, token: stored.token, query: expect.stringContaining('liveChatSession'), status: answer }]);
     expect(socketInits.filter((init) => init.visit === 2 && init.payload.includes(stored.token))).toEqual([]);
     // The new chat's token is used over HTTP and on the visitor's socket.
     expect(authorized.some((a) => a.visit === 2 && a.token !== stored.token && a.status === 200)).toBe(true);
     expect(socketInits.some((init) => init.visit === 2 && init.payload.includes('Bearer'))).toBe(true);
     messages.dispose();
     await context.close();
-  }, 90_000);
+  }
+
+  describe('after its stored token expired', () => {
+    let server: TestServer;
+    beforeAll(async () => {
+      server = await startTestServer({ LIVECHAT_VISITOR_TOKEN_DAYS: '0.00002', TOKEN_CACHE_MS: '50', LIVECHAT_SWEEP_INTERVAL_MS: '200' });
+    });
+    afterAll(async () => {
+      await server?.stop();
+    });
+    it('is refused once (401), not retried, gets a fresh chat without an error, and the new chat names the old one and goes to the same operator', () => comesBack(server, 'Expired Chat', 'token expired'), 90_000);
+  });
+
+  describe('after its chat was closed, the token still good', () => {
+    let server: TestServer;
+    beforeAll(async () => {
+      server = await startTestServer();
+    });
+    afterAll(async () => {
+      await server?.stop();
+    });
+    it('reads the session CLOSED once, gets a fresh chat without an error, and the new chat names the old one and goes to the same operator', () => comesBack(server, 'Closed Chat', 'closed'), 90_000);
+  });
 });
