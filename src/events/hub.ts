@@ -251,6 +251,84 @@ function offer<T>(push: (value: T) => Promise<unknown>, stop: (error: unknown) =
   }
 }
 
+/** Events a subscriber may have waiting, as a Repeater allows pending pushes. */
+const MAX_WAITING_EVENTS = 1024;
+
+const DONE: IteratorResult<never> = Object.freeze({ done: true, value: undefined });
+
+/**
+ * One live-only subscription: the subscriber itself (registered on the first read, as a Repeater
+ * would run its executor) and the iterator its stream reads. Thousands of idle chat streams each
+ * hold one, so it is a class, not a Repeater with an executor and closures per subscription: an
+ * idle one holds its pending read. Past MAX_WAITING_EVENTS unread events it ends with
+ * SUBSCRIBER_TOO_SLOW, after those it has; the others' delivery goes on.
+ */
+class LiveSubscription<T> implements Subscriber, AsyncIterableIterator<LiveEvent<T>> {
+  private state: 'new' | 'open' | 'ended' = 'new';
+  private waiting: LiveEvent<T>[] | null = null;
+  private reading: { resolve: (result: IteratorResult<LiveEvent<T>>) => void; reject: (err: unknown) => void } | null = null;
+  private error: unknown = null;
+
+  constructor(
+    readonly key: number | null,
+    private readonly subscribers: SubscriberIndex,
+  ) {}
+
+  receive(_position: number, node: unknown): void {
+    this.offer({ node: node as T });
+  }
+
+  missed(): void {
+    this.offer({ missed: true });
+  }
+
+  next(): Promise<IteratorResult<LiveEvent<T>>> {
+    if (this.state === 'new') {
+      this.state = 'open';
+      this.subscribers.add(this);
+    }
+    if (this.waiting?.length) return Promise.resolve({ done: false, value: this.waiting.shift()! });
+    if (this.state === 'ended') {
+      const error = this.error;
+      this.error = null;
+      return error === null ? Promise.resolve(DONE) : Promise.reject(error);
+    }
+    return new Promise((resolve, reject) => (this.reading = { resolve, reject }));
+  }
+
+  async return(): Promise<IteratorResult<LiveEvent<T>>> {
+    this.waiting = null;
+    this.end(null);
+    this.error = null;
+    return DONE;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  private offer(event: LiveEvent<T>): void {
+    if (this.state !== 'open') return;
+    const read = this.reading;
+    if (read) {
+      this.reading = null;
+      return read.resolve({ done: false, value: event });
+    }
+    if ((this.waiting ??= []).length < MAX_WAITING_EVENTS) this.waiting.push(event);
+    else this.end(tooSlow());
+  }
+
+  private end(error: unknown): void {
+    if (this.state === 'open') this.subscribers.delete(this);
+    this.state = 'ended';
+    const read = this.reading;
+    this.reading = null;
+    if (!read) this.error = error;
+    else if (error === null) read.resolve(DONE);
+    else read.reject(error);
+  }
+}
+
 /** One registered type: its subscribers, its dispatch queue and the last position handed out. */
 interface Stream {
   type: EventType<unknown>;
@@ -379,20 +457,7 @@ export class EventHub {
     const stream = this.streams.get(type.name);
     if (!stream) throw new Error(`event type ${type.name} is not registered`);
     if (!type.liveOnly) throw new Error(`event type ${type.name} is logged: follow it with subscribe`);
-    const key = options.key ?? null;
-    return new Repeater<LiveEvent<T>>(async (push, stop) => {
-      const subscriber: Subscriber = {
-        key,
-        receive: (_position, node) => offer(push, stop, { node: node as T }),
-        missed: () => offer(push, stop, { missed: true }),
-      };
-      stream.subscribers.add(subscriber);
-      try {
-        await stop;
-      } finally {
-        stream.subscribers.delete(subscriber);
-      }
-    });
+    return new LiveSubscription<T>(options.key ?? null, stream.subscribers);
   }
 
   /**

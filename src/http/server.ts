@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { runWithRequestId, type Logger } from '../log.js';
+import { newRequestId, runWithRequestId, type Logger } from '../log.js';
 import { metricsOf } from '../observability/metrics.js';
 import type { Tracing } from '../observability/tracing.js';
 import { compressResponse } from './compression.js';
@@ -153,7 +152,7 @@ const SANE_REQUEST_ID = /^[A-Za-z0-9._:;=+/@-]{8,128}$/;
  * is replaced, never cut or cleaned: a log line must not carry what a client chose to inject.
  */
 export function requestIdOf(header: string | string[] | undefined): string {
-  return typeof header === 'string' && SANE_REQUEST_ID.test(header) ? header : randomUUID();
+  return typeof header === 'string' && SANE_REQUEST_ID.test(header) ? header : newRequestId();
 }
 
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);

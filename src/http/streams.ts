@@ -1,9 +1,10 @@
 import { GraphQLError, type ExecutionResult } from 'graphql';
-import { isAsyncIterable, Repeater, type Plugin } from 'graphql-yoga';
+import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import { tokenKeyOf, type Principal } from '../auth/principal.js';
 import type { Authenticator } from '../auth/service.js';
 import type { Config } from '../config.js';
 import type { Context } from '../graphql/context.js';
+import { endable, type EndableStream } from '../events/endable.js';
 
 /** The last event of a stream whose token was revoked: over SSE it is all the client learns. */
 export function revokedTokenResult(): ExecutionResult {
@@ -13,33 +14,19 @@ export function revokedTokenResult(): ExecutionResult {
 }
 
 /**
- * The events of `source` until the principal's token is revoked (then one error result, and the
- * end); `onEnd` runs once, whichever side ends the stream, after the source was returned.
+ * The events of `source` until the principal's token is revoked (then one error result, made
+ * then, and the end); `onEnd` runs once, whichever side ends the stream, after the source was returned.
  */
-function guarded<T>(source: AsyncIterable<T>, auth: Authenticator, principal: Principal, last: T, onEnd: () => void): Repeater<T> {
-  return new Repeater<T>(async (push, stop) => {
-    const iterator = source[Symbol.asyncIterator]();
-    const unwatch = auth.watchRevocation(principal, () => {
-      push(last).catch(() => {});
-      stop();
-    });
-    const stopped = stop.then((): IteratorResult<T> => ({ done: true, value: undefined }));
-    try {
-      for (;;) {
-        const next = await Promise.race([iterator.next(), stopped]);
-        if (next.done) break;
-        await push(next.value);
-      }
-    } finally {
+function guarded<T>(source: AsyncIterable<T>, auth: Authenticator, principal: Principal, last: () => T, onEnd: () => void): EndableStream<T> {
+  let unwatch = () => {};
+  const stream = endable(source, {
+    start: () => void (unwatch = auth.watchRevocation(principal, () => stream.end({ value: last() }))),
+    end: () => {
       unwatch();
-      stop();
-      try {
-        await iterator.return?.();
-      } finally {
-        onEnd();
-      }
-    }
+      onEnd();
+    },
   });
+  return stream;
 }
 
 /** Counts open streams per key and admits one more only below the cap. */
@@ -98,7 +85,7 @@ export function useStreamGuards({ auth, config }: { auth: Authenticator; config:
       };
       return {
         onSubscribeResult({ result, setResult }) {
-          if (isAsyncIterable(result)) setResult(guarded(result, auth, principal, revokedTokenResult(), release));
+          if (isAsyncIterable(result)) setResult(guarded(result, auth, principal, revokedTokenResult, release));
           else release();
         },
       };

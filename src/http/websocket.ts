@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import { getOperationAST, GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { YogaServerInstance } from 'graphql-yoga';
@@ -9,7 +8,7 @@ import type { Principal } from '../auth/principal.js';
 import { TokenRefusedError, type Authenticator } from '../auth/service.js';
 import type { Config } from '../config.js';
 import type { Context } from '../graphql/context.js';
-import { runWithRequestId, type Logger } from '../log.js';
+import { newRequestId, runWithRequestId, type Logger } from '../log.js';
 import { OPERATION_SPAN } from '../graphql/tracing.js';
 import type { SpanHandle, Tracing } from '../observability/tracing.js';
 import { clientAddressOf } from './client-address.js';
@@ -33,8 +32,8 @@ const REVOKED_CLOSE_CODE = CloseCode.Unauthorized;
 interface SocketState {
   clientAddress: string;
   authenticated: boolean;
-  /** Ids of open public subscriptions: while there is one, an anonymous socket may stay. */
-  publicOperations: Set<string>;
+  /** Ids of open public subscriptions: while there is one, an anonymous socket may stay (made for the first). */
+  publicOperations: Set<string> | null;
   graceTimer: NodeJS.Timeout | null;
   answeredPing: boolean;
   /** Stops watching the socket's token for revocation. */
@@ -157,7 +156,7 @@ export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log, 
     refuseServerOnlyMessages(socket);
     const clientAddress = clientAddressOf(req, config.trustedProxies) ?? 'unknown';
     socketsPerAddress.set(clientAddress, (socketsPerAddress.get(clientAddress) ?? 0) + 1);
-    const state: SocketState = { clientAddress, authenticated: false, publicOperations: new Set(), graceTimer: null, answeredPing: true, unwatch: () => {} };
+    const state: SocketState = { clientAddress, authenticated: false, publicOperations: null, graceTimer: null, answeredPing: true, unwatch: () => {} };
     states.set(socket, state);
     metrics?.websocketsOpen.inc();
     startGrace(socket, state);
@@ -244,7 +243,7 @@ export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log, 
       },
       // Each operation is a request of its own: an id (in its log lines), and a span when tracing.
       onSubscribe: (ctx, id, params) => {
-        const requestId = randomUUID();
+        const requestId = newRequestId();
         const span = tracing?.startSpan('graphql operation', { kind: 'server', attributes: { 'intake.request_id': requestId, 'graphql.transport': 'graphql-ws' } }) ?? null;
         const prepare = async () => {
           try {
@@ -261,7 +260,7 @@ export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log, 
       },
       onComplete: (ctx, id) => {
         const state = states.get(ctx.extra.socket);
-        if (state?.publicOperations.delete(id) && state.publicOperations.size === 0 && !state.authenticated) startGrace(ctx.extra.socket, state);
+        if (state?.publicOperations?.delete(id) && state.publicOperations.size === 0 && !state.authenticated) startGrace(ctx.extra.socket, state);
       },
     },
     wsServer,
@@ -302,7 +301,7 @@ export function attachGraphqlWebSocket({ server, path, yoga, config, auth, log, 
     }
     const state = states.get(ctx.extra.socket);
     if (state && !state.authenticated && isPublicSubscription(enveloped, document, params.operationName)) {
-      state.publicOperations.add(id);
+      (state.publicOperations ??= new Set()).add(id);
       stopGrace(state);
     }
     let contextValue;

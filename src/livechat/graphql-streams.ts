@@ -67,6 +67,29 @@ async function endingSignals(ctx: Context, session: LiveChatSessionRow, holder: 
 }
 
 /**
+ * Each read of a stream raced against signals that settle once (its session ended, the stream
+ * stopped), with one reaction on each signal for the stream's life: Promise.race adds one to every
+ * signal on every read, and those of a busy stream pile up on its signals until they settle.
+ */
+function interruptedBy<S>(signals: Promise<S>[]): <R>(read: Promise<R>) => Promise<R | S> {
+  let settled: { value: S } | null = null;
+  let wake: ((value: S) => void) | null = null;
+  for (const signal of signals) {
+    void signal.then((value) => {
+      settled ??= { value };
+      wake?.(value);
+    });
+  }
+  return <R>(read: Promise<R>) =>
+    settled
+      ? Promise.race([read, settled.value]) // a read already done comes first, as with Promise.race
+      : new Promise<R | S>((resolve, reject) => {
+          wake = resolve;
+          read.then(resolve, reject);
+        });
+}
+
+/**
  * Replays the session's messages after the cursor, then continues live, each message once:
  * the live subscription is registered before the database is read, and live messages already
  * replayed (seq not above the last one sent) are skipped. The seq cursor is the session's own,
@@ -81,7 +104,7 @@ export function chatMessageStream(ctx: Context, session: LiveChatSessionRow, aft
     void stop.then(() => live.return?.());
     const signals = await endingSignals(ctx, session, holder, () => stop(NO_LONGER_OPERATOR()));
     void stop.then(signals.dispose);
-    const stopped = stop.then(() => 'stopped' as const);
+    const interrupted = interruptedBy([signals.ended, stop.then(() => 'stopped' as const)]);
     let lastSeq = afterSeq;
     const send = async (message: ChatMessageRow) => {
       if (message.seq <= lastSeq) return;
@@ -99,7 +122,7 @@ export function chatMessageStream(ctx: Context, session: LiveChatSessionRow, aft
       };
       await readUpTo(Infinity);
       for (;;) {
-        const result = await Promise.race([nextLive, signals.ended, stopped]);
+        const result = await interrupted(nextLive);
         if (result === 'stopped') break;
         if (result === 'ended') {
           // Committed before the signal was sent: the table has the session's last messages.
@@ -132,10 +155,10 @@ export function visitorSessionStream(ctx: Context, session: LiveChatSessionRow):
     void stop.then(() => live.return?.());
     const signals = await endingSignals(ctx, session, { visitor: true, staff: false, removableAgentId: null }, () => {});
     void stop.then(signals.dispose);
-    const stopped = stop.then(() => 'stopped' as const);
+    const interrupted = interruptedBy([signals.ended, stop.then(() => 'stopped' as const)]);
     try {
       for (;;) {
-        const result = await Promise.race([nextLive, signals.ended, stopped]);
+        const result = await interrupted(nextLive);
         if (result === 'stopped') break;
         if (result === 'ended') {
           // The closed session, as it is now, unless its change event came first.

@@ -29,6 +29,8 @@ function codesEmittedInSource(): Set<string> {
     if (file.endsWith(path.join('src', 'errors.ts'))) continue;
     const text = fs.readFileSync(file, 'utf8');
     for (const pattern of patterns) for (const match of text.matchAll(pattern)) codes.add(match[1]!);
+    // errors.ts's failRateLimited writes the code and the retry time for its callers.
+    if (/\bfailRateLimited\(/.test(text)) codes.add('RATE_LIMITED');
   }
   return codes;
 }
