@@ -104,7 +104,7 @@ async function openChannel(operator: Operator, name: string): Promise<{ channelI
 /** A channel as `openChannel` makes it, and `count` open sessions in it. */
 async function openSessions(databaseUrl: string, operator: Operator, count: number): Promise<{ visitors: Visitor[]; operatorFeed: Client }> {
   const { channelId, operatorFeed } = await openChannel(operator, 'Bench chat');
-  // startLiveChat serialises on the channel's row lock (about 40 ms a session on this machine):
+  // startLiveChat serialises on the channel's row lock (a few ms a session on this machine):
   // the first sessions go through it, the rest are copies of the first written in bulk in SQL.
   const throughApi = Math.min(count, Number(process.env.BENCH_API_SESSIONS || 200));
   const visitors: Visitor[] = new Array(throughApi);
