@@ -3,7 +3,7 @@
  * what this returns, and every rule is tested table by table.
  */
 import type { UserErrorShape } from '../errors.js';
-import { cleanTypedText, isLongerThan, codePointLength } from '../text/clean.js';
+import { cleanTypedLine, cleanTypedText, isLongerThan, codePointLength } from '../text/clean.js';
 import { CHATBOT_STEP_TYPES, type ChatbotStepType } from './engine.js';
 
 export const CHATBOT_LIMITS = {
@@ -67,7 +67,7 @@ export function httpUrl(value: string): string | null {
 }
 
 export function checkChatbotTitle(title: string, problems: UserErrorShape[]): string {
-  const cleaned = cleanTypedText(title).trim().replace(/\s+/g, ' ');
+  const cleaned = cleanTypedLine(title);
   if (cleaned === '') problems.push({ field: ['title'], code: 'REQUIRED', message: 'title is required: it is the name the bot shows in the chat.' });
   else if (isLongerThan(cleaned, CHATBOT_LIMITS.title)) problems.push({ field: ['title'], code: 'TOO_LONG', message: `title must be at most ${CHATBOT_LIMITS.title} characters.` });
   return cleaned;
@@ -113,7 +113,7 @@ export function checkChatbotSteps(steps: readonly ChatbotStepInput[], problems: 
     } else if (answers.length > 0) add(at('answers'), 'INVALID_VALUE', 'Only QUESTION_SELECTION steps have answers.');
     const plannedAnswers = answers.slice(0, CHATBOT_LIMITS.answersPerStep).map((answer, j) => {
       checkKey(answer.key, at('answers', j, 'key'));
-      const label = cleanTypedText(answer.label).trim().replace(/\s+/g, ' ');
+      const label = cleanTypedLine(answer.label);
       if (label === '' || isLongerThan(label, CHATBOT_LIMITS.label)) add(at('answers', j, 'label'), 'INVALID_LABEL', `label must be 1 to ${CHATBOT_LIMITS.label} characters.`);
       const rawUrl = (answer.redirectUrl ?? '').trim();
       const redirectUrl = rawUrl === '' ? null : httpUrl(rawUrl);

@@ -16,7 +16,7 @@ import type { ChatActor } from './messages.js';
 import { hitRateLimit } from './ratelimit.js';
 import { chooseOperator, clientBucketOf, hasRoom, satisfactionOf, type RatingValue, type Satisfaction } from './rules.js';
 import { liveChatMessages, liveChatRatings, liveChatSessions, liveChatSessionTickets, type LiveChatSessionRow } from './tables.js';
-import { cleanTypedText, isLongerThan } from '../text/clean.js';
+import { cleanTypedLine, isLongerThan } from '../text/clean.js';
 import { loadChatbotScript } from '../chatbot/service.js';
 import { CHATBOT_START_STATE, chatbotScriptOfVisit, openChatbot, startsWithChatbot } from './chatbot-runtime.js';
 import { channelIdsAttaching } from './widget.js';
@@ -50,7 +50,7 @@ export interface StartSettings {
 export async function startLiveChat(db: DbOrTx, settings: StartSettings, input: StartLiveChatInput) {
   const errors = new ErrorCollector();
   // A name is one line, cleaned as message bodies are (no controls, no bidirectional overrides).
-  const visitorName = cleanTypedText(input.visitorName ?? '').trim().replace(/\s+/g, ' ') || DEFAULT_VISITOR_NAME;
+  const visitorName = cleanTypedLine(input.visitorName ?? '') || DEFAULT_VISITOR_NAME;
   if (isLongerThan(visitorName, 120)) errors.add('visitorName', 'TOO_LONG', 'visitorName must be at most 120 characters.');
   const visitorEmail = input.visitorEmail?.trim() || null;
   if (visitorEmail && !isEmailAddress(visitorEmail)) errors.add('visitorEmail', 'INVALID_EMAIL', 'visitorEmail must be an email address such as jane@example.com.');

@@ -1,7 +1,7 @@
 import { asc, eq, inArray, sql } from 'drizzle-orm';
 import { inTransaction, type DbOrTx } from '../db/client.js';
 import { ErrorCollector, fail, failRateLimited, requiredText } from '../errors.js';
-import { cleanTypedText, cutByCodePoints, isLongerThan } from '../text/clean.js';
+import { cleanTypedLine, cleanTypedText, cutByCodePoints, isLongerThan } from '../text/clean.js';
 import { isEmailAddress } from '../text/email-address.js';
 import { existingChatbotScriptIds } from '../chatbot/service.js';
 import { createTicket, type MessageOrigin } from '../tickets/service.js';
@@ -173,10 +173,15 @@ export async function channelIdsAttaching(db: DbOrTx, scriptId: number): Promise
   return rows.map((r) => r.channelId);
 }
 
+/** A visit's page URL as rules read it: one over 2,000 characters counts as no URL (matched by empty patterns only). */
+function visitPageUrl(pageUrl: string | null): string | null {
+  return pageUrl && !isLongerThan(pageUrl, 2000) ? pageUrl : null;
+}
+
 /** Whether the bot of the rule of a visit keeps a channel's widget available whatever the operators do (liveChatAvailability). */
 export async function chatbotKeepsVisitAvailable(db: DbOrTx, channel: LiveChatChannelRow, visit: { pageUrl: string | null; country: string | null }): Promise<boolean> {
   if (!channel.enabled) return false;
-  const pageUrl = visit.pageUrl && !isLongerThan(visit.pageUrl, 2000) ? visit.pageUrl : null;
+  const pageUrl = visitPageUrl(visit.pageUrl);
   return chatbotKeepsAvailable(chooseRule((await rulesOfChannels(db, [channel.id])).get(channel.id) ?? [], { pageUrl, country: visit.country }));
 }
 
@@ -189,7 +194,7 @@ export async function widgetFor(db: DbOrTx, channelKey: string, visit: { pageUrl
   const channel = await findChannelByKey(db, channelKey);
   if (!channel) return null;
   const [rules, available] = await Promise.all([rulesOfChannels(db, [channel.id]), isChannelAvailable(db, channel)]);
-  const pageUrl = visit.pageUrl && !isLongerThan(visit.pageUrl, 2000) ? visit.pageUrl : null;
+  const pageUrl = visitPageUrl(visit.pageUrl);
   const { action, autoPopupSeconds } = resolveRuleAction(rules.get(channel.id) ?? [], { pageUrl, country: visit.country });
   // A bot whose condition holds answers too: the widget is available though no operator is.
   const botAnswers = channel.enabled && chatbotKeepsAvailable(chooseRule(rules.get(channel.id) ?? [], { pageUrl, country: visit.country }));
@@ -208,7 +213,7 @@ export async function widgetFor(db: DbOrTx, channelKey: string, visit: { pageUrl
  */
 export async function chatbotOfVisit(db: DbOrTx, channelId: number, visit: { pageUrl: string | null; country: string | null }): Promise<{ scriptId: number; condition: ChatbotCondition } | null> {
   const rules = await rulesOfChannels(db, [channelId]);
-  const pageUrl = visit.pageUrl && !isLongerThan(visit.pageUrl, 2000) ? visit.pageUrl : null;
+  const pageUrl = visitPageUrl(visit.pageUrl);
   return resolveRuleChatbot(rules.get(channelId) ?? [], { pageUrl, country: visit.country });
 }
 
@@ -257,7 +262,7 @@ export async function leaveLiveChatMessage(db: DbOrTx, settings: FormSettings, i
   if ((input.websiteUrl ?? '').trim() !== '') fail(null, 'REJECTED', 'The message was refused.');
   const errors = new ErrorCollector();
   // Typed by the visitor, as a chat's name and messages are: no controls, no bidirectional overrides.
-  const name = requiredText(errors, 'name', cleanTypedText(input.name).trim().replace(/\s+/g, ' '), 120);
+  const name = requiredText(errors, 'name', cleanTypedLine(input.name), 120);
   const email = input.email.trim();
   if (!isEmailAddress(email)) errors.add('email', 'INVALID_EMAIL', 'email must be an email address such as jane@example.com.');
   const message = requiredText(errors, 'message', cleanTypedText(input.message).trim(), MAX_MESSAGE);

@@ -29,6 +29,11 @@ export function cleanTypedText(text: string): string {
   return text.replace(CONTROL_CHARACTERS, '').replace(BIDI_CONTROLS, '');
 }
 
+/** Typed text that is one line (a name, a title, a label): cleaned, trimmed, each run of spaces one space. */
+export function cleanTypedLine(text: string): string {
+  return cleanTypedText(text).trim().replace(/\s+/g, ' ');
+}
+
 /** True when the text holds a NUL or a lone surrogate (for inputs that should be refused instead). */
 export function hasUnstorableText(text: string): boolean {
   UNSTORABLE.lastIndex = 0;
